@@ -1,0 +1,61 @@
+// swift-tools-version:6.0
+// gsendmail: a sendmail-compatible mail submission agent for Gmail and the
+// Google Workspace relay. Arrows point down: pure cores (Codecs, MessageCore,
+// SMTPCore, SMTPServerCore) import no I/O; Transport is the only target that
+// touches sockets and OpenSSL; GSendmailKit is the front end; the executables
+// stay thin.
+import PackageDescription
+
+let package = Package(
+  name: "gsendmail",
+  products: [
+    .executable(name: "gsendmail", targets: ["gsendmail"]),
+    .executable(name: "gsendmailctl", targets: ["gsendmailctl"]),
+    .executable(name: "gmail-test-server", targets: ["gmail-test-server"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+  ],
+  targets: [
+    // OpenSSL headers only: libssl/libcrypto are opened with dlopen() by CShim on the
+    // first TLS or crypto call, so `--version` and `--dry-run` never load them.
+    .target(name: "CShim", linkerSettings: [.linkedLibrary("dl")]),
+
+    // Pure cores: no Glibc I/O, no Foundation.
+    .target(name: "Codecs"),
+    .target(name: "MessageCore", dependencies: ["Codecs"]),
+    .target(name: "SMTPCore", dependencies: ["Codecs"]),
+    .target(name: "SMTPServerCore", dependencies: ["Codecs"]),
+
+    // I/O.
+    .target(name: "Transport", dependencies: ["CShim"]),
+
+    // Front end: options, config, accounts, aliases, delivery, the exit-code table.
+    .target(
+      name: "GSendmailKit",
+      dependencies: [
+        "Codecs", "MessageCore", "SMTPCore", "SMTPServerCore", "Transport",
+        .product(name: "TOMLKit", package: "TOMLKit"),
+      ]),
+    .executableTarget(name: "gsendmail", dependencies: ["GSendmailKit"]),
+    .executableTarget(
+      name: "gsendmailctl",
+      dependencies: [
+        "GSendmailKit",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+
+    // The local Gmail look-alike used by tests, benchmarks and the README demo.
+    .target(name: "TestServerKit", dependencies: ["Codecs", "SMTPServerCore", "Transport"]),
+    .executableTarget(name: "gmail-test-server", dependencies: ["TestServerKit"]),
+
+    .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
+    .testTarget(name: "MessageCoreTests", dependencies: ["MessageCore"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "SMTPCoreTests", dependencies: ["SMTPCore"], resources: [.copy("Transcripts")]),
+    .testTarget(name: "TransportTests", dependencies: ["Transport", "TestServerKit", "SMTPServerCore"]),
+    .testTarget(name: "GSendmailKitTests", dependencies: ["GSendmailKit"]),
+    .testTarget(name: "EndToEndTests", dependencies: ["TestServerKit", "Transport"]),
+  ],
+  swiftLanguageModes: [.v6]
+)

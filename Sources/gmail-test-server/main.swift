@@ -1,0 +1,2 @@
+import TestServerKit
+print("gmail-test-server")

@@ -1,0 +1,2 @@
+import GSendmailKit
+print("gsendmail")
