@@ -81,9 +81,10 @@ public enum Base64 {
         padding += 1
         if padding > 2 { return nil }
         continue
-      case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"), UInt8(ascii: "\n")
-      where ignoringWhitespace:
-        continue
+      case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"), UInt8(ascii: "\n"):
+        // A `where` clause would bind to the last pattern only: test it here.
+        if ignoringWhitespace { continue }
+        return nil
       default:
         return nil
       }
