@@ -1,2 +1,5 @@
+// SPDX-License-Identifier: MIT
+// gsendmail: a sendmail-compatible front end. All logic lives in GSendmailKit.
 import GSendmailKit
-print("gsendmail")
+
+Frontend.main()

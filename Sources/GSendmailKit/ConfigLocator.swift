@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: MIT
+// Which configuration file is used (SPEC §5): -C, $GSENDMAIL_CONFIG, the user's
+// XDG file, then /etc/gsendmail/config.toml. Also where that choice puts the
+// queue and the token cache.
+
+/// Finds and loads the configuration.
+public enum ConfigLocator {
+  /// The system-wide configuration file.
+  public static let systemPath = "/etc/gsendmail/config.toml"
+
+  /// The places searched, in order, for this invocation.
+  public static func candidates(configFile: String?, environment env: Environment) -> [(path: String, explicit: Bool)] {
+    if let file = configFile { return [(file, true)] }
+    var list: [(String, Bool)] = []
+    if let file = env.nonEmpty("GSENDMAIL_CONFIG") { list.append((file, true)) }
+    list.append((env.configHome + "/gsendmail/config.toml", false))
+    list.append((systemPath, false))
+    return list
+  }
+
+  /// Loads the first configuration file that exists.
+  /// - Throws: `ConfigError` for a missing or invalid file, or a secret file others can read.
+  public static func load(configFile: String?, environment env: Environment) throws(ConfigError) -> Configuration {
+    let places = candidates(configFile: configFile, environment: env)
+    for (path, explicit) in places {
+      let isSystem = path == systemPath
+      guard Files.exists(path) else {
+        if explicit { throw .unreadable(path: path, reason: "no such file") }
+        continue
+      }
+      let text: String
+      do {
+        // Under setgid only the system file is read with the gsendmail group.
+        text = try Files.readText(path, asCaller: !isSystem)
+      } catch {
+        throw .unreadable(path: path, reason: error.reason)
+      }
+      let config = try ConfigParser.parse(text, path: path, home: env.home, isSystem: isSystem)
+      if config.accounts.contains(where: { $0.clientSecret != nil }), let problem = Files.secretFileProblem(path) {
+        throw problem
+      }
+      return config
+    }
+    throw .notFound(searched: places.map(\.path))
+  }
+
+  /// The queue directory for a configuration (SPEC §7).
+  public static func queueDirectory(for config: Configuration, environment env: Environment) -> String {
+    config.isSystem ? "/var/spool/gsendmail" : env.stateHome + "/gsendmail/queue"
+  }
+
+  /// The token cache directory for a configuration (SPEC §6).
+  public static func tokenDirectory(for config: Configuration, environment env: Environment) -> String {
+    config.isSystem ? "/var/lib/gsendmail/tokens" : env.stateHome + "/gsendmail/tokens"
+  }
+}
+

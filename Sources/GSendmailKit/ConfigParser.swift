@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: MIT
+// Turns config.toml text into a validated Configuration (SPEC §5). TOML syntax
+// is TOMLKit's; everything after that — key names, types, ranges, the nearest
+// valid key for a typo, line numbers for our own errors — is here. Pure: the
+// caller reads the file.
+
+import TOMLKit
+
+/// Parses and validates the configuration file.
+public enum ConfigParser {
+  static let topKeys = [
+    "default", "aliases", "local_recipient", "max_message_size", "queue", "queue_lifetime", "log",
+    "timeout", "account",
+  ]
+  static let accountKeys = [
+    "from", "name", "route", "auth", "host", "port", "tls", "tls_ca_file", "helo", "mechanism",
+    "client_secret_file", "client_id", "client_secret", "auth_url", "token_url", "revoke_url",
+    "service_account_file", "user", "password_file", "password_command",
+  ]
+  /// Every key, for the man page test.
+  public static var allKeys: [String] { topKeys.filter { $0 != "account" } + accountKeys }
+
+  /// Parses configuration text.
+  /// - Parameters:
+  ///   - text: The file's content.
+  ///   - path: The file's path, for messages and for resolving relative paths.
+  ///   - home: The home directory, for `~/` in paths.
+  ///   - isSystem: Whether this is the system-wide file.
+  /// - Throws: `ConfigError`.
+  public static func parse(_ text: String, path: String, home: String, isSystem: Bool = false) throws(ConfigError) -> Configuration {
+    let table: TOMLTable
+    do {
+      table = try TOMLTable(string: text)
+    } catch let error as TOMLParseError {
+      throw .syntax(path: path, line: error.source.begin.line, column: error.source.begin.column, message: error.description)
+    } catch {
+      throw .syntax(path: path, line: 1, column: 1, message: "cannot parse")
+    }
+    let lines = LineFinder(text: text)
+    var config = Configuration(path: path, isSystem: isSystem)
+    let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+    func expand(_ p: String) -> String { expandPath(p, home: home, relativeTo: directory) }
+
+    for key in table.keys where !topKeys.contains(key) {
+      throw .unknownKey(path: path, line: lines.line(ofKey: key, in: nil), key: key, suggestion: nearest(key, in: topKeys))
+    }
+    let top = Reader(table: table, path: path, section: nil, lines: lines)
+    config.defaultAccount = try top.string("default")
+    config.aliasesFile = try top.string("aliases").map(expand)
+    config.localRecipient = try top.string("local_recipient")
+    if let size = try top.size("max_message_size") { config.maxMessageSize = size }
+    if let queue = try top.bool("queue") { config.queue = queue }
+    if let life = try top.duration("queue_lifetime") { config.queueLifetime = life }
+    if let timeout = try top.duration("timeout") {
+      guard timeout > 0 else { throw top.invalid("timeout", "must be more than 0s") }
+      config.timeout = timeout
+    }
+    if let log = try top.string("log") {
+      switch log {
+      case "syslog": config.log = .syslog
+      case "none": config.log = .none
+      case _ where log.hasPrefix("file:") && log.count > 5: config.log = .file(expand(String(log.dropFirst(5))))
+      default: throw top.invalid("log", "expected \"syslog\", \"none\" or \"file:/path\"")
+      }
+    }
+    if let accounts = table["account"] {
+      guard let accountTable = accounts.table else { throw top.invalid("account", "must be a table of [account.NAME] tables") }
+      for name in accountTable.keys {
+        guard let one = accountTable[name]?.table else {
+          throw top.invalid("account.\(name)", "must be a table ([account.\(name)])")
+        }
+        config.accounts.append(try parseAccount(name: name, table: one, path: path, lines: lines, expand: expand))
+      }
+    }
+    if config.accounts.isEmpty {
+      throw .missingKey(path: path, table: "account.NAME", key: "from")
+    }
+    if let name = config.defaultAccount, config.account(named: name) == nil {
+      throw top.invalid("default", "no [account.\(name)] table")
+    }
+    return config
+  }
+
+  private static func parseAccount(
+    name: String, table: TOMLTable, path: String, lines: LineFinder, expand: (String) -> String
+  ) throws(ConfigError) -> Account {
+    let section = "account.\(name)"
+    for key in table.keys where !accountKeys.contains(key) {
+      throw .unknownKey(path: path, line: lines.line(ofKey: key, in: section), key: key, suggestion: nearest(key, in: accountKeys))
+    }
+    let r = Reader(table: table, path: path, section: section, lines: lines)
+    guard let from = try r.string("from") else { throw .missingKey(path: path, table: section, key: "from") }
+    guard isValidFrom(from) else { throw r.invalid("from", "expected an address such as alice@example.com or a pattern *@example.com") }
+    let route = try r.choice("route", Route.self) ?? .gmail
+    var host: String
+    var port = 587
+    var tls = TLSMode.starttls
+    switch route {
+    case .gmail: host = "smtp.gmail.com"
+    case .relay: host = "smtp-relay.gmail.com"
+    case .custom:
+      guard let h = try r.string("host") else { throw .missingKey(path: path, table: section, key: "host") }
+      host = h
+    }
+    if let h = try r.string("host") { host = h }
+    guard !host.isEmpty, !host.contains(where: { $0 == " " || $0 == "/" }) else { throw r.invalid("host", "not a host name") }
+    if let t = try r.choice("tls", TLSMode.self) {
+      tls = t
+      if t == .implicit { port = 465 }
+    }
+    if let p = try r.int("port") {
+      guard (1...65535).contains(p) else { throw r.invalid("port", "must be 1-65535") }
+      port = p
+    }
+    var account = Account(name: name, from: from, host: host, port: port, tls: tls)
+    account.route = route
+    account.displayName = try r.string("name")
+    account.auth = try r.choice("auth", AuthMethod.self) ?? .oauth
+    account.tlsCAFile = try r.string("tls_ca_file").map(expand)
+    account.helo = try r.string("helo")
+    if let helo = account.helo, helo.isEmpty || helo.contains(where: { $0 == " " || $0.isNewline }) {
+      throw r.invalid("helo", "must be a host name")
+    }
+    account.mechanism = try r.choice("mechanism", OAuthMechanism.self) ?? .xoauth2
+    account.clientSecretFile = try r.string("client_secret_file").map(expand)
+    account.clientID = try r.string("client_id")
+    account.clientSecret = try r.string("client_secret")
+    for key in ["auth_url", "token_url", "revoke_url"] {
+      guard let url = try r.string(key) else { continue }
+      guard isAllowedEndpoint(url) else {
+        throw r.invalid(key, "must be an https:// URL (http:// only on 127.0.0.1, ::1 or localhost)")
+      }
+      switch key {
+      case "auth_url": account.authURL = url
+      case "token_url": account.tokenURL = url
+      default: account.revokeURL = url
+      }
+    }
+    account.serviceAccountFile = try r.string("service_account_file").map(expand)
+    account.user = try r.string("user")
+    account.passwordFile = try r.string("password_file").map(expand)
+    account.passwordCommand = try r.string("password_command")
+    switch account.auth {
+    case .password:
+      guard account.passwordFile != nil || account.passwordCommand != nil else {
+        throw .missingKey(path: path, table: section, key: "password_file' or 'password_command")
+      }
+    case .serviceAccount:
+      guard account.serviceAccountFile != nil else { throw .missingKey(path: path, table: section, key: "service_account_file") }
+    case .oauth, .none: break
+    }
+    if account.isPattern && account.auth != .none && account.user == nil && account.auth != .serviceAccount {
+      throw .missingKey(path: path, table: section, key: "user")
+    }
+    return account
+  }
+
+  static func isValidFrom(_ from: String) -> Bool {
+    let parts = from.split(separator: "@", omittingEmptySubsequences: false)
+    guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, parts[1].contains(".") || parts[1] == "localhost" else { return false }
+    return !from.contains(where: { $0 == " " || $0 == "<" || $0 == ">" || $0.isNewline })
+  }
+
+  /// `https://…`, or `http://` to a loopback host (SPEC §5).
+  static func isAllowedEndpoint(_ url: String) -> Bool {
+    if url.hasPrefix("https://") { return url.count > 8 }
+    guard url.hasPrefix("http://") else { return false }
+    let rest = url.dropFirst(7)
+    let hostPort = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+    let host: Substring
+    if hostPort.hasPrefix("[") {
+      host = hostPort.dropFirst().prefix { $0 != "]" }
+    } else {
+      host = hostPort.prefix { $0 != ":" }
+    }
+    return host == "127.0.0.1" || host == "::1" || host == "localhost"
+  }
+
+  /// The valid key nearest to `key` (Levenshtein distance ≤ 3), if any.
+  static func nearest(_ key: String, in candidates: [String]) -> String? {
+    var best: (String, Int)?
+    for c in candidates {
+      let d = editDistance(Array(key.lowercased().utf8), Array(c.utf8))
+      if d <= max(2, min(3, c.count / 3)), d < (best?.1 ?? Int.max) { best = (c, d) }
+    }
+    return best?.0
+  }
+
+  static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var previous = Array(0...b.count)
+    var current = [Int](repeating: 0, count: b.count + 1)
+    for i in 1...a.count {
+      current[0] = i
+      for j in 1...b.count {
+        current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+      }
+      swap(&previous, &current)
+    }
+    return previous[b.count]
+  }
+}
+
+/// Expands `~/` and makes a relative path relative to `directory`.
+func expandPath(_ path: String, home: String, relativeTo directory: String) -> String {
+  if path == "~" { return home }
+  if path.hasPrefix("~/") { return home + path.dropFirst(1) }
+  if path.hasPrefix("/") || directory.isEmpty { return path }
+  return directory + "/" + path
+}
+
+/// Finds the line on which a key is set, for error messages about keys TOMLKit accepted.
+struct LineFinder {
+  let lines: [Substring]
+  init(text: String) { lines = text.split(separator: "\n", omittingEmptySubsequences: false) }
+
+  /// The 1-based line of `key = …` inside `[section]` (or before any table when `section` is nil).
+  func line(ofKey key: String, in section: String?) -> Int? {
+    var current: String?
+    for (index, raw) in lines.enumerated() {
+      let line = raw.drop { $0 == " " || $0 == "\t" }
+      if line.hasPrefix("[") {
+        current = String(line.dropFirst().prefix { $0 != "]" }).filter { $0 != " " && $0 != "\"" }
+        continue
+      }
+      guard current == section else {
+        if section == nil, current != nil { continue }
+        // `account.work.from = …` dotted form inside the top level.
+        if let s = section, current == nil, line.hasPrefix(s + "." + key) { return index + 1 }
+        continue
+      }
+      if line.hasPrefix(key) {
+        let after = line.dropFirst(key.count).drop { $0 == " " || $0 == "\t" }
+        if after.hasPrefix("=") { return index + 1 }
+      }
+    }
+    return nil
+  }
+}
+
+/// Typed reads from one TOML table, with errors that name file, line and key.
+struct Reader {
+  let table: TOMLTable
+  let path: String
+  let section: String?
+  let lines: LineFinder
+
+  func invalid(_ key: String, _ message: String) -> ConfigError {
+    let name = section.map { "\($0).\(key)" } ?? key
+    return .invalidValue(path: path, line: lines.line(ofKey: key, in: section), key: name, message: message)
+  }
+
+  func string(_ key: String) throws(ConfigError) -> String? {
+    guard let value = table[key] else { return nil }
+    guard let s = value.string else { throw invalid(key, "expected a string") }
+    return s
+  }
+
+  func int(_ key: String) throws(ConfigError) -> Int? {
+    guard let value = table[key] else { return nil }
+    guard let i = value.int else { throw invalid(key, "expected an integer") }
+    return i
+  }
+
+  func bool(_ key: String) throws(ConfigError) -> Bool? {
+    guard let value = table[key] else { return nil }
+    guard let b = value.bool else { throw invalid(key, "expected true or false") }
+    return b
+  }
+
+  func choice<T: RawRepresentable & CaseIterable>(_ key: String, _ type: T.Type) throws(ConfigError) -> T? where T.RawValue == String {
+    guard let s = try string(key) else { return nil }
+    guard let v = T(rawValue: s) else {
+      throw invalid(key, "expected one of " + T.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))
+    }
+    return v
+  }
+
+  /// `"35MB"`, `"512KiB"`, or an integer number of bytes.
+  func size(_ key: String) throws(ConfigError) -> Int? {
+    if let i = table[key]?.int {
+      guard i > 0 else { throw invalid(key, "must be more than 0") }
+      return i
+    }
+    guard let s = try string(key) else { return nil }
+    guard let v = Units.bytes(s), v > 0 else { throw invalid(key, "expected a size such as \"35MB\" or \"512KiB\"") }
+    return v
+  }
+
+  /// `"60s"`, `"5m"`, `"4h"`, `"5d"`, or an integer number of seconds.
+  func duration(_ key: String) throws(ConfigError) -> Int? {
+    if let i = table[key]?.int {
+      guard i >= 0 else { throw invalid(key, "must not be negative") }
+      return i
+    }
+    guard let s = try string(key) else { return nil }
+    guard let v = Units.seconds(s) else { throw invalid(key, "expected a duration such as \"60s\", \"5m\", \"4h\" or \"5d\"") }
+    return v
+  }
+}
+
+/// Size and duration units of the configuration file.
+enum Units {
+  static func bytes(_ text: String) -> Int? {
+    let digits = text.prefix { $0.isASCII && $0.isNumber }
+    guard let n = Int(digits) else { return nil }
+    let unit = text.dropFirst(digits.count).trimmingSpaces().lowercased()
+    let scale: Int
+    switch unit {
+    case "", "b": scale = 1
+    case "k", "kb": scale = 1000
+    case "kib": scale = 1024
+    case "m", "mb": scale = 1_000_000
+    case "mib": scale = 1 << 20
+    case "g", "gb": scale = 1_000_000_000
+    case "gib": scale = 1 << 30
+    default: return nil
+    }
+    let (v, overflow) = n.multipliedReportingOverflow(by: scale)
+    return overflow ? nil : v
+  }
+
+  static func seconds(_ text: String) -> Int? {
+    let digits = text.prefix { $0.isASCII && $0.isNumber }
+    guard let n = Int(digits) else { return nil }
+    let scale: Int
+    switch text.dropFirst(digits.count).trimmingSpaces() {
+    case "", "s": scale = 1
+    case "m": scale = 60
+    case "h": scale = 3600
+    case "d": scale = 86_400
+    case "w": scale = 7 * 86_400
+    default: return nil
+    }
+    let (v, overflow) = n.multipliedReportingOverflow(by: scale)
+    return overflow ? nil : v
+  }
+}
+
+extension StringProtocol {
+  func trimmingSpaces() -> String {
+    String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+  }
+}

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: MIT
+// The resolved configuration of SPEC §5, after parsing and validation. Pure data.
+
+/// Where log lines go (`log = …`).
+public enum LogTarget: Equatable, Sendable {
+  case syslog
+  case none
+  case file(String)
+}
+
+/// How an account reaches Google.
+public enum Route: String, Equatable, Sendable, CaseIterable {
+  /// `smtp.gmail.com:587`, STARTTLS.
+  case gmail
+  /// `smtp-relay.gmail.com:587`, STARTTLS.
+  case relay
+  /// `host`, `port` and `tls` must be given.
+  case custom
+}
+
+/// How an account authenticates.
+public enum AuthMethod: String, Equatable, Sendable, CaseIterable {
+  case oauth
+  case serviceAccount = "service-account"
+  case password
+  case none
+}
+
+/// How TLS starts.
+public enum TLSMode: String, Equatable, Sendable, CaseIterable {
+  case starttls
+  case implicit
+}
+
+/// The SASL mechanism used with OAuth tokens.
+public enum OAuthMechanism: String, Equatable, Sendable, CaseIterable {
+  case xoauth2
+  case oauthbearer
+}
+
+/// One `[account.NAME]` table.
+public struct Account: Equatable, Sendable {
+  public var name: String
+  /// An address, or a pattern `*@domain`.
+  public var from: String
+  public var displayName: String?
+  public var route: Route = .gmail
+  public var auth: AuthMethod = .oauth
+  public var host: String
+  public var port: Int
+  public var tls: TLSMode
+  public var tlsCAFile: String?
+  public var helo: String?
+  public var mechanism: OAuthMechanism = .xoauth2
+  public var clientSecretFile: String?
+  public var clientID: String?
+  public var clientSecret: String?
+  public var authURL = "https://accounts.google.com/o/oauth2/v2/auth"
+  public var tokenURL = "https://oauth2.googleapis.com/token"
+  public var revokeURL = "https://oauth2.googleapis.com/revoke"
+  public var serviceAccountFile: String?
+  /// Login or impersonated user; `nil` means `from`.
+  public var user: String?
+  public var passwordFile: String?
+  public var passwordCommand: String?
+
+  /// Whether `from` is a `*@domain` pattern.
+  public var isPattern: Bool { from.hasPrefix("*@") }
+
+  /// The login user: `user`, else `from`.
+  public var loginUser: String { user ?? from }
+}
+
+/// The whole configuration file.
+public struct Configuration: Equatable, Sendable {
+  /// The file it was read from.
+  public var path: String
+  /// Whether this is the system-wide file (`/etc/gsendmail/config.toml`).
+  public var isSystem: Bool
+  public var defaultAccount: String?
+  public var aliasesFile: String?
+  public var localRecipient: String?
+  /// Bytes. Default: Gmail's advertised SIZE.
+  public var maxMessageSize = 35_882_577
+  public var queue = true
+  /// Seconds.
+  public var queueLifetime = 5 * 86_400
+  public var log: LogTarget = .syslog
+  /// Seconds for connect and each wait for the server.
+  public var timeout = 60
+  /// Accounts in file order.
+  public var accounts: [Account] = []
+
+  public func account(named name: String) -> Account? { accounts.first { $0.name == name } }
+}

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: MIT
+// The sendmail front end: argv[0] and options decide the mode, each mode runs,
+// and every error ends here as one stderr line and the exit code that
+// ExitStatus chooses.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs one gsendmail invocation.
+public struct Frontend {
+  public var environment: Environment
+  public var stdinFD: Int32
+  public var stdout: OutputSink
+  public var stderr: OutputSink
+
+  public init(environment: Environment, stdinFD: Int32 = 0, stdout: OutputSink, stderr: OutputSink) {
+    self.environment = environment
+    self.stdinFD = stdinFD
+    self.stdout = stdout
+    self.stderr = stderr
+  }
+
+  /// The process entry point: runs with the real environment and exits.
+  public static func main() -> Never {
+    let args = CommandLine.arguments
+    // Fast path: no environment, no config, nothing loaded.
+    if args.count == 2 && args[1] == "--version" {
+      FileDescriptorSink(fd: 1).write("gsendmail \(gsendmailVersion)\n")
+      exit(0)
+    }
+    let frontend = Frontend(
+      environment: .current(), stdout: FileDescriptorSink(fd: 1), stderr: FileDescriptorSink(fd: 2))
+    exit(frontend.run(arguments: args).rawValue)
+  }
+
+  /// Runs with `arguments` (argv, including argv[0]).
+  public func run(arguments: [String]) -> SysExit {
+    let argv0 = arguments.first ?? "gsendmail"
+    do {
+      let invocation = try SendmailOptions.parse(Array(arguments.dropFirst()), mode: SendmailOptions.mode(forProgramName: argv0))
+      return try run(invocation)
+    } catch {
+      return fail(error)
+    }
+  }
+
+  /// Prints the one-line error and returns its exit code.
+  func fail(_ error: any Error) -> SysExit {
+    let code = ExitStatus.code(for: error)
+    var text = "\(error)"
+    if code == .usage { text += " (see gsendmail --help)" }
+    stderr.write("gsendmail: \(text)\n")
+    return code
+  }
+
+  func run(_ invocation: Invocation) throws -> SysExit {
+    switch invocation.mode {
+    case .help:
+      stdout.write(SendmailOptions.helpText(programName: "gsendmail"))
+      return .ok
+    case .version:
+      stdout.write("gsendmail \(gsendmailVersion)\n")
+      return .ok
+    case .checkAliases:
+      let config = try ConfigLocator.load(configFile: invocation.configFile, environment: environment)
+      _ = try loadAliases(config)
+      return .ok
+    case .deliver, .verify, .listQueue, .runQueue, .smtpServer:
+      return try runMessageModes(invocation)
+    }
+  }
+
+  /// Reads the aliases file named by the configuration (an empty table when none is set).
+  func loadAliases(_ config: Configuration) throws -> AliasTable {
+    guard let path = config.aliasesFile else { return AliasTable() }
+    let text: String
+    do {
+      text = try Files.readText(path, asCaller: !config.isSystem)
+    } catch {
+      throw ConfigError.unreadable(path: path, reason: error.reason)
+    }
+    return try AliasTable(parsing: text, path: path)
+  }
+}

@@ -1,0 +1,172 @@
+@testable import GSendmailKit
+import Testing
+
+@Suite("Configuration file")
+struct ConfigParserTests {
+  static let example = """
+    default = "personal"                  # account used when no other matches
+    aliases = "/etc/aliases"
+    local_recipient = "admin@example.com"
+    max_message_size = "35MB"
+    queue = true
+    queue_lifetime = "5d"
+    log = "syslog"
+    timeout = "60s"
+
+    [account.personal]
+    from = "alice@gmail.com"
+    name = "Alice Example"
+    route = "gmail"
+    auth = "oauth"
+    client_secret_file = "~/.config/gsendmail/client_secret.json"
+
+    [account.work]
+    from = "*@example.com"
+    route = "relay"
+    auth = "none"
+    helo = "host.example.com"
+    """
+
+  @Test("SPEC §5's example parses with its defaults")
+  func specExample() throws {
+    let c = try ConfigParser.parse(Self.example, path: "/x/config.toml", home: "/home/alice")
+    #expect(c.defaultAccount == "personal" && c.maxMessageSize == 35_000_000 && c.queueLifetime == 432_000)
+    #expect(c.timeout == 60 && c.log == .syslog && c.queue)
+    let p = try #require(c.account(named: "personal"))
+    #expect(p.host == "smtp.gmail.com" && p.port == 587 && p.tls == .starttls && p.mechanism == .xoauth2)
+    #expect(p.clientSecretFile == "/home/alice/.config/gsendmail/client_secret.json")
+    #expect(p.tokenURL == "https://oauth2.googleapis.com/token")
+    let w = try #require(c.account(named: "work"))
+    #expect(w.host == "smtp-relay.gmail.com" && w.auth == AuthMethod.none && w.helo == "host.example.com")
+  }
+
+  @Test("Defaults when keys are absent")
+  func defaults() throws {
+    let c = try ConfigParser.parse("[account.a]\nfrom = \"a@example.com\"\n", path: "c", home: "/h")
+    #expect(c.maxMessageSize == 35_882_577 && c.timeout == 60 && c.queueLifetime == 5 * 86_400)
+  }
+
+  @Test("tls = implicit defaults to port 465; host and port override the route")
+  func implicitTLS() throws {
+    let c = try ConfigParser.parse(
+      "[account.a]\nfrom = \"a@example.com\"\ntls = \"implicit\"\n[account.b]\nfrom = \"b@example.com\"\nroute = \"custom\"\nhost = \"127.0.0.1\"\nport = 2525\n",
+      path: "c", home: "/h")
+    #expect(c.account(named: "a")?.port == 465)
+    #expect(c.account(named: "b")?.host == "127.0.0.1" && c.account(named: "b")?.port == 2525)
+  }
+
+  @Test("A syntax error names file, line and column")
+  func syntaxError() {
+    #expect {
+      try ConfigParser.parse("[account.a]\nfrom = \"a@example.com\nport = 1\n", path: "/etc/g.toml", home: "/h")
+    } throws: { error in
+      guard case ConfigError.syntax(let path, let line, let column, _) = error else { return false }
+      return path == "/etc/g.toml" && line == 2 && column > 0
+    }
+  }
+
+  @Test("Unknown keys suggest the nearest valid key, with its line")
+  func unknownKey() {
+    #expect(throws: ConfigError.unknownKey(path: "c", line: 3, key: "tokn_url", suggestion: "token_url")) {
+      try ConfigParser.parse("[account.a]\nfrom = \"a@example.com\"\ntokn_url = \"https://x\"\n", path: "c", home: "/h")
+    }
+    #expect(throws: ConfigError.unknownKey(path: "c", line: 1, key: "timout", suggestion: "timeout")) {
+      try ConfigParser.parse("timout = 5\n[account.a]\nfrom = \"a@example.com\"\n", path: "c", home: "/h")
+    }
+  }
+
+  @Test("Bad values are refused", arguments: [
+    "route = \"smtp\"", "auth = \"oauth2\"", "port = 70000", "port = \"587\"", "tls = \"none\"",
+    "token_url = \"http://example.com/token\"", "auth_url = \"ftp://x\"", "helo = \"\"",
+    "auth = \"password\"", "auth = \"service-account\"",
+  ])
+  func badAccountValues(line: String) {
+    #expect(throws: ConfigError.self) {
+      try ConfigParser.parse("[account.a]\nfrom = \"a@example.com\"\n\(line)\n", path: "c", home: "/h")
+    }
+  }
+
+  @Test("Bad top-level values are refused", arguments: [
+    "max_message_size = \"35 parsecs\"", "timeout = \"0s\"", "queue = \"yes\"", "log = \"stderr\"",
+    "default = \"nobody\"", "queue_lifetime = \"5 fortnights\"",
+  ])
+  func badTopValues(line: String) {
+    #expect(throws: ConfigError.self) {
+      try ConfigParser.parse("\(line)\n[account.a]\nfrom = \"a@example.com\"\n", path: "c", home: "/h")
+    }
+  }
+
+  @Test("No account at all, or an account without from")
+  func missingAccount() {
+    #expect(throws: ConfigError.self) { try ConfigParser.parse("timeout = 5\n", path: "c", home: "/h") }
+    #expect(throws: ConfigError.missingKey(path: "c", table: "account.a", key: "from")) {
+      try ConfigParser.parse("[account.a]\nname = \"A\"\n", path: "c", home: "/h")
+    }
+  }
+
+  @Test("http:// endpoints only on loopback")
+  func loopbackEndpoints() {
+    #expect(ConfigParser.isAllowedEndpoint("http://127.0.0.1:8080/token"))
+    #expect(ConfigParser.isAllowedEndpoint("http://[::1]:8080/token"))
+    #expect(ConfigParser.isAllowedEndpoint("http://localhost/token"))
+    #expect(!ConfigParser.isAllowedEndpoint("http://127.0.0.1.example.com/token"))
+    #expect(!ConfigParser.isAllowedEndpoint("http://localhost.evil/token"))
+    #expect(ConfigParser.isAllowedEndpoint("https://oauth2.googleapis.com/token"))
+  }
+
+  @Test("Units")
+  func units() {
+    #expect(Units.bytes("35MB") == 35_000_000 && Units.bytes("1MiB") == 1_048_576 && Units.bytes("512") == 512)
+    #expect(Units.seconds("5d") == 432_000 && Units.seconds("60s") == 60 && Units.seconds("4h") == 14_400)
+    #expect(Units.bytes("x") == nil && Units.seconds("5y") == nil && Units.bytes("99999999999999999999GB") == nil)
+  }
+}
+
+@Suite("Account choice")
+struct AccountSelectionTests {
+  static let config = try! ConfigParser.parse(
+    """
+    default = "personal"
+    [account.personal]
+    from = "alice@gmail.com"
+    [account.work]
+    from = "*@example.com"
+    auth = "none"
+    [account.boss]
+    from = "boss@example.com"
+    auth = "none"
+    """, path: "c", home: "/h")
+
+  @Test("--account wins; unknown names are errors")
+  func named() throws {
+    #expect(try Self.config.chooseAccount(named: "work", sender: "alice@gmail.com", headerFrom: nil).name == "work")
+    #expect(throws: ConfigError.unknownAccount("nope")) { try Self.config.chooseAccount(named: "nope", sender: nil, headerFrom: nil) }
+  }
+
+  @Test("Exact address beats pattern; sender beats From:; else default")
+  func matching() throws {
+    #expect(try Self.config.chooseAccount(named: nil, sender: "boss@example.com", headerFrom: nil).name == "boss")
+    #expect(try Self.config.chooseAccount(named: nil, sender: "BOSS@EXAMPLE.COM", headerFrom: nil).name == "boss")
+    #expect(try Self.config.chooseAccount(named: nil, sender: "ann@example.com", headerFrom: nil).name == "work")
+    #expect(try Self.config.chooseAccount(named: nil, sender: nil, headerFrom: "ann@Example.com").name == "work")
+    #expect(try Self.config.chooseAccount(named: nil, sender: "x@other.org", headerFrom: "boss@example.com").name == "boss")
+    #expect(try Self.config.chooseAccount(named: nil, sender: "x@other.org", headerFrom: nil).name == "personal")
+  }
+
+  @Test("No default and no match is an error")
+  func noMatch() throws {
+    var c = Self.config
+    c.defaultAccount = nil
+    #expect(throws: ConfigError.noAccountMatches(sender: "x@other.org")) {
+      try c.chooseAccount(named: nil, sender: "x@other.org", headerFrom: nil)
+    }
+  }
+
+  @Test("Envelope sender for a pattern account")
+  func patternSender() throws {
+    let work = try #require(Self.config.account(named: "work"))
+    #expect(work.defaultSender(headerFrom: "ann@example.com", userName: "root") == "ann@example.com")
+    #expect(work.defaultSender(headerFrom: "ann@other.org", userName: "root") == "root@example.com")
+    #expect(Self.config.account(named: "personal")?.defaultSender(headerFrom: nil, userName: "root") == "alice@gmail.com")
+  }
+}
