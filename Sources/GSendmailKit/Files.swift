@@ -61,11 +61,13 @@ enum Files {
     var st = stat()
     guard stat(path, &st) == 0 else { return nil }  // a missing file is reported by its reader
     let mode = st.st_mode & 0o777
+    let groupName = getgrgid(st.st_gid).map { String(cString: $0.pointee.gr_name) }
     if mode & 0o007 != 0 {
-      return .unsafePermissions(path: path, problem: "can be read or written by others", fix: "chmod o-rwx \(path)")
+      return .unsafePermissions(
+        path: path, problem: "can be read or written by others",
+        fix: groupName == "gsendmail" ? "chmod o-rwx \(path)" : "chmod 600 \(path)")
     }
     if mode & 0o070 != 0 {
-      let groupName = getgrgid(st.st_gid).map { String(cString: $0.pointee.gr_name) }
       if groupName != "gsendmail" {
         return .unsafePermissions(
           path: path, problem: "can be read by group \(groupName ?? String(st.st_gid))",

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: MIT
+// The resolved configuration as TOML text for `gsendmailctl config check`.
+// Secrets (client_secret) are masked; paths to secret files are shown, never
+// their content.
+
+extension Configuration {
+  /// The configuration with every default filled in, as TOML, secrets masked.
+  public var resolvedDescription: String {
+    var out = ["# \(path)"]
+    func q(_ s: String) -> String {
+      "\"" + s.replacingAll("\\", with: "\\\\").replacingAll("\"", with: "\\\"") + "\""
+    }
+    if let d = defaultAccount { out.append("default = \(q(d))") }
+    if let a = aliasesFile { out.append("aliases = \(q(a))") }
+    if let l = localRecipient { out.append("local_recipient = \(q(l))") }
+    out.append("max_message_size = \(maxMessageSize)")
+    out.append("queue = \(queue)")
+    out.append("queue_lifetime = \(q("\(queueLifetime)s"))")
+    switch log {
+    case .syslog: out.append("log = \"syslog\"")
+    case .none: out.append("log = \"none\"")
+    case .file(let p): out.append("log = \(q("file:" + p))")
+    }
+    out.append("timeout = \(q("\(timeout)s"))")
+    for a in accounts {
+      out.append("")
+      out.append("[account.\(a.name)]")
+      out.append("from = \(q(a.from))")
+      if let n = a.displayName { out.append("name = \(q(n))") }
+      out.append("route = \(q(a.route.rawValue))")
+      out.append("auth = \(q(a.auth.rawValue))")
+      out.append("host = \(q(a.host))")
+      out.append("port = \(a.port)")
+      out.append("tls = \(q(a.tls.rawValue))")
+      if let f = a.tlsCAFile { out.append("tls_ca_file = \(q(f))") }
+      if let h = a.helo { out.append("helo = \(q(h))") }
+      if a.auth == .oauth || a.auth == .serviceAccount {
+        out.append("mechanism = \(q(a.mechanism.rawValue))")
+        out.append("token_url = \(q(a.tokenURL))")
+      }
+      if a.auth == .oauth {
+        if let f = a.clientSecretFile { out.append("client_secret_file = \(q(f))") }
+        if let c = a.clientID { out.append("client_id = \(q(c))") }
+        if a.clientSecret != nil { out.append("client_secret = \"********\"") }
+        out.append("auth_url = \(q(a.authURL))")
+        out.append("revoke_url = \(q(a.revokeURL))")
+      }
+      if let f = a.serviceAccountFile { out.append("service_account_file = \(q(f))") }
+      if a.auth != .none { out.append("user = \(q(a.loginUser))") }
+      if let f = a.passwordFile { out.append("password_file = \(q(f))") }
+      if let c = a.passwordCommand { out.append("password_command = \(q(c))") }
+    }
+    return out.joined(separator: "\n") + "\n"
+  }
+}
+
+extension String {
+  func replacingAll(_ target: String, with replacement: String) -> String {
+    guard !target.isEmpty else { return self }
+    var out = ""
+    var rest = self[...]
+    while let r = rest.range(of: target) {
+      out += rest[..<r.lowerBound]
+      out += replacement
+      rest = rest[r.upperBound...]
+    }
+    return out + rest
+  }
+}
+
+extension Substring {
+  func range(of target: String) -> Range<Index>? {
+    let t = Array(target.utf8)
+    var i = startIndex
+    while i < endIndex {
+      if self[i...].utf8.starts(with: t) {
+        return i..<self.utf8.index(i, offsetBy: t.count)
+      }
+      i = index(after: i)
+    }
+    return nil
+  }
+}
