@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: MIT
+// Where `auth = "password"` gets its secret (SPEC §6): the first line of
+// `password_file`, or the first line of what `password_command` prints. A
+// command that fails is a temporary failure whose reason carries its stderr;
+// the password itself never appears in an error.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum PasswordSource {
+  /// Reads the password configured for an account.
+  /// - Throws: `ConfigError` for a missing or unsafe file, `DeliveryFailure.temporary` for a
+  ///   failing command.
+  static func password(for account: Account, asCaller: Bool) throws -> String {
+    if let file = account.passwordFile {
+      if let problem = Files.secretFileProblem(file) { throw problem }
+      let text: String
+      do {
+        text = try Files.readText(file, asCaller: asCaller)
+      } catch {
+        throw ConfigError.unreadable(path: file, reason: error.reason)
+      }
+      let line = firstLine(text)
+      guard !line.isEmpty else { throw ConfigError.badSecretFile(path: file, problem: "the first line is empty") }
+      return line
+    }
+    guard let command = account.passwordCommand else {
+      throw ConfigError.missingKey(path: "config", table: "account.\(account.name)", key: "password_file")
+    }
+    let result = try run(command)
+    guard result.status == 0 else {
+      let err = firstLine(String(decoding: result.stderr, as: UTF8.self))
+      throw DeliveryFailure.temporary(
+        "password_command failed (exit \(result.status))" + (err.isEmpty ? "" : ": \(err)"))
+    }
+    let line = firstLine(String(decoding: result.stdout, as: UTF8.self))
+    guard !line.isEmpty else { throw DeliveryFailure.temporary("password_command printed nothing") }
+    return line
+  }
+
+  static func firstLine(_ text: String) -> String {
+    var line = text.prefix { $0 != "\n" }
+    if line.hasSuffix("\r") { line = line.dropLast() }
+    return String(line)
+  }
+
+  /// Runs `/bin/sh -c command`, collecting at most 64 KiB of stdout and stderr each.
+  static func run(_ command: String) throws -> (status: Int32, stdout: [UInt8], stderr: [UInt8]) {
+    var outPipe: [Int32] = [0, 0]
+    var errPipe: [Int32] = [0, 0]
+    guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else {
+      throw DeliveryFailure.temporary("password_command: cannot create a pipe")
+    }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+    posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+    for fd in outPipe + errPipe { posix_spawn_file_actions_addclose(&actions, fd) }
+    var pid = pid_t()
+    let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(command), nil]
+    defer { for p in argv { free(p) } }
+    let rc = posix_spawn(&pid, "/bin/sh", &actions, nil, argv, environ)
+    close(outPipe[1])
+    close(errPipe[1])
+    defer {
+      close(outPipe[0])
+      close(errPipe[0])
+    }
+    guard rc == 0 else { throw DeliveryFailure.temporary("password_command: cannot run /bin/sh") }
+    var out: [UInt8] = []
+    var err: [UInt8] = []
+    var fds = [pollfd(fd: outPipe[0], events: Int16(POLLIN), revents: 0), pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0)]
+    var open = 2
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while open > 0 {
+      if poll(&fds, 2, -1) < 0 {
+        if errno == EINTR { continue }
+        break
+      }
+      for i in 0..<2 where fds[i].fd >= 0 && fds[i].revents != 0 {
+        let n = buffer.withUnsafeMutableBytes { read(fds[i].fd, $0.baseAddress, $0.count) }
+        if n <= 0 {
+          if n < 0 && errno == EINTR { continue }
+          fds[i].fd = -1
+          open -= 1
+          continue
+        }
+        if i == 0 { if out.count < 65536 { out += buffer[0..<n] } } else if err.count < 65536 { err += buffer[0..<n] }
+      }
+    }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    let exited = status & 0x7f == 0
+    return (exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), out, err)
+  }
+}

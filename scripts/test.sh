@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The whole test suite: build (debug, and release with the Swift runtime linked
+# statically), unit and end-to-end tests, interoperability tests against
+# aiosmtpd, man page lint, and — as root — the Debian package install test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "release build (static Swift runtime)"
+swift build -c release --static-swift-stdlib --disable-local-rpath 2>&1 | tail -3
+
+step "swift test"
+swift build --build-tests 2>&1 | tail -1
+swift test --skip-build 2>&1 | tail -40
+
+step "python tests (aiosmtpd interoperability, differential address parsing)"
+if [ ! -x .venv/bin/pytest ]; then
+  python3 -m venv .venv
+  .venv/bin/pip install -q -r Tests/python/requirements.txt
+fi
+.venv/bin/pytest -q Tests/python
+
+step "man pages"
+mandoc -Tlint -W warning man/*.[0-9]
+echo "mandoc: clean"
+
+if [ "$(id -u)" = 0 ] && [ -x packaging/chroot-test.sh ] && [ "${SKIP_CHROOT:-}" != 1 ]; then
+  step "Debian packages: build, lintian, install in a clean chroot"
+  packaging/build-deb.sh
+  packaging/chroot-test.sh
+fi
