@@ -1,0 +1,44 @@
+@testable import GSendmailKit
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The man pages must document every option of the option table and every key of the
+/// config schema: the pages and the code cannot drift apart silently.
+@Suite("Man pages match the code")
+struct ManPageTests {
+  static let root: String = {
+    var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
+    parts.removeLast(3)  // Tests/GSendmailKitTests/ManPageTests.swift
+    return parts.joined(separator: "/")
+  }()
+
+  static func page(_ name: String) throws -> String {
+    try Files.readText(root + "/man/" + name)
+  }
+
+  /// Roff escapes `-` as `\-`; undo it so options can be searched as typed.
+  static func plain(_ roff: String) -> String { roff.replacingAll("\\-", with: "-").replacingAll("\\&", with: "") }
+
+  @Test("gsendmail(8) lists every option", arguments: SendmailOptions.table.map(\.name))
+  func options(name: String) throws {
+    let text = Self.plain(try Self.page("gsendmail.8"))
+    // mdoc writes `-f` as `.Fl f` and `--dry-run` as `.Fl \-dry\-run`.
+    let flag = ".Fl " + name.dropFirst()
+    #expect(text.contains(flag) || text.contains(name), "gsendmail.8 does not mention \(name)")
+  }
+
+  @Test("gsendmail.conf(5) lists every key", arguments: ConfigParser.allKeys)
+  func keys(key: String) throws {
+    let text = Self.plain(try Self.page("gsendmail.conf.5"))
+    #expect(text.contains(key), "gsendmail.conf.5 does not mention \(key)")
+  }
+
+  @Test("gsendmail(8) lists every exit code", arguments: SysExit.table.map(\.code.rawValue))
+  func exitCodes(code: Int32) throws {
+    let text = Self.plain(try Self.page("gsendmail.8"))
+    #expect(text.contains("\n.It \(code)\n"), "gsendmail.8 has no EXIT STATUS entry for \(code)")
+  }
+}
