@@ -35,7 +35,7 @@ public enum DeliveryFailure: Error, Equatable, Sendable, CustomStringConvertible
 }
 
 /// A message could not be accepted for delivery (exit 65).
-public struct MessageError: Error, Equatable, Sendable, CustomStringConvertible {
+public struct BadMessage: Error, Equatable, Sendable, CustomStringConvertible {
   public var message: String
   public init(_ message: String) { self.message = message }
   public var description: String { message }

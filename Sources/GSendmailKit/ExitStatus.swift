@@ -11,7 +11,7 @@ public enum ExitStatus {
   public static func code(for error: any Error) -> SysExit {
     switch error {
     case is UsageError: return .usage
-    case is MessageError: return .dataError
+    case is BadMessage: return .dataError
     case is InputError: return .noInput
     case is ConfigError: return .configuration
     case let error as AliasError:

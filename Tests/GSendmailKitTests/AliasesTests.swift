@@ -70,7 +70,7 @@ struct ExitStatusTests {
   @Test("Front-end errors")
   func frontEnd() {
     struct Unexpected: Error {}
-    #expect(ExitStatus.code(for: MessageError("x")) == .dataError)
+    #expect(ExitStatus.code(for: BadMessage("x")) == .dataError)
     #expect(ExitStatus.code(for: InputError("x")) == .noInput)
     #expect(ExitStatus.code(for: ConfigError.unknownAccount("x")) == .configuration)
     #expect(ExitStatus.code(for: Unexpected()) == .software)
