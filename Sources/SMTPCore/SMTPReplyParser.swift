@@ -66,8 +66,8 @@ public struct SMTPReplyParser: Sendable {
 
   private mutating func parseReply() throws(SMTPProtocolViolation) -> SMTPReply? {
     while let line = try nextLine() {
-      guard line.count >= 3, let code = Self.code(line), line.count == 3 || line[3] == UInt8(ascii: "-")
-        || line[3] == UInt8(ascii: " ")
+      let isLast = line.count == 3 || line.count > 3 && line[3] == UInt8(ascii: " ")
+      guard line.count >= 3, let code = Self.code(line), isLast || line[3] == UInt8(ascii: "-")
       else { throw .malformedLine(excerpt: Self.excerpt(line)) }
       if let pendingCode, pendingCode != code {
         throw .mismatchedCodes(first: pendingCode, then: code)
@@ -77,7 +77,7 @@ public struct SMTPReplyParser: Sendable {
       }
       pendingCode = code
       pendingLines.append(String(decoding: line.dropFirst(4), as: UTF8.self))
-      if line.count == 3 || line[3] == UInt8(ascii: " ") {
+      if isLast {
         let reply = SMTPReply(code: code, lines: pendingLines)
         pendingCode = nil
         pendingLines = []
@@ -88,7 +88,7 @@ public struct SMTPReplyParser: Sendable {
   }
 
   /// Removes and returns the next line without its line end, or nil if none is complete.
-  private mutating func nextLine() throws(SMTPProtocolViolation) -> ArraySlice<UInt8>? {
+  private mutating func nextLine() throws(SMTPProtocolViolation) -> [UInt8]? {
     // A line may be followed by CR LF, so look at most two bytes past the limit.
     let searchEnd = min(buffer.count, start + maximumLineLength + 2)
     guard let lf = buffer[start..<searchEnd].firstIndex(of: UInt8(ascii: "\n")) else {
@@ -101,7 +101,7 @@ public struct SMTPReplyParser: Sendable {
     var end = lf
     if end > start, buffer[end - 1] == UInt8(ascii: "\r") { end -= 1 }
     guard end - start <= maximumLineLength else { throw .lineTooLong(limit: maximumLineLength) }
-    let line = buffer[start..<end]
+    let line = Array(buffer[start..<end])
     start = lf + 1
     return line
   }
@@ -113,7 +113,7 @@ public struct SMTPReplyParser: Sendable {
     start = 0
   }
 
-  private static func code(_ line: ArraySlice<UInt8>) -> Int? {
+  private static func code(_ line: [UInt8]) -> Int? {
     var value = 0
     for byte in line.prefix(3) {
       guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
@@ -122,7 +122,7 @@ public struct SMTPReplyParser: Sendable {
     return (200...599).contains(value) ? value : nil
   }
 
-  private static func excerpt(_ line: ArraySlice<UInt8>) -> String {
+  private static func excerpt(_ line: [UInt8]) -> String {
     String(
       decoding: line.prefix(40).map { (0x20..<0x7f).contains($0) ? $0 : UInt8(ascii: "?") },
       as: UTF8.self)
