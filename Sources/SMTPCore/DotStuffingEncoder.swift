@@ -32,7 +32,8 @@ public struct DotStuffingEncoder: Sendable {
   /// Ends the data.
   /// - Returns: `.\r\n`, preceded by `\r\n` unless the data was empty or ended with CRLF.
   public func finish() -> [UInt8] {
-    let endedWithCRLF = last == nil || (previous == UInt8(ascii: "\r") && last == UInt8(ascii: "\n"))
+    let endedWithCRLF =
+      last == nil || (previous == UInt8(ascii: "\r") && last == UInt8(ascii: "\n"))
     return (endedWithCRLF ? [] : [0x0D, 0x0A]) + [UInt8(ascii: "."), 0x0D, 0x0A]
   }
 }

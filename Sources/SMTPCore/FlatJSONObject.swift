@@ -30,7 +30,9 @@ enum FlatJSONObject {
       if consume(UInt8(ascii: "}")) { return atEnd() ? fields : nil }
       repeat {
         count += 1
-        guard count <= maximumFields, let key = string(), consume(UInt8(ascii: ":")) else { return nil }
+        guard count <= maximumFields, let key = string(), consume(UInt8(ascii: ":")) else {
+          return nil
+        }
         skipSpace()
         if peek() == UInt8(ascii: "\"") {
           guard let value = string() else { return nil }

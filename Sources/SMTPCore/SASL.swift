@@ -15,7 +15,8 @@ enum SASL {
   /// `host`, `port` and `auth` key-value pairs, each ended by ^A, and a final ^A.
   static func oauthBearer(user: String, host: String, port: Int, token: Credential) -> String {
     let message =
-      "n,a=\(saslName(user)),\u{1}host=\(host)\u{1}port=\(port)\u{1}auth=Bearer \(token.secret)\u{1}\u{1}"
+      "n,a=\(saslName(user)),\u{1}host=\(host)\u{1}port=\(port)\u{1}"
+      + "auth=Bearer \(token.secret)\u{1}\u{1}"
     return Base64.encode(Array(message.utf8))
   }
 

@@ -65,7 +65,8 @@ public struct SMTPCapabilities: Hashable, Sendable {
       case "STARTTLS": supportsStartTLS = true
       case "CHUNKING": supportsChunking = true
       case "AUTH":
-        for mechanism in parameters where !mechanism.isEmpty && !authMechanisms.contains(mechanism) {
+        for mechanism in parameters where !mechanism.isEmpty && !authMechanisms.contains(mechanism)
+        {
           authMechanisms.append(mechanism)
         }
       default: continue

@@ -289,7 +289,8 @@ public struct SMTPClient: Sendable {
     guard case .credentialRequested(let request) = state else {
       preconditionFailure("credentialUnavailable() without .requestCredential")
     }
-    return fail(request.rejection.map { .authenticationFailed($0) } ?? .credentialUnavailable, quit: true)
+    return fail(
+      request.rejection.map { .authenticationFailed($0) } ?? .credentialUnavailable, quit: true)
   }
 
   /// Starts sending one message. Allowed after ``Action/readyForTransaction``,
@@ -326,7 +327,9 @@ public struct SMTPClient: Sendable {
 
   /// The body and its terminator, asked for by ``Action/streamBody``, are written.
   public mutating func bodyFinished() -> Action {
-    guard case .bodyRequested = state else { preconditionFailure("bodyFinished() without .streamBody") }
+    guard case .bodyRequested = state else {
+      preconditionFailure("bodyFinished() without .streamBody")
+    }
     state = .bodySent
     return .wait
   }
@@ -443,7 +446,8 @@ public struct SMTPClient: Sendable {
     let expected = transaction.awaiting.removeFirst()
     let positive = expected == .data ? reply.code == 354 : reply.isPositiveCompletion
     guard positive || reply.isTransientNegative || reply.isPermanentNegative else {
-      return fail(.protocolViolation(.unexpectedReply(code: reply.code, during: phase)), quit: false)
+      return fail(
+        .protocolViolation(.unexpectedReply(code: reply.code, during: phase)), quit: false)
     }
     switch expected {
     case .mail: transaction.mailReply = reply
@@ -550,7 +554,8 @@ public struct SMTPClient: Sendable {
   private mutating func refuse(_ reply: SMTPReply) -> Action {
     let phase = self.phase
     guard reply.isTransientNegative || reply.isPermanentNegative else {
-      return fail(.protocolViolation(.unexpectedReply(code: reply.code, during: phase)), quit: false)
+      return fail(
+        .protocolViolation(.unexpectedReply(code: reply.code, during: phase)), quit: false)
     }
     if phase == .endOfData {
       state = .sessionReady

@@ -82,7 +82,9 @@ public struct SMTPEnvelope: Hashable, Sendable {
   /// The first address that cannot be put between `<` and `>` on one command line.
   var firstUnsafeAddress: String? {
     ([sender] + recipients).first { address in
-      address.utf8.contains { $0 < 0x20 || $0 == 0x7f || $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">") }
+      address.utf8.contains {
+        $0 < 0x20 || $0 == 0x7f || $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">")
+      }
     }
   }
 }

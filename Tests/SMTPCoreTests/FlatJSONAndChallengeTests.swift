@@ -1,7 +1,8 @@
 // The OAuth error challenge decoding, good and hostile input.
 
-@testable import SMTPCore
 import Testing
+
+@testable import SMTPCore
 
 @Suite("OAuth challenge")
 struct FlatJSONAndChallengeTests {
@@ -9,8 +10,11 @@ struct FlatJSONAndChallengeTests {
   func gmail() {
     let challenge = OAuthChallenge(
       base64Text:
-        "eyJzdGF0dXMiOiI0MDAiLCJzY2hlbWVzIjoiQmVhcmVyIiwic2NvcGUiOiJodHRwczovL21haWwuZ29vZ2xlLmNvbS8ifQ==")
-    #expect(challenge == OAuthChallenge(status: "400", schemes: "Bearer", scope: "https://mail.google.com/"))
+        "eyJzdGF0dXMiOiI0MDAiLCJzY2hlbWVzIjoiQmVhcmVyIiwic2NvcGUiOiJodHRwczovL21haWwuZ29vZ2xlLmNvbS8ifQ=="
+    )
+    #expect(
+      challenge
+        == OAuthChallenge(status: "400", schemes: "Bearer", scope: "https://mail.google.com/"))
   }
 
   @Test(
@@ -41,13 +45,16 @@ struct FlatJSONAndChallengeTests {
     #expect(FlatJSONObject.parse(Array(json.utf8)) == nil)
   }
 
-  @Test("A challenge that is not base64 of a JSON object decodes to nil", arguments: ["", "!!!", "W10=", "e30=x"])
+  @Test(
+    "A challenge that is not base64 of a JSON object decodes to nil",
+    arguments: ["", "!!!", "W10=", "e30=x"])
   func notJSON(text: String) {
     #expect(OAuthChallenge(base64Text: text) == nil)
   }
 
   @Test("An empty object is a challenge with no fields")
   func emptyObject() {
-    #expect(OAuthChallenge(base64Text: "e30=") == OAuthChallenge(status: nil, schemes: nil, scope: nil))
+    #expect(
+      OAuthChallenge(base64Text: "e30=") == OAuthChallenge(status: nil, schemes: nil, scope: nil))
   }
 }

@@ -1,34 +1,43 @@
 // Edge cases of the client that read better as code than as transcripts.
 
 import Codecs
-@testable import SMTPCore
 import Testing
+
+@testable import SMTPCore
 
 @Suite("SMTPClient")
 struct SMTPClientTests {
   static let greeting = SMTPReply(code: 220, lines: ["smtp.gmail.com ESMTP"])
   static let gmailEHLO = SMTPReply(
     code: 250,
-    lines: ["smtp.gmail.com at your service", "SIZE 35882577", "8BITMIME",
-            "AUTH LOGIN PLAIN XOAUTH2 PLAIN-CLIENTTOKEN OAUTHBEARER XOAUTH", "ENHANCEDSTATUSCODES",
-            "PIPELINING", "CHUNKING", "SMTPUTF8"])
+    lines: [
+      "smtp.gmail.com at your service", "SIZE 35882577", "8BITMIME",
+      "AUTH LOGIN PLAIN XOAUTH2 PLAIN-CLIENTTOKEN OAUTHBEARER XOAUTH", "ENHANCEDSTATUSCODES",
+      "PIPELINING", "CHUNKING", "SMTPUTF8",
+    ])
 
   // MARK: - SASL payloads
 
   @Test("XOAUTH2 matches Google's documented example")
   func xoauth2Example() {
     let payload = SASL.xoauth2(
-      user: "someuser@example.com", token: Credential("ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg"))
+      user: "someuser@example.com",
+      token: Credential("ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg"))
     #expect(
       payload
-        == "dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5LnZGOWRmdDRxbVRjMk52YjNSbGNrQmhkSFJoZG1semRHRXVZMjl0Q2cBAQ==")
+        == "dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5LnZGOWRmdDRxbVRjMk52YjNSbGNrQmhkSFJoZG1semRHRXVZMjl0Q2cBAQ=="
+    )
   }
 
   @Test("OAUTHBEARER follows RFC 7628 §3.1 and escapes the user name (RFC 5801)")
   func oauthBearerPayload() {
-    let payload = SASL.oauthBearer(user: "a,b=c@example.com", host: "smtp.gmail.com", port: 465, token: Credential("T"))
+    let payload = SASL.oauthBearer(
+      user: "a,b=c@example.com", host: "smtp.gmail.com", port: 465, token: Credential("T"))
     let decoded = Base64.decode(payload).map { String(decoding: $0, as: UTF8.self) }
-    #expect(decoded == "n,a=a=2Cb=3Dc@example.com,\u{1}host=smtp.gmail.com\u{1}port=465\u{1}auth=Bearer T\u{1}\u{1}")
+    #expect(
+      decoded
+        == "n,a=a=2Cb=3Dc@example.com,\u{1}host=smtp.gmail.com\u{1}port=465\u{1}auth=Bearer T\u{1}\u{1}"
+    )
     #expect(SASL.oauthBearerErrorAcknowledgement == "AQ==")
   }
 
@@ -50,7 +59,8 @@ struct SMTPClientTests {
     dump(credential, to: &dumped)
     #expect(!dumped.contains("SECRET"))
 
-    let command = OutgoingCommand(secretLine: "AUTH PLAIN c2VjcmV0", transcript: "AUTH PLAIN <redacted>")
+    let command = OutgoingCommand(
+      secretLine: "AUTH PLAIN c2VjcmV0", transcript: "AUTH PLAIN <redacted>")
     var dumpedCommand = ""
     dump(command, to: &dumpedCommand)
     for text in [String(describing: command), String(reflecting: command), dumpedCommand] {
@@ -68,7 +78,11 @@ struct SMTPClientTests {
   @Test("EHLO keywords: case, AUTH= form, SIZE without a limit, duplicates")
   func capabilities() {
     let reply = SMTPReply(
-      code: 250, lines: ["mx.example.com", "size", "auth=login", "Auth PLAIN login xoauth2", "starttls", "dsn", "X-UNKNOWN 1"])
+      code: 250,
+      lines: [
+        "mx.example.com", "size", "auth=login", "Auth PLAIN login xoauth2", "starttls", "dsn",
+        "X-UNKNOWN 1",
+      ])
     let capabilities = SMTPCapabilities(ehloReply: reply)
     #expect(capabilities.supportsSize && capabilities.maximumMessageSize == nil)
     #expect(capabilities.authMechanisms == ["LOGIN", "PLAIN", "XOAUTH2"])
@@ -119,19 +133,23 @@ struct SMTPClientTests {
 
   @Test("A reply while idle is a violation and ends the session")
   func unsolicited() {
-    var client = SMTPClient(configuration: .init(heloName: "h", tls: .implicit, authentication: .none))
+    var client = SMTPClient(
+      configuration: .init(heloName: "h", tls: .implicit, authentication: .none))
     _ = client.start()
     _ = client.received(Self.greeting)
     _ = client.received(SMTPReply(code: 250, lines: ["mx"]))
     let action = client.received(SMTPReply(code: 250, lines: ["surprise"]))
     #expect(action == .fail(.protocolViolation(.unsolicitedReply(code: 250)), quit: nil))
     // The session is over: later input repeats the outcome and writes nothing.
-    #expect(client.connectionClosed() == .fail(.protocolViolation(.unsolicitedReply(code: 250)), quit: nil))
+    #expect(
+      client.connectionClosed()
+        == .fail(.protocolViolation(.unsolicitedReply(code: 250)), quit: nil))
   }
 
   @Test("QUIT then the server just closes: a normal end")
   func quitThenClose() {
-    var client = SMTPClient(configuration: .init(heloName: "h", tls: .implicit, authentication: .none))
+    var client = SMTPClient(
+      configuration: .init(heloName: "h", tls: .implicit, authentication: .none))
     _ = client.start()
     _ = client.received(Self.greeting)
     _ = client.received(SMTPReply(code: 250, lines: ["mx"]))
@@ -141,7 +159,8 @@ struct SMTPClientTests {
 
   @Test("A 421 to RSET keeps the message's own failure")
   func rsetGets421() {
-    var client = SMTPClient(configuration: .init(heloName: "h", tls: .implicit, authentication: .none))
+    var client = SMTPClient(
+      configuration: .init(heloName: "h", tls: .implicit, authentication: .none))
     _ = client.start()
     _ = client.received(Self.greeting)
     _ = client.received(SMTPReply(code: 250, lines: ["mx"]))
@@ -149,13 +168,16 @@ struct SMTPClientTests {
     _ = client.received(SMTPReply(code: 250, lines: ["ok"]))
     let refused = SMTPReply(code: 550, lines: ["5.1.1 no"])
     #expect(client.received(refused) == .send([OutgoingCommand("RSET")]))
-    let failure = SMTPFailure.recipientsRejected([RecipientResult(recipient: "b@y", reply: refused)])
-    #expect(client.received(SMTPReply(code: 421, lines: ["4.3.0 bye"])) == .fail(failure, quit: nil))
+    let failure = SMTPFailure.recipientsRejected([RecipientResult(recipient: "b@y", reply: refused)]
+    )
+    #expect(
+      client.received(SMTPReply(code: 421, lines: ["4.3.0 bye"])) == .fail(failure, quit: nil))
   }
 
   @Test("The EHLO-name hint needs 421, the EHLO phase and the (EHLO) marker")
   func heloNameHint() {
-    let marked = SMTPReply(code: 421, lines: ["4.7.0 Try again later, closing connection. (EHLO) x - gsmtp"])
+    let marked = SMTPReply(
+      code: 421, lines: ["4.7.0 Try again later, closing connection. (EHLO) x - gsmtp"])
     #expect(SMTPFailure.rejected(marked, during: .ehlo).isHELONameRejected)
     #expect(SMTPFailure.rejected(marked, during: .helo).isHELONameRejected)
     #expect(!SMTPFailure.rejected(marked, during: .mailFrom).isHELONameRejected)
@@ -179,9 +201,12 @@ struct SMTPClientTests {
     }
   }
 
-  @Test("CR or LF in an address never reaches the wire", arguments: ["a@x\r\nRCPT TO:<evil@y>", "a@x\n", "<a@x>"])
+  @Test(
+    "CR or LF in an address never reaches the wire",
+    arguments: ["a@x\r\nRCPT TO:<evil@y>", "a@x\n", "<a@x>"])
   func commandInjection(address: String) {
-    var client = SMTPClient(configuration: .init(heloName: "h", tls: .implicit, authentication: .none))
+    var client = SMTPClient(
+      configuration: .init(heloName: "h", tls: .implicit, authentication: .none))
     _ = client.start()
     _ = client.received(Self.greeting)
     _ = client.received(SMTPReply(code: 250, lines: ["mx"]))

@@ -52,7 +52,8 @@ struct SMTPReplyParserTests {
     #expect(replies.first?.code == 250)
     #expect(
       replies.first?.lines == [
-        "smtp.gmail.com at your service, [203.0.113.7]", "SIZE 35882577", "AUTH LOGIN PLAIN XOAUTH2",
+        "smtp.gmail.com at your service, [203.0.113.7]", "SIZE 35882577",
+        "AUTH LOGIN PLAIN XOAUTH2",
         "SMTPUTF8",
       ])
     #expect(replies.first?.enhancedStatus == nil)
@@ -126,7 +127,9 @@ struct SMTPReplyParserTests {
     var failed: SMTPFailure?
     var fed = 0
     while failed == nil && fed < 10_000 {
-      parser.append(chunking == .byteByByte ? [UInt8(ascii: "2")] : Array(repeating: UInt8(ascii: "2"), count: 16))
+      parser.append(
+        chunking == .byteByByte
+          ? [UInt8(ascii: "2")] : Array(repeating: UInt8(ascii: "2"), count: 16))
       fed += chunking == .byteByByte ? 1 : 16
       do { _ = try parser.nextReply() } catch { failed = error }
     }
@@ -137,11 +140,14 @@ struct SMTPReplyParserTests {
   @Test("A line of exactly the limit passes, one byte more fails")
   func lineLimitBoundary() {
     let parser = SMTPReplyParser(maximumLineLength: 10, maximumLineCount: 4)
-    let ok = Self.parse("250 " + String(repeating: "a", count: 6) + "\r\n", chunking: .byteByByte, parser: parser)
+    let ok = Self.parse(
+      "250 " + String(repeating: "a", count: 6) + "\r\n", chunking: .byteByByte, parser: parser)
     #expect(ok.error == nil && ok.replies.count == 1)
-    let long = Self.parse("250 " + String(repeating: "a", count: 7) + "\r\n", chunking: .byteByByte, parser: parser)
+    let long = Self.parse(
+      "250 " + String(repeating: "a", count: 7) + "\r\n", chunking: .byteByByte, parser: parser)
     #expect(long.error == .protocolViolation(.lineTooLong(limit: 10)))
-    let bareLF = Self.parse("250 " + String(repeating: "a", count: 7) + "\n", chunking: .whole, parser: parser)
+    let bareLF = Self.parse(
+      "250 " + String(repeating: "a", count: 7) + "\n", chunking: .whole, parser: parser)
     #expect(bareLF.error == .protocolViolation(.lineTooLong(limit: 10)))
   }
 
@@ -150,7 +156,8 @@ struct SMTPReplyParserTests {
     let parser = SMTPReplyParser(maximumLineLength: 100, maximumLineCount: 3)
     let three = Self.parse("250-a\r\n250-b\r\n250 c\r\n", chunking: chunking, parser: parser)
     #expect(three.error == nil && three.replies.first?.lines == ["a", "b", "c"])
-    let four = Self.parse("250-a\r\n250-b\r\n250-c\r\n250 d\r\n", chunking: chunking, parser: parser)
+    let four = Self.parse(
+      "250-a\r\n250-b\r\n250-c\r\n250 d\r\n", chunking: chunking, parser: parser)
     #expect(four.error == .protocolViolation(.tooManyLines(limit: 3)))
   }
 
@@ -180,7 +187,8 @@ struct SMTPReplyParserTests {
 
   @Test("The malformed-line excerpt is short and printable")
   func excerpt() {
-    let (_, error) = Self.parse("\u{1b}[31m" + String(repeating: "x", count: 100) + "\r\n", chunking: .whole)
+    let (_, error) = Self.parse(
+      "\u{1b}[31m" + String(repeating: "x", count: 100) + "\r\n", chunking: .whole)
     guard case .protocolViolation(.malformedLine(let excerpt)) = error else {
       Issue.record("\(String(describing: error))")
       return

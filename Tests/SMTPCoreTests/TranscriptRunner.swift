@@ -47,12 +47,14 @@ struct Transcript: Sendable, CustomTestStringConvertible {
   var testDescription: String { name }
 
   static let directory: URL =
-    Bundle.module.url(forResource: "Transcripts", withExtension: nil) ?? URL(fileURLWithPath: "Transcripts")
+    Bundle.module.url(forResource: "Transcripts", withExtension: nil)
+    ?? URL(fileURLWithPath: "Transcripts")
 
   static func all() -> [Transcript] {
     let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
     return names.filter { $0.hasSuffix(".smtp") }.sorted().map { name in
-      let text = (try? String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)) ?? ""
+      let text =
+        (try? String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)) ?? ""
       return Transcript(name: String(name.dropLast(5)), text: text)
     }
   }
@@ -111,7 +113,9 @@ struct Transcript: Sendable, CustomTestStringConvertible {
       case "ret": dsn.ret = value == "full" ? .full : .headers
       case "envid": dsn.envelopeID = value
       case "notify":
-        dsn.notify = value.split(separator: ",").compactMap { SMTPEnvelope.DSNNotify(rawValue: $0.uppercased()) }
+        dsn.notify = value.split(separator: ",").compactMap {
+          SMTPEnvelope.DSNNotify(rawValue: $0.uppercased())
+        }
       default: break
       }
     }
@@ -206,7 +210,10 @@ struct TranscriptRunner {
         case ("credential-unavailable", _):
           action = client.credentialUnavailable()
         default:
-          throw Mismatch(text: "client asked for a credential (forceRefresh: \(forceRefresh)), transcript has \(text)")
+          throw Mismatch(
+            text:
+              "client asked for a credential (forceRefresh: \(forceRefresh)), transcript has \(text)"
+          )
         }
       case .readyForTransaction:
         action = nextMessageOrQuit()
@@ -214,8 +221,10 @@ struct TranscriptRunner {
         try expect(.directive("body"))
         action = client.bodyFinished()
       case .messageAccepted(let reply):
-        try expect(.outcome(["accepted", String(reply.code), reply.enhancedStatus?.description]
-          .compactMap { $0 }.joined(separator: " ")))
+        try expect(
+          .outcome(
+            ["accepted", String(reply.code), reply.enhancedStatus?.description]
+              .compactMap { $0 }.joined(separator: " ")))
         action = nextMessageOrQuit()
       case .messageFailed(let failure):
         try expect(.outcome("message-failed " + FailureText.render(failure)))
@@ -260,7 +269,9 @@ struct TranscriptRunner {
       switch transcript.events[position] {
       case .server:
         var block: [[UInt8]] = []
-        while position < transcript.events.count, case .server(let bytes) = transcript.events[position] {
+        while position < transcript.events.count,
+          case .server(let bytes) = transcript.events[position]
+        {
           block.append(bytes)
           position += 1
         }
@@ -327,11 +338,16 @@ enum FailureText {
     case .missingCapability(let capability): "missing-capability \(capability)"
     case .rejected(let r, let phase): "rejected \(reply(r)) \(phase.rawValue)"
     case .authenticationFailed(let auth):
-      ["auth-failed", auth.mechanism.rawValue, reply(auth.reply),
-       auth.challenge.map { "challenge=\($0.status ?? "-")/\($0.schemes ?? "-")/\($0.scope ?? "-")" },
-       auth.afterFreshCredential ? "fresh" : nil].compactMap { $0 }.joined(separator: " ")
+      [
+        "auth-failed", auth.mechanism.rawValue, reply(auth.reply),
+        auth.challenge.map {
+          "challenge=\($0.status ?? "-")/\($0.schemes ?? "-")/\($0.scope ?? "-")"
+        },
+        auth.afterFreshCredential ? "fresh" : nil,
+      ].compactMap { $0 }.joined(separator: " ")
     case .recipientsRejected(let results):
-      "recipients-rejected " + results.map { "\($0.recipient)=\($0.reply.code)" }.joined(separator: " ")
+      "recipients-rejected "
+        + results.map { "\($0.recipient)=\($0.reply.code)" }.joined(separator: " ")
     case .invalidAddress(let address): "invalid-address \(address)"
     case .credentialUnavailable: "credential-unavailable"
     }

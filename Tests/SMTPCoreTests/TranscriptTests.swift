@@ -49,7 +49,8 @@ struct TranscriptTests {
 @Suite("Transcript harness")
 struct TranscriptHarnessTests {
   /// Changes one line of a transcript's text.
-  static func tampered(_ transcript: Transcript, _ change: (inout [String]) -> Bool) -> Transcript? {
+  static func tampered(_ transcript: Transcript, _ change: (inout [String]) -> Bool) -> Transcript?
+  {
     let url = Transcript.directory.appendingPathComponent(transcript.name + ".smtp")
     guard let text = try? String(contentsOf: url, encoding: .utf8) else { return nil }
     var lines = text.components(separatedBy: "\n")
