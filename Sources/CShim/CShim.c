@@ -46,6 +46,8 @@ int gs_accept_nonblocking(int listen_fd) {
   X(SSL_set1_host) X(SSL_get0_param) X(SSL_do_handshake) X(SSL_read_ex) X(SSL_write_ex)       \
   X(SSL_shutdown) X(SSL_get_error) X(SSL_get_version) X(SSL_get_current_cipher)               \
   X(SSL_CIPHER_get_name) X(SSL_get_verify_result) X(SSL_get1_peer_certificate)                \
+  X(SSL_get_servername) X(SSL_set_ex_data) X(SSL_get_ex_data) X(X509_STORE_CTX_get_ex_data)    \
+  X(SSL_get_ex_data_X509_STORE_CTX_idx) X(X509_STORE_CTX_get0_cert)                           \
   X(X509_VERIFY_PARAM_set_hostflags) X(X509_VERIFY_PARAM_set1_ip_asc)                         \
   X(X509_verify_cert_error_string) X(X509_get_subject_name) X(X509_get_issuer_name)           \
   X(X509_NAME_oneline) X(X509_free) X(ERR_get_error) X(ERR_peek_last_error) X(ERR_clear_error) \
@@ -141,6 +143,7 @@ struct gs_tls {
   int last_errno;
   int is_client;
   char error[384];
+  char rejected_peer[320];  // subject and issuer of a certificate that failed verification
 };
 
 static int gs_bio_write(BIO *b, const char *data, size_t len, size_t *written) {
@@ -222,6 +225,37 @@ static int gs_ctx_common(SSL_CTX *ctx) {
   return 1;
 }
 
+// Records which certificate failed, for the error message; the verdict is OpenSSL's.
+static int gs_verify_callback(int preverify_ok, X509_STORE_CTX *store) {
+  if (preverify_ok) return 1;
+  SSL *ssl = p_X509_STORE_CTX_get_ex_data(store, p_SSL_get_ex_data_X509_STORE_CTX_idx());
+  gs_tls *t = ssl ? p_SSL_get_ex_data(ssl, 0) : NULL;
+  X509 *cert = p_X509_STORE_CTX_get0_cert(store);  // the leaf being verified
+  if (t != NULL && cert != NULL && t->rejected_peer[0] == 0) {
+    char subject[150], issuer[150];
+    if (p_X509_NAME_oneline(p_X509_get_subject_name(cert), subject, sizeof subject) == NULL)
+      gs_copy(subject, sizeof subject, "?");
+    if (p_X509_NAME_oneline(p_X509_get_issuer_name(cert), issuer, sizeof issuer) == NULL)
+      gs_copy(issuer, sizeof issuer, "?");
+    snprintf(t->rejected_peer, sizeof t->rejected_peer, "subject=%s; issuer=%s", subject, issuer);
+  }
+  return 0;
+}
+
+// fopen() the file first, so that a missing or unreadable file gets the system's reason
+// ("No such file or directory") rather than OpenSSL's "system lib".
+static int gs_check_readable(const char *path, const char *what, char *err, size_t err_len) {
+  FILE *f = fopen(path, "r");
+  if (f == NULL) {
+    char msg[400];
+    snprintf(msg, sizeof msg, "cannot read %s %s: %s", what, path, strerror(errno));
+    gs_copy(err, err_len, msg);
+    return 0;
+  }
+  fclose(f);
+  return 1;
+}
+
 // The client context is cached for the last CA choice: loading the system store parses
 // the CA bundle, which is worth doing once per process, not once per connection.
 static pthread_mutex_t gs_client_ctx_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -232,7 +266,8 @@ static SSL_CTX *gs_client_ctx_get(const char *ca_file, int *status, char *err, s
   pthread_mutex_lock(&gs_client_ctx_lock);
   if (gs_client_ctx != NULL) {
     int same = (ca_file == NULL && gs_client_ctx_ca == NULL) ||
-               (ca_file != NULL && gs_client_ctx_ca != NULL && strcmp(ca_file, gs_client_ctx_ca) == 0);
+               (ca_file != NULL && gs_client_ctx_ca != NULL &&
+                strcmp(ca_file, gs_client_ctx_ca) == 0);
     if (same) {
       SSL_CTX *ctx = gs_client_ctx;
       p_SSL_CTX_up_ref(ctx);
@@ -251,9 +286,15 @@ static SSL_CTX *gs_client_ctx_get(const char *ca_file, int *status, char *err, s
   }
   // Verification is not optional: SSL_VERIFY_PEER makes the handshake fail on any
   // chain, expiry or host-name problem.
-  p_SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+  p_SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, gs_verify_callback);
   if (ca_file != NULL) {
     // Only this file: the system store is deliberately not loaded.
+    if (!gs_check_readable(ca_file, "CA file", err, err_len)) {
+      p_SSL_CTX_free(ctx);
+      *status = GS_TLS_CA_FILE;
+      pthread_mutex_unlock(&gs_client_ctx_lock);
+      return NULL;
+    }
     if (p_SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
       char prefix[300];
       snprintf(prefix, sizeof prefix, "cannot load CA file %s", ca_file);
@@ -297,6 +338,11 @@ gs_tls_server_ctx *gs_tls_server_ctx_new(const char *cert_file, const char *key_
     return NULL;
   }
   char prefix[300];
+  if (!gs_check_readable(cert_file, "certificate", err, err_len) ||
+      !gs_check_readable(key_file, "private key", err, err_len)) {
+    p_SSL_CTX_free(ctx);
+    return NULL;
+  }
   if (p_SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
     snprintf(prefix, sizeof prefix, "cannot load certificate %s", cert_file);
     gs_openssl_reason(err, err_len, prefix, "unknown error");
@@ -369,6 +415,7 @@ gs_tls *gs_tls_client_new(int fd, const char *host, const char *ca_file, int *st
     return NULL;
   }
   t->is_client = 1;
+  p_SSL_set_ex_data(t->ssl, 0, t);  // for gs_verify_callback
   X509_VERIFY_PARAM *param = p_SSL_get0_param(t->ssl);
   p_X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
   int ok;
@@ -424,17 +471,17 @@ static int gs_tls_status_of(gs_tls *t, int ret, const char *what) {
   if (t->is_client) {
     long v = p_SSL_get_verify_result(t->ssl);
     if (v != X509_V_OK) {
-      char peer[256];
       const char *reason = p_X509_verify_cert_error_string(v);
-      if (gs_tls_peer_summary(t, peer, sizeof peer) == 0)
-        snprintf(t->error, sizeof t->error, "certificate verify failed: %s (%s)", reason, peer);
+      if (t->rejected_peer[0])
+        snprintf(t->error, sizeof t->error, "certificate verify failed: %s (%s)", reason,
+                 t->rejected_peer);
       else
         snprintf(t->error, sizeof t->error, "certificate verify failed: %s", reason);
       p_ERR_clear_error();
       return GS_TLS_CERTIFICATE;
     }
   }
-  gs_openssl_reason(t->error, sizeof t->error, what, "unknown TLS error");
+  gs_openssl_reason(t->error, sizeof t->error, NULL, "unknown TLS error");
   return GS_TLS_ERROR;
 }
 
@@ -489,6 +536,10 @@ int gs_tls_peer_summary(const gs_tls *t, char *buf, size_t len) {
   p_X509_free(cert);
   snprintf(buf, len, "subject=%s; issuer=%s", subject, issuer);
   return 0;
+}
+
+const char *gs_tls_requested_server_name(const gs_tls *t) {
+  return p_SSL_get_servername(t->ssl, TLSEXT_NAMETYPE_host_name);
 }
 
 void gs_tls_free(gs_tls *t) {

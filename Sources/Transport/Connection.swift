@@ -53,7 +53,8 @@ public final class Connection: @unchecked Sendable {
     return TLSSummary(
       version: String(cString: gs_tls_version(tls)),
       cipher: String(cString: gs_tls_cipher(tls)),
-      peerCertificate: hasPeer ? string(fromCString: peer) : nil)
+      peerCertificate: hasPeer ? string(fromCString: peer) : nil,
+      serverName: gs_tls_requested_server_name(tls).map { String(cString: $0) })
   }
 
   // MARK: TLS
@@ -127,8 +128,7 @@ public final class Connection: @unchecked Sendable {
     }
   }
 
-  private func failure(_ session: OpaquePointer, status: Int32, handshake: Bool) -> TransportError
-  {
+  private func failure(_ session: OpaquePointer, status: Int32, handshake: Bool) -> TransportError {
     let detail = String(cString: gs_tls_error(session))
     switch status {
     case GS_TLS_CERTIFICATE.rawValue: return .certificate(detail)
@@ -287,6 +287,9 @@ public struct TLSSummary: Equatable, Sendable, CustomStringConvertible {
   public let cipher: String
   /// "subject=…; issuer=…" of the peer's certificate, when it sent one.
   public let peerCertificate: String?
+  /// The SNI host name: the one sent (client side) or asked for by the client (server
+  /// side); nil when none was sent, as for IP literals.
+  public let serverName: String?
 
   /// "TLSv1.3 TLS_AES_256_GCM_SHA384".
   public var description: String { "\(version) \(cipher)" }

@@ -43,7 +43,8 @@ public enum TCPConnection {
     while let info = entry?.pointee {
       entry = info.ai_next
       let fd = socket(
-        info.ai_family, info.ai_socktype | Int32(SOCK_NONBLOCK.rawValue)
+        info.ai_family,
+        info.ai_socktype | Int32(SOCK_NONBLOCK.rawValue)
           | Int32(SOCK_CLOEXEC.rawValue), info.ai_protocol)
       if fd < 0 {
         lastError = .io(errno: errno)

@@ -42,7 +42,8 @@ public final class TCPListener: @unchecked Sendable {
     }
     defer { freeaddrinfo(list) }
     let fd = socket(
-      info.ai_family, info.ai_socktype | Int32(SOCK_NONBLOCK.rawValue)
+      info.ai_family,
+      info.ai_socktype | Int32(SOCK_NONBLOCK.rawValue)
         | Int32(SOCK_CLOEXEC.rawValue), info.ai_protocol)
     guard fd >= 0 else { throw .io(errno: errno) }
     var on: Int32 = 1

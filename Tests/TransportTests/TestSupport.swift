@@ -118,12 +118,23 @@ struct PKI: Sendable {
   /// Whether an expired certificate could be made (needs `openssl ca`).
   let hasExpired: Bool
 
+  /// Whether this machine can listen on the IPv6 loopback.
+  static let hasIPv6 = (try? TCPListener(host: "::1")) != nil
+
   static let shared: PKI? = make()
 
-  private static func make() -> PKI? {
+  /// The temp directory, removed when the test process exits.
+  private static let directory: String? = {
     var template = Array("/tmp/gsendmail-transport-XXXXXX".utf8CString)
     guard let made = mkdtemp(&template) else { return nil }
-    let dir = String(cString: made)
+    atexit {
+      if let dir = PKI.directory { run(["rm", "-rf", dir]) }
+    }
+    return String(cString: made)
+  }()
+
+  private static func make() -> PKI? {
+    guard let dir = directory else { return nil }
     let script = """
       set -e
       cd '\(dir)'
@@ -134,7 +145,8 @@ struct PKI: Sendable {
       done
       issue() {
         openssl req $ec -keyout $1.key -out $1.csr -subj /CN=$4
-        printf 'subjectAltName=%s\\nbasicConstraints=CA:FALSE\\nextendedKeyUsage=serverAuth\\n' "$3" > $1.ext
+        printf '%s\\n' "subjectAltName=$3" basicConstraints=CA:FALSE \
+          extendedKeyUsage=serverAuth > $1.ext
         openssl x509 -req -in $1.csr -CA $2.pem -CAkey $2.key -CAcreateserial -days 30 \
           -extfile $1.ext -out $1.pem
       }
@@ -153,8 +165,10 @@ struct PKI: Sendable {
       printf 'subjectAltName=DNS:localhost\\nbasicConstraints=CA:FALSE\\n' > expired.ext
       : > index.txt
       echo 1000 > serial
-      printf '[ca]\\ndefault_ca=d\\n[d]\\ndatabase=index.txt\\nnew_certs_dir=.\\nserial=serial\\ndefault_md=sha256\\npolicy=p\\n[p]\\ncommonName=supplied\\n' > ca.cnf
-      openssl ca -batch -config ca.cnf -cert ca.pem -keyfile ca.key -in expired.csr -out expired.pem \
+      printf '%s\\n' '[ca]' default_ca=d '[d]' database=index.txt new_certs_dir=. serial=serial \
+        default_md=sha256 policy=p '[p]' commonName=supplied > ca.cnf
+      openssl ca -batch -config ca.cnf -cert ca.pem -keyfile ca.key -in expired.csr \
+        -out expired.pem \
         -startdate 20200101000000Z -enddate 20200201000000Z -extfile expired.ext -notext
       """
     let hasExpired = run(["sh", "-c", expired]) == 0

@@ -76,6 +76,8 @@ const char *gs_tls_version(const gs_tls *t);
 const char *gs_tls_cipher(const gs_tls *t);
 /// Writes "subject=…; issuer=…" of the peer certificate into `buf`; 0 if there is one, else -1.
 int gs_tls_peer_summary(const gs_tls *t, char *buf, size_t len);
+/// Server side: the host name the client sent as SNI, or NULL when it sent none.
+const char *gs_tls_requested_server_name(const gs_tls *t);
 /// Frees the session (does not close the socket).
 void gs_tls_free(gs_tls *t);
 
