@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: MIT
+// Plain TCP over loopback: connect failures, per-wait timeouts, end of stream, resets,
+// address fallback, and the listener's life cycle.
+
+import Testing
+import Transport
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+@Suite("TCP")
+struct TCPTests {
+  @Test("connecting to a closed port fails fast with ECONNREFUSED")
+  func closedPort() throws {
+    let port = try TCPListener().port  // released at once
+    var thrown: TransportError?
+    let ms = elapsedMilliseconds {
+      do throws(TransportError) {
+        _ = try TCPConnection.connect(host: "127.0.0.1", port: port, timeout: .seconds(5))
+      } catch { thrown = error }
+    }
+    #expect(thrown == .connect(host: "127.0.0.1", port: port, errno: ECONNREFUSED))
+    #expect(ms < 1000)
+  }
+
+  @Test("a name that cannot resolve is a resolve error")
+  func unknownHost() {
+    // Not a valid host name, so the resolver refuses it without sending a query.
+    #expect {
+      _ = try TCPConnection.connect(host: "no such host", port: 25, timeout: .seconds(5))
+    } throws: { error in
+      guard case .resolve(let host, let detail) = error as? TransportError else { return false }
+      return host == "no such host" && !detail.isEmpty
+    }
+  }
+
+  @Test("a connect that gets no answer times out within twice the timeout")
+  func connectTimeout() throws {
+    // A listener that never accepts, with the smallest backlog: once the queue is full
+    // the kernel drops further SYNs, so a later connect hangs until its timeout.
+    let listener = try TCPListener(host: "127.0.0.1", port: 0, backlog: 0)
+    var held: [Connection] = []
+    var thrown: TransportError?
+    var ms: Int64 = 0
+    for _ in 0..<16 where thrown == nil {
+      ms = elapsedMilliseconds {
+        do throws(TransportError) {
+          held.append(
+            try TCPConnection.connect(
+              host: "127.0.0.1", port: listener.port, timeout: .milliseconds(200)))
+        } catch { thrown = error }
+      }
+    }
+    #expect(thrown == .timedOut(.connect))
+    #expect(ms >= 150 && ms < 400)
+  }
+
+  @Test("localhost tries every address until one answers")
+  func everyAddressIsTried() throws {
+    // Listening on IPv4 only: if localhost resolves to ::1 first, that address is refused
+    // and 127.0.0.1 must be tried next.
+    let listener = try TCPListener(host: "127.0.0.1")
+    let client = try TCPConnection.connect(
+      host: "localhost", port: listener.port, timeout: .seconds(5))
+    let server = try listener.accept(timeout: .seconds(5))
+    try client.write(Array("ping".utf8))
+    #expect(try readExactly(server, count: 4) == Array("ping".utf8))
+  }
+
+  @Test("plain IPv6 loopback", .enabled(if: PKI.hasIPv6, "no IPv6 loopback"))
+  func ipv6() throws {
+    let listener = try TCPListener(host: "::1")
+    let client = try TCPConnection.connect(host: "::1", port: listener.port, timeout: .seconds(5))
+    let server = try listener.accept(timeout: .seconds(5))
+    try server.write(Array("220 hi\r\n".utf8))
+    #expect(try readExactly(client, count: 8) == Array("220 hi\r\n".utf8))
+  }
+
+  @Test("a server that accepts but never speaks times out the read within twice the timeout")
+  func readTimeout() throws {
+    let listener = try TCPListener()
+    let client = try TCPConnection.connect(
+      host: "127.0.0.1", port: listener.port, timeout: .milliseconds(300))
+    let server = try listener.accept(timeout: .seconds(5))
+    var buffer: [UInt8] = []
+    var thrown: TransportError?
+    let ms = elapsedMilliseconds {
+      do throws(TransportError) { _ = try client.read(into: &buffer) } catch { thrown = error }
+    }
+    #expect(thrown == .timedOut(.read))
+    #expect(ms >= 250 && ms < 600)
+    server.close()
+  }
+
+  @Test("the timeout can change between calls")
+  func timeoutChanges() throws {
+    let listener = try TCPListener()
+    let client = try TCPConnection.connect(
+      host: "127.0.0.1", port: listener.port, timeout: .seconds(30))
+    client.timeout = .milliseconds(100)
+    var buffer: [UInt8] = []
+    let ms = elapsedMilliseconds { _ = try? client.read(into: &buffer) }
+    #expect(ms >= 80 && ms < 200)
+  }
+
+  @Test("the peer closing mid-read is end of stream after the bytes it sent")
+  func peerClosesMidRead() throws {
+    let listener = try TCPListener()
+    let client = try TCPConnection.connect(
+      host: "127.0.0.1", port: listener.port, timeout: .seconds(5))
+    let server = try listener.accept(timeout: .seconds(5))
+    try server.write(Array("250-PIPELINING\r\n250-SI".utf8))
+    server.close()
+    var got: [UInt8] = []
+    while try client.read(into: &got) > 0 {}
+    #expect(got == Array("250-PIPELINING\r\n250-SI".utf8))
+    #expect(try client.read(into: &got) == 0)
+  }
+
+  @Test("a reset from the peer is connectionClosed")
+  func peerResets() throws {
+    let listener = try TCPListener()
+    let client = try TCPConnection.connect(
+      host: "127.0.0.1", port: listener.port, timeout: .seconds(5))
+    let server = try listener.accept(timeout: .seconds(5))
+    try client.write(Array("unread".utf8))
+    usleep(50_000)
+    server.close()  // closing with unread data sends RST
+    var buffer: [UInt8] = []
+    #expect(throws: TransportError.connectionClosed) { _ = try client.read(into: &buffer) }
+  }
+
+  @Test("writing to a closed peer throws instead of raising SIGPIPE")
+  func writeToClosedPeer() throws {
+    let listener = try TCPListener()
+    let client = try TCPConnection.connect(
+      host: "127.0.0.1", port: listener.port, timeout: .seconds(5))
+    try listener.accept(timeout: .seconds(5)).close()
+    let chunk = [UInt8](repeating: 0x41, count: 65536)
+    #expect(throws: TransportError.connectionClosed) {
+      for _ in 0..<1000 { try client.write(chunk) }
+    }
+  }
+
+  @Test("a write that the peer never drains times out")
+  func writeTimeout() throws {
+    let listener = try TCPListener()
+    let client = try TCPConnection.connect(
+      host: "127.0.0.1", port: listener.port, timeout: .milliseconds(200))
+    let server = try listener.accept(timeout: .seconds(5))
+    let chunk = [UInt8](repeating: 0x41, count: 1 << 20)
+    #expect(throws: TransportError.timedOut(.write)) {
+      for _ in 0..<256 { try client.write(chunk) }
+    }
+    server.close()
+  }
+
+  @Test("a closed connection refuses reads and writes; close is idempotent")
+  func closedConnection() throws {
+    let listener = try TCPListener()
+    let client = try TCPConnection.connect(
+      host: "127.0.0.1", port: listener.port, timeout: .seconds(5))
+    client.close()
+    client.close()
+    #expect(!client.isOpen)
+    var buffer: [UInt8] = []
+    #expect(throws: TransportError.connectionClosed) { _ = try client.read(into: &buffer) }
+    #expect(throws: TransportError.connectionClosed) { try client.write([1]) }
+  }
+
+  @Test("accept times out, and close() from another thread ends a waiting accept")
+  func listenerLifeCycle() throws {
+    let listener = try TCPListener()
+    #expect(listener.port != 0)
+    #expect(throws: TransportError.timedOut(.accept)) {
+      _ = try listener.accept(timeout: .milliseconds(50))
+    }
+    let outcome = Box<TransportError?>(nil)
+    let waiter = TestThread {
+      do throws(TransportError) { _ = try listener.accept() } catch { outcome.value = error }
+    }
+    usleep(100_000)
+    listener.close()
+    waiter.join()
+    #expect(outcome.value == .connectionClosed)
+  }
+
+  @Test("binding a port in use is a listen error")
+  func portInUse() throws {
+    let first = try TCPListener()
+    #expect {
+      _ = try TCPListener(host: "127.0.0.1", port: first.port)
+    } throws: { error in
+      error as? TransportError == .listen(host: "127.0.0.1", port: first.port, errno: EADDRINUSE)
+    }
+  }
+
+  @Test("error descriptions say what happened")
+  func descriptions() {
+    #expect(
+      TransportError.connect(host: "smtp.gmail.com", port: 587, errno: ECONNREFUSED).description
+        == "cannot connect to smtp.gmail.com port 587: Connection refused")
+    #expect(TransportError.timedOut(.read).description == "timed out during a wait for the server")
+    #expect(
+      TransportError.certificate("certificate verify failed: hostname mismatch").description
+        == "server certificate rejected: certificate verify failed: hostname mismatch")
+  }
+}
