@@ -8,7 +8,8 @@
 public enum SMTPServerDecision: Equatable, Sendable {
   /// Send the configured positive reply and go on.
   case accept
-  /// Send this reply. A 2xx or 3xx code counts as acceptance, 4xx and 5xx as refusal.
+  /// Send this reply. A 2xx or 3xx code counts as acceptance, 4xx and 5xx as refusal;
+  /// a 421 also closes the connection (RFC 5321 §3.8).
   case reply(SMTPServerReply)
   /// Send this reply, then close the connection (e.g. `421`).
   case replyAndClose(SMTPServerReply)

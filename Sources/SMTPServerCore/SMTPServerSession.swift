@@ -554,8 +554,11 @@ public struct SMTPServerSession {
     }
   }
 
+  /// Queues a reply. A 421 always ends the session (RFC 5321 §3.8: "Service not
+  /// available, closing transmission channel"), whatever sent it.
   private mutating func send(_ reply: SMTPServerReply) {
     output += reply.encoded
+    if reply.code == 421 { close() }
   }
 
   private mutating func emit(_ action: SMTPServerAction) {
@@ -567,6 +570,7 @@ public struct SMTPServerSession {
   }
 
   private mutating func close() {
+    guard state != .closed else { return }
     emit(.close)
     state = .closed
     transaction = nil

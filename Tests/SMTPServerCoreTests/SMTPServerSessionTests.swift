@@ -353,3 +353,27 @@ struct SMTPServerSessionTests {
     #expect(driver.take() == "220 mx.test ESMTP ready\r\n250 2.0.0 OK\r\n")
   }
 }
+
+@Suite("SMTPServerSession: 421 closes")
+struct SMTPServerClosingTests {
+  @Test("Any 421 reply closes the session, even a configured text or a policy reply")
+  func anyFourTwentyOneCloses() {
+    var configuration = SMTPServerConfiguration.testDefault
+    configuration.replies.helloArgumentMissing = SMTPServerReply(
+      421, "4.7.0", "Try again later, closing connection. (EHLO)")
+    var driver = Driver(configuration, policy: RecordingPolicy())
+    driver.start()
+    _ = driver.take()
+    driver.feed("EHLO\r\nNOOP\r\n")
+    #expect(driver.take() == "421 4.7.0 Try again later, closing connection. (EHLO)\r\n")
+    #expect(driver.outcome.closed)
+
+    let policy = RecordingPolicy()
+    policy.recipientReplies["x@example.net"] = .reply(SMTPServerReply(421, "4.3.0", "Busy."))
+    var rcpt = Driver(policy: policy)
+    rcpt.start()
+    rcpt.feed("EHLO c.example\r\nMAIL FROM:<>\r\nRCPT TO:<x@example.net>\r\nNOOP\r\n")
+    #expect(rcpt.take().hasSuffix("250 2.1.0 OK\r\n421 4.3.0 Busy.\r\n"))
+    #expect(rcpt.outcome.closed)
+  }
+}
