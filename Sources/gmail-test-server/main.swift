@@ -4,7 +4,6 @@
 // input with --exit-on-stdin-eof). Exit 0 after a clean stop, 2 on a usage error,
 // 1 when it cannot start. Logs go to standard error and never carry a secret.
 
-import Dispatch
 import Foundation
 import TestServerKit
 
@@ -28,6 +27,12 @@ if options.help {
   exit(0)
 }
 
+var stopSignals = sigset_t()
+sigemptyset(&stopSignals)
+sigaddset(&stopSignals, SIGTERM)
+sigaddset(&stopSignals, SIGINT)
+pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
+
 var configuration = options.configuration
 if options.verbose { configuration.log = { complain($0) } }
 let server: GmailTestServer
@@ -48,21 +53,15 @@ if let directory = server.recordDirectory { lines.append("records \(directory)")
 lines.append("ready")
 FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
 
-let done = DispatchSemaphore(value: 0)
-var sources: [DispatchSourceSignal] = []
-for signalNumber in [SIGTERM, SIGINT] {
-  signal(signalNumber, SIG_IGN)
-  let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-  source.setEventHandler { done.signal() }
-  source.resume()
-  sources.append(source)
-}
+// SIGTERM and SIGINT were blocked in every thread (below, before the server started its
+// threads); the main thread takes them with sigwait. End of input raises SIGTERM.
 if options.exitOnStdinEOF {
   Thread.detachNewThread {
     while !FileHandle.standardInput.availableData.isEmpty {}
-    done.signal()
+    kill(getpid(), SIGTERM)
   }
 }
-done.wait()
+var received: Int32 = 0
+while sigwait(&stopSignals, &received) != 0 {}
 server.stop()
 exit(0)
