@@ -16,6 +16,13 @@ public struct AuthRecord: Codable, Equatable, Sendable {
   public var user: String
   /// Whether the password or token was accepted. The secret itself is never kept.
   public var credentialValid: Bool
+
+  /// Creates an AUTH record.
+  public init(mechanism: String, user: String, credentialValid: Bool) {
+    self.mechanism = mechanism
+    self.user = user
+    self.credentialValid = credentialValid
+  }
 }
 
 /// One message received (after DATA or the last BDAT), accepted or not.
