@@ -91,6 +91,7 @@ final class RecordStore: Sendable {
   private struct State {
     var sessions: [SessionRecord] = []
     var messages: [ReceivedMessage] = []
+    var messageNumbers = 0
   }
 
   private let state = Mutex(State())
@@ -111,29 +112,31 @@ final class RecordStore: Sendable {
 
   /// Opens a session record and returns its number.
   func openSession(listener: String, sid: String, tls: Bool) -> Int {
-    let record = state.withLock { state in
+    state.withLock { state in
       let record = SessionRecord(
         number: state.sessions.count + 1, listener: listener, sid: sid, tls: tls)
       state.sessions.append(record)
-      return record
+      write(record)
+      return record.number
     }
-    write(record)
-    return record.number
   }
 
-  /// Changes a session record.
+  /// Changes a session record. The file is written under the lock, so that a reader
+  /// who sees the change in memory finds it on disk too.
   func updateSession(_ number: Int, _ change: (inout SessionRecord) -> Void) {
-    let record = state.withLock { state -> SessionRecord? in
-      guard state.sessions.indices.contains(number - 1) else { return nil }
+    state.withLock { state in
+      guard state.sessions.indices.contains(number - 1) else { return }
       change(&state.sessions[number - 1])
-      return state.sessions[number - 1]
+      write(state.sessions[number - 1])
     }
-    if let record { write(record) }
   }
 
   /// Adds a message; returns its number. The files are written before the reply is sent.
   func addMessage(_ make: (Int) -> MessageRecord, data: [UInt8]) -> MessageRecord {
-    var record = state.withLock { make($0.messages.count + 1) }
+    var record = state.withLock { state in
+      state.messageNumbers += 1
+      return make(state.messageNumbers)
+    }
     if let directory {
       let path = "\(directory)/\(record.number).eml"
       if FileManager.default.createFile(atPath: path, contents: Data(data)) {
@@ -143,13 +146,12 @@ final class RecordStore: Sendable {
       }
       writeJSON(record, to: "\(directory)/\(record.number).json")
     }
-    let session = state.withLock { state -> SessionRecord? in
+    state.withLock { state in
       state.messages.append(ReceivedMessage(record: record, data: data))
-      guard state.sessions.indices.contains(record.session - 1) else { return nil }
+      guard state.sessions.indices.contains(record.session - 1) else { return }
       state.sessions[record.session - 1].messages.append(record.number)
-      return state.sessions[record.session - 1]
+      write(state.sessions[record.session - 1])
     }
-    if let session { write(session) }
     return record
   }
 
