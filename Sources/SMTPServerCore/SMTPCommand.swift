@@ -97,7 +97,8 @@ public enum SMTPCommand: Equatable, Sendable {
       let words = argument.split(separator: " ")
       guard words.count == 1 || words.count == 2 else { throw .badArguments }
       return .auth(
-        mechanism: words[0].uppercased(), initialResponse: words.count == 2 ? String(words[1]) : nil)
+        mechanism: words[0].uppercased(), initialResponse: words.count == 2 ? String(words[1]) : nil
+      )
     default:
       throw .unknownVerb
     }
@@ -136,7 +137,9 @@ public enum SMTPCommand: Equatable, Sendable {
     if let value {
       // esmtp-value: %d33-60 / %d62-126, or UTF-8 beyond ASCII (RFC 6531).
       guard !value.isEmpty,
-        value.unicodeScalars.allSatisfy({ ($0.value >= 33 && $0.value <= 126 && $0 != "=") || $0.value > 127 })
+        value.unicodeScalars.allSatisfy({
+          ($0.value >= 33 && $0.value <= 126 && $0 != "=") || $0.value > 127
+        })
       else { throw .badParameter }
     }
     return SMTPParameter(name.uppercased(), value.map(String.init))

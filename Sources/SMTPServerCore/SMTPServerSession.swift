@@ -174,7 +174,9 @@ public struct SMTPServerSession {
         if let line { handleCommand(line) } else { clientError(configuration.replies.lineTooLong) }
       case .authenticating(let step):
         guard let line = nextLine() else { return }
-        if let line { handleAuthResponse(line, step: step) } else {
+        if let line {
+          handleAuthResponse(line, step: step)
+        } else {
           state = .commands
           clientError(configuration.replies.lineTooLong)
         }

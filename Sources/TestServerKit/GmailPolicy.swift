@@ -17,7 +17,8 @@ final class GmailContext: Sendable {
   let acceptedMessages: Atomic<Int>
   let log: (@Sendable (String) -> Void)?
 
-  init(configuration: GmailTestServerConfiguration, authority: TokenAuthority, records: RecordStore) {
+  init(configuration: GmailTestServerConfiguration, authority: TokenAuthority, records: RecordStore)
+  {
     mode = configuration.mode
     users = configuration.users
     scenarios = configuration.scenarios
@@ -46,7 +47,9 @@ final class GmailPolicy: SMTPServerPolicy {
 
   func connectionOpened(session info: SMTPSessionInfo) -> SMTPServerDecision {
     if context.stalls(at: .greeting) { return .stall }
-    if context.scenarios.contains(.rejectGreeting) { return .replyAndClose(replies.greetingRejected) }
+    if context.scenarios.contains(.rejectGreeting) {
+      return .replyAndClose(replies.greetingRejected)
+    }
     return .accept
   }
 
@@ -80,13 +83,15 @@ final class GmailPolicy: SMTPServerPolicy {
     }
     context.records.updateSession(session) {
       $0.authentications.append(
-        AuthRecord(mechanism: credentials.mechanism, user: credentials.user, credentialValid: valid))
+        AuthRecord(mechanism: credentials.mechanism, user: credentials.user, credentialValid: valid)
+      )
     }
     log("AUTH \(credentials) valid=\(valid)")
     if valid { return .accept }
     switch credentials {
     case .xoauth2, .oauthBearer:
-      return .rejectAfterChallenge(challenge: GmailReplies.tokenErrorJSON, reply: replies.badCredentials)
+      return .rejectAfterChallenge(
+        challenge: GmailReplies.tokenErrorJSON, reply: replies.badCredentials)
     case .plain, .login:
       return .reject(replies.badCredentials)
     }

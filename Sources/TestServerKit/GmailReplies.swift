@@ -67,11 +67,14 @@ struct GmailReplies {
     replies.badSequence = line(503, "5.5.1", "Bad sequence of commands.")
     replies.dataAfterChunk = line(503, "5.5.1", "No DATA after BDAT.")
     replies.messageTooBig = help(
-      552, "5.3.4", ["Your message exceeded Google's message size limits. For more information, go to"],
+      552, "5.3.4",
+      ["Your message exceeded Google's message size limits. For more information, go to"],
       "https://support.google.com/mail/?p=MaxSizeError")
     replies.tooManyRecipients = help(
       452, "4.5.3",
-      ["Your message has too many recipients. For more information regarding Google's sending limits, go to"],
+      [
+        "Your message has too many recipients. For more information regarding Google's sending limits, go to"
+      ],
       "https://support.google.com/mail/?p=TooManyRecipientsError")
     replies.tooManyErrors = line(421, "4.7.0", "Too many errors, closing connection.")
     configuration.replies = replies
@@ -84,7 +87,9 @@ struct GmailReplies {
   }
 
   /// `421 4.7.0 Try again later, closing connection.` (greeting scenario).
-  var greetingRejected: SMTPServerReply { line(421, "4.7.0", "Try again later, closing connection.") }
+  var greetingRejected: SMTPServerReply {
+    line(421, "4.7.0", "Try again later, closing connection.")
+  }
 
   /// `421 4.7.0 Try again later, closing connection. (EHLO) <sid> - gsmtp`.
   var ehloRejected: SMTPServerReply {
@@ -106,8 +111,10 @@ struct GmailReplies {
   var recipientTemporaryFailure: SMTPServerReply {
     help(
       450, "4.2.1",
-      ["The user you are trying to contact is receiving mail too quickly. Please resend",
-       "your message at a later time. For more information, go to"],
+      [
+        "The user you are trying to contact is receiving mail too quickly. Please resend",
+        "your message at a later time. For more information, go to",
+      ],
       "https://support.google.com/mail/answer/22839")
   }
 
@@ -115,9 +122,11 @@ struct GmailReplies {
   var recipientPermanentFailure: SMTPServerReply {
     help(
       550, "5.1.1",
-      ["The email account that you tried to reach does not exist. Please try",
-       "double-checking the recipient's email address for typos or",
-       "unnecessary spaces. For more information, go to"],
+      [
+        "The email account that you tried to reach does not exist. Please try",
+        "double-checking the recipient's email address for typos or",
+        "unnecessary spaces. For more information, go to",
+      ],
       "https://support.google.com/mail/?p=NoSuchUser")
   }
 
@@ -133,9 +142,11 @@ struct GmailReplies {
   private var syntax: SMTPServerReply {
     SMTPServerReply(
       555, "5.5.2",
-      ["Syntax error, cannot decode response. For more information, go to",
-       " https://support.google.com/a/answer/3221692 and review RFC 5321",
-       "specifications.\(suffix)"])
+      [
+        "Syntax error, cannot decode response. For more information, go to",
+        " https://support.google.com/a/answer/3221692 and review RFC 5321",
+        "specifications.\(suffix)",
+      ])
   }
 
   private func line(_ code: Int, _ enhanced: String, _ text: String) -> SMTPServerReply {

@@ -242,7 +242,8 @@ public final class GmailTestServer: Sendable {
   }
 
   private static func isQuitReply(_ bytes: [UInt8]) -> Bool {
-    guard let start = bytes.dropLast(2).lastIndex(of: 10).map({ $0 + 1 }) ?? (bytes.isEmpty ? nil : 0)
+    guard
+      let start = bytes.dropLast(2).lastIndex(of: 10).map({ $0 + 1 }) ?? (bytes.isEmpty ? nil : 0)
     else { return false }
     return bytes[start...].starts(with: Array("221".utf8))
   }

@@ -144,7 +144,8 @@ final class TokenAuthority: Sendable {
   /// `POST /revoke`: forgets a refresh or access token; false when unknown.
   func revoke(_ token: String) -> Bool {
     state.withLock { state in
-      state.refreshTokens.remove(token) != nil || state.accessTokens.removeValue(forKey: token) != nil
+      state.refreshTokens.remove(token) != nil
+        || state.accessTokens.removeValue(forKey: token) != nil
     }
   }
 

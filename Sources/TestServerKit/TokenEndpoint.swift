@@ -100,7 +100,8 @@ final class TokenEndpoint: Sendable {
       return json(400, ["error": "invalid_request", "error_description": "Missing redirect_uri"])
     }
     var items = [
-      ("code", authority.issueCode()), ("scope", request.query["scope"] ?? "https://mail.google.com/"),
+      ("code", authority.issueCode()),
+      ("scope", request.query["scope"] ?? "https://mail.google.com/"),
     ]
     if let state = request.query["state"] { items.insert(("state", state), at: 0) }
     let query = items.map { "\($0.0)=\(Self.percentEncode($0.1))" }.joined(separator: "&")
@@ -120,7 +121,10 @@ final class TokenEndpoint: Sendable {
     case let other:
       return json(
         400,
-        ["error": "unsupported_grant_type", "error_description": "Invalid grant_type: \(other ?? "")"])
+        [
+          "error": "unsupported_grant_type",
+          "error_description": "Invalid grant_type: \(other ?? "")",
+        ])
     }
     switch grant {
     case .invalidGrant:
@@ -144,7 +148,8 @@ final class TokenEndpoint: Sendable {
     case .serverError:
       return json(500, ["error": "internal_failure", "error_description": "Backend Error"])
     case .unavailable:
-      return json(503, ["error": "temporarily_unavailable", "error_description": "Try again later"])
+      return json(
+        503, ["error": "temporarily_unavailable", "error_description": "Try again later"])
     case .nonJSON, .hang:
       return Response(
         status: 200, reason: "OK", headers: [("Content-Type", "text/html; charset=utf-8")],
@@ -166,7 +171,9 @@ final class TokenEndpoint: Sendable {
       }
     return Response(
       status: status, reason: reason,
-      headers: [("Content-Type", "application/json; charset=utf-8"), ("Cache-Control", "no-store")],
+      headers: [
+        ("Content-Type", "application/json; charset=utf-8"), ("Cache-Control", "no-store"),
+      ],
       body: Array(body))
   }
 
@@ -212,7 +219,8 @@ final class TokenEndpoint: Sendable {
     for line in lines.dropFirst() {
       guard let colon = line.firstIndex(of: ":") else { return nil }
       if line[..<colon].lowercased() == "content-length" {
-        guard let value = Int(line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)),
+        guard
+          let value = Int(line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)),
           value >= 0, value <= Self.maxRequestSize
         else { return nil }
         length = value

@@ -42,13 +42,16 @@ struct MessageDataReaderTests {
     #expect(result?.oversized == false)
   }
 
-  @Test("No terminator: still waiting", arguments: ["a\r\n", "a\r\n.", "a\r\n.\r", "a\r\n.x\r\n", "a.\r\n"])
+  @Test(
+    "No terminator: still waiting",
+    arguments: ["a\r\n", "a\r\n.", "a\r\n.\r", "a\r\n.x\r\n", "a.\r\n"])
   func incomplete(input: String) {
     #expect(Self.read(input, .whole) == nil)
     #expect(Self.read(input, .byteByByte) == nil)
   }
 
-  @Test("Over the limit: data dropped, flagged, terminator still found", arguments: Feeding.allCases)
+  @Test(
+    "Over the limit: data dropped, flagged, terminator still found", arguments: Feeding.allCases)
   func oversized(feeding: Feeding) {
     let result = Self.read("0123456789\r\n.\r\nX", feeding, limit: 11)
     #expect(result?.oversized == true)

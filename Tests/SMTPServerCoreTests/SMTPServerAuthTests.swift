@@ -25,7 +25,9 @@ struct SMTPServerAuthTests {
     return driver
   }
 
-  @Test("STARTTLS: lists before and after, buffered commands dropped, state reset", arguments: Feeding.allCases)
+  @Test(
+    "STARTTLS: lists before and after, buffered commands dropped, state reset",
+    arguments: Feeding.allCases)
   func startTLS(feeding: Feeding) {
     var driver = Driver(.submission, policy: RecordingPolicy())
     driver.start()
@@ -64,8 +66,13 @@ struct SMTPServerAuthTests {
       driver.take()
         == "530 5.7.0 Authentication Required.\r\n235 2.7.0 Accepted\r\n250 2.1.0 OK\r\n"
         + "503 5.7.0 No identity changes permitted.\r\n")
-    #expect(driver.session.info.authentication == SMTPAuthIdentity(mechanism: "PLAIN", user: "alice@example.com"))
-    #expect(policy.presented == [.plain(authorizationID: "", user: "alice@example.com", password: "app-password")])
+    #expect(
+      driver.session.info.authentication
+        == SMTPAuthIdentity(mechanism: "PLAIN", user: "alice@example.com"))
+    #expect(
+      policy.presented == [
+        .plain(authorizationID: "", user: "alice@example.com", password: "app-password")
+      ])
   }
 
   @Test("AUTH PLAIN without an initial response, and AUTH LOGIN", arguments: Feeding.allCases)
@@ -93,27 +100,38 @@ struct SMTPServerAuthTests {
   static let gmailChallenge =
     "334 eyJzdGF0dXMiOiI0MDAiLCJzY2hlbWVzIjoiQmVhcmVyIiwic2NvcGUiOiJodHRwczovL21haWwuZ29vZ2xlLmNvbS8ifQ==\r\n"
 
-  @Test("XOAUTH2: good token 235; bad token 334 JSON, empty line, multi-line 535", arguments: Feeding.allCases)
+  @Test(
+    "XOAUTH2: good token 235; bad token 334 JSON, empty line, multi-line 535",
+    arguments: Feeding.allCases)
   func xoauth2(feeding: Feeding) {
     let policy = RecordingPolicy()
     policy.goodSecret = "ya29.good"
     var good = Self.secured(policy)
-    good.feed("AUTH XOAUTH2 \(Self.b64("user=alice@example.com\u{1}auth=Bearer ya29.good\u{1}\u{1}"))\r\n", feeding)
+    good.feed(
+      "AUTH XOAUTH2 \(Self.b64("user=alice@example.com\u{1}auth=Bearer ya29.good\u{1}\u{1}"))\r\n",
+      feeding)
     #expect(good.take() == "235 2.7.0 Accepted\r\n")
-    #expect(good.session.info.authentication == SMTPAuthIdentity(mechanism: "XOAUTH2", user: "alice@example.com"))
+    #expect(
+      good.session.info.authentication
+        == SMTPAuthIdentity(mechanism: "XOAUTH2", user: "alice@example.com"))
 
     var bad = Self.secured(policy)
-    bad.feed("AUTH XOAUTH2 \(Self.b64("user=alice@example.com\u{1}auth=Bearer ya29.old\u{1}\u{1}"))\r\n", feeding)
+    bad.feed(
+      "AUTH XOAUTH2 \(Self.b64("user=alice@example.com\u{1}auth=Bearer ya29.old\u{1}\u{1}"))\r\n",
+      feeding)
     #expect(bad.take() == Self.gmailChallenge)
     #expect(bad.session.phase == .authenticating)
     bad.feed("\r\n", feeding)
     #expect(
       bad.take()
-        == "535-5.7.8 Username and Password not accepted.\r\n535 5.7.8  https://example/BadCredentials\r\n")
+        == "535-5.7.8 Username and Password not accepted.\r\n535 5.7.8  https://example/BadCredentials\r\n"
+    )
     #expect(bad.session.info.authentication == nil)
 
     var noisy = Self.secured(policy)
-    noisy.feed("AUTH XOAUTH2 \(Self.b64("user=a@b.example\u{1}auth=Bearer x\u{1}\u{1}"))\r\nQUIT\r\n", feeding)
+    noisy.feed(
+      "AUTH XOAUTH2 \(Self.b64("user=a@b.example\u{1}auth=Bearer x\u{1}\u{1}"))\r\nQUIT\r\n",
+      feeding)
     #expect(noisy.take() == Self.gmailChallenge + "501 5.5.2 Cannot Decode response.\r\n")
   }
 
@@ -122,17 +140,23 @@ struct SMTPServerAuthTests {
     let policy = RecordingPolicy()
     policy.goodSecret = "mF_9.B5f-4.1JqM"
     var good = Self.secured(policy)
-    let response = "n,a=user@example.com,\u{1}host=127.0.0.1\u{1}port=587\u{1}auth=Bearer mF_9.B5f-4.1JqM\u{1}\u{1}"
+    let response =
+      "n,a=user@example.com,\u{1}host=127.0.0.1\u{1}port=587\u{1}auth=Bearer mF_9.B5f-4.1JqM\u{1}\u{1}"
     good.feed("AUTH OAUTHBEARER \(Self.b64(response))\r\n")
     #expect(good.take() == "235 2.7.0 Accepted\r\n")
-    #expect(good.session.info.authentication == SMTPAuthIdentity(mechanism: "OAUTHBEARER", user: "user@example.com"))
+    #expect(
+      good.session.info.authentication
+        == SMTPAuthIdentity(mechanism: "OAUTHBEARER", user: "user@example.com"))
 
     var bad = Self.secured(policy)
-    bad.feed("AUTH OAUTHBEARER\r\n\(Self.b64("n,a=u@example.com,\u{1}auth=Bearer nope\u{1}\u{1}"))\r\nAQ==\r\n")
+    bad.feed(
+      "AUTH OAUTHBEARER\r\n\(Self.b64("n,a=u@example.com,\u{1}auth=Bearer nope\u{1}\u{1}"))\r\nAQ==\r\n"
+    )
     #expect(
       bad.take()
         == "334 \r\n" + Self.gmailChallenge
-        + "535-5.7.8 Username and Password not accepted.\r\n535 5.7.8  https://example/BadCredentials\r\n")
+        + "535-5.7.8 Username and Password not accepted.\r\n535 5.7.8  https://example/BadCredentials\r\n"
+    )
   }
 
   static let undecodable = [
@@ -153,7 +177,9 @@ struct SMTPServerAuthTests {
   func unknownMechanism() {
     var driver = Self.secured(RecordingPolicy())
     driver.feed("AUTH CRAM-MD5\r\nAUTH XOAUTH\r\nAUTH PLAIN-CLIENTTOKEN\r\n")
-    #expect(driver.take() == String(repeating: "504 5.7.4 Unrecognized Authentication Type.\r\n", count: 3))
+    #expect(
+      driver.take()
+        == String(repeating: "504 5.7.4 Unrecognized Authentication Type.\r\n", count: 3))
   }
 
   @Test("Credentials never print their secret")

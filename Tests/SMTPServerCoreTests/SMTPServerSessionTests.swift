@@ -100,7 +100,8 @@ struct SMTPServerSessionTests {
 
   static let badPaths = [
     "MAIL FROM:<\"Alice\" <alice@example.com>>", "MAIL FROM:alice@example.com",
-    "MAIL FROM:<alice@example.com", "MAIL FROM:<alice@@example.com>", "MAIL FROM:<a..b@example.com>",
+    "MAIL FROM:<alice@example.com", "MAIL FROM:<alice@@example.com>",
+    "MAIL FROM:<a..b@example.com>",
     "MAIL FROM:<alice@-bad.example>", "MAIL FROM:<alice@example.com>junk",
     "MAIL FROM:<al ice@example.com>", "MAIL FROM:<jörg@example.com>",
     "MAIL FROM:<" + String(repeating: "a", count: 250) + "@example.com>",
@@ -223,7 +224,8 @@ struct SMTPServerSessionTests {
     let policy = RecordingPolicy()
     var driver = Driver(policy: policy)
     driver.start()
-    driver.feed("EHLO c.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n")
+    driver.feed(
+      "EHLO c.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n")
     _ = driver.take()
     let line = String(repeating: "y", count: 98) + "\r\n"
     driver.feed(String(repeating: line, count: 11) + ".\r\nRCPT TO:<b@example.net>\r\n", feeding)
@@ -298,7 +300,8 @@ struct SMTPServerSessionTests {
     #expect(dropped.outcome.closed)
 
     let endPolicy = RecordingPolicy()
-    endPolicy.endDecision = .reply(SMTPServerReply(550, "5.4.5", "Daily user sending limit exceeded."))
+    endPolicy.endDecision = .reply(
+      SMTPServerReply(550, "5.4.5", "Daily user sending limit exceeded."))
     var limited = Driver(policy: endPolicy)
     limited.start()
     limited.feed("EHLO c.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\n")

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestServerKit
+import Testing
 import Transport
 
 @Suite("Gmail emulator: the dialogues of gmail.md §10", .serialized)
@@ -37,7 +37,8 @@ struct GmailDialogueTests {
     #expect(
       try client.command("RCPT TO:<bob@example.net>").map { masked($0, sid: sid) }
         == ["250 2.1.5 OK <sid> - gsmtp"])
-    #expect(try client.command("DATA").map { masked($0, sid: sid) } == ["354 Go ahead <sid> - gsmtp"])
+    #expect(
+      try client.command("DATA").map { masked($0, sid: sid) } == ["354 Go ahead <sid> - gsmtp"])
     try client.sendRaw(Array("Subject: t1\r\n\r\n..dot line\r\nend\r\n.\r\n".utf8))
     let end = try client.reply()
     #expect(end.count == 1)
@@ -61,20 +62,26 @@ struct GmailDialogueTests {
     let session = try #require(server.sessions.first)
     #expect(session.helloNames == ["client.example.org", "client.example.org"])
     #expect(session.tls && session.ended && session.end == "quit")
-    #expect(session.authentications == [AuthRecord(mechanism: "XOAUTH2", user: "alice@example.com", credentialValid: true)])
+    #expect(
+      session.authentications == [
+        AuthRecord(mechanism: "XOAUTH2", user: "alice@example.com", credentialValid: true)
+      ])
 
     let directory = try #require(server.recordDirectory)
     let file = try #require(message.record.file)
     #expect(FileManager.default.contents(atPath: file) == Data(message.data))
     let json = try JSONDecoder().decode(
-      MessageRecord.self, from: try #require(FileManager.default.contents(atPath: "\(directory)/1.json")))
+      MessageRecord.self,
+      from: try #require(FileManager.default.contents(atPath: "\(directory)/1.json")))
     #expect(json == message.record)
     let sessionJSON = try JSONDecoder().decode(
       SessionRecord.self,
       from: try #require(FileManager.default.contents(atPath: "\(directory)/session-1.json")))
     #expect(sessionJSON == session)
     for name in try FileManager.default.contentsOfDirectory(atPath: directory) {
-      let text = String(decoding: FileManager.default.contents(atPath: "\(directory)/\(name)") ?? Data(), as: UTF8.self)
+      let text = String(
+        decoding: FileManager.default.contents(atPath: "\(directory)/\(name)") ?? Data(),
+        as: UTF8.self)
       #expect(!text.contains("ya29.AAAA"), "no token in \(name)")
     }
   }
@@ -91,7 +98,9 @@ struct GmailDialogueTests {
     let response = base64("user=alice@example.com\u{1}auth=Bearer ya29.expired\u{1}\u{1}")
     #expect(
       try client.command("AUTH XOAUTH2 \(response)")
-        == ["334 eyJzdGF0dXMiOiI0MDAiLCJzY2hlbWVzIjoiQmVhcmVyIiwic2NvcGUiOiJodHRwczovL21haWwuZ29vZ2xlLmNvbS8ifQ=="])
+        == [
+          "334 eyJzdGF0dXMiOiI0MDAiLCJzY2hlbWVzIjoiQmVhcmVyIiwic2NvcGUiOiJodHRwczovL21haWwuZ29vZ2xlLmNvbS8ifQ=="
+        ])
     #expect(
       try client.command("").map { masked($0, sid: sid) } == [
         "535-5.7.8 Username and Password not accepted. For more information, go to",
@@ -117,7 +126,10 @@ struct GmailDialogueTests {
     #expect(try client.command("AUTH LOGIN") == ["334 VXNlcm5hbWU6"])
     #expect(try client.command(base64("alice@gmail.com")) == ["334 UGFzc3dvcmQ6"])
     #expect(try client.command(base64("wrong")).first?.hasPrefix("535-5.7.8 ") == true)
-    #expect(try client.command("AUTH PLAIN \(base64("\0alice@gmail.com\0abcd efgh ijkl mnop"))") == ["235 2.7.0 Accepted"])
+    #expect(
+      try client.command("AUTH PLAIN \(base64("\0alice@gmail.com\0abcd efgh ijkl mnop"))") == [
+        "235 2.7.0 Accepted"
+      ])
   }
 
   @Test("T4: AUTH before STARTTLS, MAIL without AUTH, a display name in MAIL")
@@ -129,8 +141,12 @@ struct GmailDialogueTests {
     let sid = try #require(server.sessions.first?.sid)
     try client.command("EHLO client.example.org")
     #expect(
-      try client.command("AUTH XOAUTH2 \(base64("user=a@b.example\u{1}auth=Bearer ya29.AAAA\u{1}\u{1}"))")
-        .map { masked($0, sid: sid) } == ["530 5.7.0 Must issue a STARTTLS command first. <sid> - gsmtp"])
+      try client.command(
+        "AUTH XOAUTH2 \(base64("user=a@b.example\u{1}auth=Bearer ya29.AAAA\u{1}\u{1}"))"
+      )
+      .map { masked($0, sid: sid) } == [
+        "530 5.7.0 Must issue a STARTTLS command first. <sid> - gsmtp"
+      ])
     try client.command("STARTTLS")
     try client.startTLS(caFile: server.caFile)
     try client.command("EHLO client.example.org")
@@ -139,14 +155,18 @@ struct GmailDialogueTests {
         "530-5.7.0 Authentication Required. For more information, go to",
         "530 5.7.0  https://support.google.com/mail/?p=WantAuthError <sid> - gsmtp",
       ])
-    try client.command("AUTH XOAUTH2 \(base64("user=a@b.example\u{1}auth=Bearer ya29.AAAA\u{1}\u{1}"))")
+    try client.command(
+      "AUTH XOAUTH2 \(base64("user=a@b.example\u{1}auth=Bearer ya29.AAAA\u{1}\u{1}"))")
     #expect(
-      try client.command("MAIL FROM:<\"Alice\" <alice@example.com>>").map { masked($0, sid: sid) } == [
-        "555-5.5.2 Syntax error, cannot decode response. For more information, go to",
-        "555-5.5.2  https://support.google.com/a/answer/3221692 and review RFC 5321",
-        "555 5.5.2 specifications. <sid> - gsmtp",
-      ])
-    #expect(try client.command("STARTTLS").first?.hasPrefix("454 5.5.1 STARTTLS may not be repeated.") == true)
+      try client.command("MAIL FROM:<\"Alice\" <alice@example.com>>").map { masked($0, sid: sid) }
+        == [
+          "555-5.5.2 Syntax error, cannot decode response. For more information, go to",
+          "555-5.5.2  https://support.google.com/a/answer/3221692 and review RFC 5321",
+          "555 5.5.2 specifications. <sid> - gsmtp",
+        ])
+    #expect(
+      try client.command("STARTTLS").first?.hasPrefix("454 5.5.1 STARTTLS may not be repeated.")
+        == true)
   }
 
   @Test("T5: relay mode refuses EHLO localhost with 421 and closes; a FQDN sends without AUTH")
@@ -157,7 +177,8 @@ struct GmailDialogueTests {
     let first = try SMTPTestClient(port: port, caFile: server.caFile)
     let greeting = try first.reply()
     let sid = try #require(server.sessions.first?.sid)
-    #expect(greeting.map { masked($0, sid: sid) } == ["220 smtp-relay.gmail.com ESMTP <sid> - gsmtp"])
+    #expect(
+      greeting.map { masked($0, sid: sid) } == ["220 smtp-relay.gmail.com ESMTP <sid> - gsmtp"])
     #expect(
       try first.command("EHLO localhost").map { masked($0, sid: sid) }
         == ["421 4.7.0 Try again later, closing connection. (EHLO) <sid> - gsmtp"])
@@ -166,7 +187,8 @@ struct GmailDialogueTests {
     for name in ["[127.0.0.1]", "127.0.0.1"] {
       let client = try SMTPTestClient(port: port, caFile: server.caFile)
       _ = try client.reply()
-      #expect(try client.command("EHLO \(name)").first?.hasPrefix("421 4.7.0 Try again later") == true)
+      #expect(
+        try client.command("EHLO \(name)").first?.hasPrefix("421 4.7.0 Try again later") == true)
     }
     let empty = try SMTPTestClient(port: port, caFile: server.caFile)
     _ = try empty.reply()
@@ -177,7 +199,9 @@ struct GmailDialogueTests {
     _ = try second.reply()
     let ehlo = try second.command("EHLO mailer01.corp.example.com")
     #expect(ehlo.first == "250-smtp-relay.gmail.com at your service, [127.0.0.1]")
-    #expect(try second.command("MAIL FROM:<noreply@corp.example.com>").first?.hasPrefix("250 2.1.0 OK") == true)
+    #expect(
+      try second.command("MAIL FROM:<noreply@corp.example.com>").first?.hasPrefix("250 2.1.0 OK")
+        == true)
     #expect(try second.command("RCPT TO:<x@example.net>").first?.hasPrefix("250 2.1.5 OK") == true)
   }
 }

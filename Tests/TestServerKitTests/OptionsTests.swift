@@ -1,5 +1,5 @@
-import Testing
 import TestServerKit
+import Testing
 
 @Suite("gmail-test-server command line")
 struct OptionsTests {
@@ -7,8 +7,10 @@ struct OptionsTests {
   func flags() throws {
     let options = try GmailTestServerOptions.parse(
       [
-        "--state-dir", "/tmp/s", "--port", "2587", "--tls-port", "off", "--http-port", "0", "--relay",
-        "--user", "u@example.com", "--password", "pw", "--token", "ya29.t", "--refresh-token", "1//r",
+        "--state-dir", "/tmp/s", "--port", "2587", "--tls-port", "off", "--http-port", "0",
+        "--relay",
+        "--user", "u@example.com", "--password", "pw", "--token", "ya29.t", "--refresh-token",
+        "1//r",
         "--max-size", "1000", "--scenario", "rcpt-5xx=b@example.net", "--scenario", "stall=data",
         "--token-failure", "503", "--rotate-refresh-tokens", "--expires-in", "5", "--no-records",
         "--exit-on-stdin-eof", "--verbose",
@@ -21,8 +23,11 @@ struct OptionsTests {
     #expect(configuration.users == ["u@example.com": "pw"])
     #expect(configuration.accessTokens == ["ya29.t"] && configuration.refreshTokens == ["1//r"])
     #expect(configuration.maxMessageSize == 1000)
-    #expect(configuration.scenarios == [.permanentRecipientFailure("b@example.net"), .stall(.data)])
-    #expect(options.tokenBehavior == TokenEndpointBehavior(failure: .unavailable, rotateRefreshTokens: true, expiresIn: 5))
+    #expect(
+      configuration.scenarios == [.permanentRecipientFailure("b@example.net"), .stall(.data)])
+    #expect(
+      options.tokenBehavior
+        == TokenEndpointBehavior(failure: .unavailable, rotateRefreshTokens: true, expiresIn: 5))
     #expect(!configuration.recordToDisk && options.exitOnStdinEOF && options.verbose)
   }
 
@@ -46,6 +51,8 @@ struct OptionsTests {
 
   @Test("Bad command lines are refused", arguments: bad)
   func badCommandLine(arguments: [String], error: GmailTestServerOptions.UsageError) {
-    #expect(throws: error) { try GmailTestServerOptions.parse(arguments, defaultStateDirectory: "/tmp/d") }
+    #expect(throws: error) {
+      try GmailTestServerOptions.parse(arguments, defaultStateDirectory: "/tmp/d")
+    }
   }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestServerKit
+import Testing
 import Transport
 
 @Suite("Gmail emulator: failure scenarios", .serialized)
@@ -21,8 +21,10 @@ struct ScenarioTests {
   func fourTwentyOne() throws {
     let greeting = try startServer { $0.scenarios = [.rejectGreeting] }
     defer { greeting.stop() }
-    let first = try SMTPTestClient(port: try #require(greeting.startTLSPort), caFile: greeting.caFile)
-    #expect(try first.reply().first?.hasPrefix("421 4.7.0 Try again later, closing connection.") == true)
+    let first = try SMTPTestClient(
+      port: try #require(greeting.startTLSPort), caFile: greeting.caFile)
+    #expect(
+      try first.reply().first?.hasPrefix("421 4.7.0 Try again later, closing connection.") == true)
     #expect(first.isClosedByServer())
 
     let ehlo = try startServer { $0.scenarios = [.rejectEHLO] }
@@ -46,21 +48,25 @@ struct ScenarioTests {
     #expect(try client.command("EHLO [127.0.0.1]").first?.hasPrefix("421 4.7.0") == true)
     let good = try SMTPTestClient(port: try #require(server.startTLSPort), caFile: server.caFile)
     _ = try good.reply()
-    #expect(try good.command("EHLO host.example.org").first?.hasPrefix("250-smtp.gmail.com") == true)
+    #expect(
+      try good.command("EHLO host.example.org").first?.hasPrefix("250-smtp.gmail.com") == true)
   }
 
   @Test("Per-recipient 4xx and 5xx; the message goes to the others")
   func recipients() throws {
     let server = try startServer {
       $0.scenarios = [
-        .temporaryRecipientFailure("slow@example.net"), .permanentRecipientFailure("gone@example.net"),
+        .temporaryRecipientFailure("slow@example.net"),
+        .permanentRecipientFailure("gone@example.net"),
       ]
     }
     defer { server.stop() }
     let client = try Self.authenticated(server)
     try client.command("MAIL FROM:<alice@example.com>")
     #expect(try client.command("RCPT TO:<slow@example.net>").first?.hasPrefix("450-4.2.1 ") == true)
-    #expect(try client.command("RCPT TO:<Gone@Example.net>").last?.hasPrefix("550 5.1.1  https://") == true)
+    #expect(
+      try client.command("RCPT TO:<Gone@Example.net>").last?.hasPrefix("550 5.1.1  https://")
+        == true)
     #expect(try client.command("RCPT TO:<ok@example.net>").first?.hasPrefix("250 2.1.5 OK") == true)
     try client.command("DATA")
     try client.sendRaw(Array("x\r\n.\r\n".utf8))
@@ -75,8 +81,12 @@ struct ScenarioTests {
     defer { server.stop() }
     let client = try Self.authenticated(server)
     let tooBig = try client.command("MAIL FROM:<alice@example.com> SIZE=101")
-    #expect(tooBig.first == "552-5.3.4 Your message exceeded Google's message size limits. For more information, go to")
-    #expect(tooBig.last?.hasPrefix("552 5.3.4  https://support.google.com/mail/?p=MaxSizeError ") == true)
+    #expect(
+      tooBig.first
+        == "552-5.3.4 Your message exceeded Google's message size limits. For more information, go to"
+    )
+    #expect(
+      tooBig.last?.hasPrefix("552 5.3.4  https://support.google.com/mail/?p=MaxSizeError ") == true)
     try client.command("MAIL FROM:<alice@example.com> SIZE=100")
     try client.command("RCPT TO:<bob@example.net>")
     try client.command("DATA")
@@ -99,8 +109,12 @@ struct ScenarioTests {
       replies.append(try client.reply())
     }
     #expect(replies[0].first?.hasPrefix("250 2.0.0 OK  ") == true)
-    #expect(replies[1].first == "550-5.4.5 Daily user sending limit exceeded. For more information, go to")
-    #expect(replies[1].last?.hasPrefix("550 5.4.5  https://support.google.com/mail/?p=DailyLimitExceeded ") == true)
+    #expect(
+      replies[1].first == "550-5.4.5 Daily user sending limit exceeded. For more information, go to"
+    )
+    #expect(
+      replies[1].last?.hasPrefix(
+        "550 5.4.5  https://support.google.com/mail/?p=DailyLimitExceeded ") == true)
     #expect(server.messages.map(\.record.replyCode) == [250, 550])
   }
 
@@ -152,22 +166,35 @@ struct ScenarioTests {
     let client = try Self.authenticated(server)
     try client.command("MAIL FROM:<alice@example.com>")
     for index in 0..<100 {
-      #expect(try client.command("RCPT TO:<r\(index)@example.net>").first?.hasPrefix("250 ") == true)
+      #expect(
+        try client.command("RCPT TO:<r\(index)@example.net>").first?.hasPrefix("250 ") == true)
     }
-    #expect(try client.command("RCPT TO:<r100@example.net>").first?.hasPrefix("452-4.5.3 Your message has too many recipients.") == true)
+    #expect(
+      try client.command("RCPT TO:<r100@example.net>").first?.hasPrefix(
+        "452-4.5.3 Your message has too many recipients.") == true)
   }
 
   @Test("Scenario names parse, and bad ones are refused")
   func parsing() throws {
     #expect(try GmailScenario.parse("greeting-421") == .rejectGreeting)
-    #expect(try GmailScenario.parse("rcpt-5xx=bob@example.net") == .permanentRecipientFailure("bob@example.net"))
+    #expect(
+      try GmailScenario.parse("rcpt-5xx=bob@example.net")
+        == .permanentRecipientFailure("bob@example.net"))
     #expect(try GmailScenario.parse("daily-limit") == .dailyLimit(after: 0))
     #expect(try GmailScenario.parse("daily-limit=3") == .dailyLimit(after: 3))
     #expect(try GmailScenario.parse("drop-mid-data") == .dropMidData(afterBytes: 1))
     #expect(try GmailScenario.parse("stall=end") == .stall(.end))
-    #expect(throws: GmailScenario.ParseError.unknownName("nope")) { try GmailScenario.parse("nope") }
-    #expect(throws: GmailScenario.ParseError.badArgument("stall=later")) { try GmailScenario.parse("stall=later") }
-    #expect(throws: GmailScenario.ParseError.badArgument("rcpt-4xx")) { try GmailScenario.parse("rcpt-4xx") }
-    #expect(throws: GmailScenario.ParseError.badArgument("ehlo-421=x")) { try GmailScenario.parse("ehlo-421=x") }
+    #expect(throws: GmailScenario.ParseError.unknownName("nope")) {
+      try GmailScenario.parse("nope")
+    }
+    #expect(throws: GmailScenario.ParseError.badArgument("stall=later")) {
+      try GmailScenario.parse("stall=later")
+    }
+    #expect(throws: GmailScenario.ParseError.badArgument("rcpt-4xx")) {
+      try GmailScenario.parse("rcpt-4xx")
+    }
+    #expect(throws: GmailScenario.ParseError.badArgument("ehlo-421=x")) {
+      try GmailScenario.parse("ehlo-421=x")
+    }
   }
 }

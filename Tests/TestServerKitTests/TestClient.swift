@@ -2,8 +2,8 @@
 // directory, and helpers to start the emulator.
 
 import Foundation
-import Testing
 import TestServerKit
+import Testing
 import Transport
 
 /// A minimal SMTP client that shows the server's replies exactly.
@@ -78,7 +78,8 @@ func httpRequest(port: UInt16, _ method: String, _ target: String, form: String?
   defer { connection.close() }
   var request = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
   if let form {
-    request += "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: \(form.utf8.count)\r\n\r\n\(form)"
+    request +=
+      "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: \(form.utf8.count)\r\n\r\n\(form)"
   } else {
     request += "\r\n"
   }

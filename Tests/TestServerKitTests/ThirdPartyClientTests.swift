@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestServerKit
+import Testing
 
 @Suite("Gmail emulator: a third-party client (Python smtplib)", .serialized)
 struct ThirdPartyClientTests {

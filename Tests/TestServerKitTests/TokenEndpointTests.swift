@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestServerKit
+import Testing
 import Transport
 
 @Suite("Gmail emulator: fake OAuth token endpoint", .serialized)
@@ -33,7 +33,8 @@ struct TokenEndpointTests {
     _ = try client.reply()
     try client.command("EHLO client.example.org")
     #expect(
-      try client.command("AUTH XOAUTH2 \(base64("user=a@example.com\u{1}auth=Bearer \(access)\u{1}\u{1}"))")
+      try client.command(
+        "AUTH XOAUTH2 \(base64("user=a@example.com\u{1}auth=Bearer \(access)\u{1}\u{1}"))")
         == ["235 2.7.0 Accepted"])
     #expect(server.tokenEndpointStats.refreshGrants == 1)
   }
@@ -46,7 +47,9 @@ struct TokenEndpointTests {
       port: try #require(server.httpPort), "POST", "/token",
       form: "grant_type=refresh_token&refresh_token=1%2F%2F0g-unknown")
     #expect(response.status == 400)
-    #expect(response.body == #"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#)
+    #expect(
+      response.body
+        == #"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#)
   }
 
   @Test("GET /auth redirects with code and state; the code is good once")
@@ -56,14 +59,17 @@ struct TokenEndpointTests {
     let port = try #require(server.httpPort)
     let redirect = try httpRequest(
       port: port, "GET",
-      "/auth?client_id=cid&redirect_uri=http%3A%2F%2F127.0.0.1%3A53682%2F&response_type=code&scope=https%3A%2F%2Fmail.google.com%2F&state=ST123")
+      "/auth?client_id=cid&redirect_uri=http%3A%2F%2F127.0.0.1%3A53682%2F&response_type=code&scope=https%3A%2F%2Fmail.google.com%2F&state=ST123"
+    )
     #expect(redirect.status == 302)
     let location = try #require(
-      redirect.headers.components(separatedBy: "\r\n").first { $0.hasPrefix("Location: ") }?.dropFirst(10))
+      redirect.headers.components(separatedBy: "\r\n").first { $0.hasPrefix("Location: ") }?
+        .dropFirst(10))
     #expect(location.hasPrefix("http://127.0.0.1:53682/?state=ST123&code="))
     let components = try #require(URLComponents(string: String(location)))
     let code = try #require(components.queryItems?.first { $0.name == "code" }?.value)
-    let form = "grant_type=authorization_code&code=\(code.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")&redirect_uri=x"
+    let form =
+      "grant_type=authorization_code&code=\(code.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")&redirect_uri=x"
     let exchanged = try httpRequest(port: port, "POST", "/token", form: form)
     #expect(exchanged.status == 200)
     let body = try Self.json(exchanged.body)
@@ -71,10 +77,13 @@ struct TokenEndpointTests {
     #expect(try httpRequest(port: port, "POST", "/token", form: form).status == 400)
     let again = try httpRequest(
       port: port, "POST", "/token",
-      form: "grant_type=refresh_token&refresh_token=\(refresh.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")")
+      form:
+        "grant_type=refresh_token&refresh_token=\(refresh.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"
+    )
     #expect(again.status == 200)
     let stats = server.tokenEndpointStats
-    #expect(stats.authorizations == 1 && stats.authorizationCodeGrants == 2 && stats.refreshGrants == 1)
+    #expect(
+      stats.authorizations == 1 && stats.authorizationCodeGrants == 2 && stats.refreshGrants == 1)
     #expect(stats.requests == 4)
   }
 
@@ -98,13 +107,15 @@ struct TokenEndpointTests {
     server.setTokenEndpointBehavior(TokenEndpointBehavior(failure: .unavailable))
     #expect(try httpRequest(port: port, "POST", "/token", form: second).status == 503)
     server.setTokenEndpointBehavior(TokenEndpointBehavior(failure: .invalidGrant))
-    #expect(try httpRequest(port: port, "POST", "/token", form: second).body.contains("invalid_grant"))
+    #expect(
+      try httpRequest(port: port, "POST", "/token", form: second).body.contains("invalid_grant"))
     server.setTokenEndpointBehavior(TokenEndpointBehavior(failure: .nonJSON))
     let html = try httpRequest(port: port, "POST", "/token", form: second)
     #expect(html.status == 200 && html.body.hasPrefix("<html>"))
 
     server.setTokenEndpointBehavior(TokenEndpointBehavior())
-    #expect(try httpRequest(port: port, "POST", "/revoke", form: "token=1%2F%2F0g-second").status == 200)
+    #expect(
+      try httpRequest(port: port, "POST", "/revoke", form: "token=1%2F%2F0g-second").status == 200)
     #expect(try httpRequest(port: port, "POST", "/token", form: second).status == 400)
     #expect(try httpRequest(port: port, "POST", "/revoke", form: "token=nope").status == 400)
     #expect(try httpRequest(port: port, "GET", "/other").status == 404)
@@ -116,9 +127,11 @@ struct TokenEndpointTests {
     let server = try startServer()
     let port = try #require(server.httpPort)
     server.setTokenEndpointBehavior(TokenEndpointBehavior(failure: .hang))
-    let connection = try TCPConnection.connect(host: "127.0.0.1", port: port, timeout: .milliseconds(500))
+    let connection = try TCPConnection.connect(
+      host: "127.0.0.1", port: port, timeout: .milliseconds(500))
     let form = "grant_type=refresh_token&refresh_token=x"
-    try connection.write(Array("POST /token HTTP/1.1\r\nContent-Length: \(form.utf8.count)\r\n\r\n\(form)".utf8))
+    try connection.write(
+      Array("POST /token HTTP/1.1\r\nContent-Length: \(form.utf8.count)\r\n\r\n\(form)".utf8))
     var buffer: [UInt8] = []
     #expect(throws: TransportError.timedOut(.read)) { try connection.read(into: &buffer) }
     server.stop()
