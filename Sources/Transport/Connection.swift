@@ -176,7 +176,7 @@ public final class Connection: @unchecked Sendable {
   /// Reads what the peer has sent and appends it to `buffer`, waiting at most `timeout`.
   /// - Parameters:
   ///   - buffer: The bytes are appended here.
-  ///   - maxBytes: The most to append in this call.
+  ///   - maxBytes: The most to append in this call (at most 16 KiB, one TLS record).
   /// - Returns: The number of bytes appended; 0 means the peer closed its side.
   /// - Throws: As `read(into:)` with a raw buffer.
   public func read(into buffer: inout [UInt8], maxBytes: Int = 16384) throws(TransportError)
