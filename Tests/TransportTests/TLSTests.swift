@@ -183,6 +183,18 @@ struct TLSTests {
     }
   }
 
+  @Test("a server name with a NUL or an empty one is refused before the handshake")
+  func invalidServerName() throws {
+    let listener = try TCPListener()
+    for name in ["evil.example\u{0}.localhost", ""] {
+      let client = try connect(listener.port)
+      #expect(throws: TransportError.tlsConfiguration("invalid TLS server name or CA file name")) {
+        try client.startTLS(serverName: name, caFile: pki.caFile)
+      }
+      #expect(!client.isOpen)
+    }
+  }
+
   @Test("a server certificate that does not match its key is refused at load")
   func mismatchedServerKey() {
     #expect {
