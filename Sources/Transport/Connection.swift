@@ -70,12 +70,19 @@ public final class Connection: @unchecked Sendable {
   ///   - serverName: The host name (or IP literal) the certificate must match.
   ///   - caFile: A PEM file to trust in place of the system store (`tls_ca_file`).
   /// - Throws: `.certificate` when verification fails, `.tlsHandshake`,
-  ///   `.tlsConfiguration` (unreadable CA file), `.tlsLibraryUnavailable`,
+  ///   `.tlsConfiguration` (unreadable CA file; empty name or a NUL in a name),
+  ///   `.tlsLibraryUnavailable`,
   ///   `.timedOut(.tlsHandshake)`, `.connectionClosed`, `.io`. On any failure the
   ///   connection is closed.
   public func startTLS(serverName: String, caFile: String? = nil) throws(TransportError) {
     guard fd >= 0 else { throw .connectionClosed }
     precondition(tls == nil, "startTLS on a connection that is already TLS")
+    // A NUL would silently shorten the name that C checks the certificate against.
+    guard !serverName.isEmpty, !serverName.utf8.contains(0), caFile?.utf8.contains(0) != true
+    else {
+      close()
+      throw .tlsConfiguration("invalid TLS server name or CA file name")
+    }
     var err = [CChar](repeating: 0, count: 512)
     var status: Int32 = 0
     guard let session = gs_tls_client_new(fd, serverName, caFile, &status, &err, err.count)
@@ -176,7 +183,7 @@ public final class Connection: @unchecked Sendable {
   /// Reads what the peer has sent and appends it to `buffer`, waiting at most `timeout`.
   /// - Parameters:
   ///   - buffer: The bytes are appended here.
-  ///   - maxBytes: The most to append in this call.
+  ///   - maxBytes: The most to append in this call (at most 16 KiB, one TLS record).
   /// - Returns: The number of bytes appended; 0 means the peer closed its side.
   /// - Throws: As `read(into:)` with a raw buffer.
   public func read(into buffer: inout [UInt8], maxBytes: Int = 16384) throws(TransportError)

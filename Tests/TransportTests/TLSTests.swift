@@ -183,6 +183,18 @@ struct TLSTests {
     }
   }
 
+  @Test("a server name with a NUL or an empty one is refused before the handshake")
+  func invalidServerName() throws {
+    let listener = try TCPListener()
+    for name in ["evil.example\u{0}.localhost", ""] {
+      let client = try connect(listener.port)
+      #expect(throws: TransportError.tlsConfiguration("invalid TLS server name or CA file name")) {
+        try client.startTLS(serverName: name, caFile: pki.caFile)
+      }
+      #expect(!client.isOpen)
+    }
+  }
+
   @Test("a server certificate that does not match its key is refused at load")
   func mismatchedServerKey() {
     #expect {
@@ -314,6 +326,31 @@ struct TLSTests {
     #expect(String(decoding: reply, as: UTF8.self) == "\(total) \(expected)\n")
   }
 
+  // MARK: System store
+
+  @Test("the hashed CA directory is the system store when no bundle file is set")
+  func systemCertificateDirectory() throws {
+    // A fresh process (this test binary, running only the child test below) whose
+    // SSL_CERT_DIR holds nothing but the test CA, and no SSL_CERT_FILE.
+    let hashed = pki.dir + "/hashed"
+    let marker = pki.dir + "/child-verified"
+    #expect(run(["sh", "-c", "mkdir -p '\(hashed)' && cp '\(pki.caFile)' '\(hashed)/'"]) == 0)
+    #expect(run(["openssl", "rehash", hashed]) == 0)
+    var environment = currentEnvironment().filter {
+      !$0.hasPrefix("SSL_CERT_FILE=") && !$0.hasPrefix("SSL_CERT_DIR=")
+    }
+    environment += [
+      "SSL_CERT_DIR=\(hashed)", "GSENDMAIL_TEST_CHILD_PKI=\(pki.dir)",
+      "GSENDMAIL_TEST_CHILD_MARKER=\(marker)",
+    ]
+    let exe = try #require(readLink("/proc/self/exe"))
+    let status = run(
+      [exe, "--testing-library", "swift-testing", "--filter", "childVerifiesWithSystemStore"],
+      environment: environment)
+    #expect(status == 0)
+    #expect(readFile(marker) == Array("verified".utf8))
+  }
+
   // MARK: Lazy loading
 
   @Test("the test binary does not link libssl or libcrypto; the first TLS call maps them")
@@ -329,5 +366,25 @@ struct TLSTests {
     #expect(TLSLibrary.isLoaded)
     let maps = String(decoding: readFile("/proc/self/maps") ?? [], as: UTF8.self)
     #expect(maps.contains("libssl.so.3"))
+  }
+}
+
+/// Runs only inside the child process started by `systemCertificateDirectory`.
+@Suite("TLS system store (child process)")
+struct TLSSystemStoreChild {
+  @Test(
+    "a certificate from a CA in SSL_CERT_DIR verifies without a CA file",
+    .enabled(if: getenv("GSENDMAIL_TEST_CHILD_PKI") != nil))
+  func childVerifiesWithSystemStore() throws {
+    let dir = String(cString: try #require(getenv("GSENDMAIL_TEST_CHILD_PKI")))
+    let marker = String(cString: try #require(getenv("GSENDMAIL_TEST_CHILD_MARKER")))
+    let server = try OneShotTLSServer(certificate: dir + "/good.pem", key: dir + "/good.key")
+    defer { server.finish() }
+    let client = try TCPConnection.connect(
+      host: "127.0.0.1", port: server.port, timeout: .seconds(5))
+    try client.startTLS(serverName: "localhost")
+    try client.write([0x2e])
+    #expect(try readExactly(client, count: 1) == [0x2e])
+    writeFile(marker, Array("verified".utf8))
   }
 }

@@ -10,9 +10,11 @@ import Transport
 #endif
 
 /// Runs a program (found on PATH) and returns its exit status; output goes to /dev/null
-/// unless `output` names a file.
+/// unless `output` names a file. `environment` replaces the whole environment when given.
 @discardableResult
-func run(_ arguments: [String], output: String = "/dev/null") -> Int32 {
+func run(_ arguments: [String], output: String = "/dev/null", environment: [String]? = nil)
+  -> Int32
+{
   var actions = posix_spawn_file_actions_t()
   posix_spawn_file_actions_init(&actions)
   defer { posix_spawn_file_actions_destroy(&actions) }
@@ -21,7 +23,12 @@ func run(_ arguments: [String], output: String = "/dev/null") -> Int32 {
   var pid: pid_t = 0
   let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
   defer { argv.forEach { free($0) } }
-  guard posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ) == 0 else { return -1 }
+  let envp: [UnsafeMutablePointer<CChar>?]? = environment.map { $0.map { strdup($0) } + [nil] }
+  defer { envp?.forEach { free($0) } }
+  let spawned =
+    envp.map { posix_spawnp(&pid, arguments[0], &actions, nil, argv, $0) }
+    ?? posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ)
+  guard spawned == 0 else { return -1 }
   var status: Int32 = 0
   while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
   return (status & 0x7f) == 0 ? (status >> 8) & 0xff : -1
@@ -230,4 +237,23 @@ func readExactly(_ connection: Connection, count: Int) throws(TransportError) ->
     if try connection.read(into: &out, maxBytes: count - out.count) == 0 { break }
   }
   return out
+}
+
+/// This process's environment, as NAME=value strings.
+func currentEnvironment() -> [String] {
+  var out: [String] = []
+  var entry = environ
+  while let pointer = entry.pointee {
+    out.append(String(cString: pointer))
+    entry += 1
+  }
+  return out
+}
+
+/// The target of a symbolic link.
+func readLink(_ path: String) -> String? {
+  var buffer = [CChar](repeating: 0, count: 4096)
+  let n = readlink(path, &buffer, buffer.count - 1)
+  guard n > 0 else { return nil }
+  return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
