@@ -45,6 +45,37 @@ public final class Connection: @unchecked Sendable {
   /// True until `close()` (or a failed TLS upgrade) closes the socket.
   public var isOpen: Bool { fd >= 0 }
 
+  /// The peer's IP address as text (`192.0.2.1`, `2001:db8::1`), for logs; nil when closed.
+  /// The corresponding C function is `getpeername`.
+  public var peerAddress: String? {
+    guard fd >= 0 else { return nil }
+    var storage = sockaddr_storage()
+    var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+    let rc = withUnsafeMutablePointer(to: &storage) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
+    }
+    guard rc == 0 else { return nil }
+    var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+    let family = Int32(storage.ss_family)
+    let ok: Bool = withUnsafePointer(to: &storage) { pointer in
+      switch family {
+      case AF_INET:
+        return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
+          var address = sin.pointee.sin_addr
+          return inet_ntop(AF_INET, &address, &text, socklen_t(text.count)) != nil
+        }
+      case AF_INET6:
+        return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
+          var address = sin6.pointee.sin6_addr
+          return inet_ntop(AF_INET6, &address, &text, socklen_t(text.count)) != nil
+        }
+      default:
+        return false
+      }
+    }
+    return ok ? string(fromCString: text) : nil
+  }
+
   /// The negotiated TLS protocol and cipher, or nil on a plain connection.
   public var tlsSummary: TLSSummary? {
     guard let tls else { return nil }

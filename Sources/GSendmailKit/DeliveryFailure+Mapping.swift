@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: MIT
+// How transport and SMTP failures become SPEC §7 outcomes, with a message that
+// says what happened and what to do, quoting the server's reply.
+
+import SMTPCore
+import Transport
+
+extension DeliveryFailure {
+  /// Classifies any error met while talking to a server.
+  static func from(_ error: any Error) -> any Error {
+    switch error {
+    case let e as TransportError: return from(e)
+    case let e as SMTPFailure: return from(e)
+    default: return error
+    }
+  }
+
+  static func from(_ error: TransportError) -> DeliveryFailure {
+    switch error {
+    case .certificate(let detail):
+      return .temporary("server certificate rejected (\(detail)); no credentials were sent")
+    default:
+      return .temporary("\(error)")
+    }
+  }
+
+  static func from(_ failure: SMTPFailure) -> DeliveryFailure {
+    func quote(_ reply: SMTPReply) -> String { reply.lines.map { "\(reply.code) \($0)" }.joined(separator: " / ") }
+    switch failure {
+    case .connectionClosed(let phase):
+      return .temporary("the server closed the connection during \(phase)")
+    case .protocolViolation(let violation):
+      return .protocolViolation("the server broke the SMTP protocol: \(violation)")
+    case .missingCapability(let capability):
+      switch capability {
+      case .startTLS:
+        return .temporary("the server does not offer STARTTLS, and gsendmail never sends mail without TLS")
+      case .auth(let mechanism):
+        return .temporary("the server does not offer AUTH \(mechanism)")
+      case .eightBitMIME:
+        return .messageRejected("the message needs 8BITMIME, which the server does not offer", tooBig: false)
+      case .smtpUTF8:
+        return .messageRejected("an address needs SMTPUTF8, which the server does not offer", tooBig: false)
+      }
+    case .rejected(let reply, let phase):
+      if failure.isHELONameRejected {
+        return .temporary("the server rejected the EHLO name (\(quote(reply))); set 'helo' to this machine's public FQDN")
+      }
+      if reply.code / 100 == 4 { return .temporary("\(phase): \(quote(reply))") }
+      switch phase {
+      case .auth:
+        return .authentication("authentication refused: \(quote(reply))")
+      case .greeting, .ehlo, .helo, .startTLS, .idle, .rset, .quit:
+        return .messageRejected("the server refused the session at \(phase): \(quote(reply))", tooBig: false)
+      case .mailFrom, .rcptTo, .data, .endOfData:
+        let tooBig = reply.code == 552 || ["5.3.4", "5.2.3"].contains(reply.enhancedStatus.map { "\($0)" } ?? "")
+        return .messageRejected("the server refused the message: \(quote(reply))", tooBig: tooBig)
+      }
+    case .authenticationFailed(let auth):
+      var text = "authentication failed: \(quote(auth.reply))"
+      if let challenge = auth.challenge {
+        text += " (token rejected: status \(challenge.status ?? "?"), scope \(challenge.scope ?? "?"))"
+      }
+      if auth.reply.code / 100 == 4 { return .temporary(text) }
+      return .authentication(text + "; check the account, or run gsendmailctl login")
+    case .recipientsRejected(let results):
+      let refused = results.filter { !$0.isAccepted }
+      let text = refused.map { "\($0.recipient): \(quote($0.reply))" }.joined(separator: "; ")
+      if refused.contains(where: { $0.reply.code / 100 == 5 }) {
+        return .recipientsRejected("recipient refused, nothing was sent: \(text)")
+      }
+      return .temporary("recipient deferred: \(text)")
+    case .invalidAddress(let address):
+      return .messageRejected("invalid address \(address)", tooBig: false)
+    case .credentialUnavailable:
+      return .authentication("no credential available for this account")
+    }
+  }
+}

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: MIT
+// The transport loop: the only code that moves bytes between a Connection and
+// the sans-IO SMTPClient. Read bytes, feed the reply parser, hand each reply to
+// the machine, perform the action it returns. Everything it decides is decided
+// by SMTPClient; this file only performs and translates failures.
+
+import SMTPCore
+import Transport
+
+/// Supplies the secret for AUTH: an access token or a password.
+/// `forceRefresh` is true once, after the server rejected a token.
+typealias CredentialProvider = (_ forceRefresh: Bool) throws -> Credential?
+
+/// Where a message's bytes come from when the server asks for them.
+protocol MessageSource {
+  /// Calls `write` with successive chunks of the message (CRLF line ends, not yet
+  /// dot-stuffed), bounded in size, so memory does not grow with the message.
+  func stream(_ write: ([UInt8]) throws -> Void) throws
+}
+
+/// One SMTP session with a server.
+final class SMTPSession {
+  let connection: Connection
+  var client: SMTPClient
+  var parser = SMTPReplyParser()
+  let serverName: String
+  let caFile: String?
+  let credentials: CredentialProvider
+  let transcript: ((String) -> Void)?
+  /// `host[ip]:port` for logs.
+  let relay: String
+
+  private enum Stop {
+    case ready
+    case accepted(SMTPReply)
+    case failed(SMTPFailure)
+    case closed
+  }
+
+  /// Connects, does TLS and AUTH as configured, and returns when the server is ready for a
+  /// transaction.
+  /// - Throws: `DeliveryFailure`.
+  init(
+    host: String, port: Int, tls: TLSMode, caFile: String?, timeout: Int, configuration: SMTPClient.Configuration,
+    credentials: @escaping CredentialProvider, transcript: ((String) -> Void)?
+  ) throws {
+    self.serverName = host
+    self.caFile = caFile
+    self.credentials = credentials
+    self.transcript = transcript
+    self.client = SMTPClient(configuration: configuration)
+    do {
+      connection = try TCPConnection.connect(host: host, port: UInt16(clamping: port), timeout: .seconds(timeout))
+      relay = "\(host)[\(connection.peerAddress ?? "?")]:\(port)"
+      transcript?("connected to \(relay)")
+      if tls == .implicit {
+        try connection.startTLS(serverName: host, caFile: caFile)
+        transcript?("TLS \(connection.tlsSummary.map(\.description) ?? "")")
+      }
+    } catch {
+      throw DeliveryFailure.from(error)
+    }
+    switch try drive(client.start()) {
+    case .ready: return
+    case .accepted, .failed, .closed:
+      connection.close()
+      throw DeliveryFailure.temporary("the server ended the session before it was ready")
+    }
+  }
+
+  /// Sends one message in the open session.
+  /// - Returns: The server's reply to the end of data.
+  /// - Throws: `DeliveryFailure` (the session stays usable after a rejected message).
+  func send(_ envelope: SMTPEnvelope, timeout: Int, source: MessageSource) throws -> SMTPReply {
+    self.source = source
+    self.dataTimeout = timeout * 10
+    defer { self.source = nil }
+    switch try drive(client.beginTransaction(envelope)) {
+    case .accepted(let reply): return reply
+    case .failed(let failure): throw DeliveryFailure.from(failure)
+    case .ready, .closed: throw DeliveryFailure.temporary("the server ended the session")
+    }
+  }
+
+  /// Ends the session politely.
+  func quit() {
+    _ = try? drive(client.quit())
+    connection.close()
+  }
+
+  private var source: MessageSource?
+  private var dataTimeout = 600
+
+  private func drive(_ first: SMTPClient.Action) throws -> Stop {
+    var action = first
+    while true {
+      switch action {
+      case .send(let commands):
+        var bytes: [UInt8] = []
+        for command in commands {
+          transcript?("C: \(command.transcript)")
+          bytes += command.bytes
+        }
+        try io { try connection.write(bytes) }
+        action = try nextReply()
+      case .wait:
+        action = try nextReply()
+      case .startTLS:
+        do {
+          try parser.expectNothingBeforeTLS()
+        } catch {
+          action = .fail(error, quit: nil)
+          continue
+        }
+        try io { try connection.startTLS(serverName: serverName, caFile: caFile) }
+        transcript?("TLS \(connection.tlsSummary.map(\.description) ?? "")")
+        action = client.tlsEstablished()
+      case .requestCredential(let forceRefresh):
+        if let credential = try credentials(forceRefresh) {
+          action = client.credentialAvailable(credential)
+        } else {
+          action = client.credentialUnavailable()
+        }
+      case .readyForTransaction:
+        return .ready
+      case .streamBody:
+        guard let source else { preconditionFailure("body requested outside a transaction") }
+        var encoder = DotStuffingEncoder()
+        var size = 0
+        let saved = connection.timeout
+        try io {
+          try source.stream { chunk in
+            size += chunk.count
+            try connection.write(encoder.encode(chunk))
+          }
+          try connection.write(encoder.finish())
+        }
+        transcript?("C: <message, \(size) bytes>")
+        transcript?("C: .")
+        // RFC 5321 §4.5.3.2.6: the wait for the reply to the end of data is the long one.
+        connection.timeout = .seconds(dataTimeout)
+        defer { connection.timeout = saved }
+        action = client.bodyFinished()
+      case .messageAccepted(let reply):
+        return .accepted(reply)
+      case .messageFailed(let failure):
+        return .failed(failure)
+      case .close:
+        connection.close()
+        return .closed
+      case .fail(let failure, let quit):
+        if let quit {
+          transcript?("C: \(quit.transcript)")
+          try? connection.write(quit.bytes)
+        }
+        connection.close()
+        throw DeliveryFailure.from(failure)
+      }
+    }
+  }
+
+  /// Reads until the parser has a reply, and gives it to the machine.
+  private func nextReply() throws -> SMTPClient.Action {
+    var buffer: [UInt8] = []
+    while true {
+      do {
+        if let reply = try parser.nextReply() {
+          for line in reply.wireLines { transcript?("S: \(line)") }
+          return client.received(reply)
+        }
+      } catch {
+        return .fail(error, quit: nil)
+      }
+      buffer.removeAll(keepingCapacity: true)
+      let n = try io { try connection.read(into: &buffer) }
+      if n == 0 { return client.connectionClosed() }
+      parser.append(buffer)
+    }
+  }
+
+  private func io<T>(_ body: () throws -> T) throws -> T {
+    do {
+      return try body()
+    } catch let error as TransportError {
+      connection.close()
+      throw DeliveryFailure.from(error)
+    }
+  }
+}
