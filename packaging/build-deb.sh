@@ -26,7 +26,7 @@ for arg in "$@"; do
 	--skip-build) skip_build=1 ;;
 	--no-lintian) run_lintian=0 ;;
 	-h | --help)
-		sed -n '2,11s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+		awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"
 		exit 0
 		;;
 	*)

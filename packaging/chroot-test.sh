@@ -32,7 +32,7 @@ for arg in "$@"; do
 	--fresh) fresh=1 ;;
 	--keep) keep=1 ;;
 	-h | --help)
-		sed -n '2,17s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+		awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"
 		exit 0
 		;;
 	*)
