@@ -149,9 +149,6 @@ public enum ConfigParser {
       guard account.serviceAccountFile != nil else { throw .missingKey(path: path, table: section, key: "service_account_file") }
     case .oauth, .none: break
     }
-    if account.isPattern && account.auth != .none && account.user == nil && account.auth != .serviceAccount {
-      throw .missingKey(path: path, table: section, key: "user")
-    }
     return account
   }
 
@@ -284,7 +281,7 @@ struct Reader {
       return i
     }
     guard let s = try string(key) else { return nil }
-    guard let v = Units.bytes(s), v > 0 else { throw invalid(key, "expected a size such as \"35MB\" or \"512KiB\"") }
+    guard let v = Units.bytes(s), v > 0 else { throw invalid(key, "expected a size such as \"35MB\" or \"512KB\"") }
     return v
   }
 
@@ -309,12 +306,10 @@ enum Units {
     let scale: Int
     switch unit {
     case "", "b": scale = 1
-    case "k", "kb": scale = 1000
-    case "kib": scale = 1024
-    case "m", "mb": scale = 1_000_000
-    case "mib": scale = 1 << 20
-    case "g", "gb": scale = 1_000_000_000
-    case "gib": scale = 1 << 30
+    // Powers of 1024, as gsendmail.conf(5) says; the IEC spellings mean the same.
+    case "k", "kb", "kib": scale = 1 << 10
+    case "m", "mb", "mib": scale = 1 << 20
+    case "g", "gb", "gib": scale = 1 << 30
     default: return nil
     }
     let (v, overflow) = n.multipliedReportingOverflow(by: scale)
@@ -330,7 +325,6 @@ enum Units {
     case "m": scale = 60
     case "h": scale = 3600
     case "d": scale = 86_400
-    case "w": scale = 7 * 86_400
     default: return nil
     }
     let (v, overflow) = n.multipliedReportingOverflow(by: scale)

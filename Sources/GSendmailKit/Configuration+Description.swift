@@ -46,7 +46,7 @@ extension Configuration {
         out.append("revoke_url = \(q(a.revokeURL))")
       }
       if let f = a.serviceAccountFile { out.append("service_account_file = \(q(f))") }
-      if a.auth != .none { out.append("user = \(q(a.loginUser))") }
+      if a.auth != .none { out.append("user = \(q(a.user ?? (a.isPattern ? "(the envelope sender)" : a.from)))") }
       if let f = a.passwordFile { out.append("password_file = \(q(f))") }
       if let c = a.passwordCommand { out.append("password_command = \(q(c))") }
     }

@@ -67,8 +67,11 @@ public struct Account: Equatable, Sendable {
   /// Whether `from` is a `*@domain` pattern.
   public var isPattern: Bool { from.hasPrefix("*@") }
 
-  /// The login user: `user`, else `from`.
-  public var loginUser: String { user ?? from }
+  /// The login user: `user`, else `from`; for a pattern `from`, the envelope sender.
+  public func loginUser(sender: String) -> String {
+    if let user { return user }
+    return isPattern ? sender : from
+  }
 }
 
 /// The whole configuration file.

@@ -30,7 +30,7 @@ struct ConfigParserTests {
   @Test("SPEC §5's example parses with its defaults")
   func specExample() throws {
     let c = try ConfigParser.parse(Self.example, path: "/x/config.toml", home: "/home/alice")
-    #expect(c.defaultAccount == "personal" && c.maxMessageSize == 35_000_000 && c.queueLifetime == 432_000)
+    #expect(c.defaultAccount == "personal" && c.maxMessageSize == 36_700_160 && c.queueLifetime == 432_000)
     #expect(c.timeout == 60 && c.log == .syslog && c.queue)
     let p = try #require(c.account(named: "personal"))
     #expect(p.host == "smtp.gmail.com" && p.port == 587 && p.tls == .starttls && p.mechanism == .xoauth2)
@@ -116,9 +116,10 @@ struct ConfigParserTests {
 
   @Test("Units")
   func units() {
-    #expect(Units.bytes("35MB") == 35_000_000 && Units.bytes("1MiB") == 1_048_576 && Units.bytes("512") == 512)
+    #expect(Units.bytes("35MB") == 36_700_160 && Units.bytes("1MiB") == 1_048_576 && Units.bytes("512") == 512)
+    #expect(Units.bytes("2KB") == 2048 && Units.bytes("1 GB") == 1 << 30)
     #expect(Units.seconds("5d") == 432_000 && Units.seconds("60s") == 60 && Units.seconds("4h") == 14_400)
-    #expect(Units.bytes("x") == nil && Units.seconds("5y") == nil && Units.bytes("99999999999999999999GB") == nil)
+    #expect(Units.bytes("x") == nil && Units.seconds("5w") == nil && Units.bytes("99999999999999999999GB") == nil)
   }
 }
 
