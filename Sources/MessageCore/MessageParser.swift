@@ -57,6 +57,12 @@ public struct MessageParser: Sendable {
     public var reason: HeaderEndReason
     /// Offset in the input of the first body byte.
     public var bodyOffset: Int
+
+    /// Creates a header end.
+    public init(reason: HeaderEndReason, bodyOffset: Int) {
+      self.reason = reason
+      self.bodyOffset = bodyOffset
+    }
   }
 
   /// The end of the message.
@@ -66,6 +72,12 @@ public struct MessageParser: Sendable {
     public var endOffset: Int
     /// The message was ended by a line holding a single `.`.
     public var endedByDot: Bool
+
+    /// Creates a message end.
+    public init(endOffset: Int, endedByDot: Bool) {
+      self.endOffset = endOffset
+      self.endedByDot = endedByDot
+    }
   }
 
   /// What `next()` found.
