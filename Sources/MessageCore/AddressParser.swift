@@ -4,8 +4,9 @@
 // for command-line recipients and `-f`.
 //
 // Decisions:
-// - A bare word with no `@` (`root`, `<root>`) is accepted and returned as a local name
-//   (Mailbox.domain == nil): sendmail resolves such names through the aliases file.
+// - A bare dot-atom with no `@` (`root`, `<root>`, written without white space or quotes)
+//   is accepted and returned as a local name (Mailbox.domain == nil): sendmail resolves such
+//   names through the aliases file. RFC 5322 §3.4.1 would require a domain.
 // - A display name may hold unquoted `@` and `.` (seen in real mail as
 //   `alice@example.org <bob@example.org>`); the address is always the one between the angle
 //   brackets, never the display name.
@@ -366,7 +367,15 @@ private struct Parser {
     guard let localText = String(validating: local, as: UTF8.self) else {
       throw .invalidUTF8(near: near(token: localStart))
     }
-    if pos == range.upperBound { return Mailbox(localPart: localText, domain: nil) }
+    if pos == range.upperBound {
+      // A local name must be one contiguous dot-atom: `Mr. Smith` (from an unquoted comma
+      // in a display name) or `"x@y"` is not a name the aliases file could hold.
+      let contiguous = tokens[range].dropFirst().allSatisfy { !$0.spaceBefore }
+      guard contiguous, tokens[range].allSatisfy({ $0.kind != .quoted }) else {
+        throw .badDomain(near: near(token: range.lowerBound))
+      }
+      return Mailbox(localPart: localText, domain: nil)
+    }
     guard isSpecial(pos, ASCII.at) else { throw .unexpected(near: near(token: pos)) }
     pos += 1
     let domainText = try domain()

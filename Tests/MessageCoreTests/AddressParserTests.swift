@@ -130,6 +130,9 @@ struct AddressParserTests {
     ("a@b\u{7f}", .controlCharacter(near: "\u{7f}")),
     ("a)b@x", .unexpected(near: ")b@x")),
     ("[1.2.3.4]", .badLocalPart(near: "[1.2.3.4]")),
+    ("Mr. Smith, Jr. <smith@example.com>", .badDomain(near: "Mr. Smith, Jr. <smith@example.com>")),
+    ("\"x@y\"", .badDomain(near: "\"x@y\"")),
+    ("<a .b>", .badDomain(near: "a .b>")),
   ]
 
   @Test("Malformed input throws an error naming the bad text", arguments: malformed)
