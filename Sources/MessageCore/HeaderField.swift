@@ -22,10 +22,12 @@ public struct HeaderField: Equatable, Hashable, Sendable {
   /// Builds a new single-line field `Name: value`.
   /// - Parameters:
   ///   - name: The field name; it must be ftext (printable ASCII without a colon).
-  ///   - value: The value, without line ends; a leading space is added.
+  ///   - value: The value; a leading space is added, and any CR or LF is replaced by a space
+  ///     so that the value cannot start a new field.
   public init(name: String, value: String) {
     let n = Array(name.utf8)
-    self.init(lines: [n + [ASCII.colon, ASCII.space] + Array(value.utf8)], nameLength: n.count,
+    let v = value.utf8.map { $0 == ASCII.cr || $0 == ASCII.lf ? ASCII.space : $0 }
+    self.init(lines: [n + [ASCII.colon, ASCII.space] + v], nameLength: n.count,
               valueStart: n.count + 1)
   }
 

@@ -102,6 +102,7 @@ public struct MessageParser: Sendable {
   private var phase = Phase.firstLine
   private var buffer: [UInt8] = []
   private var start = 0  // index in buffer of the first unconsumed byte
+  private var searched = 0  // buffer[start..<searched] holds no line end
   private var bufferOffset = 0  // input offset of buffer[0]
   private var finished = false
   private var fieldLines: [[UInt8]] = []
@@ -125,6 +126,7 @@ public struct MessageParser: Sendable {
     if start > 0, start >= buffer.count / 2 {
       buffer.removeFirst(start)
       bufferOffset += start
+      searched -= start
       start = 0
     }
     buffer.append(contentsOf: bytes)
@@ -167,9 +169,12 @@ public struct MessageParser: Sendable {
   }
 
   /// The next complete line: its content range in `buffer` and the index after its line end.
-  /// At end of input an unterminated tail is a line; nil when no line is complete.
-  private func peekLine() -> (content: Range<Int>, next: Int)? {
-    var i = start
+  /// At end of input an unterminated tail is a line; nil when no line is complete. The search
+  /// resumes where the last one stopped, so a long line pushed in small chunks costs linear
+  /// time.
+  private mutating func peekLine() -> (content: Range<Int>, next: Int)? {
+    var i = max(start, searched)
+    defer { searched = max(start, i) }
     while i < buffer.count {
       let b = buffer[i]
       if b == ASCII.lf { return (start..<i, i + 1) }

@@ -177,4 +177,20 @@ struct MessageParserTests {
     }
     #expect(total == 10_000)
   }
+
+  @Test("A long header line pushed one byte at a time takes linear time", .timeLimit(.minutes(1)))
+  func longLineByteByByte() throws {
+    var scanner = MessageScanner()
+    let line = Array(("Subject: " + String(repeating: "x", count: 400_000) + "\n\nb\n").utf8)
+    for b in line { try scanner.push(CollectionOfOne(b)) }
+    let message = try scanner.finish()
+    #expect(message.fields.first?.rawValue.count == 400_001)
+    #expect(message.body.byteCount == 2)
+  }
+
+  @Test("Built fields cannot carry a line break")
+  func builtField() {
+    let field = HeaderField(name: "X-Test", value: "a\r\nBcc: evil@x")
+    #expect(field.wireBytes.text == "X-Test: a  Bcc: evil@x\r\n")
+  }
 }
