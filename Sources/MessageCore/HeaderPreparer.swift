@@ -147,7 +147,7 @@ public enum HeaderPreparer {
     for (i, word) in EncodedWord.encode(name).enumerated() {
       lines.append((i == 0 ? Array("From: ".utf8) : [ASCII.space]) + Array(word.utf8))
     }
-    lines[lines.count - 1] += Array(angle.utf8)
+    if let last = lines.indices.last { lines[last] += Array(angle.utf8) }
     return HeaderField(name: "From", physicalLines: lines)
   }
 
