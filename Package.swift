@@ -12,6 +12,8 @@ let package = Package(
     .executable(name: "gsendmail", targets: ["gsendmail"]),
     .executable(name: "gsendmailctl", targets: ["gsendmailctl"]),
     .executable(name: "gmail-test-server", targets: ["gmail-test-server"]),
+    // For the libFuzzer package in Fuzz/, which depends on this one by path.
+    .library(name: "MessageCore", targets: ["MessageCore"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: MIT
+// RFC 5322 §3.3 date-time text from an injected instant and zone offset, with the calendar
+// arithmetic done here (no Foundation). Times outside years 1970–9999 are clamped.
+
+/// An instant and the zone offset to show it in.
+public struct DateStamp: Equatable, Sendable {
+  /// Seconds since 1970-01-01T00:00:00Z.
+  public var epochSeconds: Int64
+  /// Offset of the local zone from UTC, in minutes (east positive: +60 for CET).
+  public var utcOffsetMinutes: Int
+
+  /// Creates a stamp.
+  public init(epochSeconds: Int64, utcOffsetMinutes: Int) {
+    self.epochSeconds = epochSeconds
+    self.utcOffsetMinutes = utcOffsetMinutes
+  }
+
+  /// The RFC 5322 date-time, e.g. `Thu, 01 Jan 1970 00:00:00 +0000`.
+  public var rfc5322: String {
+    let offset = max(-5999, min(5999, utcOffsetMinutes))  // 4 digits of hhmm
+    let maxSeconds: Int64 = 253_402_300_799  // 9999-12-31T23:59:59Z
+    let local = max(0, min(maxSeconds, epochSeconds)) + Int64(offset) * 60
+    let days = local >= 0 ? local / 86400 : (local - 86399) / 86400
+    let secondOfDay = Int(local - days * 86400)
+    let (year, month, day) = DateStamp.civil(fromDays: days)
+    let weekday = Int(((days % 7) + 11) % 7)  // 1970-01-01 was a Thursday
+    let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    let sign = offset < 0 ? "-" : "+"
+    let zone = abs(offset) / 60 * 100 + abs(offset) % 60
+    return "\(weekdays[weekday]), \(pad(day, 2)) \(months[month - 1]) \(pad(Int(year), 4)) "
+      + "\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)) "
+      + sign + pad(zone, 4)
+  }
+
+  private func pad(_ n: Int, _ width: Int) -> String {
+    let s = String(n)
+    return String(repeating: "0", count: max(0, width - s.count)) + s
+  }
+
+  /// The proleptic Gregorian date of a day count since 1970-01-01 (the era-based algorithm
+  /// of H. Hinnant's "chrono-compatible low-level date algorithms").
+  static func civil(fromDays z0: Int64) -> (year: Int64, month: Int, day: Int) {
+    let z = z0 + 719_468
+    let era = (z >= 0 ? z : z - 146_096) / 146_097
+    let doe = z - era * 146_097  // [0, 146096]
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365  // [0, 399]
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)  // [0, 365]
+    let mp = (5 * doy + 2) / 153  // [0, 11], March-based
+    let day = Int(doy - (153 * mp + 2) / 5 + 1)
+    let month = Int(mp < 10 ? mp + 3 : mp - 9)
+    return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+  }
+}
