@@ -3,6 +3,9 @@
 // throws errors that name what happened; this maps them. Anything unexpected is
 // an internal error (70).
 
+import MessageCore
+import Transport
+
 /// Maps errors to exit codes.
 public enum ExitStatus {
   /// The exit code for an error, with `queue = false` semantics: a temporary failure is 75
@@ -11,7 +14,7 @@ public enum ExitStatus {
   public static func code(for error: any Error) -> SysExit {
     switch error {
     case is UsageError: return .usage
-    case is BadMessage: return .dataError
+    case is BadMessage, is MessageError, is AddressError, is PreparationError: return .dataError
     case is InputError: return .noInput
     case is ConfigError: return .configuration
     case let error as AliasError:
@@ -27,7 +30,25 @@ public enum ExitStatus {
       case .messageRejected(_, let tooBig): return tooBig ? .dataError : .unavailable
       case .protocolViolation: return .protocolError
       }
+    case let error as TransportError:
+      if case .tlsConfiguration = error { return .configuration }
+      return .temporaryFailure
     default: return .software
     }
+  }
+}
+
+/// The one-line text for an error, as printed after `gsendmail: `.
+public func errorText(_ error: any Error) -> String {
+  switch error {
+  case let e as MessageError:
+    switch e {
+    case .nulByte(let offset): return "the message holds a NUL byte (at byte \(offset)); it was not sent"
+    case .headerTooLarge(let limit): return "the message header is larger than \(limit) bytes; it was not sent"
+    case .messageTooLarge(let limit):
+      return "the message is larger than max_message_size (\(limit) bytes); it was not sent"
+    }
+  case is AddressError, is PreparationError: return describe(error)
+  default: return "\(error)"
   }
 }

@@ -1,8 +1,93 @@
 // SPDX-License-Identifier: MIT
-// Delivery modes of the front end.
+// The modes that handle messages: deliver (-bm, the default, and --dry-run),
+// verify (-bv).
+
+import MessageCore
+import SMTPCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension Frontend {
   func runMessageModes(_ invocation: Invocation) throws -> SysExit {
-    throw UsageError("mode not available yet")
+    switch invocation.mode {
+    case .deliver: return try deliver(invocation)
+    case .verify: return try verify(invocation)
+    case .listQueue, .runQueue, .smtpServer, .help, .version, .checkAliases:
+      throw UsageError("this mode is not available")
+    }
+  }
+
+  func submission(for invocation: Invocation) throws -> Submission {
+    let config = try ConfigLocator.load(configFile: invocation.configFile, environment: environment)
+    return Submission(invocation: invocation, config: config, aliases: try loadAliases(config), environment: environment)
+  }
+
+  /// `-bv`: prints `GIVEN -> ADDRESS` for each recipient; sends nothing.
+  func verify(_ invocation: Invocation) throws -> SysExit {
+    let submission = try submission(for: invocation)
+    guard !invocation.recipients.isEmpty else { throw UsageError("-bv needs recipients") }
+    for line in try submission.verify(invocation.recipients) {
+      stdout.write("\(line.given) -> \(line.address)\n")
+    }
+    return .ok
+  }
+
+  /// `-bm`: reads a message and sends it (or, with `--dry-run`, prints what would be sent).
+  func deliver(_ invocation: Invocation) throws -> SysExit {
+    let submission = try submission(for: invocation)
+    let sink = MemoryBodySink()
+    let scanned = try submission.read(from: stdinFD, into: sink)
+    let message = try submission.prepare(
+      scanned, envelopeSender: invocation.sender, givenRecipients: invocation.recipients,
+      recipientsFromHeader: invocation.recipientsFromHeader)
+    if invocation.dryRun {
+      printDryRun(message, body: sink.bytes)
+      return .ok
+    }
+    let delivery = Delivery(environment: environment, config: submission.config, transcript: transcriptSink(invocation))
+    _ = try delivery.send(message, body: MemoryByteSource(bytes: sink.bytes))
+    return .ok
+  }
+
+  /// The `-v` dialogue on standard error.
+  func transcriptSink(_ invocation: Invocation) -> ((String) -> Void)? {
+    guard invocation.verbose > 0 else { return nil }
+    let err = stderr
+    return { err.write("gsendmail: \($0)\n") }
+  }
+
+  /// `--dry-run`: the envelope as `MAIL FROM`/`RCPT TO` lines for a server that offers
+  /// SIZE, 8BITMIME, SMTPUTF8 and DSN, an empty line, then the message (CRLF, not
+  /// dot-stuffed).
+  func printDryRun(_ message: PreparedMessage, body: [UInt8]) {
+    var capabilities = SMTPCapabilities()
+    capabilities.supportsSize = true
+    capabilities.supportsEightBitMIME = true
+    capabilities.supportsSMTPUTF8 = true
+    capabilities.supportsDSN = true
+    let envelope = message.envelope(serverSupports8BitMIME: true)
+    var out = Array(SMTPClient.mailCommand(envelope, capabilities: capabilities).transcript.utf8) + [13, 10]
+    for index in envelope.recipients.indices {
+      out += Array(SMTPClient.rcptCommand(envelope, index, capabilities: capabilities).transcript.utf8) + [13, 10]
+    }
+    out += [13, 10]
+    out += message.header
+    stdout.write(out)
+    stdout.write(body)
+  }
+}
+
+/// A body held in memory.
+struct MemoryByteSource: ByteSource {
+  var bytes: [UInt8]
+  func stream(_ write: ([UInt8]) throws -> Void) throws {
+    var offset = 0
+    while offset < bytes.count {
+      let end = min(offset + 65536, bytes.count)
+      try write(Array(bytes[offset..<end]))
+      offset = end
+    }
   }
 }

@@ -48,7 +48,7 @@ public struct Frontend {
   /// Prints the one-line error and returns its exit code.
   func fail(_ error: any Error) -> SysExit {
     let code = ExitStatus.code(for: error)
-    var text = "\(error)"
+    var text = errorText(error)
     if code == .usage { text += " (see gsendmail --help)" }
     stderr.write("gsendmail: \(text)\n")
     return code

@@ -11,10 +11,10 @@ import Transport
 /// `forceRefresh` is true once, after the server rejected a token.
 typealias CredentialProvider = (_ forceRefresh: Bool) throws -> Credential?
 
-/// Where a message's bytes come from when the server asks for them.
-protocol MessageSource {
-  /// Calls `write` with successive chunks of the message (CRLF line ends, not yet
-  /// dot-stuffed), bounded in size, so memory does not grow with the message.
+/// Bytes produced in bounded chunks, so memory does not grow with the message: a body
+/// on disk or in memory, or a whole message (CRLF line ends, not yet dot-stuffed).
+protocol ByteSource {
+  /// Calls `write` with successive chunks.
   func stream(_ write: ([UInt8]) throws -> Void) throws
 }
 
@@ -71,7 +71,7 @@ final class SMTPSession {
   /// Sends one message in the open session.
   /// - Returns: The server's reply to the end of data.
   /// - Throws: `DeliveryFailure` (the session stays usable after a rejected message).
-  func send(_ envelope: SMTPEnvelope, timeout: Int, source: MessageSource) throws -> SMTPReply {
+  func send(_ envelope: SMTPEnvelope, timeout: Int, source: ByteSource) throws -> SMTPReply {
     self.source = source
     self.dataTimeout = timeout * 10
     defer { self.source = nil }
@@ -88,7 +88,7 @@ final class SMTPSession {
     connection.close()
   }
 
-  private var source: MessageSource?
+  private var source: ByteSource?
   private var dataTimeout = 600
 
   private func drive(_ first: SMTPClient.Action) throws -> Stop {

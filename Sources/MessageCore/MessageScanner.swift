@@ -37,6 +37,7 @@ public struct MessageScanner: Sendable {
   private var messageEnd: MessageParser.MessageEnd?
   private var body = BodyStatistics()
   private var pushed = 0
+  private var pendingBody: [UInt8] = []
 
   /// Creates a scanner.
   public init(options: Options = Options()) {
@@ -59,6 +60,14 @@ public struct MessageScanner: Sendable {
     if messageEnd == nil, let limit = options.maxMessageBytes, pushed > limit {
       throw .messageTooLarge(limit: limit)
     }
+  }
+
+  /// The body bytes found since the last call (as read: line ends not normalised), so that
+  /// the caller can stream the body to disk without keeping it. Bytes after a terminating
+  /// `.` line are never returned.
+  public mutating func takeBody() -> [UInt8] {
+    defer { pendingBody.removeAll(keepingCapacity: true) }
+    return pendingBody
   }
 
   /// Ends the input and returns what was found.
@@ -84,7 +93,9 @@ public struct MessageScanner: Sendable {
       case .droppedFromLine(let line): droppedFromLine = line
       case .field(let field): fields.append(field)
       case .endOfHeader(let end): headerEnd = end
-      case .body(let bytes): body.add(bytes)
+      case .body(let bytes):
+        body.add(bytes)
+        pendingBody.append(contentsOf: bytes)
       case .endOfMessage(let end): messageEnd = end
       }
     }

@@ -507,6 +507,16 @@ public struct SMTPClient: Sendable {
   }
 
   private func mailCommand(_ envelope: SMTPEnvelope) -> OutgoingCommand {
+    Self.mailCommand(envelope, capabilities: capabilities)
+  }
+
+  private func rcptCommand(_ envelope: SMTPEnvelope, _ index: Int) -> OutgoingCommand {
+    Self.rcptCommand(envelope, index, capabilities: capabilities)
+  }
+
+  /// The `MAIL FROM` command for an envelope, with the parameters a server with these
+  /// capabilities gets (also used by `gsendmail --dry-run`).
+  public static func mailCommand(_ envelope: SMTPEnvelope, capabilities: SMTPCapabilities) -> OutgoingCommand {
     var line = "MAIL FROM:<\(envelope.sender)>"
     if capabilities.supportsSize, let size = envelope.size { line += " SIZE=\(size)" }
     if envelope.bodyType == .eightBitMIME { line += " BODY=8BITMIME" }
@@ -518,7 +528,10 @@ public struct SMTPClient: Sendable {
     return OutgoingCommand(line)
   }
 
-  private func rcptCommand(_ envelope: SMTPEnvelope, _ index: Int) -> OutgoingCommand {
+  /// The `RCPT TO` command for the recipient at `index`.
+  public static func rcptCommand(
+    _ envelope: SMTPEnvelope, _ index: Int, capabilities: SMTPCapabilities
+  ) -> OutgoingCommand {
     var line = "RCPT TO:<\(envelope.recipients[index])>"
     if capabilities.supportsDSN, let notify = envelope.dsn?.notify, !notify.isEmpty {
       line += " NOTIFY=" + notify.map(\.rawValue).joined(separator: ",")

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: MIT
+// Sends prepared messages through an account's server: chooses the
+// authentication, connects, decides the transfer encoding from the server's
+// EHLO, streams header and body, and returns the server's reply or throws a
+// DeliveryFailure.
+
+import MessageCore
+import SMTPCore
+
+/// Sends messages for one account.
+struct Delivery {
+  var environment: Environment
+  var config: Configuration
+  var transcript: ((String) -> Void)?
+
+  /// Opens a session for an account.
+  func openSession(_ account: Account, sender: String) throws -> SMTPSession {
+    let user = account.loginUser(sender: sender)
+    let authentication: SMTPClient.Authentication
+    switch account.auth {
+    case .none: authentication = .none
+    case .password: authentication = .password(user: user, mechanism: .automatic)
+    case .oauth, .serviceAccount:
+      authentication = account.mechanism == .xoauth2
+        ? .xoauth2(user: user) : .oauthBearer(user: user, host: account.host, port: account.port)
+    }
+    let tls: SMTPClient.TLSMode = account.tls == .implicit ? .implicit : .starttls
+    let credentials = Credentials(account: account, config: config, environment: environment)
+    return try SMTPSession(
+      host: account.host, port: account.port, tls: account.tls, caFile: account.tlsCAFile, timeout: config.timeout,
+      configuration: .init(heloName: account.helo ?? environment.hostName, tls: tls, authentication: authentication),
+      credentials: credentials.provide, transcript: transcript)
+  }
+
+  /// Sends one message in a new session.
+  /// - Returns: The server's reply to the end of data and the relay it went to.
+  /// - Throws: `DeliveryFailure`, `BadMessage`, `ConfigError`.
+  func send(_ message: PreparedMessage, body: ByteSource) throws -> (reply: SMTPReply, relay: String) {
+    let session = try openSession(message.account, sender: message.sender)
+    defer { session.quit() }
+    return (try send(message, body: body, in: session), session.relay)
+  }
+
+  /// Sends one message in an open session.
+  func send(_ message: PreparedMessage, body: ByteSource, in session: SMTPSession) throws -> SMTPReply {
+    let eightBit = session.client.capabilities.supportsEightBitMIME
+    let decision = TransferEncodingDecision.decide(fields: message.fields, body: message.body, serverSupports8BitMIME: eightBit)
+    var source = MessageBytes(header: message.header, body: body, quotedPrintable: false)
+    switch decision {
+    case .refuse(let refusal):
+      throw BadMessage(describeRefusal(refusal))
+    case .quotedPrintable:
+      source = MessageBytes(header: try Self.quotedPrintableHeader(message.header), body: body, quotedPrintable: true)
+    case .sevenBit, .eightBitMIME:
+      break
+    }
+    return try session.send(message.envelope(serverSupports8BitMIME: eightBit), timeout: config.timeout, source: source)
+  }
+
+  /// The prepared header rewritten for a quoted-printable body.
+  static func quotedPrintableHeader(_ header: [UInt8]) throws -> [UInt8] {
+    var scanner = MessageScanner()
+    try scanner.push(header)
+    let fields = try scanner.finish().fields
+    // From, Date and Message-ID are already present, so nothing is added from these options.
+    let unused = HeaderPreparer.Options(
+      fromAddress: "", fromDisplayName: nil, date: DateStamp(epochSeconds: 0, utcOffsetMinutes: 0),
+      messageIDUniquePart: "x", messageIDDomain: "x")
+    do {
+      return try HeaderPreparer.prepare(fields, options: unused, quotedPrintable: true)
+    } catch {
+      throw BadMessage("cannot re-encode the message: \(describe(error))")
+    }
+  }
+}
+
+/// Header then body, the body optionally quoted-printable encoded.
+struct MessageBytes: ByteSource {
+  var header: [UInt8]
+  var body: ByteSource
+  var quotedPrintable: Bool
+
+  func stream(_ write: ([UInt8]) throws -> Void) throws {
+    try write(header)
+    guard quotedPrintable else {
+      try body.stream(write)
+      return
+    }
+    var encoder = QuotedPrintableEncoder()
+    try body.stream { chunk in try write(encoder.push(chunk)) }
+    try write(encoder.finish())
+  }
+}

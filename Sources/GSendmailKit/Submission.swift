@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: MIT
+// From standard input to a message ready to send (SPEC §4): read and scan the
+// input, stream the body (line ends made CRLF) to a sink, find the recipients
+// and resolve local names, choose the account and the envelope sender, and
+// prepare the header. Every failure is a typed error; nothing is sent here.
+
+import MessageCore
+import SMTPCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Receives the body as it is read, in bounded chunks.
+protocol BodySink: AnyObject {
+  func append(_ bytes: [UInt8]) throws
+}
+
+/// Keeps the body in memory (for `--dry-run` and `-bv`, which never keep a message).
+final class MemoryBodySink: BodySink {
+  var bytes: [UInt8] = []
+  func append(_ bytes: [UInt8]) { self.bytes += bytes }
+}
+
+/// A message read from input and prepared for sending.
+struct PreparedMessage {
+  /// The envelope sender; empty for the null sender.
+  var sender: String
+  /// Recipients as addr-specs, duplicates removed.
+  var recipients: [String]
+  var account: Account
+  /// The prepared header section, CRLF, ending with the empty line.
+  var header: [UInt8]
+  /// The header fields as read (for re-encoding decisions at send time).
+  var fields: [HeaderField]
+  /// Statistics of the body as read.
+  var body: BodyStatistics
+  /// DSN parameters from `-N`, `-R`, `-V`.
+  var dsn: SMTPEnvelope.DSN?
+
+  /// Size of the message as sent without re-encoding.
+  var size: Int { header.count + body.normalizedByteCount }
+
+  /// The SMTP envelope for a server with these capabilities.
+  func envelope(serverSupports8BitMIME: Bool) -> SMTPEnvelope {
+    let decision = TransferEncodingDecision.decide(fields: fields, body: body, serverSupports8BitMIME: serverSupports8BitMIME)
+    let eightBit: Bool
+    switch decision {
+    case .eightBitMIME: eightBit = true
+    case .quotedPrintable(let declare): eightBit = declare
+    case .sevenBit, .refuse: eightBit = false
+    }
+    return SMTPEnvelope(sender: sender, recipients: recipients, size: size, bodyType: eightBit ? .eightBitMIME : .sevenBit, dsn: dsn)
+  }
+}
+
+/// Reads and prepares messages for one invocation.
+struct Submission {
+  var invocation: Invocation
+  var config: Configuration
+  var aliases: AliasTable
+  var environment: Environment
+
+  // MARK: Reading
+
+  /// Reads a message from a file descriptor into `sink` (the body) and returns the scan.
+  /// - Throws: `InputError` (exit 66) when reading fails, `MessageError` for a NUL byte or
+  ///   a message over `max_message_size` (reading stops there).
+  func read(from fd: Int32, into sink: BodySink) throws -> ScannedMessage {
+    var scanner = MessageScanner(options: .init(dotTerminates: !invocation.ignoreDots, maxMessageBytes: config.maxMessageSize))
+    var normalizer = LineEndNormalizer()
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while !scanner.isComplete {
+      let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw InputError("cannot read standard input: \(String(cString: strerror(errno)))")
+      }
+      if n == 0 { break }
+      try scanner.push(buffer[0..<n])
+      let body = scanner.takeBody()
+      if !body.isEmpty { try sink.append(normalizer.push(body)) }
+    }
+    let scanned = try scanner.finish()
+    let rest = scanner.takeBody()
+    if !rest.isEmpty { try sink.append(normalizer.push(rest)) }
+    try sink.append(normalizer.finish())
+    return scanned
+  }
+
+  /// Scans a message that is already in memory (`-bs`).
+  func scan(_ bytes: [UInt8], into sink: BodySink) throws -> ScannedMessage {
+    var scanner = MessageScanner(options: .init(dotTerminates: false, maxMessageBytes: config.maxMessageSize))
+    var normalizer = LineEndNormalizer()
+    try scanner.push(bytes)
+    let scanned = try scanner.finish()
+    try sink.append(normalizer.push(scanner.takeBody()))
+    try sink.append(normalizer.finish())
+    return scanned
+  }
+
+  // MARK: Preparing
+
+  /// Builds the envelope and the header to send.
+  /// - Parameters:
+  ///   - scanned: The scanned input.
+  ///   - envelopeSender: The sender given on the command line or in `MAIL FROM` (`-bs`);
+  ///     nil when none was given.
+  ///   - givenRecipients: Recipient arguments (command line, or `RCPT TO` for `-bs`).
+  ///   - recipientsFromHeader: `-t`.
+  func prepare(
+    _ scanned: ScannedMessage, envelopeSender: String?, givenRecipients: [String], recipientsFromHeader: Bool
+  ) throws -> PreparedMessage {
+    var mailboxes: [Mailbox] = []
+    for argument in givenRecipients {
+      do {
+        mailboxes += try AddressParser.parseRecipients(argument)
+      } catch {
+        throw BadMessage("bad recipient address \(printable(argument)): \(describe(error))")
+      }
+    }
+    if recipientsFromHeader {
+      do {
+        mailboxes += try RecipientExtractor.recipients(from: scanned.fields)
+      } catch {
+        throw BadMessage("bad address in the header: \(describe(error))")
+      }
+    }
+    let recipients = try resolve(mailboxes)
+    guard !recipients.isEmpty else {
+      throw BadMessage("no recipients: give addresses on the command line or use -t with To:, Cc: or Bcc:")
+    }
+
+    // The sender as given (-f): the null sender, an address, or a local name (cron's
+    // `-f root`), which cannot be a sender on the Internet: the account's address is used.
+    var given: String?
+    if let s = envelopeSender {
+      do {
+        if let mailbox = try AddressParser.parseSender(s) {
+          given = mailbox.isLocal ? nil : mailbox.addrSpec
+        } else {
+          given = ""
+        }
+      } catch {
+        throw BadMessage("bad sender address \(printable(s)): \(describe(error))")
+      }
+    }
+    let headerFrom = firstFromAddress(scanned.fields)
+    let account = try config.chooseAccount(
+      named: invocation.account, sender: given.flatMap { $0.isEmpty ? nil : $0 }, headerFrom: headerFrom)
+    let sender = given ?? account.defaultSender(headerFrom: headerFrom, userName: environment.userName)
+
+    let fromAddress = sender.isEmpty ? account.defaultSender(headerFrom: nil, userName: environment.userName) : sender
+    let domain = fromAddress.split(separator: "@").last.map(String.init) ?? environment.hostName
+    let now = environment.now()
+    let options = HeaderPreparer.Options(
+      fromAddress: fromAddress, fromDisplayName: invocation.fullName ?? account.displayName,
+      date: DateStamp(epochSeconds: Int64(now.seconds), utcOffsetMinutes: now.zoneOffsetMinutes),
+      messageIDUniquePart: uniqueID(seconds: now.seconds), messageIDDomain: domain)
+    let header: [UInt8]
+    do {
+      header = try HeaderPreparer.prepare(scanned.fields, options: options, quotedPrintable: false)
+    } catch {
+      throw BadMessage("cannot prepare the header: \(describe(error))")
+    }
+    return PreparedMessage(
+      sender: sender, recipients: recipients, account: account, header: header, fields: scanned.fields,
+      body: scanned.body, dsn: dsn)
+  }
+
+  /// Resolves local names through the aliases file and `local_recipient`, and removes
+  /// duplicates.
+  func resolve(_ mailboxes: [Mailbox]) throws -> [String] {
+    var out: [Mailbox] = []
+    for mailbox in mailboxes {
+      guard mailbox.isLocal else {
+        out.append(mailbox)
+        continue
+      }
+      for target in try aliases.resolve(mailbox.localPart) {
+        switch target {
+        case .address(let text):
+          do {
+            out.append(try AddressParser.parseMailbox(text))
+          } catch {
+            throw AliasError.syntax(path: config.aliasesFile ?? "aliases", line: 0, message: "bad address \(text) for \(mailbox.localPart)")
+          }
+        case .unresolved(let name):
+          guard let catchAll = config.localRecipient else { throw AliasError.unresolved(name) }
+          do {
+            out.append(try AddressParser.parseMailbox(catchAll))
+          } catch {
+            throw ConfigError.invalidValue(path: config.path, line: nil, key: "local_recipient", message: "not an address")
+          }
+        }
+      }
+    }
+    return RecipientExtractor.deduplicated(out).map(\.addrSpec)
+  }
+
+  /// Recipients as `-bv` shows them: each given argument and what it resolves to.
+  func verify(_ arguments: [String]) throws -> [(given: String, address: String)] {
+    var lines: [(String, String)] = []
+    for argument in arguments {
+      let mailboxes: [Mailbox]
+      do {
+        mailboxes = try AddressParser.parseRecipients(argument)
+      } catch {
+        throw BadMessage("bad recipient address \(printable(argument)): \(describe(error))")
+      }
+      for mailbox in mailboxes {
+        for address in try resolve([mailbox]) { lines.append((mailbox.addrSpec, address)) }
+      }
+    }
+    return lines
+  }
+
+  var dsn: SMTPEnvelope.DSN? {
+    guard invocation.dsnNotify != nil || invocation.dsnReturn != nil || invocation.dsnEnvelopeID != nil else { return nil }
+    let notify = invocation.dsnNotify.map {
+      $0.split(separator: ",").compactMap { SMTPEnvelope.DSNNotify(rawValue: String($0)) }
+    }
+    let ret: SMTPEnvelope.DSNReturn? = invocation.dsnReturn.flatMap { $0 == "FULL" ? .full : .headers }
+    return SMTPEnvelope.DSN(ret: ret, envelopeID: invocation.dsnEnvelopeID, notify: notify)
+  }
+
+  func firstFromAddress(_ fields: [HeaderField]) -> String? {
+    guard let from = fields.first(where: { $0.hasName("From") }),
+      let list = try? AddressParser.parseAddressList(from.rawValue)
+    else { return nil }
+    return list.flatMap(\.mailboxes).first { !$0.isLocal }?.addrSpec
+  }
+
+  /// A Message-ID left part: time and randomness in base 32, dot-atom safe.
+  func uniqueID(seconds: Int) -> String {
+    let alphabet = Array("0123456789abcdefghijklmnopqrstuv")
+    var out = ""
+    var t = seconds
+    while t > 0 {
+      out.append(alphabet[t & 31])
+      t >>= 5
+    }
+    out.append(".")
+    for byte in environment.randomBytes(10) { out.append(alphabet[Int(byte) & 31]) }
+    return out
+  }
+}
+
+/// Text safe to show in a one-line message: control characters escaped.
+func printable(_ text: String) -> String {
+  var out = ""
+  for scalar in text.unicodeScalars {
+    if scalar.value < 0x20 || scalar.value == 0x7f {
+      out += "\\x" + String(scalar.value, radix: 16)
+    } else {
+      out.unicodeScalars.append(scalar)
+    }
+  }
+  return "'" + out + "'"
+}
+
+/// A readable description of a MessageCore error.
+func describe(_ error: any Error) -> String {
+  switch error {
+  case let e as AddressError: return describeAddress(e)
+  case let e as PreparationError:
+    switch e {
+    case .unfoldableLine(let field): return "the \(field) header has a line over 998 octets that cannot be folded"
+    case .invalidFromAddress(let a): return "invalid From address \(printable(a))"
+    case .invalidMessageID(let m): return "invalid Message-ID part \(printable(m))"
+    case .cannotReencode(let r): return describeRefusal(r)
+    }
+  default: return "\(error)"
+  }
+}
+
+func describeRefusal(_ refusal: ReencodingRefusal) -> String {
+  switch refusal {
+  case .compositeType(let type):
+    return "a \(type)/* message with lines over 998 octets or 8-bit data for a 7-bit server cannot be re-encoded; encode its parts"
+  case .transferEncoding(let cte):
+    return "the body needs re-encoding but already has Content-Transfer-Encoding \(cte)"
+  }
+}
+
+func describeAddress(_ error: AddressError) -> String {
+  switch error {
+  case .empty: return "no address"
+  case .unexpected(let near): return "unexpected character near \(printable(near))"
+  case .unterminatedQuotedString(let near): return "unterminated quoted string near \(printable(near))"
+  case .unterminatedComment(let near): return "unterminated comment near \(printable(near))"
+  case .unterminatedDomainLiteral(let near): return "unterminated domain literal near \(printable(near))"
+  case .unterminatedAngleAddress(let near): return "missing '>' near \(printable(near))"
+  case .emptyAngleAddress(let near): return "empty <> near \(printable(near))"
+  case .badLocalPart(let near): return "bad local part near \(printable(near))"
+  case .badDomain(let near): return "bad domain near \(printable(near))"
+  case .badGroup(let near): return "bad group near \(printable(near))"
+  case .lineBreak(let near): return "line break inside an address near \(printable(near))"
+  case .controlCharacter(let near): return "control character near \(printable(near))"
+  case .invalidUTF8(let near): return "invalid UTF-8 near \(printable(near))"
+  case .notASingleMailbox(let near): return "expected one address near \(printable(near))"
+  case .inField(let name, let inner): return "\(name): \(describeAddress(inner))"
+  }
+}
