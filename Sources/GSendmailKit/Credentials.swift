@@ -18,9 +18,12 @@ struct Credentials {
     case .password:
       return Credential(try PasswordSource.password(for: account, asCaller: !config.isSystem))
     case .oauth, .serviceAccount:
+      // A token the server rejected cannot be refreshed here: the session then reports the
+      // server's rejection.
+      if forceRefresh { return nil }
       let cache = TokenCache(directory: ConfigLocator.tokenDirectory(for: config, environment: environment))
       let now = environment.now().seconds
-      guard !forceRefresh, let token = try cache.load(account: account.name)?.usableAccessToken(now: now) else {
+      guard let token = try cache.load(account: account.name)?.usableAccessToken(now: now) else {
         throw DeliveryFailure.authentication(
           "no valid access token for account \(account.name); run gsendmailctl login \(account.name)")
       }

@@ -82,9 +82,9 @@ final class SMTPSession {
     }
   }
 
-  /// Ends the session politely.
+  /// Ends the session: politely when it is idle, else by closing the connection.
   func quit() {
-    _ = try? drive(client.quit())
+    if connection.isOpen && client.isReady { _ = try? drive(client.quit()) }
     connection.close()
   }
 

@@ -334,6 +334,13 @@ public struct SMTPClient: Sendable {
     return .wait
   }
 
+  /// Whether the session can take a transaction or a QUIT (after `.readyForTransaction`,
+  /// `.messageAccepted` or `.messageFailed`).
+  public var isReady: Bool {
+    if case .sessionReady = state { return true }
+    return false
+  }
+
   /// Ends the session politely. Allowed where ``beginTransaction(_:)`` is.
   public mutating func quit() -> Action {
     guard case .sessionReady = state else { preconditionFailure("quit() while busy") }
