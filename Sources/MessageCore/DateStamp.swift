@@ -15,22 +15,52 @@ public struct DateStamp: Equatable, Sendable {
     self.utcOffsetMinutes = utcOffsetMinutes
   }
 
-  /// The RFC 5322 date-time, e.g. `Thu, 01 Jan 1970 00:00:00 +0000`.
-  public var rfc5322: String {
-    let offset = max(-5999, min(5999, utcOffsetMinutes))  // 4 digits of hhmm
+  /// The local calendar fields of the instant.
+  public struct Components: Equatable, Sendable {
+    public var year: Int
+    public var month: Int
+    public var day: Int
+    public var hour: Int
+    public var minute: Int
+    public var second: Int
+    /// 0 = Sunday.
+    public var weekday: Int
+  }
+
+  /// English month abbreviations, as RFC 5322, syslog and mailq write them.
+  public static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+  /// English weekday abbreviations, Sunday first.
+  public static let weekdayNames = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+
+  private var clampedOffset: Int { max(-5999, min(5999, utcOffsetMinutes)) }  // 4 digits of hhmm
+
+  /// The calendar fields in the stamp's zone.
+  public var components: Components {
     let maxSeconds: Int64 = 253_402_300_799  // 9999-12-31T23:59:59Z
-    let local = max(0, min(maxSeconds, epochSeconds)) + Int64(offset) * 60
+    let local = max(0, min(maxSeconds, epochSeconds)) + Int64(clampedOffset) * 60
     let days = local >= 0 ? local / 86400 : (local - 86399) / 86400
     let secondOfDay = Int(local - days * 86400)
     let (year, month, day) = DateStamp.civil(fromDays: days)
-    let weekday = Int(((days % 7) + 11) % 7)  // 1970-01-01 was a Thursday
-    let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
-    let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    return Components(
+      year: Int(year), month: month, day: day, hour: secondOfDay / 3600, minute: secondOfDay / 60 % 60,
+      second: secondOfDay % 60, weekday: Int(((days % 7) + 11) % 7))  // 1970-01-01 was a Thursday
+  }
+
+  /// The RFC 5322 date-time, e.g. `Thu, 01 Jan 1970 00:00:00 +0000`.
+  public var rfc5322: String {
+    let c = components
+    let offset = clampedOffset
     let sign = offset < 0 ? "-" : "+"
     let zone = abs(offset) / 60 * 100 + abs(offset) % 60
-    return "\(weekdays[weekday]), \(pad(day, 2)) \(months[month - 1]) \(pad(Int(year), 4)) "
-      + "\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)) "
-      + sign + pad(zone, 4)
+    return "\(Self.weekdayNames[c.weekday]), \(pad(c.day, 2)) \(Self.monthNames[c.month - 1]) \(pad(c.year, 4)) "
+      + "\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2)) " + sign + pad(zone, 4)
+  }
+
+  /// `Mmm dd hh:mm:ss` (RFC 3164 §4.1.2, the syslog time stamp; the day padded with a space).
+  public var syslog: String {
+    let c = components
+    let day = c.day < 10 ? " \(c.day)" : "\(c.day)"
+    return "\(Self.monthNames[c.month - 1]) \(day) \(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2))"
   }
 
   private func pad(_ n: Int, _ width: Int) -> String {
