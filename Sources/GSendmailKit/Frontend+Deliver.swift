@@ -14,7 +14,8 @@ extension Frontend {
     switch invocation.mode {
     case .deliver: return try deliver(invocation)
     case .verify: return try verify(invocation)
-    case .listQueue, .runQueue, .smtpServer, .help, .version, .checkAliases:
+    case .smtpServer: return try serveSMTP(invocation)
+    case .listQueue, .runQueue, .help, .version, .checkAliases:
       throw UsageError("this mode is not available")
     }
   }
@@ -46,9 +47,38 @@ extension Frontend {
       printDryRun(message, body: sink.bytes)
       return .ok
     }
-    let delivery = Delivery(environment: environment, config: submission.config, transcript: transcriptSink(invocation))
-    _ = try delivery.send(message, body: MemoryByteSource(bytes: sink.bytes))
+    _ = try submit(message, body: MemoryByteSource(bytes: sink.bytes), config: submission.config, invocation: invocation)
     return .ok
+  }
+
+  /// What became of a submitted message.
+  enum SubmitOutcome {
+    case sent(String)
+  }
+
+  /// Sends a prepared message and logs the attempt.
+  /// - Throws: What the delivery threw, after logging it.
+  func submit(_ message: PreparedMessage, body: ByteSource, config: Configuration, invocation: Invocation) throws -> SubmitOutcome {
+    let delivery = Delivery(environment: environment, config: config, transcript: transcriptSink(invocation))
+    let log = DeliveryLog(target: config.log, ident: invocation.syslogTag ?? "gsendmail")
+    let start = environment.now()
+    var record = DeliveryRecord(
+      id: Submission(invocation: invocation, config: config, aliases: AliasTable(), environment: environment).uniqueID(seconds: start.seconds),
+      from: message.sender, to: message.recipients, size: message.size, relay: "none", delay: 0, status: .sent, detail: "")
+    do {
+      let (reply, relay) = try delivery.send(message, body: body)
+      record.relay = relay
+      record.detail = reply.text
+      record.delay = environment.now().seconds - start.seconds
+      log.log(record, now: environment.now())
+      return .sent(reply.text)
+    } catch {
+      record.status = (error as? DeliveryFailure)?.isTemporary == true ? .deferred : .bounced
+      record.detail = errorText(error)
+      record.delay = environment.now().seconds - start.seconds
+      log.log(record, now: environment.now())
+      throw error
+    }
   }
 
   /// The `-v` dialogue on standard error.

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: MIT
+// `-bs`: SMTP on standard input and output (SPEC §8), for devices that cannot do
+// OAuth, behind a socket unit. Each message goes through the same path as -bm;
+// the reply to the end of data is 250 once it is sent (or queued), else the
+// mapped 4xx/5xx. An idle client gets 421 and the session ends.
+
+import SMTPServerCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Frontend {
+  /// How long `-bs` waits for the client before ending with 421 (RFC 5321 §4.5.3.2.7).
+  static let idleTimeoutSeconds: Int32 = 300
+
+  func serveSMTP(_ invocation: Invocation) throws -> SysExit {
+    let submission = try submission(for: invocation)
+    let policy = SubmissionPolicy(frontend: self, submission: submission, invocation: invocation)
+    var configuration = SMTPServerConfiguration(hostname: environment.hostName, maxMessageSize: submission.config.maxMessageSize)
+    configuration.capabilities = [.pipelining, .eightBitMIME, .size, .enhancedStatusCodes]
+    var session = SMTPServerSession(configuration: configuration, policy: policy)
+    let out = FileDescriptorSink(fd: 1)
+    var open = perform(session.start(), out)
+    var buffer = [UInt8](repeating: 0, count: 16384)
+    while open {
+      var pfd = pollfd(fd: stdinFD, events: Int16(POLLIN), revents: 0)
+      let ready = poll(&pfd, 1, Self.idleTimeoutSeconds * 1000)
+      if ready < 0 {
+        if errno == EINTR { continue }
+        break
+      }
+      if ready == 0 {
+        out.write("421 4.4.2 \(environment.hostName) Idle timeout, closing connection\r\n")
+        break
+      }
+      let n = buffer.withUnsafeMutableBytes { read(stdinFD, $0.baseAddress, $0.count) }
+      if n < 0 && errno == EINTR { continue }
+      if n <= 0 { break }
+      open = perform(session.received(buffer[0..<n]), out)
+    }
+    return .ok
+  }
+
+  /// Writes the session's output; false once it closed.
+  private func perform(_ actions: [SMTPServerAction], _ out: FileDescriptorSink) -> Bool {
+    for action in actions {
+      switch action {
+      case .send(let bytes): out.write(bytes)
+      case .close: return false
+      case .startTLS: return false  // never offered
+      }
+    }
+    return true
+  }
+}
+
+/// Hands each message received over `-bs` to the delivery path.
+final class SubmissionPolicy: SMTPServerPolicy {
+  let frontend: Frontend
+  let submission: Submission
+  let invocation: Invocation
+
+  init(frontend: Frontend, submission: Submission, invocation: Invocation) {
+    self.frontend = frontend
+    self.submission = submission
+    self.invocation = invocation
+  }
+
+  func messageReceived(_ message: SMTPReceivedMessage, session: SMTPSessionInfo) -> SMTPServerDecision {
+    do {
+      let sink = MemoryBodySink()
+      let scanned = try submission.scan(message.data, into: sink)
+      let prepared = try submission.prepare(
+        scanned, envelopeSender: message.envelope.mailFrom.address,
+        givenRecipients: message.envelope.recipients.map(\.address), recipientsFromHeader: false)
+      switch try frontend.submit(prepared, body: MemoryByteSource(bytes: sink.bytes), config: submission.config, invocation: invocation) {
+      case .sent: return .reply(SMTPServerReply(250, "2.0.0", "OK: sent"))
+      }
+    } catch {
+      return .reply(Self.reply(for: error))
+    }
+  }
+
+  /// The SMTP reply for a failed submission, after SPEC §7's exit codes.
+  static func reply(for error: any Error) -> SMTPServerReply {
+    let text = String(errorText(error).prefix(400))
+    switch ExitStatus.code(for: error) {
+    case .noUser: return SMTPServerReply(550, "5.1.1", text)
+    case .unavailable: return SMTPServerReply(554, "5.0.0", text)
+    case .dataError:
+      return text.contains("552") || text.contains("max_message_size")
+        ? SMTPServerReply(552, "5.3.4", text) : SMTPServerReply(554, "5.6.0", text)
+    case .noPermission: return SMTPServerReply(451, "4.7.0", text)
+    case .protocolError: return SMTPServerReply(451, "4.5.0", text)
+    case .configuration: return SMTPServerReply(451, "4.3.5", text)
+    default: return SMTPServerReply(451, "4.3.0", text)
+    }
+  }
+}
