@@ -39,7 +39,11 @@ let package = Package(
       dependencies: [
         "Codecs", "MessageCore", "SMTPCore", "SMTPServerCore", "Transport",
         .product(name: "TOMLKit", package: "TOMLKit"),
-      ]),
+      ],
+      // TOMLKit imports Foundation; without this, Foundation's String methods would be
+      // picked over the standard library's and drag all of Foundation (and ICU) into
+      // gsendmail, costing start-up time and 50 MB.
+      swiftSettings: [.enableUpcomingFeature("MemberImportVisibility")]),
     .executableTarget(name: "gsendmail", dependencies: ["GSendmailKit"]),
     .executableTarget(
       name: "gsendmailctl",
