@@ -30,12 +30,14 @@ let package = Package(
 
     // I/O.
     .target(name: "Transport", dependencies: ["CShim"]),
+    // The on-disk queue: entries, locks, retry policy, mailq rendering, failure notices.
+    .target(name: "MailQueue"),
 
     // Front end: options, config, accounts, aliases, delivery, the exit-code table.
     .target(
       name: "GSendmailKit",
       dependencies: [
-        "Codecs", "MessageCore", "SMTPCore", "SMTPServerCore", "Transport",
+        "Codecs", "MessageCore", "SMTPCore", "SMTPServerCore", "Transport", "MailQueue",
         .product(name: "TOMLKit", package: "TOMLKit"),
       ]),
     .executableTarget(name: "gsendmail", dependencies: ["GSendmailKit"]),
@@ -55,6 +57,7 @@ let package = Package(
     .testTarget(name: "SMTPCoreTests", dependencies: ["SMTPCore"], resources: [.copy("Transcripts")]),
     .testTarget(name: "TransportTests", dependencies: ["Transport", "TestServerKit", "SMTPServerCore"]),
     .testTarget(name: "GSendmailKitTests", dependencies: ["GSendmailKit"]),
+    .testTarget(name: "MailQueueTests", dependencies: ["MailQueue"]),
     .testTarget(name: "EndToEndTests", dependencies: ["TestServerKit", "Transport"]),
   ],
   swiftLanguageModes: [.v6]
