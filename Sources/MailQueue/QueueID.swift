@@ -20,7 +20,8 @@ public struct QueueID: Hashable, Comparable, Sendable, CustomStringConvertible {
     rawValue = text
   }
 
-  private init(unchecked text: String) { rawValue = text }
+  /// For text already known to be valid.
+  init(unchecked text: String) { rawValue = text }
 
   /// Whether text is a valid queue ID.
   public static func isValid(_ text: String) -> Bool {
