@@ -16,7 +16,7 @@ extension FileQueueStore {
     var offset = 0
     while offset < bytes.count {
       let rest = UnsafeRawBufferPointer(rebasing: bytes[offset...])
-      let n = Syscalls.retrying { sys.write(fd, rest) }
+      let n = sys.write(fd, rest)
       guard n > 0 else { throw .system(n == 0 ? EIO : Int32(-n), .write, path) }
       offset += n
     }
@@ -24,14 +24,14 @@ extension FileQueueStore {
 
   /// Syncs a descriptor to disk.
   func sync(_ fd: Int32, path: String) throws(QueueError) {
-    let result = Syscalls.retrying { sys.fsync(fd) }
+    let result = sys.fsync(fd)
     guard result == 0 else { throw .system(-result, .fsync, path) }
   }
 
   /// Creates (or truncates) a file, writes it, syncs it and closes it. On failure the
   /// file is removed.
   func writeDurably(_ path: String, _ bytes: [UInt8]) throws(QueueError) {
-    let fd = Syscalls.retrying { sys.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, policy.fileMode) }
+    let fd = sys.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, policy.fileMode)
     guard fd >= 0 else { throw .system(-fd, .open, path) }
     do throws(QueueError) {
       try withRawBytes(bytes) { (raw) throws(QueueError) in try writeAll(fd, raw, path: path) }
@@ -55,7 +55,7 @@ extension FileQueueStore {
 
   /// Makes a directory's entries (renames, unlinks) durable: open it and fsync it.
   func syncDirectory(_ path: String) throws(QueueError) {
-    let fd = Syscalls.retrying { sys.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0) }
+    let fd = sys.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
     guard fd >= 0 else { throw .system(-fd, .open, path) }
     defer { _ = sys.close(fd) }
     try sync(fd, path: path)
@@ -63,13 +63,13 @@ extension FileQueueStore {
 
   /// Renames a file.
   func rename(_ from: String, _ to: String) throws(QueueError) {
-    let result = Syscalls.retrying { sys.rename(from, to) }
+    let result = sys.rename(from, to)
     guard result == 0 else { throw .system(-result, .rename, to) }
   }
 
   /// Reads a whole file of at most `limit` bytes; `nil` when it does not exist.
   func readFile(_ path: String, limit: Int) throws(QueueError) -> [UInt8]? {
-    let fd = Syscalls.retrying { sys.open(path, O_RDONLY | O_CLOEXEC, 0) }
+    let fd = sys.open(path, O_RDONLY | O_CLOEXEC, 0)
     if fd == -ENOENT { return nil }
     guard fd >= 0 else { throw .system(-fd, .open, path) }
     defer { _ = sys.close(fd) }
@@ -77,7 +77,7 @@ extension FileQueueStore {
     var chunk = [UInt8](repeating: 0, count: 65_536)
     while true {
       let offset = out.count
-      let n = chunk.withUnsafeMutableBytes { raw in Syscalls.retrying { sys.pread(fd, raw, offset) } }
+      let n = chunk.withUnsafeMutableBytes { raw in sys.pread(fd, raw, offset) }
       guard n >= 0 else { throw .system(Int32(-n), .read, path) }
       if n == 0 { return out }
       out += chunk[0..<n]
@@ -100,7 +100,7 @@ extension FileQueueStore {
     if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
       try ensureDirectory(String(path[..<slash]))
     }
-    let result = Syscalls.retrying { sys.mkdir(path, policy.directoryMode) }
+    let result = sys.mkdir(path, policy.directoryMode)
     if result == -EEXIST { return }
     guard result == 0 else { throw .system(-result, .mkdir, path) }
     // mkdir() applies the umask and ignores the set-group-ID bit: set the mode exactly.

@@ -79,7 +79,7 @@ public final class FileQueueStore: QueueStore {
   ) {
     self.directory = directory.count > 1 && directory.hasSuffix("/") ? String(directory.dropLast()) : directory
     self.policy = policy
-    self.sys = syscalls
+    self.sys = syscalls.retryingInterrupts()
     self.clock = clock
   }
 
@@ -107,12 +107,12 @@ public final class FileQueueStore: QueueStore {
       let id = QueueID.generate(seconds: now.seconds, microseconds: now.microseconds, using: &generator)
       if exists(envPath(id, .queued)) || exists(envPath(id, .failed)) { continue }
       let path = tmpDirectory + "/\(id).body"
-      let fd = Syscalls.retrying { sys.open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, policy.fileMode) }
+      let fd = sys.open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, policy.fileMode)
       if fd == -EEXIST { continue }
       guard fd >= 0 else { throw .system(-fd, .open, path) }
       let sink = FileDraftSink(store: self, id: id, fd: fd)
       // Locked from birth: sweep() and other runners leave a locked body alone.
-      let locked = Syscalls.retrying { sys.flock(fd, LOCK_EX | LOCK_NB) }
+      let locked = sys.flock(fd, LOCK_EX | LOCK_NB)
       guard locked == 0 else {
         sink.discard()
         throw .system(-locked, .lock, path)
@@ -226,10 +226,10 @@ public final class FileQueueStore: QueueStore {
     let error = QueueError.corrupt(id, reason: reason)
     let body = bodyPath(id, area)
     var lock: QueueLock?
-    let fd = Syscalls.retrying { sys.open(body, O_RDONLY | O_CLOEXEC, 0) }
+    let fd = sys.open(body, O_RDONLY | O_CLOEXEC, 0)
     if fd >= 0 {
       lock = heldLock(id, fd)
-      guard Syscalls.retrying({ sys.flock(fd, LOCK_EX | LOCK_NB) }) == 0 else { return error }
+      guard sys.flock(fd, LOCK_EX | LOCK_NB) == 0 else { return error }
     }
     guard (try? ensureDirectory(corruptDirectory)) != nil else { return error }
     _ = sys.rename(envPath(id, area), corruptDirectory + "/\(id).env")
@@ -252,7 +252,7 @@ public final class FileQueueStore: QueueStore {
     let path = bodyPath(entry.id, entry.area)
     return QueueBodyReader(id: entry.id, size: entry.body.size, lock: lock) { (offset, count) throws(QueueError) in
       var chunk = [UInt8](repeating: 0, count: count)
-      let n = chunk.withUnsafeMutableBytes { raw in Syscalls.retrying { sys.pread(fd, raw, offset) } }
+      let n = chunk.withUnsafeMutableBytes { raw in sys.pread(fd, raw, offset) }
       guard n >= 0 else { throw .system(Int32(-n), .read, path) }
       chunk.removeLast(count - n)
       return chunk
@@ -269,11 +269,11 @@ public final class FileQueueStore: QueueStore {
   /// removed or moved between the open and the lock).
   func lockEntry(_ id: QueueID, _ area: QueueArea) throws(QueueError) -> QueueLock? {
     let path = bodyPath(id, area)
-    let fd = Syscalls.retrying { sys.open(path, O_RDONLY | O_CLOEXEC, 0) }
+    let fd = sys.open(path, O_RDONLY | O_CLOEXEC, 0)
     if fd == -ENOENT { throw .notFound(id) }
     guard fd >= 0 else { throw .system(-fd, .open, path) }
     let lock = heldLock(id, fd)
-    let result = Syscalls.retrying { sys.flock(fd, LOCK_EX | LOCK_NB) }
+    let result = sys.flock(fd, LOCK_EX | LOCK_NB)
     if result == -EWOULDBLOCK { return nil }
     guard result == 0 else { throw .system(-result, .lock, path) }
     guard exists(envPath(id, area)) else { throw .notFound(id) }
@@ -450,9 +450,9 @@ public final class FileQueueStore: QueueStore {
   /// - Returns: The locked descriptor (close it to unlock), or `nil` when someone else
   ///   holds the lock or the file is gone.
   private func lockFile(_ path: String) -> Int32? {
-    let fd = Syscalls.retrying { sys.open(path, O_RDONLY | O_CLOEXEC, 0) }
+    let fd = sys.open(path, O_RDONLY | O_CLOEXEC, 0)
     guard fd >= 0 else { return nil }
-    guard Syscalls.retrying({ sys.flock(fd, LOCK_EX | LOCK_NB) }) == 0 else {
+    guard sys.flock(fd, LOCK_EX | LOCK_NB) == 0 else {
       _ = sys.close(fd)
       return nil
     }

@@ -4,7 +4,7 @@
 // `Syscalls` value, so tests can force ENOSPC, EIO or EINTR at any step. Each
 // closure returns its result, or minus errno on failure; callers never read the
 // global errno. `Syscalls.real` is the only implementation outside the tests.
-// EINTR is retried here, in `retrying`, for every call.
+// EINTR is retried here (`retryingInterrupts`), so no caller has to.
 
 #if canImport(Glibc)
 import Glibc
@@ -73,6 +73,37 @@ struct Syscalls: Sendable {
       }
       return (0, names)
     })
+
+  /// The same calls, each run again while it fails with `EINTR` (all but `close`: on
+  /// Linux the descriptor is gone even when close reports EINTR).
+  func retryingInterrupts() -> Syscalls {
+    let base = self
+    var calls = self
+    calls.open = { path, flags, mode in Syscalls.retrying { base.open(path, flags, mode) } }
+    calls.write = { fd, bytes in Syscalls.retrying { base.write(fd, bytes) } }
+    calls.pread = { fd, buffer, offset in Syscalls.retrying { base.pread(fd, buffer, offset) } }
+    calls.fsync = { fd in Syscalls.retrying { base.fsync(fd) } }
+    calls.rename = { from, to in Syscalls.retrying { base.rename(from, to) } }
+    calls.link = { from, to in Syscalls.retrying { base.link(from, to) } }
+    calls.unlink = { path in Syscalls.retrying { base.unlink(path) } }
+    calls.mkdir = { path, mode in Syscalls.retrying { base.mkdir(path, mode) } }
+    calls.chmod = { path, mode in Syscalls.retrying { base.chmod(path, mode) } }
+    calls.chown = { path, group in Syscalls.retrying { base.chown(path, group) } }
+    calls.flock = { fd, operation in Syscalls.retrying { base.flock(fd, operation) } }
+    calls.fstat = { fd in
+      while true {
+        let result = base.fstat(fd)
+        if result.0 != -EINTR { return result }
+      }
+    }
+    calls.stat = { path in
+      while true {
+        let result = base.stat(path)
+        if result.0 != -EINTR { return result }
+      }
+    }
+    return calls
+  }
 
   /// Runs a call again while it fails with `EINTR`.
   @inline(__always)

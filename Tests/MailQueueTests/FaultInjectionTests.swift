@@ -122,6 +122,12 @@ struct FaultInjectionTests {
     faults.disarm()
     #expect(faults.failures >= 14)
     #expect(try store.list() == [entry])
+    faults.arm([QueueOperation.link, .unlink, .rename, .fsync].map { .init(operation: $0, nth: 1, code: EINTR, times: 2) })
+    try store.moveToFailed(entry, holding: relock)
+    faults.disarm()
+    #expect(faults.failures == 8)
+    #expect(try store.listFailed().map(\.id) == [entry.id])
+    #expect(try store.list() == [])
   }
 
   @Test("A failing rewrite keeps the old envelope and leaves no temporary file", arguments: [QueueOperation.write, .fsync, .rename])
