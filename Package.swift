@@ -32,12 +32,14 @@ let package = Package(
 
     // I/O.
     .target(name: "Transport", dependencies: ["CShim"]),
+    // The on-disk queue: entries, locks, retry policy, mailq rendering, failure notices.
+    .target(name: "MailQueue"),
 
     // Front end: options, config, accounts, aliases, delivery, the exit-code table.
     .target(
       name: "GSendmailKit",
       dependencies: [
-        "Codecs", "MessageCore", "SMTPCore", "SMTPServerCore", "Transport",
+        "Codecs", "MessageCore", "SMTPCore", "SMTPServerCore", "Transport", "MailQueue",
         .product(name: "TOMLKit", package: "TOMLKit"),
       ],
       // TOMLKit imports Foundation; without this, Foundation's String methods would be
@@ -63,6 +65,7 @@ let package = Package(
     .testTarget(name: "TestServerKitTests", dependencies: ["TestServerKit", "Transport"]),
     .testTarget(name: "TransportTests", dependencies: ["Transport", "TestServerKit", "SMTPServerCore"]),
     .testTarget(name: "GSendmailKitTests", dependencies: ["GSendmailKit"]),
+    .testTarget(name: "MailQueueTests", dependencies: ["MailQueue"]),
     .testTarget(name: "EndToEndTests", dependencies: ["TestServerKit", "Transport"]),
   ],
   swiftLanguageModes: [.v6]

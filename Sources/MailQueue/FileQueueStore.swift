@@ -1,0 +1,480 @@
+// SPDX-License-Identifier: MIT
+// The queue on disk (after Postfix's mail_queue.c and OpenSMTPD's queue_fs.c).
+//
+//   Q/tmp/       entries being written, and envelope rewrites in progress
+//   Q/entries/   committed entries: ID.body (immutable) and ID.env
+//   Q/failed/    entries kept after a permanent failure or expiry
+//   Q/corrupt/   quarantined files, never delivered
+//
+// An entry exists when its ID.env is in entries/ (or failed/). Every step keeps
+// the rule "an envelope is never without its body" in both directories:
+// - commit: body to tmp/, fsync; env to tmp/, fsync; rename the body into
+//   entries/, then the env; fsync entries/ and tmp/. A failure at any step undoes
+//   the earlier ones, so an error means no entry.
+// - update: new env in tmp/, fsync, rename over the old one, fsync entries/.
+// - remove: unlink the env first (the entry is gone), then the body.
+// - move to failed/ (and back): hard-link the body into the target, rename the
+//   env across (one atomic step moves the entry), unlink the old body link.
+// Crash leftovers are orphan bodies and tmp/ files; `sweep` removes them, never
+// touching a file someone holds locked. A body file is locked (flock) from the
+// moment it is created, by the writer and later by whoever delivers it, so
+// overlapping runners never send a message twice.
+//
+// Failure policy: every system call failure is a thrown QueueError naming the
+// path and call; EINTR is retried; nothing is left half-done after an error
+// except the crash leftovers described above.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Modes and group for the queue directories and files.
+public struct QueueDirectoryPolicy: Equatable, Sendable {
+  /// The mode of directories the store creates (existing ones are left alone).
+  public var directoryMode: UInt32
+  /// The mode of the files it creates.
+  public var fileMode: UInt32
+  /// The group of directories it creates, when set.
+  public var group: UInt32?
+
+  /// Makes a policy.
+  public init(directoryMode: UInt32, fileMode: UInt32, group: UInt32? = nil) {
+    self.directoryMode = directoryMode
+    self.fileMode = fileMode
+    self.group = group
+  }
+
+  /// A per-user queue: directories 0700, files 0600.
+  public static let perUser = QueueDirectoryPolicy(directoryMode: 0o700, fileMode: 0o600)
+
+  /// The system queue shared by the `gsendmail` group: directories 2770, files 0660.
+  public static func system(group: UInt32?) -> QueueDirectoryPolicy {
+    QueueDirectoryPolicy(directoryMode: 0o2770, fileMode: 0o660, group: group)
+  }
+}
+
+/// The queue in a directory.
+public final class FileQueueStore: QueueStore {
+  /// The queue directory.
+  public let directory: String
+  /// Modes and group for what the store creates.
+  public let policy: QueueDirectoryPolicy
+  let sys: Syscalls
+  private let clock: @Sendable () -> (seconds: Int, microseconds: Int)
+
+  /// The largest envelope file read (the header is in it).
+  static let maximumEnvelopeSize = 16 << 20
+
+  /// Opens the queue in `directory` (nothing is created until the first write).
+  /// - Parameters:
+  ///   - directory: `$XDG_STATE_HOME/gsendmail/queue` or `/var/spool/gsendmail`.
+  ///   - policy: Modes and group for created directories and files.
+  public convenience init(directory: String, policy: QueueDirectoryPolicy = .perUser) {
+    self.init(directory: directory, policy: policy, syscalls: .real, clock: FileQueueStore.systemClock)
+  }
+
+  init(
+    directory: String, policy: QueueDirectoryPolicy, syscalls: Syscalls,
+    clock: @escaping @Sendable () -> (seconds: Int, microseconds: Int)
+  ) {
+    self.directory = directory.count > 1 && directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+    self.policy = policy
+    self.sys = syscalls.retryingInterrupts()
+    self.clock = clock
+  }
+
+  static let systemClock: @Sendable () -> (seconds: Int, microseconds: Int) = {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    return (Int(now.tv_sec), Int(now.tv_nsec) / 1000)
+  }
+
+  // MARK: Paths
+
+  var tmpDirectory: String { directory + "/tmp" }
+  func areaDirectory(_ area: QueueArea) -> String { directory + (area == .queued ? "/entries" : "/failed") }
+  var corruptDirectory: String { directory + "/corrupt" }
+  func envPath(_ id: QueueID, _ area: QueueArea) -> String { areaDirectory(area) + "/\(id).env" }
+  func bodyPath(_ id: QueueID, _ area: QueueArea) -> String { areaDirectory(area) + "/\(id).body" }
+
+  // MARK: Creating and committing
+
+  public func create() throws(QueueError) -> QueueDraft {
+    try ensureLayout()
+    var generator = SystemRandomNumberGenerator()
+    for _ in 0..<16 {
+      let now = clock()
+      let id = QueueID.generate(seconds: now.seconds, microseconds: now.microseconds, using: &generator)
+      if exists(envPath(id, .queued)) || exists(envPath(id, .failed)) { continue }
+      let path = tmpDirectory + "/\(id).body"
+      let fd = sys.open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, policy.fileMode)
+      if fd == -EEXIST { continue }
+      guard fd >= 0 else { throw .system(-fd, .open, path) }
+      let sink = FileDraftSink(store: self, id: id, fd: fd)
+      // Locked from birth: sweep() and other runners leave a locked body alone.
+      let locked = sys.flock(fd, LOCK_EX | LOCK_NB)
+      guard locked == 0 else {
+        sink.discard()
+        throw .system(-locked, .lock, path)
+      }
+      if policy.fileMode & 0o077 != 0 {
+        // open() applies the umask; a shared queue needs the group bits as asked.
+        let changed = sys.chmod(path, policy.fileMode)
+        guard changed == 0 else {
+          sink.discard()
+          throw .system(-changed, .chmod, path)
+        }
+      }
+      return QueueDraft(id: id, sink: sink)
+    }
+    throw .io(path: tmpDirectory, errno: EEXIST, operation: .open)
+  }
+
+  public func commit(_ draft: QueueDraft, envelope: QueueEnvelope, header: [UInt8], arrival: Int)
+    throws(QueueError) -> (entry: QueueEntry, lock: QueueLock)
+  {
+    guard let sink = draft.sink as? FileDraftSink, sink.store === self else {
+      preconditionFailure("a draft can only be committed to the store that created it")
+    }
+    let id = draft.id
+    var bodyMoved = false
+    var envMoved = false
+    let entry: QueueEntry
+    do throws(QueueError) {
+      try EnvelopeRecord.validate(envelope)
+      try draft.finish()
+      entry = QueueEntry(
+        id: id, arrival: arrival, envelope: envelope, header: header, body: draft.body,
+        nextAttempt: arrival)
+      try writeDurably(tmpDirectory + "/\(id).env", EnvelopeRecord.encode(entry))
+      try rename(tmpDirectory + "/\(id).body", bodyPath(id, .queued))
+      bodyMoved = true
+      try rename(tmpDirectory + "/\(id).env", envPath(id, .queued))
+      envMoved = true
+      try syncDirectory(areaDirectory(.queued))
+      try syncDirectory(tmpDirectory)
+    } catch {
+      // Undo in the order that keeps "no env without its body".
+      if envMoved { _ = sys.unlink(envPath(id, .queued)) }
+      if bodyMoved { _ = sys.unlink(bodyPath(id, .queued)) }
+      if envMoved || bodyMoved { try? syncDirectory(areaDirectory(.queued)) }
+      draft.abandon()
+      throw error
+    }
+    draft.markCommitted()
+    return (entry, heldLock(id, sink.takeDescriptor()))
+  }
+
+  // MARK: Reading
+
+  public func list() throws(QueueError) -> [QueueEntry] { try listArea(.queued) }
+
+  public func listFailed() throws(QueueError) -> [QueueEntry] { try listArea(.failed) }
+
+  public func load(_ id: QueueID) throws(QueueError) -> QueueEntry {
+    do throws(QueueError) {
+      return try loadEntry(id, .queued)
+    } catch .notFound {
+      return try loadEntry(id, .failed)
+    }
+  }
+
+  private func listArea(_ area: QueueArea) throws(QueueError) -> [QueueEntry] {
+    let dir = areaDirectory(area)
+    let (result, names) = sys.listDirectory(dir)
+    if result == -ENOENT { return [] }
+    guard result == 0 else { throw .system(-result, .list, dir) }
+    var entries: [QueueEntry] = []
+    for name in names where name.hasSuffix(".env") {
+      guard let id = try? QueueID(String(name.dropLast(4))) else { continue }
+      do throws(QueueError) {
+        entries.append(try loadEntry(id, area))
+      } catch .notFound, .corrupt {
+        continue
+      }
+    }
+    return entries.sorted { ($0.arrival, $0.id) < ($1.arrival, $1.id) }
+  }
+
+  /// Reads and checks one entry; a damaged one is quarantined and reported corrupt.
+  func loadEntry(_ id: QueueID, _ area: QueueArea) throws(QueueError) -> QueueEntry {
+    let path = envPath(id, area)
+    guard let bytes = try readFile(path, limit: FileQueueStore.maximumEnvelopeSize) else {
+      throw .notFound(id)
+    }
+    let entry: QueueEntry
+    switch EnvelopeRecord.decode(bytes, id: id, area: area) {
+    case .success(let decoded): entry = decoded
+    case .failure(let failure): throw quarantine(id, area, reason: failure.reason)
+    }
+    let (result, status) = sys.stat(bodyPath(id, area))
+    if result == -ENOENT {
+      // remove() unlinks the env before the body: if the env is gone too, so is the entry.
+      guard exists(path) else { throw .notFound(id) }
+      throw quarantine(id, area, reason: "body missing")
+    }
+    guard result == 0, let status else { throw .system(-result, .stat, bodyPath(id, area)) }
+    guard status.size == entry.body.size else {
+      throw quarantine(id, area, reason: "body size \(status.size) differs from recorded \(entry.body.size)")
+    }
+    return entry
+  }
+
+  /// Moves a damaged entry to corrupt/ unless someone holds it locked, and returns the
+  /// error to throw. Best effort: the entry is reported corrupt either way.
+  private func quarantine(_ id: QueueID, _ area: QueueArea, reason: String) -> QueueError {
+    let error = QueueError.corrupt(id, reason: reason)
+    let body = bodyPath(id, area)
+    var lock: QueueLock?
+    let fd = sys.open(body, O_RDONLY | O_CLOEXEC, 0)
+    if fd >= 0 {
+      lock = heldLock(id, fd)
+      guard sys.flock(fd, LOCK_EX | LOCK_NB) == 0 else { return error }
+    }
+    guard (try? ensureDirectory(corruptDirectory)) != nil else { return error }
+    _ = sys.rename(envPath(id, area), corruptDirectory + "/\(id).env")
+    _ = sys.rename(body, corruptDirectory + "/\(id).body")
+    try? syncDirectory(corruptDirectory)
+    try? syncDirectory(areaDirectory(area))
+    lock?.release()
+    return error
+  }
+
+  public func openBody(of entry: QueueEntry, holding lock: QueueLock) throws(QueueError) -> QueueBodyReader {
+    precondition(lock.isHeld && lock.id == entry.id, "openBody needs the entry's own lock")
+    let fd = lock.fd
+    let (result, status) = sys.fstat(fd)
+    guard result == 0, let status else { throw .system(-result, .stat, bodyPath(entry.id, entry.area)) }
+    guard status.size == entry.body.size else {
+      throw .corrupt(entry.id, reason: "body size \(status.size) differs from recorded \(entry.body.size)")
+    }
+    let sys = self.sys
+    let path = bodyPath(entry.id, entry.area)
+    return QueueBodyReader(id: entry.id, size: entry.body.size, lock: lock) { (offset, count) throws(QueueError) in
+      var chunk = [UInt8](repeating: 0, count: count)
+      let n = chunk.withUnsafeMutableBytes { raw in sys.pread(fd, raw, offset) }
+      guard n >= 0 else { throw .system(Int32(-n), .read, path) }
+      chunk.removeLast(count - n)
+      return chunk
+    }
+  }
+
+  // MARK: Locking
+
+  public func tryLock(_ id: QueueID) throws(QueueError) -> QueueLock? {
+    try lockEntry(id, .queued)
+  }
+
+  /// Locks an entry's body file, then checks the entry is still there (it may have been
+  /// removed or moved between the open and the lock).
+  func lockEntry(_ id: QueueID, _ area: QueueArea) throws(QueueError) -> QueueLock? {
+    let path = bodyPath(id, area)
+    let fd = sys.open(path, O_RDONLY | O_CLOEXEC, 0)
+    if fd == -ENOENT { throw .notFound(id) }
+    guard fd >= 0 else { throw .system(-fd, .open, path) }
+    let lock = heldLock(id, fd)
+    let result = sys.flock(fd, LOCK_EX | LOCK_NB)
+    if result == -EWOULDBLOCK { return nil }
+    guard result == 0 else { throw .system(-result, .lock, path) }
+    guard exists(envPath(id, area)) else { throw .notFound(id) }
+    let (r1, held) = sys.fstat(fd)
+    let (r2, current) = sys.stat(path)
+    guard r1 == 0, r2 == 0, held?.inode == current?.inode, held?.device == current?.device else {
+      throw .notFound(id)
+    }
+    return lock
+  }
+
+  // MARK: Changing entries
+
+  public func update(_ entry: QueueEntry, holding lock: QueueLock) throws(QueueError) {
+    precondition(lock.isHeld && lock.id == entry.id, "update needs the entry's own lock")
+    let current = try loadEntry(entry.id, .queued)
+    try rewrite(current.withState(of: entry), in: .queued)
+  }
+
+  public func remove(holding lock: QueueLock) throws(QueueError) {
+    precondition(lock.isHeld, "remove needs a held lock")
+    try removeFiles(lock.id, .queued)
+  }
+
+  public func moveToFailed(_ entry: QueueEntry, holding lock: QueueLock) throws(QueueError) {
+    precondition(lock.isHeld && lock.id == entry.id, "moveToFailed needs the entry's own lock")
+    let current = try loadEntry(entry.id, .queued)
+    try move(current.withState(of: entry), from: .queued, to: .failed)
+  }
+
+  public func delete(_ id: QueueID) throws(QueueError) {
+    for area in [QueueArea.queued, .failed] {
+      let lock: QueueLock?
+      do throws(QueueError) {
+        lock = try lockEntry(id, area)
+      } catch .notFound {
+        continue
+      }
+      guard let lock else { throw .locked(id) }
+      try removeFiles(id, area)
+      lock.release()
+      return
+    }
+    throw .notFound(id)
+  }
+
+  public func retryNow(_ id: QueueID, now: Int) throws(QueueError) {
+    for area in [QueueArea.queued, .failed] {
+      let lock: QueueLock?
+      do throws(QueueError) {
+        lock = try lockEntry(id, area)
+      } catch .notFound {
+        continue
+      }
+      guard let lock else { throw .locked(id) }
+      var entry = try loadEntry(id, area)
+      entry.nextAttempt = now
+      entry.deferredForAuthentication = false
+      if area == .queued {
+        try rewrite(entry, in: .queued)
+      } else {
+        entry.attempts = 0
+        try ensureDirectory(areaDirectory(.queued))
+        try move(entry, from: .failed, to: .queued)
+      }
+      lock.release()
+      return
+    }
+    throw .notFound(id)
+  }
+
+  /// Replaces an entry's env atomically: write to tmp/, fsync, rename over, fsync the
+  /// directory.
+  private func rewrite(_ entry: QueueEntry, in area: QueueArea) throws(QueueError) {
+    let temporary = tmpDirectory + "/\(entry.id).env"
+    try ensureDirectory(tmpDirectory)
+    do throws(QueueError) {
+      try writeDurably(temporary, EnvelopeRecord.encode(entry))
+      try rename(temporary, envPath(entry.id, area))
+    } catch {
+      _ = sys.unlink(temporary)
+      throw error
+    }
+    try syncDirectory(areaDirectory(area))
+  }
+
+  /// Moves an entry between entries/ and failed/ with its new state. The env moves in
+  /// one rename, so the entry is in exactly one place at every moment.
+  private func move(_ entry: QueueEntry, from source: QueueArea, to target: QueueArea) throws(QueueError) {
+    let id = entry.id
+    try ensureDirectory(areaDirectory(target))
+    let targetBody = bodyPath(id, target)
+    var linked = false
+    do throws(QueueError) {
+      var result = sys.link(bodyPath(id, source), targetBody)
+      if result == -EEXIST {
+        // A link left by a crash in an earlier move: replace it.
+        _ = sys.unlink(targetBody)
+        result = sys.link(bodyPath(id, source), targetBody)
+      }
+      guard result == 0 else { throw QueueError.system(-result, .link, targetBody) }
+      linked = true
+      try syncDirectory(areaDirectory(target))
+      try rewrite(entry.in(source), in: source)
+      try rename(envPath(id, source), envPath(id, target))
+    } catch {
+      if linked { _ = sys.unlink(targetBody) }
+      throw error
+    }
+    try syncDirectory(areaDirectory(target))
+    _ = sys.unlink(bodyPath(id, source))
+    try syncDirectory(areaDirectory(source))
+  }
+
+  /// Removes an entry: env first (the entry is gone), then the body.
+  private func removeFiles(_ id: QueueID, _ area: QueueArea) throws(QueueError) {
+    let env = envPath(id, area)
+    let result = sys.unlink(env)
+    if result == -ENOENT { throw .notFound(id) }
+    guard result == 0 else { throw .system(-result, .unlink, env) }
+    let body = sys.unlink(bodyPath(id, area))
+    guard body == 0 || body == -ENOENT else { throw .system(-body, .unlink, bodyPath(id, area)) }
+    try syncDirectory(areaDirectory(area))
+  }
+
+  // MARK: Housekeeping
+
+  public func sweep(now: Int, minimumAge: Int = 3600) throws(QueueError) {
+    // Bodies without an env: crashed commits, removals and moves. A locked one is in use.
+    for area in [QueueArea.queued, .failed] {
+      for id in try ids(in: areaDirectory(area), suffix: ".body") where !exists(envPath(id, area)) {
+        guard let fd = lockFile(bodyPath(id, area)) else { continue }
+        if !exists(envPath(id, area)) { _ = sys.unlink(bodyPath(id, area)) }
+        _ = sys.close(fd)
+      }
+    }
+    // tmp/: writers that died. Skip anything whose entry is locked or that is recent.
+    var seen: Set<QueueID> = []
+    for suffix in [".body", ".env"] {
+      for id in try ids(in: tmpDirectory, suffix: suffix) where seen.insert(id).inserted {
+        let candidates = [tmpDirectory + "/\(id).body", bodyPath(id, .queued), bodyPath(id, .failed)]
+        var locked: [Int32] = []
+        var busy = false
+        for path in candidates where exists(path) {
+          if let fd = lockFile(path) { locked.append(fd) } else { busy = true }
+        }
+        if !busy {
+          for path in [tmpDirectory + "/\(id).body", tmpDirectory + "/\(id).env"] {
+            let (result, status) = sys.stat(path)
+            if result == 0, let status, now - status.modified >= minimumAge { _ = sys.unlink(path) }
+          }
+        }
+        for fd in locked { _ = sys.close(fd) }
+      }
+    }
+  }
+
+  private func ids(in dir: String, suffix: String) throws(QueueError) -> [QueueID] {
+    let (result, names) = sys.listDirectory(dir)
+    if result == -ENOENT { return [] }
+    guard result == 0 else { throw .system(-result, .list, dir) }
+    return names.compactMap { name in
+      name.hasSuffix(suffix) ? try? QueueID(String(name.dropLast(suffix.count))) : nil
+    }
+  }
+
+  /// A lock object that closes `fd` (dropping the flock on it) when released.
+  private func heldLock(_ id: QueueID, _ fd: Int32) -> QueueLock {
+    let sys = self.sys
+    return QueueLock(id: id, fd: fd) { _ = sys.close(fd) }
+  }
+
+  /// Opens and locks a file without blocking.
+  /// - Returns: The locked descriptor (close it to unlock), or `nil` when someone else
+  ///   holds the lock or the file is gone.
+  private func lockFile(_ path: String) -> Int32? {
+    let fd = sys.open(path, O_RDONLY | O_CLOEXEC, 0)
+    guard fd >= 0 else { return nil }
+    guard sys.flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+      _ = sys.close(fd)
+      return nil
+    }
+    return fd
+  }
+}
+
+extension QueueEntry {
+  /// This entry (envelope, header and body as committed) with another's delivery state.
+  func withState(of other: QueueEntry) -> QueueEntry {
+    var entry = self
+    entry.attempts = other.attempts
+    entry.nextAttempt = other.nextAttempt
+    entry.lastError = EnvelopeRecord.sanitizedLine(other.lastError)
+    entry.deferredForAuthentication = other.deferredForAuthentication
+    return entry
+  }
+
+  /// This entry, marked as living in `area`.
+  func `in`(_ area: QueueArea) -> QueueEntry {
+    var entry = self
+    entry.area = area
+    return entry
+  }
+}

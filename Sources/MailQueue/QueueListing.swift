@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+// `mailq` output in Postfix's layout, and the JSON of `queue list --json`. Pure:
+// the zone offset is a parameter; JSON is written by hand with full string
+// escaping.
+//
+//   -Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------
+//   0PQ3R4S5T6U7abcdEFGH    1234 Tue Mar  5 10:00:00  alice@example.com
+//   (connect to smtp.gmail.com[142.250.1.1]:587: Connection timed out)
+//                                            bob@example.com
+//
+//   -- 2 Kbytes in 1 Request.
+//
+// As in Postfix, an ID is padded to 11 columns (ours are longer, so the columns
+// shift), a `!` after the ID marks an entry on hold (here: waiting for
+// `gsendmailctl login`), the null sender prints as MAILER-DAEMON, and the total
+// is the sum of the sizes rounded up to kilobytes.
+
+/// Renders queue listings.
+public enum QueueListing {
+  /// The text `mailq` prints for an empty queue.
+  public static let emptyText = "Mail queue is empty\n"
+
+  /// The `mailq` listing.
+  /// - Parameters:
+  ///   - entries: The entries, in the order to print (`QueueStore.list()` is oldest first).
+  ///   - utcOffset: The local zone's offset from UTC in seconds, for arrival times.
+  /// - Returns: The whole output, ending with a newline.
+  public static func mailq(_ entries: [QueueEntry], utcOffset: Int) -> String {
+    guard !entries.isEmpty else { return emptyText }
+    var out = "-Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------\n"
+    var total = 0
+    for entry in entries {
+      total += entry.size
+      let id = entry.id.rawValue + (entry.deferredForAuthentication ? "!" : "")
+      let time = CivilTime(epoch: entry.arrival, utcOffset: utcOffset).mailqFormat
+      let sender = entry.envelope.sender.isEmpty ? "MAILER-DAEMON" : entry.envelope.sender
+      out += padRight(id, 11) + " " + padLeft(String(entry.size), 7) + " " + time + "  " + sender + "\n"
+      if !entry.lastError.isEmpty { out += "(" + entry.lastError + ")\n" }
+      for rcpt in entry.envelope.recipients { out += String(repeating: " ", count: 41) + rcpt + "\n" }
+      out += "\n"
+    }
+    let kbytes = (total + 1023) / 1024
+    out += "-- \(kbytes) Kbytes in \(entries.count) Request\(entries.count == 1 ? "" : "s").\n"
+    return out
+  }
+
+  /// The JSON listing: an array with one object per entry, one per line.
+  ///
+  ///     [
+  ///     {"id":"…","queue":"queued","arrival":1709632800,"size":1234,"sender":"…",
+  ///      "account":"…","recipients":["…"],"attempts":1,"next_attempt":1709633100,
+  ///      "last_error":"…","deferred_for_auth":false}
+  ///     ]
+  ///
+  /// (each object on a single line). Times are seconds since the epoch.
+  public static func json(_ entries: [QueueEntry]) -> String {
+    guard !entries.isEmpty else { return "[]\n" }
+    let objects = entries.map { entry in
+      "{\"id\":\(quote(entry.id.rawValue)),\"queue\":\(quote(entry.area.rawValue))"
+        + ",\"arrival\":\(entry.arrival),\"size\":\(entry.size)"
+        + ",\"sender\":\(quote(entry.envelope.sender)),\"account\":\(quote(entry.envelope.account))"
+        + ",\"recipients\":[\(entry.envelope.recipients.map(quote).joined(separator: ","))]"
+        + ",\"attempts\":\(entry.attempts),\"next_attempt\":\(entry.nextAttempt)"
+        + ",\"last_error\":\(quote(entry.lastError))"
+        + ",\"deferred_for_auth\":\(entry.deferredForAuthentication)}"
+    }
+    return "[\n" + objects.joined(separator: ",\n") + "\n]\n"
+  }
+
+  /// A JSON string literal (RFC 8259 §7): quotes, backslashes and control characters
+  /// escaped; everything else as UTF-8.
+  public static func quote(_ text: String) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+      switch scalar {
+      case "\"": out += "\\\""
+      case "\\": out += "\\\\"
+      case "\n": out += "\\n"
+      case "\r": out += "\\r"
+      case "\t": out += "\\t"
+      case "\u{08}": out += "\\b"
+      case "\u{0C}": out += "\\f"
+      case "\u{2028}": out += "\\u2028"
+      case "\u{2029}": out += "\\u2029"
+      default:
+        if scalar.value < 0x20 || scalar.value == 0x7f {
+          let hex = String(scalar.value, radix: 16)
+          out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        } else {
+          out.unicodeScalars.append(scalar)
+        }
+      }
+    }
+    return out + "\""
+  }
+
+  private static func padRight(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+  }
+
+  private static func padLeft(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
+  }
+}

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: MIT
+// The storage interface of the queue (OpenSMTPD's queue backend), kept apart
+// from the retry policy (its scheduler). `FileQueueStore` is the real one;
+// `InMemoryQueueStore` serves the runner's unit tests.
+//
+// Life of an entry, as the front end drives it:
+//
+//   let draft = try store.create()          // tmp/, locked from the start
+//   try draft.append(bytes) ...              // while stdin is read
+//   let (entry, lock) = try store.commit(draft, envelope: e, header: h, arrival: now)
+//   ... try delivery, reading the body with store.openBody(of: entry, holding: lock) ...
+//   try store.remove(holding: lock)                     // sent
+//   try store.update(entry (recordTemporaryFailure), holding: lock)   // deferred
+//   try store.moveToFailed(entry, holding: lock)        // permanent failure or expiry
+//
+// A queue run: `list()`, keep what `RetryPolicy.disposition` says is due,
+// `tryLock` each (nil: another runner has it, skip), `load` it again under the
+// lock (it may have changed), deliver, then remove/update/moveToFailed.
+
+/// Where queue entries are kept.
+public protocol QueueStore: AnyObject, Sendable {
+  /// Starts a new entry. Its body is written through the draft.
+  /// - Throws: `QueueError` (`isOutOfSpace` for a full disk).
+  func create() throws(QueueError) -> QueueDraft
+
+  /// Commits a draft: after this returns, the entry survives a crash. The entry is
+  /// returned locked, so no queue runner can send it while the caller tries delivery.
+  /// - Parameters:
+  ///   - draft: The draft, with the whole body appended (`finish()` is called if needed).
+  ///   - envelope: Sender, account, recipients, DSN parameters.
+  ///   - header: The prepared header section (see `QueueEntry.header`).
+  ///   - arrival: Now, seconds since the epoch; also the first attempt time.
+  /// - Throws: `QueueError`; then nothing of the entry remains.
+  func commit(_ draft: QueueDraft, envelope: QueueEnvelope, header: [UInt8], arrival: Int)
+    throws(QueueError) -> (entry: QueueEntry, lock: QueueLock)
+
+  /// The queued entries (not `failed/`), oldest first. Corrupt ones are moved to
+  /// `corrupt/` and left out.
+  func list() throws(QueueError) -> [QueueEntry]
+
+  /// The entries kept in `failed/`, oldest first.
+  func listFailed() throws(QueueError) -> [QueueEntry]
+
+  /// One entry, queued or failed.
+  /// - Throws: `.notFound`, or `.corrupt` (the entry was moved to `corrupt/`).
+  func load(_ id: QueueID) throws(QueueError) -> QueueEntry
+
+  /// Locks a queued entry for delivery.
+  /// - Returns: The lock, or `nil` when another process holds it.
+  /// - Throws: `.notFound` when the entry is gone (also when it went while locking).
+  func tryLock(_ id: QueueID) throws(QueueError) -> QueueLock?
+
+  /// Opens the body of a locked entry (queued, or just moved to `failed/`) for reading.
+  /// - Throws: `.corrupt` when its size differs from the recorded one.
+  func openBody(of entry: QueueEntry, holding lock: QueueLock) throws(QueueError) -> QueueBodyReader
+
+  /// Rewrites a locked queued entry's state (attempts, next attempt, last error,
+  /// deferred-for-authentication) atomically. The body and envelope stay as committed.
+  func update(_ entry: QueueEntry, holding lock: QueueLock) throws(QueueError)
+
+  /// Removes a locked queued entry (it was sent).
+  func remove(holding lock: QueueLock) throws(QueueError)
+
+  /// Moves a locked queued entry to `failed/`, with the state in `entry` (set its
+  /// `lastError` to the reason first).
+  func moveToFailed(_ entry: QueueEntry, holding lock: QueueLock) throws(QueueError)
+
+  /// Deletes an entry, queued or failed (`gsendmailctl queue delete`).
+  /// - Throws: `.locked` while a runner delivers it, `.notFound`.
+  func delete(_ id: QueueID) throws(QueueError)
+
+  /// Makes an entry due now (`gsendmailctl queue retry`): a queued entry gets
+  /// `nextAttempt = now` and loses its deferred-for-authentication mark; a failed
+  /// entry goes back to the queue the same way, with its attempts reset. Its arrival
+  /// time is kept, so an old message gets one more attempt before it expires again.
+  /// - Throws: `.locked` while a runner delivers it, `.notFound`.
+  func retryNow(_ id: QueueID, now: Int) throws(QueueError)
+
+  /// Housekeeping for the start of a queue run: removes temporary files left by
+  /// crashed writers (unlocked and older than `minimumAge` seconds) and body files
+  /// without an envelope.
+  func sweep(now: Int, minimumAge: Int) throws(QueueError)
+}

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: MIT
+import Testing
+@testable import MailQueue
+
+@Suite("Envelope file format")
+struct EnvelopeRecordTests {
+  static let id = QueueID(unchecked: "0ABCDEFGHIJKLMNOPQ")
+
+  static let entry = QueueEntry(
+    id: id, arrival: 1_709_632_800,
+    envelope: QueueEnvelope(
+      sender: "", account: "work", recipients: ["bob@example.com", "\"john doe\"@example.org"],
+      notify: "FAILURE,DELAY", ret: "HDRS", envid: "QQ314159"),
+    header: Array("Subject: x\r\n\r\n".utf8),
+    body: BodyStatistics(size: 7, has8BitBytes: true, longestLine: 5), attempts: 2,
+    nextAttempt: 1_709_633_400, lastError: "421 4.7.0 try later", deferredForAuthentication: true)
+
+  @Test("The file is exactly the documented format")
+  func golden() {
+    let text = String(decoding: EnvelopeRecord.encode(Self.entry), as: UTF8.self)
+    #expect(
+      text == """
+        gsendmail-queue 1
+        id 0ABCDEFGHIJKLMNOPQ
+        arrival 1709632800
+        sender
+        account work
+        rcpt bob@example.com
+        rcpt "john doe"@example.org
+        notify FAILURE,DELAY
+        ret HDRS
+        envid QQ314159
+        body-size 7
+        body-8bit 1
+        longest-line 5
+        attempts 2
+        next-attempt 1709633400
+        last-error 421 4.7.0 try later
+        deferred-auth 1
+        header 14
+        Subject: x\r\n\r\n
+        end
+
+        """)
+  }
+
+  @Test("Encode then decode gives the entry back")
+  func roundTrip() {
+    let decoded = EnvelopeRecord.decode(EnvelopeRecord.encode(Self.entry), id: Self.id, area: .queued)
+    #expect(decoded == .success(Self.entry))
+  }
+
+  @Test("Every strict prefix of a valid file is refused (a file cut short is never read)")
+  func everyPrefixFails() {
+    let bytes = EnvelopeRecord.encode(Self.entry)
+    for length in 0..<bytes.count {
+      guard case .failure = EnvelopeRecord.decode(Array(bytes[0..<length]), id: Self.id, area: .queued) else {
+        Issue.record("prefix of \(length) bytes was accepted")
+        return
+      }
+    }
+  }
+
+  static let damage: [(String, @Sendable (String) -> String, String)] = [
+    ("wrong version", { $0.replacingFirst("gsendmail-queue 1", "gsendmail-queue 2") }, "unknown format version"),
+    ("no end", { $0.replacingFirst("end\n", "") }, "missing end record"),
+    ("data after end", { $0 + "x\n" }, "data after end record"),
+    ("bad number", { $0.replacingFirst("attempts 2", "attempts -2") }, "bad attempts"),
+    ("huge number", { $0.replacingFirst("attempts 2", "attempts 9999999999999999999") }, "bad attempts"),
+    ("bad flag", { $0.replacingFirst("body-8bit 1", "body-8bit yes") }, "bad body-8bit"),
+    ("unknown key", { $0.replacingFirst("attempts 2", "colour blue") }, "unknown record colour"),
+    ("repeated key", { $0.replacingFirst("attempts 2", "attempts 2\nattempts 3") }, "repeated attempts"),
+    ("missing key", { $0.replacingFirst("account work\n", "") }, "missing account"),
+    ("no recipients", { $0.replacingFirst("rcpt bob@example.com\nrcpt \"john doe\"@example.org\n", "") }, "no recipients"),
+    ("header longer", { $0.replacingFirst("header 14", "header 12") }, "header longer than recorded"),
+    ("header shorter", { $0.replacingFirst("header 14", "header 400") }, "truncated header"),
+    ("other id", { $0.replacingFirst("id 0ABCDEFGHIJKLMNOPQ", "id 0ABCDEFGHIJKLMNOPR") }, "id does not match the file name"),
+    ("control character", { $0.replacingFirst("try later", "try\u{1}later") }, "control character"),
+  ]
+
+  @Test("Damaged files are refused with a reason", arguments: 0..<damage.count)
+  func damaged(index: Int) {
+    let (_, change, reason) = Self.damage[index]
+    let text = change(String(decoding: EnvelopeRecord.encode(Self.entry), as: UTF8.self))
+    #expect(
+      EnvelopeRecord.decode(Array(text.utf8), id: Self.id, area: .queued)
+        == .failure(EnvelopeRecord.ParseFailure(reason: reason)))
+  }
+
+  @Test("Invalid UTF-8 is refused")
+  func invalidUTF8() {
+    var bytes = EnvelopeRecord.encode(Self.entry)
+    bytes.insert(0xff, at: 30)
+    #expect(EnvelopeRecord.decode(bytes, id: Self.id, area: .queued) == .failure(.init(reason: "invalid UTF-8")))
+  }
+
+  @Test("The last error is kept on one line")
+  func sanitizedError() {
+    #expect(EnvelopeRecord.sanitizedLine("550 5.1.1 no\r\nsuch\tuser\u{0}  ") == "550 5.1.1 no  such user")
+    #expect(EnvelopeRecord.sanitizedLine(String(repeating: "é", count: 800)).utf8.count == 1000)
+  }
+
+  @Test(
+    "Envelopes that cannot be stored are refused",
+    arguments: [
+      (QueueEnvelope(sender: "a@b", account: "w", recipients: []), "no recipients"),
+      (QueueEnvelope(sender: "a@b\r\nrcpt x@y", account: "w", recipients: ["c@d"]), "sender contains a line break or control character"),
+      (QueueEnvelope(sender: "a@b", account: "w", recipients: ["c@d\n"]), "recipient contains a line break or control character"),
+      (QueueEnvelope(sender: "a@b", account: "w", recipients: [""]), "empty recipient"),
+      (QueueEnvelope(sender: " a@b", account: "w", recipients: ["c@d"]), "sender begins or ends with a space"),
+    ])
+  func invalidEnvelope(envelope: QueueEnvelope, reason: String) {
+    #expect(throws: QueueError.invalidEnvelope(reason)) { try EnvelopeRecord.validate(envelope) }
+  }
+}
+
+extension String {
+  func replacingFirst(_ target: String, _ replacement: String) -> String {
+    replacing(target, with: replacement, maxReplacements: 1)
+  }
+}

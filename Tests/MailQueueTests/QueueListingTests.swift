@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: MIT
+import Testing
+@testable import MailQueue
+
+@Suite("mailq and JSON listings")
+struct QueueListingTests {
+  static let first = QueueEntry(
+    id: QueueID(unchecked: "0ABCDEFGHIJKLMNOPQ"), arrival: 1_709_632_800, envelope: sampleEnvelope,
+    header: [UInt8](repeating: 0x41, count: 100), body: BodyStatistics(size: 1134), attempts: 2,
+    nextAttempt: 1_709_633_400,
+    lastError: "connect to smtp.gmail.com[142.250.1.1]:587: Connection timed out")
+  static let second = QueueEntry(
+    id: QueueID(unchecked: "0ABCDEFGHIJKLMNOPR"), arrival: 1_712_228_461,
+    envelope: QueueEnvelope(sender: "", account: "relay", recipients: ["ops@example.net"]),
+    header: [UInt8](repeating: 0x41, count: 48), body: BodyStatistics(size: 2000), nextAttempt: 1_712_228_461,
+    deferredForAuthentication: true)
+
+  @Test("Empty queue")
+  func empty() {
+    #expect(QueueListing.mailq([], utcOffset: 0) == "Mail queue is empty\n")
+    #expect(QueueListing.json([]) == "[]\n")
+  }
+
+  @Test("Postfix layout, golden")
+  func golden() {
+    let text = QueueListing.mailq([Self.first, Self.second], utcOffset: 3600)
+    #expect(
+      text == """
+        -Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------
+        0ABCDEFGHIJKLMNOPQ    1234 Tue Mar  5 11:00:00  alice@example.com
+        (connect to smtp.gmail.com[142.250.1.1]:587: Connection timed out)
+                                                 bob@example.com
+                                                 carol@example.org
+
+        0ABCDEFGHIJKLMNOPR!    2048 Thu Apr  4 12:01:01  MAILER-DAEMON
+                                                 ops@example.net
+
+        -- 4 Kbytes in 2 Requests.
+
+        """)
+  }
+
+  @Test("One request is singular; the total rounds up")
+  func singular() {
+    let text = QueueListing.mailq([Self.first], utcOffset: 0)
+    #expect(text.hasSuffix("\n\n-- 2 Kbytes in 1 Request.\n"))
+    #expect(text.contains(" 1234 Tue Mar  5 10:00:00  alice@example.com\n"))
+  }
+
+  @Test("JSON, golden")
+  func json() {
+    var entry = Self.first
+    entry.lastError = "550 \"no\"\\ such\tuser \u{1}"
+    #expect(
+      QueueListing.json([entry, Self.second]) == """
+        [
+        {"id":"0ABCDEFGHIJKLMNOPQ","queue":"queued","arrival":1709632800,"size":1234,"sender":"alice@example.com","account":"work","recipients":["bob@example.com","carol@example.org"],"attempts":2,"next_attempt":1709633400,"last_error":"550 \\"no\\"\\\\ such\\tuser \\u0001","deferred_for_auth":false},
+        {"id":"0ABCDEFGHIJKLMNOPR","queue":"queued","arrival":1712228461,"size":2048,"sender":"","account":"relay","recipients":["ops@example.net"],"attempts":0,"next_attempt":1712228461,"last_error":"","deferred_for_auth":true}
+        ]
+
+        """)
+  }
+
+  @Test("JSON string escaping", arguments: [
+    ("plain", "\"plain\""), ("a\"b", "\"a\\\"b\""), ("a\\b", "\"a\\\\b\""), ("\r\n", "\"\\r\\n\""),
+    ("\u{7f}", "\"\\u007f\""), ("\u{1f}", "\"\\u001f\""), ("é✓", "\"é✓\""), ("\u{2028}", "\"\\u2028\""),
+  ])
+  func quoting(text: String, expected: String) {
+    #expect(QueueListing.quote(text) == expected)
+  }
+
+  @Test("Calendar arithmetic", arguments: [
+    (0, 0, "Thu Jan  1 00:00:00", "Thu, 1 Jan 1970 00:00:00 +0000"),
+    (951_782_400, 0, "Tue Feb 29 00:00:00", "Tue, 29 Feb 2000 00:00:00 +0000"),
+    (-1, 0, "Wed Dec 31 23:59:59", "Wed, 31 Dec 1969 23:59:59 +0000"),
+    (1_709_632_800, 3600, "Tue Mar  5 11:00:00", "Tue, 5 Mar 2024 11:00:00 +0100"),
+    (1_709_632_800, -16_200, "Tue Mar  5 05:30:00", "Tue, 5 Mar 2024 05:30:00 -0430"),
+    (4_102_444_800, 0, "Fri Jan  1 00:00:00", "Fri, 1 Jan 2100 00:00:00 +0000"),
+  ])
+  func calendar(epoch: Int, offset: Int, mailq: String, rfc5322: String) {
+    let time = CivilTime(epoch: epoch, utcOffset: offset)
+    #expect(time.mailqFormat == mailq)
+    #expect(time.rfc5322Format == rfc5322)
+  }
+}
