@@ -3,6 +3,7 @@
 // throws errors that name what happened; this maps them. Anything unexpected is
 // an internal error (70).
 
+import MailQueue
 import MessageCore
 import Transport
 
@@ -30,6 +31,8 @@ public enum ExitStatus {
       case .messageRejected(_, let tooBig): return tooBig ? .dataError : .unavailable
       case .protocolViolation: return .protocolError
       }
+    case let error as QueueError:
+      return error.isOutOfSpace ? .temporaryFailure : .cannotCreate
     case let error as TransportError:
       if case .tlsConfiguration = error { return .configuration }
       return .temporaryFailure

@@ -2,6 +2,7 @@
 // The modes that handle messages: deliver (-bm, the default, and --dry-run),
 // verify (-bv).
 
+import MailQueue
 import MessageCore
 import SMTPCore
 
@@ -15,7 +16,9 @@ extension Frontend {
     case .deliver: return try deliver(invocation)
     case .verify: return try verify(invocation)
     case .smtpServer: return try serveSMTP(invocation)
-    case .listQueue, .runQueue, .help, .version, .checkAliases:
+    case .runQueue: return try runQueue(invocation)
+    case .listQueue: return try listQueue(invocation)
+    case .help, .version, .checkAliases:
       throw UsageError("this mode is not available")
     }
   }
@@ -35,50 +38,88 @@ extension Frontend {
     return .ok
   }
 
-  /// `-bm`: reads a message and sends it (or, with `--dry-run`, prints what would be sent).
+  /// `-bm`: reads a message into the queue and sends it (or, with `--dry-run`, prints
+  /// what would be sent). Exit 0 only when the server accepted it or it is in the queue.
   func deliver(_ invocation: Invocation) throws -> SysExit {
     let submission = try submission(for: invocation)
-    let sink = MemoryBodySink()
-    let scanned = try submission.read(from: stdinFD, into: sink)
-    let message = try submission.prepare(
-      scanned, envelopeSender: invocation.sender, givenRecipients: invocation.recipients,
-      recipientsFromHeader: invocation.recipientsFromHeader)
     if invocation.dryRun {
+      let sink = MemoryBodySink()
+      let scanned = try submission.read(from: stdinFD, into: sink)
+      let message = try submission.prepare(
+        scanned, envelopeSender: invocation.sender, givenRecipients: invocation.recipients,
+        recipientsFromHeader: invocation.recipientsFromHeader)
       printDryRun(message, body: sink.bytes)
       return .ok
     }
-    _ = try submit(message, body: MemoryByteSource(bytes: sink.bytes), config: submission.config, invocation: invocation)
+    let outcome = try spoolAndDeliver(
+      submission, invocation: invocation, envelopeSender: invocation.sender, recipients: invocation.recipients,
+      recipientsFromHeader: invocation.recipientsFromHeader
+    ) { try submission.read(from: stdinFD, into: $0) }
+    if case .queued(let id, let reason) = outcome, environment.stderrIsTerminal {
+      stderr.write("gsendmail: queued as \(id): \(reason)\n")
+    }
     return .ok
   }
 
-  /// What became of a submitted message.
-  enum SubmitOutcome {
-    case sent(String)
-  }
-
-  /// Sends a prepared message and logs the attempt.
-  /// - Throws: What the delivery threw, after logging it.
-  func submit(_ message: PreparedMessage, body: ByteSource, config: Configuration, invocation: Invocation) throws -> SubmitOutcome {
-    let delivery = Delivery(environment: environment, config: config, transcript: transcriptSink(invocation))
-    let log = DeliveryLog(target: config.log, ident: invocation.syslogTag ?? "gsendmail")
-    let start = environment.now()
-    var record = DeliveryRecord(
-      id: Submission(invocation: invocation, config: config, aliases: AliasTable(), environment: environment).uniqueID(seconds: start.seconds),
-      from: message.sender, to: message.recipients, size: message.size, relay: "none", delay: 0, status: .sent, detail: "")
+  /// The path of every new message (-bm and -bs): the body is written into a queue draft
+  /// as it is read, the entry is committed (write, fsync, rename, fsync the directory), and
+  /// then — unless `-odq` — tried at once.
+  /// - Returns: nil for `-odq`, else what the first attempt did.
+  func spoolAndDeliver(
+    _ submission: Submission, invocation: Invocation, envelopeSender: String?, recipients: [String],
+    recipientsFromHeader: Bool, read: (BodySink) throws -> ScannedMessage
+  ) throws -> QueueRunner.FirstAttempt? {
+    let store = MessageQueue.store(for: submission.config, environment: environment)
+    let draft = try store.create()
+    let message: PreparedMessage
     do {
-      let (reply, relay) = try delivery.send(message, body: body)
-      record.relay = relay
-      record.detail = reply.text
-      record.delay = environment.now().seconds - start.seconds
-      log.log(record, now: environment.now())
-      return .sent(reply.text)
+      let scanned = try read(DraftSink(draft))
+      message = try submission.prepare(
+        scanned, envelopeSender: envelopeSender, givenRecipients: recipients, recipientsFromHeader: recipientsFromHeader)
     } catch {
-      record.status = (error as? DeliveryFailure)?.isTemporary == true ? .deferred : .bounced
-      record.detail = errorText(error)
-      record.delay = environment.now().seconds - start.seconds
-      log.log(record, now: environment.now())
+      draft.abandon()
       throw error
     }
+    let (entry, lock) = try store.commit(
+      draft, envelope: MessageQueue.envelope(of: message), header: message.header, arrival: environment.now().seconds)
+    if invocation.deliveryMode == .queueOnly {
+      lock.release()
+      return nil
+    }
+    return try queueRunner(submission.config, store: store, invocation: invocation).deliverNew(entry, lock: lock, message: message)
+  }
+
+  func queueRunner(_ config: Configuration, store: any QueueStore, invocation: Invocation) -> QueueRunner {
+    QueueRunner(
+      environment: environment, config: config, store: store, transcript: transcriptSink(invocation),
+      log: DeliveryLog(target: config.log, ident: invocation.syslogTag ?? "gsendmail"))
+  }
+
+  /// `-q`: delivers what is due, then exits; 75 when the queue cannot be run at all.
+  func runQueue(_ invocation: Invocation) throws -> SysExit {
+    let config: Configuration
+    do {
+      config = try ConfigLocator.load(configFile: invocation.configFile, environment: environment)
+    } catch {
+      stderr.write("gsendmail: cannot run the queue: \(errorText(error))\n")
+      return .temporaryFailure
+    }
+    let store = MessageQueue.store(for: config, environment: environment)
+    do {
+      try queueRunner(config, store: store, invocation: invocation).run()
+    } catch {
+      stderr.write("gsendmail: cannot run the queue: \(errorText(error))\n")
+      return .temporaryFailure
+    }
+    return .ok
+  }
+
+  /// `-bp` / `mailq`: the queue in Postfix's layout.
+  func listQueue(_ invocation: Invocation) throws -> SysExit {
+    let config = try ConfigLocator.load(configFile: invocation.configFile, environment: environment)
+    let entries = try MessageQueue.store(for: config, environment: environment).list()
+    stdout.write(QueueListing.mailq(entries, utcOffset: environment.now().zoneOffsetMinutes * 60))
+    return .ok
   }
 
   /// The `-v` dialogue on standard error.

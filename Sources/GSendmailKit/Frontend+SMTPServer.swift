@@ -69,13 +69,14 @@ final class SubmissionPolicy: SMTPServerPolicy {
 
   func messageReceived(_ message: SMTPReceivedMessage, session: SMTPSessionInfo) -> SMTPServerDecision {
     do {
-      let sink = MemoryBodySink()
-      let scanned = try submission.scan(message.data, into: sink)
-      let prepared = try submission.prepare(
-        scanned, envelopeSender: message.envelope.mailFrom.address,
-        givenRecipients: message.envelope.recipients.map(\.address), recipientsFromHeader: false)
-      switch try frontend.submit(prepared, body: MemoryByteSource(bytes: sink.bytes), config: submission.config, invocation: invocation) {
+      let outcome = try frontend.spoolAndDeliver(
+        submission, invocation: invocation, envelopeSender: message.envelope.mailFrom.address,
+        recipients: message.envelope.recipients.map(\.address), recipientsFromHeader: false
+      ) { try submission.scan(message.data, into: $0) }
+      switch outcome {
       case .sent: return .reply(SMTPServerReply(250, "2.0.0", "OK: sent"))
+      case .queued(let id, _): return .reply(SMTPServerReply(250, "2.0.0", "OK: queued as \(id)"))
+      case nil: return .reply(SMTPServerReply(250, "2.0.0", "OK: queued"))
       }
     } catch {
       return .reply(Self.reply(for: error))

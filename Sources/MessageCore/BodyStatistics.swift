@@ -25,6 +25,16 @@ public struct BodyStatistics: Equatable, Sendable {
   /// Creates empty statistics.
   public init() {}
 
+  /// Statistics of a body that was scanned earlier and stored already normalised
+  /// (a queued message): its size, whether it holds 8-bit bytes, its longest line.
+  public init(normalizedSize: Int, has8bit: Bool, longestLine: Int) {
+    byteCount = normalizedSize
+    normalizedByteCount = normalizedSize
+    self.has8bit = has8bit
+    self.longestLine = longestLine
+    endsWithNewline = normalizedSize > 0
+  }
+
   /// Adds body bytes.
   public mutating func add<C: Collection<UInt8>>(_ chunk: C) {
     byteCount += chunk.count

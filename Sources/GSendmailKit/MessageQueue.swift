@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: MIT
+// The front end's side of the queue (SPEC §7): where the queue of a
+// configuration lives, spooling a message as it is read, and turning a queue
+// entry back into a message to send. Every message is committed to the queue
+// before the first attempt, so a crash at any point leaves it queued or sent.
+
+import MailQueue
+import MessageCore
+import SMTPCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes the body into a queue draft as it is read.
+final class DraftSink: BodySink {
+  let draft: QueueDraft
+  init(_ draft: QueueDraft) { self.draft = draft }
+  func append(_ bytes: [UInt8]) throws { try draft.append(bytes) }
+}
+
+/// Streams a queued body, holding the entry's lock.
+struct EntryBody: ByteSource {
+  var store: any QueueStore
+  var entry: QueueEntry
+  var lock: QueueLock
+
+  func stream(_ write: ([UInt8]) throws -> Void) throws {
+    let reader = try store.openBody(of: entry, holding: lock)
+    while let chunk = try reader.next() { try write(chunk) }
+  }
+}
+
+enum MessageQueue {
+  /// The queue store of a configuration, creating its directories when missing.
+  static func store(for config: Configuration, environment: Environment) -> FileQueueStore {
+    let directory = ConfigLocator.queueDirectory(for: config, environment: environment)
+    if !config.isSystem { makeDirectories(directory) }
+    let policy: QueueDirectoryPolicy =
+      config.isSystem ? .system(group: getgrnam("gsendmail").map { $0.pointee.gr_gid }) : .perUser
+    return FileQueueStore(directory: directory, policy: policy)
+  }
+
+  /// `mkdir -p` with mode 0700 for the per-user state directories.
+  static func makeDirectories(_ path: String) {
+    var prefix = ""
+    for part in path.split(separator: "/") {
+      prefix += "/" + part
+      _ = mkdir(prefix, 0o700)
+    }
+  }
+
+  /// The queue envelope of a prepared message.
+  static func envelope(of message: PreparedMessage) -> QueueEnvelope {
+    QueueEnvelope(
+      sender: message.sender, account: message.account.name, recipients: message.recipients,
+      notify: message.dsn?.notify.map { $0.map(\.rawValue).joined(separator: ",") },
+      ret: message.dsn?.ret?.rawValue, envid: message.dsn?.envelopeID)
+  }
+
+  /// The message a queue entry holds, ready for Delivery.
+  /// - Throws: `ConfigError.unknownAccount` when the account is no longer configured.
+  static func message(of entry: QueueEntry, config: Configuration) throws -> PreparedMessage {
+    guard let account = config.account(named: entry.envelope.account) else {
+      throw ConfigError.unknownAccount(entry.envelope.account)
+    }
+    var scanner = MessageScanner()
+    try scanner.push(entry.header)
+    let fields = try scanner.finish().fields
+    let notify = entry.envelope.notify.map {
+      $0.split(separator: ",").compactMap { SMTPEnvelope.DSNNotify(rawValue: String($0)) }
+    }
+    let ret = entry.envelope.ret.flatMap(SMTPEnvelope.DSNReturn.init(rawValue:))
+    let dsn = notify == nil && ret == nil && entry.envelope.envid == nil
+      ? nil : SMTPEnvelope.DSN(ret: ret, envelopeID: entry.envelope.envid, notify: notify)
+    return PreparedMessage(
+      sender: entry.envelope.sender, recipients: entry.envelope.recipients, account: account,
+      header: entry.header, fields: fields,
+      body: MessageCore.BodyStatistics(
+        normalizedSize: entry.body.size, has8bit: entry.body.has8BitBytes, longestLine: entry.body.longestLine),
+      dsn: dsn)
+  }
+}
