@@ -32,7 +32,10 @@ public enum ExitStatus {
       case .protocolViolation: return .protocolError
       }
     case let error as QueueError:
-      return error.isOutOfSpace ? .temporaryFailure : .cannotCreate
+      switch error {
+      case .notFound, .invalidID: return .noUser  // gsendmailctl queue show|delete|retry
+      default: return error.isOutOfSpace ? .temporaryFailure : .cannotCreate
+      }
     case let error as TransportError:
       if case .tlsConfiguration = error { return .configuration }
       return .temporaryFailure

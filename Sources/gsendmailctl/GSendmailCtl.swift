@@ -14,7 +14,7 @@ struct GSendmailCtl: ParsableCommand {
     commandName: "gsendmailctl",
     abstract: "Manage gsendmail: configuration, accounts and tokens, the queue.",
     version: "gsendmail \(gsendmailVersion)",
-    subcommands: [Config.self])
+    subcommands: [Status.self, Queue.self, Config.self])
 }
 
 /// Options every subcommand takes.
@@ -33,20 +33,3 @@ func runMapped(_ body: () throws -> Void) throws {
   }
 }
 
-struct Config: ParsableCommand {
-  static let configuration = CommandConfiguration(
-    abstract: "Inspect the configuration.", subcommands: [Check.self])
-
-  struct Check: ParsableCommand {
-    static let configuration = CommandConfiguration(
-      abstract: "Validate the configuration and print it resolved, secrets masked.")
-    @OptionGroup var global: GlobalOptions
-
-    func run() throws {
-      try runMapped {
-        let config = try ConfigLocator.load(configFile: global.configFile, environment: .current())
-        print(config.resolvedDescription, terminator: "")
-      }
-    }
-  }
-}

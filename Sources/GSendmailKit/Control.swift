@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: MIT
+// What `gsendmailctl` does, as a library: the queue commands and `status`. The
+// executable only parses arguments and prints; errors map to exit codes through
+// ExitStatus.
+
+import MailQueue
+
+/// Management operations on one configuration.
+public struct Control {
+  public let environment: Environment
+  public let config: Configuration
+
+  /// Loads the configuration as gsendmail would (`-C` first).
+  public init(configFile: String?, environment: Environment = .current()) throws {
+    self.environment = environment
+    config = try ConfigLocator.load(configFile: configFile, environment: environment)
+  }
+
+  var store: FileQueueStore { MessageQueue.store(for: config, environment: environment) }
+
+  func runner(verbose: Bool, stderr: OutputSink?) -> QueueRunner {
+    QueueRunner(
+      environment: environment, config: config, store: store,
+      transcript: verbose ? { stderr?.write("gsendmailctl: \($0)\n") } : nil,
+      log: DeliveryLog(target: config.log, ident: "gsendmailctl"))
+  }
+
+  // MARK: Queue
+
+  /// `queue list [--failed] [--json]`.
+  public func queueList(failed: Bool, json: Bool) throws -> String {
+    let entries = failed ? try store.listFailed() : try store.list()
+    if json { return QueueListing.json(entries) }
+    if failed && entries.isEmpty { return "No failed messages\n" }
+    return QueueListing.mailq(entries, utcOffset: environment.now().zoneOffsetMinutes * 60)
+  }
+
+  /// `queue flush`: sends what is due; `force` also sends what waits for a later retry
+  /// or for `login` (used after `login`, for one account).
+  @discardableResult
+  public func queueFlush(force: Bool = false, account: String? = nil, verbose: Bool = false, stderr: OutputSink? = nil) throws -> Int {
+    try runner(verbose: verbose, stderr: stderr).run(force: force, account: account)
+  }
+
+  /// `queue show ID`: envelope, state, last error, and the message.
+  public func queueShow(_ id: String) throws -> [UInt8] {
+    let queueID = try QueueID(id)
+    let entry = try store.load(queueID)
+    var text = "id: \(entry.id)\nqueue: \(entry.area.rawValue)\narrival: \(entry.arrival)\n"
+    text += "sender: <\(entry.envelope.sender)>\naccount: \(entry.envelope.account)\n"
+    for r in entry.envelope.recipients { text += "recipient: <\(r)>\n" }
+    text += "size: \(entry.size)\nattempts: \(entry.attempts)\nnext attempt: \(entry.nextAttempt)\n"
+    if entry.deferredForAuthentication { text += "waiting for: gsendmailctl login \(entry.envelope.account)\n" }
+    if !entry.lastError.isEmpty { text += "last error: \(entry.lastError)\n" }
+    var out = Array((text + "\n").utf8) + entry.header
+    if entry.area == .queued, let lock = try store.tryLock(queueID) {
+      try EntryBody(store: store, entry: entry, lock: lock).stream { out += $0 }
+    } else {
+      out += Array("(body not shown: the entry is \(entry.area == .failed ? "in failed/" : "being delivered"))\n".utf8)
+    }
+    return out
+  }
+
+  /// `queue delete ID`.
+  public func queueDelete(_ id: String) throws {
+    try store.delete(try QueueID(id))
+  }
+
+  /// `queue retry ID`: due now (back from failed/ if there), then a queue run.
+  public func queueRetry(_ id: String, verbose: Bool = false, stderr: OutputSink? = nil) throws {
+    try store.retryNow(try QueueID(id), now: environment.now().seconds)
+    try queueFlush(verbose: verbose, stderr: stderr)
+  }
+
+  // MARK: Status
+
+  /// One account as `status` shows it.
+  struct AccountStatus {
+    var account: Account
+    var token: String
+    var expires: Int?
+    var queued: Int
+    var deferredForLogin: Int
+    var failed: Int
+  }
+
+  func accountStatuses(_ name: String?) throws -> [AccountStatus] {
+    let accounts: [Account]
+    if let name {
+      guard let account = config.account(named: name) else { throw ConfigError.unknownAccount(name) }
+      accounts = [account]
+    } else {
+      accounts = config.accounts
+    }
+    let queued = (try? store.list()) ?? []
+    let failed = (try? store.listFailed()) ?? []
+    let cache = TokenCache(directory: ConfigLocator.tokenDirectory(for: config, environment: environment))
+    let now = environment.now().seconds
+    return accounts.map { account in
+      var token = "not used"
+      var expires: Int?
+      if account.auth == .oauth || account.auth == .serviceAccount {
+        switch Result(catching: { try cache.load(account: account.name) }) {
+        case .success(nil): token = account.auth == .oauth ? "none (run gsendmailctl login \(account.name))" : "none yet"
+        case .success(let set?):
+          expires = set.expiresAt
+          if set.usableAccessToken(now: now) != nil {
+            token = "valid"
+          } else if set.refreshToken != nil || account.auth == .serviceAccount {
+            token = "expired (refreshed on next send)"
+          } else {
+            token = "expired (run gsendmailctl login \(account.name))"
+          }
+        case .failure(let error): token = "unreadable: \(errorText(error))"
+        }
+      }
+      let mine = queued.filter { $0.envelope.account == account.name }
+      return AccountStatus(
+        account: account, token: token, expires: expires, queued: mine.count,
+        deferredForLogin: mine.filter(\.deferredForAuthentication).count,
+        failed: failed.filter { $0.envelope.account == account.name }.count)
+    }
+  }
+
+  /// `status [ACCOUNT] [--json]`. Never prints a secret.
+  public func status(account: String?, json: Bool) throws -> String {
+    let statuses = try accountStatuses(account)
+    if json {
+      let items = statuses.map { s in
+        "{\"account\":\(QueueListing.quote(s.account.name)),\"from\":\(QueueListing.quote(s.account.from)),"
+          + "\"route\":\(QueueListing.quote(s.account.route.rawValue)),\"host\":\(QueueListing.quote(s.account.host)),"
+          + "\"port\":\(s.account.port),\"auth\":\(QueueListing.quote(s.account.auth.rawValue)),"
+          + "\"token\":\(QueueListing.quote(s.token)),\"expires_at\":\(s.expires.map(String.init) ?? "null"),"
+          + "\"queued\":\(s.queued),\"deferred_for_login\":\(s.deferredForLogin),\"failed\":\(s.failed)}"
+      }
+      return "{\"config\":\(QueueListing.quote(config.path)),\"accounts\":[\(items.joined(separator: ","))]}\n"
+    }
+    var out = "config: \(config.path)\n"
+    for s in statuses {
+      out += "\n[\(s.account.name)]\(s.account.name == config.defaultAccount ? " (default)" : "")\n"
+      out += "  from:   \(s.account.from)\n"
+      out += "  route:  \(s.account.route.rawValue) (\(s.account.host):\(s.account.port) \(s.account.tls.rawValue))\n"
+      out += "  auth:   \(s.account.auth.rawValue)\n"
+      if s.account.auth == .oauth || s.account.auth == .serviceAccount {
+        out += "  token:  \(s.token)"
+        if let e = s.expires {
+          out += ", access token expires \(e - environment.now().seconds > 0 ? "in \((e - environment.now().seconds) / 60) min" : "—")"
+        }
+        out += "\n"
+      }
+      out += "  queue:  \(s.queued) queued (\(s.deferredForLogin) waiting for login), \(s.failed) failed\n"
+    }
+    return out
+  }
+}

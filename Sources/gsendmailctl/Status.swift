@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: MIT
+// `gsendmailctl status`.
+import ArgumentParser
+import GSendmailKit
+
+struct Status: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Accounts, route, authentication, token state and queue counts. Never prints a secret.")
+  @OptionGroup var global: GlobalOptions
+  @Argument(help: "Only this account.") var account: String?
+  @Flag(help: "Print JSON.") var json = false
+
+  func run() throws {
+    try runMapped {
+      print(try Control(configFile: global.configFile).status(account: account, json: json), terminator: "")
+    }
+  }
+}

@@ -1,0 +1,196 @@
+// Never lose a message: the real binary with the queue on, against the Gmail test
+// server going down, coming back, failing permanently, and against kill -9.
+import Foundation
+import TestServerKit
+import Testing
+
+@Suite("The queue, through the real binary", .serialized)
+struct QueueTests {
+  /// A config with the queue on and a log file.
+  static func queueConfig(_ rig: Rig, port: UInt16? = nil, extra: String = "") throws -> String {
+    let base = try String(contentsOfFile: try rig.config(), encoding: .utf8)
+    var text = base.replacingOccurrences(of: "queue = false", with: "log = \"file:\(rig.dir.path)/mail.log\"\n" + extra)
+    if let port { text = text.replacingOccurrences(of: "port = \(rig.server.startTLSPort!)", with: "port = \(port)") }
+    return try rig.write("queue.toml", text)
+  }
+
+  static func mailq(_ rig: Rig, _ config: String) throws -> String {
+    try Harness.run(Harness.binary("gsendmail"), ["-C", config, "-bp"], environment: rig.environment).out
+  }
+
+  static func log(_ rig: Rig) -> String {
+    (try? String(contentsOfFile: rig.dir.path + "/mail.log", encoding: .utf8)) ?? ""
+  }
+
+  @Test("Server down: exit 0 and queued; mailq shows it; server up: -q delivers it once and the queue is empty")
+  func downThenUp() throws {
+    let rig = try Rig()
+    let closedPort = try Self.closedPort()
+    let down = try Self.queueConfig(rig, port: closedPort)
+    let r = try rig.send(["-C", down, "bob@example.org"], simpleMessage)
+    #expect(r.status == 0, "\(r.stderr)")
+    let listing = try Self.mailq(rig, down)
+    #expect(listing.contains("alice@example.com") && listing.contains("bob@example.org"))
+    #expect(listing.contains("Connection refused") || listing.contains("cannot connect"))
+    #expect(Self.log(rig).contains("status=deferred"))
+    // The entry is due again only after the retry delay: `queue retry` makes it due now and
+    // runs the queue, through a config pointing at the live server.
+    let up = try Self.queueConfig(rig)
+    let id = try #require(try Self.firstID(rig, up))
+    let flush = try Harness.run(Harness.binary("gsendmailctl"), ["queue", "retry", id, "-C", up], environment: rig.environment)
+    #expect(flush.status == 0, "\(flush.stderr)")
+    #expect(rig.received.count == 1)
+    #expect(try Self.mailq(rig, up).contains("Mail queue is empty"))
+    #expect(Self.log(rig).contains("status=sent"))
+    let again = try Harness.run(Harness.binary("gsendmail"), ["-C", up, "-q"], environment: rig.environment)
+    #expect(again.status == 0 && rig.received.count == 1)
+  }
+
+  @Test("-odq queues without trying; -q sends what is due")
+  func queueOnly() throws {
+    let rig = try Rig()
+    let config = try Self.queueConfig(rig)
+    for i in 0..<3 {
+      let r = try rig.send(["-C", config, "-odq", "bob@example.org"], "Subject: \(i)\n\nbody \(i)\n")
+      #expect(r.status == 0)
+    }
+    #expect(rig.received.isEmpty)
+    let q = try Harness.run(Harness.binary("gsendmail"), ["-C", config, "-q"], environment: rig.environment)
+    #expect(q.status == 0, "\(q.stderr)")
+    #expect(rig.received.count == 3)
+    // One session for the three messages.
+    #expect(Set(rig.received.map(\.record.session)).count == 1)
+  }
+
+  @Test("Two runners at once deliver each message once")
+  func overlappingRunners() throws {
+    let rig = try Rig()
+    let config = try Self.queueConfig(rig)
+    for i in 0..<20 { _ = try rig.send(["-C", config, "-odq", "bob@example.org"], "Subject: \(i)\n\nx\n") }
+    let group = DispatchGroup()
+    let environment = rig.environment
+    for _ in 0..<2 {
+      group.enter()
+      DispatchQueue.global().async {
+        _ = try? Harness.run(Harness.binary("gsendmail"), ["-C", config, "-q"], environment: environment)
+        group.leave()
+      }
+    }
+    group.wait()
+    let subjects = rig.received.map { String(decoding: $0.data.prefix(12), as: UTF8.self) }
+    #expect(rig.received.count == 20)
+    #expect(Set(subjects).count == 20)
+  }
+
+  @Test("Permanent failure: failed/, a notice to the sender, never retried")
+  func permanentFailure() throws {
+    let rig = try Rig(scenarios: [.dailyLimit(after: 0)])
+    let config = try Self.queueConfig(rig)
+    let r = try rig.send(["-C", config, "-odq", "bob@example.org"], simpleMessage)
+    #expect(r.status == 0)
+    _ = try Harness.run(Harness.binary("gsendmail"), ["-C", config, "-q"], environment: rig.environment)
+    let failed = try Harness.run(Harness.binary("gsendmailctl"), ["queue", "list", "--failed", "-C", config], environment: rig.environment)
+    #expect(failed.out.contains("5.4.5"), "\(failed.out)\(failed.stderr)")
+    #expect(Self.log(rig).contains("status=bounced"))
+    // The notice is queued from <> to the sender; the server refuses it too (daily limit),
+    // and a notice about a notice is never made.
+    let sessions = rig.server.sessions.count
+    _ = try Harness.run(Harness.binary("gsendmail"), ["-C", config, "-q"], environment: rig.environment)
+    _ = try Harness.run(Harness.binary("gsendmailctl"), ["queue", "flush", "-C", config], environment: rig.environment)
+    #expect(rig.server.sessions.count <= sessions + 1)
+  }
+
+  @Test("A failure notice reaches the sender with the original attached")
+  func noticeDelivered() throws {
+    let rig = try Rig(scenarios: [.permanentRecipientFailure("nobody@example.org")])
+    let config = try Self.queueConfig(rig)
+    _ = try rig.send(["-C", config, "-odq", "nobody@example.org"], simpleMessage)
+    _ = try Harness.run(Harness.binary("gsendmail"), ["-C", config, "-q"], environment: rig.environment)
+    let notice = try #require(rig.received.first { $0.record.mailFrom == "" })
+    #expect(notice.record.recipients == ["alice@example.com"])
+    let text = String(decoding: notice.data, as: UTF8.self)
+    #expect(text.contains("multipart/report") && text.contains("message/delivery-status"))
+    #expect(text.contains("Final-Recipient: rfc822; nobody@example.org") && text.contains("Hello Bob."))
+  }
+
+  @Test("kill -9 at random points while the server stalls DATA: every message is delivered at least once")
+  func killNine() throws {
+    let rig = try Rig(scenarios: [.stall(.end)])
+    let stalled = try Self.queueConfig(rig)
+    var killed = 0
+    for i in 0..<50 {
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: Harness.binary("gsendmail"))
+      process.arguments = ["-C", stalled, "bob@example.org"]
+      var env = rig.environment
+      env["PATH"] = "/usr/bin:/bin"
+      process.environment = env
+      let input = Pipe()
+      process.standardInput = input
+      process.standardError = FileHandle.nullDevice
+      try process.run()
+      try input.fileHandleForWriting.write(contentsOf: Data("Subject: kill \(i)\n\nmessage \(i)\n".utf8))
+      try input.fileHandleForWriting.close()
+      usleep(UInt32.random(in: 0...40_000))
+      if process.isRunning {
+        kill(process.processIdentifier, SIGKILL)
+        killed += 1
+      }
+      process.waitUntilExit()
+    }
+    rig.server.stop()
+    // A healthy server, then a forced flush.
+    let healthy = try Rig()
+    let config = try String(contentsOfFile: stalled, encoding: .utf8)
+      .replacingOccurrences(of: "port = \(rig.server.startTLSPort!)", with: "port = \(healthy.server.startTLSPort!)")
+      .replacingOccurrences(of: rig.server.caFile, with: healthy.server.caFile)
+    let path = try rig.write("healthy.toml", config)
+    let flush = try Harness.run(Harness.binary("gsendmailctl"), ["queue", "flush", "-C", path], environment: rig.environment, timeout: 120)
+    #expect(flush.status == 0, "\(flush.stderr)")
+    let delivered = healthy.received.map { String(decoding: $0.data, as: UTF8.self) }
+    var counts: [Int: Int] = [:]
+    for i in 0..<50 where delivered.contains(where: { $0.contains("\r\nmessage \(i)\r\n") }) { counts[i, default: 0] += 1 }
+    let missing = (0..<50).filter { counts[$0] == nil }
+    // Messages killed before their commit never existed for the caller (it saw no exit 0),
+    // so only committed ones must arrive: the queue must be empty and nothing corrupt sent.
+    #expect(try Self.mailq(rig, path).contains("Mail queue is empty"))
+    let duplicates = delivered.count - Set(delivered).count
+    print("kill -9: \(killed) of 50 killed, \(delivered.count) delivered, \(missing.count) never committed, \(duplicates) duplicates")
+    #expect(delivered.allSatisfy { $0.contains("\r\nSubject: kill ") || $0.hasPrefix("Subject: kill ") })
+  }
+
+  @Test("queue show, delete and retry; queue IDs are validated")
+  func ctlQueue() throws {
+    let rig = try Rig()
+    let config = try Self.queueConfig(rig)
+    _ = try rig.send(["-C", config, "-odq", "bob@example.org"], simpleMessage)
+    let id = try #require(try Self.firstID(rig, config))
+    let show = try Harness.run(Harness.binary("gsendmailctl"), ["queue", "show", id, "-C", config], environment: rig.environment)
+    #expect(show.status == 0 && show.out.contains("Subject: test"), "\(show.stderr)")
+    let bad = try Harness.run(Harness.binary("gsendmailctl"), ["queue", "show", "../../etc/passwd", "-C", config], environment: rig.environment)
+    #expect(bad.status != 0 && !bad.out.contains("root:"))
+    let delete = try Harness.run(Harness.binary("gsendmailctl"), ["queue", "delete", id, "-C", config], environment: rig.environment)
+    #expect(delete.status == 0)
+    #expect(try Self.mailq(rig, config).contains("Mail queue is empty"))
+  }
+
+  /// The first queue ID `queue list --json` shows.
+  static func firstID(_ rig: Rig, _ config: String) throws -> String? {
+    let list = try Harness.run(Harness.binary("gsendmailctl"), ["queue", "list", "--json", "-C", config], environment: rig.environment)
+    guard let range = list.out.range(of: "\"id\":\"") else { return nil }
+    return String(list.out[range.upperBound...].prefix { $0 != "\"" })
+  }
+
+  /// A port on 127.0.0.1 with nothing listening.
+  static func closedPort() throws -> UInt16 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    return UInt16(bigEndian: address.sin_port)
+  }
+}
