@@ -24,14 +24,18 @@ public enum ConfigLocator {
     let places = candidates(configFile: configFile, environment: env)
     for (path, explicit) in places {
       let isSystem = path == systemPath
-      guard Files.exists(path) else {
+      // Under setgid (SPEC §5) only the system file is looked at with the gsendmail group;
+      // the caller's own files are looked at with the caller's rights, and once one of
+      // them is chosen the group is given up for good, so that nothing done for a
+      // per-user configuration (its password_command, its queue) can use it.
+      guard Files.exists(path, asCaller: !isSystem) else {
         if explicit { throw .unreadable(path: path, reason: "no such file") }
         continue
       }
+      if !isSystem { Files.dropSetgidGroup() }
       let text: String
       do {
-        // Under setgid only the system file is read with the gsendmail group.
-        text = try Files.readText(path, asCaller: !isSystem)
+        text = try Files.readText(path)
       } catch {
         throw .unreadable(path: path, reason: error.reason)
       }

@@ -18,9 +18,22 @@ public struct FileError: Error, Equatable, Sendable, CustomStringConvertible {
 
 enum Files {
   /// Whether `path` exists (any type).
-  static func exists(_ path: String) -> Bool {
+  /// - Parameter asCaller: Look with the caller's own group when running setgid.
+  static func exists(_ path: String, asCaller: Bool = false) -> Bool {
+    let saved = getegid()
+    let drop = asCaller && saved != getgid()
+    if drop { _ = setegid(getgid()) }
+    defer { if drop { _ = setegid(saved) } }
     var st = stat()
     return stat(path, &st) == 0
+  }
+
+  /// Gives up the setgid group for the rest of the process (real, effective and saved
+  /// group become the caller's). The corresponding C function is `setregid`.
+  static func dropSetgidGroup() {
+    let gid = getgid()
+    // Setting the real group makes the saved set-group-ID follow (setregid(2)).
+    if getegid() != gid { _ = setregid(gid, gid) }
   }
 
   /// Reads a whole file of at most `limit` bytes.
