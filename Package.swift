@@ -64,7 +64,7 @@ let package = Package(
     .testTarget(name: "SMTPServerCoreTests", dependencies: ["SMTPServerCore", "Codecs"]),
     .testTarget(name: "TestServerKitTests", dependencies: ["TestServerKit", "Transport"]),
     .testTarget(name: "TransportTests", dependencies: ["Transport", "TestServerKit", "SMTPServerCore"]),
-    .testTarget(name: "GSendmailKitTests", dependencies: ["GSendmailKit"]),
+    .testTarget(name: "GSendmailKitTests", dependencies: ["GSendmailKit", "MailQueue", "TestServerKit"]),
     .testTarget(name: "MailQueueTests", dependencies: ["MailQueue"]),
     .testTarget(name: "EndToEndTests", dependencies: ["TestServerKit", "Transport"]),
   ],

@@ -1,0 +1,149 @@
+// The queue runner against the in-memory store, with the clock injected: the retry
+// schedule, lifetime expiry and notices, authentication deferral, and the log lines.
+import Foundation
+@testable import GSendmailKit
+import MailQueue
+import TestServerKit
+import Testing
+
+@Suite("Queue runner with an injected clock", .serialized)
+struct QueueRunnerTests {
+  /// A clock tests move by hand.
+  final class Clock: @unchecked Sendable {
+    var now = 1_800_000_000
+  }
+
+  static func environment(_ clock: Clock) -> GSendmailKit.Environment {
+    Environment(
+      variables: [:], uid: 1000, gid: 1000, userName: "tester", home: "/nonexistent", hostName: "host.example.org",
+      now: { (clock.now, 0) }, randomBytes: { Array(repeating: 7, count: $0) })
+  }
+
+  /// A configuration whose account points at `port` on 127.0.0.1 (nothing listening when 0).
+  static func config(port: UInt16, caFile: String, auth: String = "none", logFile: String) throws -> Configuration {
+    try ConfigParser.parse(
+      """
+      timeout = "2s"
+      log = "file:\(logFile)"
+      [account.a]
+      from = "alice@example.com"
+      route = "custom"
+      host = "127.0.0.1"
+      port = \(port)
+      tls_ca_file = "\(caFile)"
+      auth = "\(auth)"
+      helo = "client.example.org"
+      """, path: "/test/config.toml", home: "/nonexistent")
+  }
+
+  /// Queues one message the way the front end does.
+  static func enqueue(_ store: any QueueStore, sender: String = "alice@example.com", at arrival: Int) throws -> QueueEntry {
+    let draft = try store.create()
+    try draft.append(Array("Hello.\r\n".utf8))
+    let header = Array("From: alice@example.com\r\nTo: bob@example.org\r\nSubject: t\r\n\r\n".utf8)
+    let (entry, lock) = try store.commit(
+      draft, envelope: QueueEnvelope(sender: sender, account: "a", recipients: ["bob@example.org"]), header: header,
+      arrival: arrival)
+    lock.release()
+    return entry
+  }
+
+  static func rig() throws -> (GmailTestServer, String) {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qr-\(UUID().uuidString)")
+    var c = GmailTestServerConfiguration(stateDirectory: dir.path)
+    c.httpPort = nil
+    c.implicitTLSPort = nil
+    c.mode = .relay
+    return (try GmailTestServer(c), dir.path)
+  }
+
+  @Test("A server that is down: deferred 5 min, then 10, 20 … capped at 4 h; each attempt logged")
+  func retrySchedule() throws {
+    let (server, dir) = try Self.rig()
+    defer { server.stop() }
+    let clock = Clock()
+    let store = InMemoryQueueStore()
+    let log = dir + "/mail.log"
+    let config = try Self.config(port: 1, caFile: server.caFile, logFile: log)
+    let runner = QueueRunner(
+      environment: Self.environment(clock), config: config, store: store, transcript: nil, log: DeliveryLog(target: config.log))
+    let entry = try Self.enqueue(store, at: clock.now)
+    var delays: [Int] = []
+    for _ in 0..<8 {
+      try runner.run()
+      let updated = try store.load(entry.id)
+      delays.append(updated.nextAttempt - clock.now)
+      clock.now = updated.nextAttempt
+    }
+    #expect(delays == [300, 600, 1200, 2400, 4800, 9600, 14_400, 14_400])
+    let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+    #expect(lines.count == 8)
+    #expect(lines.allSatisfy { $0.contains("id=\(entry.id) from=<alice@example.com> to=<bob@example.org>") && $0.contains("status=deferred") })
+  }
+
+  @Test("After queue_lifetime: failed/, and a notice to the sender through the same account")
+  func lifetimeExpiry() throws {
+    let (server, dir) = try Self.rig()
+    defer { server.stop() }
+    let clock = Clock()
+    let store = InMemoryQueueStore()
+    let down = try Self.config(port: 1, caFile: server.caFile, logFile: dir + "/mail.log")
+    let old = try Self.enqueue(store, at: clock.now - 5 * 86_400 - 1)
+    let nullSender = try Self.enqueue(store, sender: "", at: clock.now - 5 * 86_400 - 1)
+    try QueueRunner(environment: Self.environment(clock), config: down, store: store, transcript: nil, log: DeliveryLog(target: .none)).run()
+    #expect(try store.listFailed().map(\.id).sorted() == [old.id, nullSender.id].sorted())
+    // The notice for `old` is queued (its delivery failed too: the server is down); none for <>.
+    let notices = try store.list()
+    #expect(notices.count == 1)
+    #expect(notices.first?.envelope.sender == "" && notices.first?.envelope.recipients == ["alice@example.com"])
+    // With the server up, the notice is delivered.
+    let up = try Self.config(port: server.startTLSPort!, caFile: server.caFile, logFile: dir + "/mail.log")
+    clock.now += 86_400
+    try QueueRunner(environment: Self.environment(clock), config: up, store: store, transcript: nil, log: DeliveryLog(target: .none)).run()
+    let delivered = try #require(server.messages.first)
+    #expect(delivered.record.mailFrom == "" && String(decoding: delivered.data, as: UTF8.self).contains("Subject: t"))
+    #expect(try store.list().isEmpty)
+  }
+
+  @Test("No token: deferred for login, not due until forced")
+  func authenticationDeferral() throws {
+    let (server, dir) = try Self.rig()
+    defer { server.stop() }
+    let clock = Clock()
+    let store = InMemoryQueueStore()
+    var config = try Self.config(port: server.startTLSPort!, caFile: server.caFile, auth: "oauth", logFile: dir + "/l")
+    config.accounts[0].clientID = "x"
+    let runner = QueueRunner(environment: Self.environment(clock), config: config, store: store, transcript: nil, log: DeliveryLog(target: .none))
+    let entry = try Self.enqueue(store, at: clock.now)
+    #expect(try runner.run() == 1)
+    #expect(try store.load(entry.id).deferredForAuthentication)
+    clock.now += 86_400
+    #expect(try runner.run() == 0)
+    #expect(try runner.run(force: true) == 1)
+  }
+
+  @Test("Log lines reach a syslog socket, framed as syslog(3) does")
+  func syslogSocket() throws {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("log-\(UUID().uuidString.prefix(8))").path
+    let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+    defer { close(fd); unlink(path) }
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    withUnsafeMutableBytes(of: &address.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
+    let bound = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+    }
+    #expect(bound == 0)
+    let record = DeliveryRecord(
+      id: "ABC", from: "a@example.com", to: ["b@example.org", "c@example.org"], size: 120,
+      relay: "smtp.gmail.com[192.0.2.1]:587", delay: 2, status: .sent, detail: "250 2.0.0 OK  1757127926 x - gsmtp")
+    DeliveryLog(target: .syslog, ident: "gsendmail", syslogSocket: path).log(record, now: (1_800_000_000, 0))
+    var buffer = [UInt8](repeating: 0, count: 2048)
+    let n = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+    let line = String(decoding: buffer[0..<max(0, n)], as: UTF8.self)
+    #expect(line.hasPrefix("<22>Jan 15 08:00:00 gsendmail["))
+    #expect(line.hasSuffix("]: id=ABC from=<a@example.com> to=<b@example.org>,<c@example.org> size=120 relay=smtp.gmail.com[192.0.2.1]:587 delay=2 status=sent (250 2.0.0 OK  1757127926 x - gsmtp)"))
+    // A missing socket is skipped silently.
+    DeliveryLog(target: .syslog, syslogSocket: path + ".missing").log(record, now: (0, 0))
+  }
+}
