@@ -1,0 +1,88 @@
+# Shared by the benchmark scripts (sourced, not run): build the release binaries,
+# a scratch directory removed on exit, the local Gmail test server, test messages,
+# medians and ratios. Failure policy: any setup step that fails stops the script
+# (set -e in the caller); figures are printed, never compared against targets.
+
+# This machine's environment points OpenSSL at the whole CA bundle (SSL_CERT_FILE),
+# which makes every TLS context parse ~150 certificates (40-100 ms). A normal Debian
+# machine sets neither variable; both programs are given their test CA explicitly
+# (gsendmail: tls_ca_file, msmtp: tls_trust_file), so the variables are removed.
+unset SSL_CERT_FILE SSL_CERT_DIR
+
+bench_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+bench_lib="$bench_root/Benchmarks/lib"
+
+# Builds gsendmail and gmail-test-server as shipped (release, static Swift runtime)
+# and sets $bin to the directory holding them.
+build_release() {
+  echo "# building (swift build -c release --static-swift-stdlib)" >&2
+  (cd "$bench_root" && swift build -c release --static-swift-stdlib --product gsendmail 2>&1 | tail -1 >&2)
+  (cd "$bench_root" && swift build -c release --static-swift-stdlib --product gmail-test-server 2>&1 | tail -1 >&2)
+  bin=$(cd "$bench_root" && swift build -c release --static-swift-stdlib --show-bin-path)
+}
+
+# A scratch directory ($work) and a server process ($server_pid), both gone on exit.
+server_pid=""
+work=$(mktemp -d "${TMPDIR:-/tmp}/gsendmail-bench.XXXXXX")
+cleanup() {
+  if [ -n "$server_pid" ]; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Starts gmail-test-server on 127.0.0.1 (STARTTLS only, records kept in memory only,
+# so nothing fills the disk) with the given extra arguments; sets $port and $ca.
+start_server() {
+  mkfifo "$work/ready"
+  "$bin/gmail-test-server" --state-dir "$work/server" --http-port off --tls-port off \
+    --no-records "$@" >"$work/ready" &
+  server_pid=$!
+  port="" ca=""
+  while read -r kind address _; do
+    case "$kind" in
+      smtp) port=${address##*:} ;;
+      ca) ca=$address ;;
+      ready) break ;;
+    esac
+  done <"$work/ready"
+  [ -n "$port" ] && [ -n "$ca" ] || { echo "gmail-test-server did not start" >&2; exit 1; }
+}
+
+# write_message FILE BYTES: a plain-text message of BYTES bytes (70-character lines,
+# LF line ends as local programs write them).
+write_message() {
+  local file=$1 bytes=$2
+  {
+    printf 'From: Bench <bench@example.com>\nTo: Bob <bob@example.org>\n'
+    printf 'Subject: benchmark message\nMIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii\n\n'
+  } >"$file"
+  local body=$((bytes - $(stat -c %s "$file")))
+  local line="The quick brown fox jumps over the lazy dog; 0123456789 ABCDEFGHIJKLMN"
+  # yes is stopped by SIGPIPE when head has enough: not a failure here.
+  (set +o pipefail; yes "$line" | head -c $((body - 1)) >>"$file")
+  printf '\n' >>"$file"
+}
+
+# median: the median of the numbers on standard input, one per line.
+median() {
+  sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) { print "nan"; exit }
+    if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# ratio A B: A/B with two decimals.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "nan"; else printf "%.2f\n", a / b }'; }
+
+# Compiles lib/run1.c (one measured run: wall, CPU, peak RSS) to $run1.
+build_runner() {
+  run1="$work/run1"
+  cc -O2 -o "$run1" "$bench_lib/run1.c"
+}
+
+# hyperfine_median JSON INDEX: the median wall time of one command, in ms.
+hyperfine_median() {
+  jq -r ".results[$2].median * 1000 | . * 1000 | round / 1000" "$1"
+}

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# A real send: gsendmail and msmtp hand the same message to the same local
+# gmail-test-server (STARTTLS, XOAUTH2 with a token both already have, server CA
+# given explicitly), alternating run by run. For a 4 KB and a 30 MB message it prints
+# the median wall time, CPU time (user+sys, including children the program waited
+# for) and peak RSS of each, and the ratios gsendmail/msmtp. Prints figures only.
+# Targets (issue): 4 KB: wall <= 0.1x msmtp, CPU <= 1.0x; 30 MB: wall <= 0.8x;
+# peak RSS <= 12 MB whatever the size.
+set -euo pipefail
+source "$(dirname "$0")/lib/common.sh"
+
+small_runs=${SMALL_RUNS:-20}
+large_runs=${LARGE_RUNS:-5}
+token="bench-access-token"
+build_release
+build_runner
+start_server --token "$token"
+
+# gsendmail: OAuth with a cached access token valid until 2100, so no token request.
+export XDG_CONFIG_HOME="$work/config" XDG_STATE_HOME="$work/state" HOME="$work"
+umask 077
+mkdir -p "$XDG_STATE_HOME/gsendmail/tokens"
+chmod 700 "$XDG_STATE_HOME/gsendmail" "$XDG_STATE_HOME/gsendmail/tokens"
+printf '{"access_token":"%s","expires_at":4102444800}\n' "$token" >"$XDG_STATE_HOME/gsendmail/tokens/bench.json"
+cat >"$work/config.toml" <<CONFIG
+queue = false
+log = "none"
+
+[account.bench]
+from = "bench@example.com"
+route = "custom"
+host = "127.0.0.1"
+port = $port
+tls_ca_file = "$ca"
+auth = "oauth"
+client_id = "bench"
+CONFIG
+
+# msmtp: the same server, CA and token (passwordeval runs a shell: its cost is
+# counted, as it is on every msmtp send configured this way).
+cat >"$work/msmtprc" <<CONFIG
+account bench
+host 127.0.0.1
+port $port
+from bench@example.com
+user bench@example.com
+auth xoauth2
+passwordeval "echo $token"
+tls on
+tls_starttls on
+tls_trust_file $ca
+logfile
+syslog off
+account default : bench
+CONFIG
+
+gsendmail=("$bin/gsendmail" -C "$work/config.toml" -t)
+msmtp=(msmtp -C "$work/msmtprc" -t)
+
+write_message "$work/message-4k" 4096
+write_message "$work/message-30m" 30000000
+
+# measure NAME MESSAGE RUNS: runs both programs RUNS times, alternating, after one
+# unmeasured run of each; prints one row per program.
+measure() {
+  local name=$1 message=$2 runs=$3 i program
+  for program in gsendmail msmtp; do : >"$work/$program.runs"; done
+  for i in $(seq 0 "$runs"); do
+    for program in gsendmail msmtp; do
+      local -n argv=$program
+      local line
+      line=$("$run1" "$message" "$work/$program.err" "${argv[@]}")
+      set -- $line
+      if [ "$4" != 0 ]; then
+        echo "$program failed (exit $4) on the $name message:" >&2
+        cat "$work/$program.err" >&2
+        exit 1
+      fi
+      [ "$i" = 0 ] || echo "$line" >>"$work/$program.runs"
+    done
+  done
+  local gw gc gr mw mc mr
+  gw=$(cut -d' ' -f1 "$work/gsendmail.runs" | median)
+  gc=$(cut -d' ' -f2 "$work/gsendmail.runs" | median)
+  gr=$(cut -d' ' -f3 "$work/gsendmail.runs" | median)
+  mw=$(cut -d' ' -f1 "$work/msmtp.runs" | median)
+  mc=$(cut -d' ' -f2 "$work/msmtp.runs" | median)
+  mr=$(cut -d' ' -f3 "$work/msmtp.runs" | median)
+  printf '%-8s %-10s %5s %10.1f %9.1f %12s\n' "$name" msmtp "$runs" "$mw" "$mc" "$mr"
+  printf '%-8s %-10s %5s %10.1f %9.1f %12s   wall %sx  cpu %sx  rss %sx\n' "$name" gsendmail "$runs" "$gw" "$gc" "$gr" \
+    "$(ratio "$gw" "$mw")" "$(ratio "$gc" "$mc")" "$(ratio "$gr" "$mr")"
+}
+
+echo "# $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -r), $("$bin/gsendmail" --version), $(msmtp --version | head -1)"
+echo "# gmail-test-server on 127.0.0.1:$port, STARTTLS + XOAUTH2; SSL_CERT_FILE and SSL_CERT_DIR unset"
+echo "# medians; wall ms, cpu ms (user+sys), peak RSS KB"
+printf '%-8s %-10s %5s %10s %9s %12s\n' message program runs "wall ms" "cpu ms" "RSS KB"
+measure 4KB "$work/message-4k" "$small_runs"
+measure 30MB "$work/message-30m" "$large_runs"
+echo "# targets: 4KB wall <= 0.10x, cpu <= 1.00x; 30MB wall <= 0.80x; gsendmail peak RSS <= 12288 KB"
