@@ -58,7 +58,15 @@ public final class QueueDraft {
   /// Appends body bytes.
   /// - Throws: `QueueError` when the temporary file cannot be written; the draft is then
   ///   removed and cannot be used again.
-  public func append<C: Collection>(_ bytes: C) throws(QueueError) where C.Element == UInt8 {
+  public func append(_ bytes: [UInt8]) throws(QueueError) { try appendBytes(bytes) }
+  /// Appends body bytes (see `append(_:)` for `[UInt8]`).
+  public func append(_ bytes: ArraySlice<UInt8>) throws(QueueError) { try appendBytes(bytes) }
+  /// Appends body bytes (see `append(_:)` for `[UInt8]`).
+  public func append<C: Collection>(_ bytes: C) throws(QueueError) where C.Element == UInt8 { try appendBytes(bytes) }
+
+  // A generic called from another module runs unspecialized, one protocol call per
+  // byte; the concrete entry points above let the compiler specialize this body here.
+  @inline(__always) private func appendBytes<C: Collection>(_ bytes: C) throws(QueueError) where C.Element == UInt8 {
     try checkOpen()
     guard !isFinished else { throw .notFound(id) }
     measure(bytes)

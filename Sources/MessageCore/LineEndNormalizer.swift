@@ -13,9 +13,15 @@ public struct LineEndNormalizer: Sendable {
   /// Creates a normalizer.
   public init() {}
 
+  // Concrete entry points: a generic called from another module runs unspecialized,
+  // one protocol call per byte; these let the compiler specialize the body here.
+  public mutating func push(_ chunk: [UInt8]) -> [UInt8] { return pushBytes(chunk) }
+  public mutating func push(_ chunk: ArraySlice<UInt8>) -> [UInt8] { return pushBytes(chunk) }
+  public mutating func push<C: Collection<UInt8>>(_ chunk: C) -> [UInt8] { return pushBytes(chunk) }
+
   /// Converts the next chunk.
   /// - Returns: The bytes to send; a trailing CR is held back until the next byte is known.
-  public mutating func push<C: Collection<UInt8>>(_ chunk: C) -> [UInt8] {
+  @inline(__always) private mutating func pushBytes<C: Collection<UInt8>>(_ chunk: C) -> [UInt8] {
     var out: [UInt8] = []
     out.reserveCapacity(chunk.count + chunk.count / 16)
     for b in chunk {

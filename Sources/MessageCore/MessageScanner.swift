@@ -50,9 +50,15 @@ public struct MessageScanner: Sendable {
   /// does not belong to it and need not be read.
   public var isComplete: Bool { messageEnd != nil }
 
+  // Concrete entry points: a generic called from another module runs unspecialized,
+  // one protocol call per byte; these let the compiler specialize the body here.
+  public mutating func push(_ chunk: [UInt8]) throws(MessageError) { try pushBytes(chunk) }
+  public mutating func push(_ chunk: ArraySlice<UInt8>) throws(MessageError) { try pushBytes(chunk) }
+  public mutating func push<C: Collection<UInt8>>(_ chunk: C) throws(MessageError) { try pushBytes(chunk) }
+
   /// Scans the next chunk of input.
   /// - Throws: `MessageError` for a NUL byte or a limit exceeded.
-  public mutating func push<C: Collection<UInt8>>(_ chunk: C) throws(MessageError) {
+  @inline(__always) private mutating func pushBytes<C: Collection<UInt8>>(_ chunk: C) throws(MessageError) {
     guard messageEnd == nil else { return }
     pushed += chunk.count
     parser.push(chunk)

@@ -14,9 +14,15 @@ public struct QuotedPrintableEncoder: Sendable {
   /// Creates an encoder.
   public init() {}
 
+  // Concrete entry points: a generic called from another module runs unspecialized,
+  // one protocol call per byte; these let the compiler specialize the body here.
+  public mutating func push(_ chunk: [UInt8]) -> [UInt8] { return pushBytes(chunk) }
+  public mutating func push(_ chunk: ArraySlice<UInt8>) -> [UInt8] { return pushBytes(chunk) }
+  public mutating func push<C: Collection<UInt8>>(_ chunk: C) -> [UInt8] { return pushBytes(chunk) }
+
   /// Encodes the next chunk.
   /// - Returns: The encoded bytes; up to two input bytes are held back.
-  public mutating func push<C: Collection<UInt8>>(_ chunk: C) -> [UInt8] {
+  @inline(__always) private mutating func pushBytes<C: Collection<UInt8>>(_ chunk: C) -> [UInt8] {
     var out: [UInt8] = []
     out.reserveCapacity(chunk.count + chunk.count / 2)
     for b in chunk {

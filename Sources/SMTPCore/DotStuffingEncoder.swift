@@ -16,7 +16,13 @@ public struct DotStuffingEncoder: Sendable {
 
   /// Encodes the next chunk of message bytes.
   /// - Returns: The bytes to send, with a `.` added before every line that starts with one.
-  public mutating func encode(_ chunk: some Sequence<UInt8>) -> [UInt8] {
+  // Concrete entry points: a generic called from another module runs unspecialized,
+  // one protocol call per byte; these let the compiler specialize the body here.
+  public mutating func encode(_ chunk: [UInt8]) -> [UInt8] { encodeBytes(chunk) }
+  public mutating func encode(_ chunk: ArraySlice<UInt8>) -> [UInt8] { encodeBytes(chunk) }
+  public mutating func encode(_ chunk: some Sequence<UInt8>) -> [UInt8] { encodeBytes(chunk) }
+
+  @inline(__always) private mutating func encodeBytes(_ chunk: some Sequence<UInt8>) -> [UInt8] {
     var out: [UInt8] = []
     out.reserveCapacity(chunk.underestimatedCount + 8)
     for byte in chunk {
