@@ -113,6 +113,7 @@ remove_root() {
 
 finish() {
 	local rc=$?
+	[ -n "${server_pid:-}" ] && kill "$server_pid" 2>/dev/null
 	unmount_all
 	if [ "$keep" -eq 0 ] && [ -d "$root" ]; then
 		remove_root
@@ -294,22 +295,60 @@ check "root: newaliases exits 0" in_chroot newaliases
 check_real "root: newaliases prints nothing" sh_chroot 'test -z "$(newaliases 2>&1)"'
 check "tester: newaliases exits 0" as_tester /usr/sbin/newaliases
 
-# --- send_checks: sending through the local test server (hook) ---------------
+# --- send_checks: sending through the local test server ---------------------
 #
-# To be filled in by the lead. It is a no-op while the test server
-# .build/release/gmail-test-server is not built. The chroot shares the host's
-# network namespace: a server started here on 127.0.0.1 is reachable from
-# inside the chroot. Point /etc/gsendmail/config.toml at it (route = "custom",
-# host, port, tls_ca_file copied into the chroot, token_url on 127.0.0.1),
-# send as root and as tester through /usr/sbin/sendmail, and check what the
-# server received; stop the server before returning.
+# The chroot shares the host's network namespace: the test server started here on
+# 127.0.0.1 is reachable from inside. The system account authenticates with an
+# app password kept in a gsendmail-group file: root and an unprivileged user send
+# through the set-group-ID binary, and the user cannot read the secret itself.
 send_checks() {
 	local server=$top/.build/release/gmail-test-server
 	if [ ! -x "$server" ]; then
 		printf 'skip send_checks (%s not built)\n' "$server"
 		return 0
 	fi
-	printf 'skip send_checks (test server present, no checks written yet)\n'
+	local state=$root/tmp/test-server
+	mkdir -p "$state"
+	"$server" --state-dir "$state" --tls-port off --http-port off \
+		--user root@example.com --password chroot-app-password-42 >"$state/ready" 2>"$state/log" &
+	server_pid=$!
+	local port="" tries=0
+	while [ -z "$port" ] && [ $tries -lt 100 ]; do
+		port=$(sed -n 's/^smtp 127.0.0.1:\([0-9]*\) starttls$/\1/p' "$state/ready")
+		tries=$((tries + 1)); sleep 0.1
+	done
+	[ -n "$port" ] || die "the test server did not start: $(cat "$state/log")"
+	cp "$state/ca.pem" "$root/etc/gsendmail/test-ca.pem"
+	sh_chroot "
+		printf 'chroot-app-password-42\n' >/etc/gsendmail/password
+		chown root:gsendmail /etc/gsendmail/password
+		chmod 0640 /etc/gsendmail/password
+		sed -i -e 's/^port = .*/port = $port/' -e 's/^auth = .*/auth = \"password\"/' /etc/gsendmail/config.toml
+		printf 'tls_ca_file = \"/etc/gsendmail/test-ca.pem\"\npassword_file = \"/etc/gsendmail/password\"\n' \
+			>>/etc/gsendmail/config.toml"
+	count() { ls "$state/records"/*.eml 2>/dev/null | wc -l; }
+	check "root: sendmail -t sends through the test server" \
+		sh_chroot '/usr/sbin/sendmail -t </tmp/message'
+	check "the server received root's message over TLS with AUTH" \
+		sh -c "[ \$(ls '$state/records'/*.eml | wc -l) -eq 1 ] && grep -q '\"tls\" : true' '$state/records/1.json' && grep -q PLAIN '$state/records/1.json'"
+	check "tester: sendmail -t sends through the system account (set-group-ID)" \
+		sh_tester '/usr/sbin/sendmail -t </tmp/message'
+	check "the server received tester's message" sh -c "[ \$(ls '$state/records'/*.eml | wc -l) -eq 2 ]"
+	check "tester: cannot read the password file, the token cache or the spool" \
+		sh_tester '! cat /etc/gsendmail/password && ! ls /var/lib/gsendmail/tokens && ! ls /var/spool/gsendmail'
+	check "tester: -C on a gsendmail-group file is refused without echoing it" \
+		sh_tester 'out=$(/usr/sbin/sendmail -C /etc/gsendmail/password --dry-run rcpt@example.org </tmp/message 2>&1); rc=$?
+			[ $rc -eq 78 ] && ! printf "%s" "$out" | grep -q chroot-app-password'
+	check "tester: -v shows AUTH redacted, never the password" \
+		sh_tester 'out=$(/usr/sbin/sendmail -v -t </tmp/message 2>&1) && printf "%s" "$out" | grep -q "AUTH PLAIN <redacted>" \
+			&& ! printf "%s" "$out" | grep -q chroot-app-password'
+	kill "$server_pid" 2>/dev/null || true
+	wait "$server_pid" 2>/dev/null || true
+	check "server down: tester's message is queued (exit 0) and listed by mailq" \
+		sh_tester '/usr/sbin/sendmail -t </tmp/message && mailq | grep -q rcpt@example.org'
+	check "the queued entry belongs to group gsendmail, not readable by others" \
+		sh_chroot 'f=$(ls /var/spool/gsendmail/entries/*.env | head -1); [ "$(stat -c %G "$f")" = gsendmail ] && [ $(( 0$(stat -c %a "$f") % 10 )) -eq 0 ]'
+	rm -rf "$state"
 }
 send_checks
 
