@@ -1,2 +1,568 @@
+// SPDX-License-Identifier: MIT
+// TLS sessions and crypto helpers over OpenSSL 3, loaded with dlopen() on first use.
+// The OpenSSL headers are included for types and constants only: every OpenSSL
+// function is called through a pointer found with dlsym(), so nothing here needs
+// -lssl/-lcrypto and a process that never calls in here never maps them.
+// Failure policy: no abort, no output; each failure returns a status and leaves a
+// readable reason (OpenSSL reason string or X.509 verify result) in a buffer.
+// Sockets are non-blocking; the caller waits (poll) when told WANT_READ/WANT_WRITE.
+// Writes go through a custom BIO using send(MSG_NOSIGNAL) so that a peer that closed
+// never raises SIGPIPE.
+#define _GNU_SOURCE
 #include "CShim.h"
-int cshim_placeholder(void) { return 0; }
+
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+
+int gs_accept_nonblocking(int listen_fd) {
+  return accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+// MARK: - Loading
+
+// Every OpenSSL function used here. dlsym() on the libssl handle also finds libcrypto's
+// symbols, since libcrypto is a dependency of libssl.
+#define GS_OPENSSL_FUNCTIONS(X)                                                              \
+  X(TLS_client_method) X(TLS_server_method) X(SSL_CTX_new) X(SSL_CTX_free) X(SSL_CTX_ctrl)    \
+  X(SSL_CTX_set_options) X(SSL_CTX_set_verify) X(SSL_CTX_set_default_verify_paths)            \
+  X(SSL_CTX_load_verify_locations) X(SSL_CTX_use_certificate_chain_file)                      \
+  X(SSL_CTX_use_PrivateKey_file) X(SSL_CTX_check_private_key) X(SSL_CTX_up_ref) X(SSL_new)    \
+  X(SSL_free) X(SSL_ctrl) X(SSL_set_bio) X(SSL_set_connect_state) X(SSL_set_accept_state)     \
+  X(SSL_set1_host) X(SSL_get0_param) X(SSL_do_handshake) X(SSL_read_ex) X(SSL_write_ex)       \
+  X(SSL_shutdown) X(SSL_get_error) X(SSL_get_version) X(SSL_get_current_cipher)               \
+  X(SSL_CIPHER_get_name) X(SSL_get_verify_result) X(SSL_get1_peer_certificate)                \
+  X(X509_VERIFY_PARAM_set_hostflags) X(X509_VERIFY_PARAM_set1_ip_asc)                         \
+  X(X509_verify_cert_error_string) X(X509_get_subject_name) X(X509_get_issuer_name)           \
+  X(X509_NAME_oneline) X(X509_free) X(ERR_get_error) X(ERR_peek_last_error) X(ERR_clear_error) \
+  X(ERR_reason_error_string) X(ERR_error_string_n) X(BIO_get_new_index) X(BIO_meth_new)       \
+  X(BIO_meth_set_write_ex) X(BIO_meth_set_read_ex) X(BIO_meth_set_ctrl) X(BIO_meth_set_create) \
+  X(BIO_new) X(BIO_set_data) X(BIO_get_data) X(BIO_set_init) X(BIO_set_flags)                 \
+  X(BIO_clear_flags) X(BIO_new_mem_buf) X(BIO_free) X(PEM_read_bio_PrivateKey)               \
+  X(EVP_PKEY_free) X(EVP_PKEY_get_base_id) X(EVP_sha256) X(EVP_Digest) X(EVP_MD_CTX_new)      \
+  X(EVP_MD_CTX_free) X(EVP_DigestSignInit) X(EVP_DigestSign)
+
+#define GS_DECLARE(name) static __typeof__(name) *p_##name;
+GS_OPENSSL_FUNCTIONS(GS_DECLARE)
+#undef GS_DECLARE
+
+static pthread_once_t gs_load_once = PTHREAD_ONCE_INIT;
+static atomic_int gs_loaded;
+static char gs_load_error[256];
+static BIO_METHOD *gs_socket_bio_method;
+
+static void gs_copy(char *dst, size_t len, const char *src) {
+  if (dst == NULL || len == 0) return;
+  snprintf(dst, len, "%s", src);
+}
+
+static BIO_METHOD *gs_make_socket_bio_method(void);
+
+static void gs_load(void) {
+  // RTLD_LOCAL: OpenSSL's symbols stay out of the global namespace.
+  void *crypto = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL);
+  if (crypto == NULL) {
+    const char *why = dlerror();
+    snprintf(gs_load_error, sizeof gs_load_error, "cannot load libcrypto.so.3 (%s)",
+             why ? why : "unknown reason");
+    return;
+  }
+  void *ssl = dlopen("libssl.so.3", RTLD_NOW | RTLD_LOCAL);
+  if (ssl == NULL) {
+    const char *why = dlerror();
+    snprintf(gs_load_error, sizeof gs_load_error, "cannot load libssl.so.3 (%s)",
+             why ? why : "unknown reason");
+    return;
+  }
+#define GS_RESOLVE(name)                                                                  \
+  p_##name = (__typeof__(name) *)dlsym(ssl, #name);                                       \
+  if (p_##name == NULL) {                                                                 \
+    snprintf(gs_load_error, sizeof gs_load_error, "libssl.so.3 lacks %s (OpenSSL 3 needed)", \
+             #name);                                                                      \
+    return;                                                                               \
+  }
+  GS_OPENSSL_FUNCTIONS(GS_RESOLVE)
+#undef GS_RESOLVE
+  gs_socket_bio_method = gs_make_socket_bio_method();
+  if (gs_socket_bio_method == NULL) {
+    gs_copy(gs_load_error, sizeof gs_load_error, "cannot create the socket BIO method");
+    return;
+  }
+  atomic_store(&gs_loaded, 1);
+}
+
+int gs_openssl_load(char *err, size_t err_len) {
+  pthread_once(&gs_load_once, gs_load);
+  if (atomic_load(&gs_loaded)) return 0;
+  gs_copy(err, err_len, gs_load_error);
+  return -1;
+}
+
+int gs_openssl_is_loaded(void) { return atomic_load(&gs_loaded); }
+
+// MARK: - Errors
+
+// The reason of the most recent OpenSSL error on this thread ("certificate verify failed",
+// "unsupported protocol"…), or `fallback`. Clears the thread's error queue.
+static void gs_openssl_reason(char *dst, size_t len, const char *prefix, const char *fallback) {
+  unsigned long e = p_ERR_peek_last_error();
+  const char *reason = e ? p_ERR_reason_error_string(e) : NULL;
+  char code[64];
+  if (e && reason == NULL) {
+    p_ERR_error_string_n(e, code, sizeof code);
+    reason = code;
+  }
+  if (prefix && *prefix)
+    snprintf(dst, len, "%s: %s", prefix, reason ? reason : fallback);
+  else
+    snprintf(dst, len, "%s", reason ? reason : fallback);
+  p_ERR_clear_error();
+}
+
+// MARK: - Socket BIO
+
+struct gs_tls {
+  SSL *ssl;
+  int fd;
+  int last_errno;
+  int is_client;
+  char error[384];
+};
+
+static int gs_bio_write(BIO *b, const char *data, size_t len, size_t *written) {
+  gs_tls *t = p_BIO_get_data(b);
+  p_BIO_clear_flags(b, BIO_FLAGS_RWS | BIO_FLAGS_SHOULD_RETRY);
+  for (;;) {
+    ssize_t n = send(t->fd, data, len, MSG_NOSIGNAL);
+    if (n >= 0) {
+      *written = (size_t)n;
+      return 1;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      p_BIO_set_flags(b, BIO_FLAGS_WRITE | BIO_FLAGS_SHOULD_RETRY);
+    } else {
+      t->last_errno = errno;
+    }
+    return 0;
+  }
+}
+
+static int gs_bio_read(BIO *b, char *data, size_t len, size_t *nread) {
+  gs_tls *t = p_BIO_get_data(b);
+  p_BIO_clear_flags(b, BIO_FLAGS_RWS | BIO_FLAGS_SHOULD_RETRY);
+  for (;;) {
+    ssize_t n = recv(t->fd, data, len, 0);
+    if (n > 0) {
+      *nread = (size_t)n;
+      return 1;
+    }
+    if (n == 0) return 0;  // EOF: no retry flag
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      p_BIO_set_flags(b, BIO_FLAGS_READ | BIO_FLAGS_SHOULD_RETRY);
+    } else {
+      t->last_errno = errno;
+    }
+    return 0;
+  }
+}
+
+static long gs_bio_ctrl(BIO *b, int cmd, long num, void *ptr) {
+  (void)b;
+  (void)num;
+  (void)ptr;
+  // Writes are unbuffered, so a flush has nothing to do; every other control is unsupported.
+  return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static int gs_bio_create(BIO *b) {
+  (void)b;
+  return 1;
+}
+
+static BIO_METHOD *gs_make_socket_bio_method(void) {
+  int index = p_BIO_get_new_index();
+  if (index == -1) return NULL;
+  BIO_METHOD *m = p_BIO_meth_new(index | BIO_TYPE_SOURCE_SINK, "gsendmail socket");
+  if (m == NULL) return NULL;
+  if (!p_BIO_meth_set_write_ex(m, gs_bio_write) || !p_BIO_meth_set_read_ex(m, gs_bio_read) ||
+      !p_BIO_meth_set_ctrl(m, gs_bio_ctrl) || !p_BIO_meth_set_create(m, gs_bio_create))
+    return NULL;
+  return m;
+}
+
+// MARK: - Contexts
+
+// Options common to both sides: TLS 1.2 minimum, no compression, no renegotiation, and a
+// peer that closes without close_notify reads as end of stream (SMTP detects truncation
+// itself: a reply or the end of DATA is either complete or missing).
+static int gs_ctx_common(SSL_CTX *ctx) {
+  if (p_SSL_CTX_ctrl(ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, TLS1_2_VERSION, NULL) != 1) return 0;
+  p_SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                                 SSL_OP_IGNORE_UNEXPECTED_EOF);
+  // Partial writes and a moving buffer let the caller retry a non-blocking write with
+  // whatever is left of its buffer.
+  p_SSL_CTX_ctrl(ctx, SSL_CTRL_MODE,
+                 SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER, NULL);
+  return 1;
+}
+
+// The client context is cached for the last CA choice: loading the system store parses
+// the CA bundle, which is worth doing once per process, not once per connection.
+static pthread_mutex_t gs_client_ctx_lock = PTHREAD_MUTEX_INITIALIZER;
+static SSL_CTX *gs_client_ctx;
+static char *gs_client_ctx_ca;  // NULL: system store
+
+static SSL_CTX *gs_client_ctx_get(const char *ca_file, int *status, char *err, size_t err_len) {
+  pthread_mutex_lock(&gs_client_ctx_lock);
+  if (gs_client_ctx != NULL) {
+    int same = (ca_file == NULL && gs_client_ctx_ca == NULL) ||
+               (ca_file != NULL && gs_client_ctx_ca != NULL && strcmp(ca_file, gs_client_ctx_ca) == 0);
+    if (same) {
+      SSL_CTX *ctx = gs_client_ctx;
+      p_SSL_CTX_up_ref(ctx);
+      pthread_mutex_unlock(&gs_client_ctx_lock);
+      return ctx;
+    }
+  }
+  p_ERR_clear_error();
+  SSL_CTX *ctx = p_SSL_CTX_new(p_TLS_client_method());
+  if (ctx == NULL || !gs_ctx_common(ctx)) {
+    gs_openssl_reason(err, err_len, "cannot create a TLS client context", "unknown error");
+    if (ctx) p_SSL_CTX_free(ctx);
+    *status = GS_TLS_ERROR;
+    pthread_mutex_unlock(&gs_client_ctx_lock);
+    return NULL;
+  }
+  // Verification is not optional: SSL_VERIFY_PEER makes the handshake fail on any
+  // chain, expiry or host-name problem.
+  p_SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+  if (ca_file != NULL) {
+    // Only this file: the system store is deliberately not loaded.
+    if (p_SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
+      char prefix[300];
+      snprintf(prefix, sizeof prefix, "cannot load CA file %s", ca_file);
+      gs_openssl_reason(err, err_len, prefix, "no certificate found");
+      p_SSL_CTX_free(ctx);
+      *status = GS_TLS_CA_FILE;
+      pthread_mutex_unlock(&gs_client_ctx_lock);
+      return NULL;
+    }
+  } else if (p_SSL_CTX_set_default_verify_paths(ctx) != 1) {
+    gs_openssl_reason(err, err_len, "cannot load the system CA store", "unknown error");
+    p_SSL_CTX_free(ctx);
+    *status = GS_TLS_CA_FILE;
+    pthread_mutex_unlock(&gs_client_ctx_lock);
+    return NULL;
+  }
+  char *ca_copy = ca_file ? strdup(ca_file) : NULL;
+  if (ca_file == NULL || ca_copy != NULL) {
+    if (gs_client_ctx) p_SSL_CTX_free(gs_client_ctx);
+    free(gs_client_ctx_ca);
+    gs_client_ctx = ctx;
+    gs_client_ctx_ca = ca_copy;
+    p_SSL_CTX_up_ref(ctx);  // one reference for the cache, one for the caller
+  }
+  pthread_mutex_unlock(&gs_client_ctx_lock);
+  return ctx;
+}
+
+struct gs_tls_server_ctx {
+  SSL_CTX *ctx;
+};
+
+gs_tls_server_ctx *gs_tls_server_ctx_new(const char *cert_file, const char *key_file, char *err,
+                                         size_t err_len) {
+  if (gs_openssl_load(err, err_len) != 0) return NULL;
+  p_ERR_clear_error();
+  SSL_CTX *ctx = p_SSL_CTX_new(p_TLS_server_method());
+  if (ctx == NULL || !gs_ctx_common(ctx)) {
+    gs_openssl_reason(err, err_len, "cannot create a TLS server context", "unknown error");
+    if (ctx) p_SSL_CTX_free(ctx);
+    return NULL;
+  }
+  char prefix[300];
+  if (p_SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
+    snprintf(prefix, sizeof prefix, "cannot load certificate %s", cert_file);
+    gs_openssl_reason(err, err_len, prefix, "unknown error");
+    p_SSL_CTX_free(ctx);
+    return NULL;
+  }
+  if (p_SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1 ||
+      p_SSL_CTX_check_private_key(ctx) != 1) {
+    snprintf(prefix, sizeof prefix, "cannot load private key %s", key_file);
+    gs_openssl_reason(err, err_len, prefix, "unknown error");
+    p_SSL_CTX_free(ctx);
+    return NULL;
+  }
+  gs_tls_server_ctx *s = calloc(1, sizeof *s);
+  if (s == NULL) {
+    gs_copy(err, err_len, "out of memory");
+    p_SSL_CTX_free(ctx);
+    return NULL;
+  }
+  s->ctx = ctx;
+  return s;
+}
+
+void gs_tls_server_ctx_free(gs_tls_server_ctx *s) {
+  if (s == NULL) return;
+  p_SSL_CTX_free(s->ctx);
+  free(s);
+}
+
+// MARK: - Sessions
+
+static gs_tls *gs_tls_new(SSL_CTX *ctx, int fd, char *err, size_t err_len) {
+  gs_tls *t = calloc(1, sizeof *t);
+  if (t == NULL) {
+    gs_copy(err, err_len, "out of memory");
+    return NULL;
+  }
+  t->fd = fd;
+  t->ssl = p_SSL_new(ctx);
+  BIO *bio = t->ssl ? p_BIO_new(gs_socket_bio_method) : NULL;
+  if (bio == NULL) {
+    gs_openssl_reason(err, err_len, "cannot create a TLS session", "unknown error");
+    if (t->ssl) p_SSL_free(t->ssl);
+    free(t);
+    return NULL;
+  }
+  p_BIO_set_data(bio, t);
+  p_BIO_set_init(bio, 1);
+  p_SSL_set_bio(t->ssl, bio, bio);  // the SSL owns the BIO from here
+  return t;
+}
+
+static int gs_is_ip_literal(const char *host) {
+  unsigned char addr[16];
+  return inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
+}
+
+gs_tls *gs_tls_client_new(int fd, const char *host, const char *ca_file, int *status, char *err,
+                          size_t err_len) {
+  if (gs_openssl_load(err, err_len) != 0) {
+    *status = GS_TLS_UNAVAILABLE;
+    return NULL;
+  }
+  SSL_CTX *ctx = gs_client_ctx_get(ca_file, status, err, err_len);
+  if (ctx == NULL) return NULL;
+  gs_tls *t = gs_tls_new(ctx, fd, err, err_len);
+  p_SSL_CTX_free(ctx);  // the session holds its own reference
+  if (t == NULL) {
+    *status = GS_TLS_ERROR;
+    return NULL;
+  }
+  t->is_client = 1;
+  X509_VERIFY_PARAM *param = p_SSL_get0_param(t->ssl);
+  p_X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  int ok;
+  if (gs_is_ip_literal(host)) {
+    // RFC 6066 §3: no SNI for IP literals; the certificate needs an iPAddress SAN.
+    ok = p_X509_VERIFY_PARAM_set1_ip_asc(param, host) == 1;
+  } else {
+    ok = p_SSL_set1_host(t->ssl, host) == 1 &&
+         p_SSL_ctrl(t->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                    (void *)host) == 1;
+  }
+  if (!ok) {
+    char prefix[300];
+    snprintf(prefix, sizeof prefix, "cannot use %s as the TLS server name", host);
+    gs_openssl_reason(err, err_len, prefix, "invalid name");
+    gs_tls_free(t);
+    *status = GS_TLS_ERROR;
+    return NULL;
+  }
+  p_SSL_set_connect_state(t->ssl);
+  *status = GS_TLS_OK;
+  return t;
+}
+
+gs_tls *gs_tls_server_new(gs_tls_server_ctx *s, int fd, char *err, size_t err_len) {
+  gs_tls *t = gs_tls_new(s->ctx, fd, err, err_len);
+  if (t == NULL) return NULL;
+  p_SSL_set_accept_state(t->ssl);
+  return t;
+}
+
+// Turns the result of an SSL call into a status, filling t->error on failure.
+static int gs_tls_status_of(gs_tls *t, int ret, const char *what) {
+  int e = p_SSL_get_error(t->ssl, ret);
+  switch (e) {
+    case SSL_ERROR_NONE: return GS_TLS_OK;
+    case SSL_ERROR_WANT_READ: return GS_TLS_WANT_READ;
+    case SSL_ERROR_WANT_WRITE: return GS_TLS_WANT_WRITE;
+    case SSL_ERROR_ZERO_RETURN:
+      p_ERR_clear_error();
+      snprintf(t->error, sizeof t->error, "connection closed by the peer during %s", what);
+      return GS_TLS_CLOSED;
+    case SSL_ERROR_SYSCALL:
+      p_ERR_clear_error();
+      if (t->last_errno != 0) {
+        snprintf(t->error, sizeof t->error, "%s: %s", what, strerror(t->last_errno));
+        return GS_TLS_IO;
+      }
+      snprintf(t->error, sizeof t->error, "connection closed by the peer during %s", what);
+      return GS_TLS_CLOSED;
+    default: break;
+  }
+  if (t->is_client) {
+    long v = p_SSL_get_verify_result(t->ssl);
+    if (v != X509_V_OK) {
+      char peer[256];
+      const char *reason = p_X509_verify_cert_error_string(v);
+      if (gs_tls_peer_summary(t, peer, sizeof peer) == 0)
+        snprintf(t->error, sizeof t->error, "certificate verify failed: %s (%s)", reason, peer);
+      else
+        snprintf(t->error, sizeof t->error, "certificate verify failed: %s", reason);
+      p_ERR_clear_error();
+      return GS_TLS_CERTIFICATE;
+    }
+  }
+  gs_openssl_reason(t->error, sizeof t->error, what, "unknown TLS error");
+  return GS_TLS_ERROR;
+}
+
+int gs_tls_handshake(gs_tls *t) {
+  p_ERR_clear_error();
+  t->last_errno = 0;
+  int ret = p_SSL_do_handshake(t->ssl);
+  if (ret == 1) return GS_TLS_OK;
+  return gs_tls_status_of(t, ret, "TLS handshake");
+}
+
+int gs_tls_read(gs_tls *t, void *buf, size_t len, size_t *nread) {
+  p_ERR_clear_error();
+  t->last_errno = 0;
+  *nread = 0;
+  if (p_SSL_read_ex(t->ssl, buf, len, nread) == 1) return GS_TLS_OK;
+  return gs_tls_status_of(t, 0, "TLS read");
+}
+
+int gs_tls_write(gs_tls *t, const void *buf, size_t len, size_t *nwritten) {
+  p_ERR_clear_error();
+  t->last_errno = 0;
+  *nwritten = 0;
+  if (p_SSL_write_ex(t->ssl, buf, len, nwritten) == 1) return GS_TLS_OK;
+  return gs_tls_status_of(t, 0, "TLS write");
+}
+
+void gs_tls_shutdown(gs_tls *t) {
+  p_ERR_clear_error();
+  (void)p_SSL_shutdown(t->ssl);
+  p_ERR_clear_error();
+}
+
+const char *gs_tls_error(const gs_tls *t) { return t->error; }
+int gs_tls_errno(const gs_tls *t) { return t->last_errno; }
+
+const char *gs_tls_version(const gs_tls *t) { return p_SSL_get_version(t->ssl); }
+
+const char *gs_tls_cipher(const gs_tls *t) {
+  const SSL_CIPHER *c = p_SSL_get_current_cipher(t->ssl);
+  return c ? p_SSL_CIPHER_get_name(c) : "(none)";
+}
+
+int gs_tls_peer_summary(const gs_tls *t, char *buf, size_t len) {
+  X509 *cert = p_SSL_get1_peer_certificate(t->ssl);
+  if (cert == NULL) return -1;
+  char subject[160], issuer[160];
+  if (p_X509_NAME_oneline(p_X509_get_subject_name(cert), subject, sizeof subject) == NULL)
+    gs_copy(subject, sizeof subject, "?");
+  if (p_X509_NAME_oneline(p_X509_get_issuer_name(cert), issuer, sizeof issuer) == NULL)
+    gs_copy(issuer, sizeof issuer, "?");
+  p_X509_free(cert);
+  snprintf(buf, len, "subject=%s; issuer=%s", subject, issuer);
+  return 0;
+}
+
+void gs_tls_free(gs_tls *t) {
+  if (t == NULL) return;
+  p_SSL_free(t->ssl);
+  free(t);
+}
+
+// MARK: - Crypto helpers
+
+int gs_sha256(const void *data, size_t len, unsigned char *out) {
+  if (gs_openssl_load(NULL, 0) != 0) return -1;
+  unsigned int n = 0;
+  int ok = p_EVP_Digest(data, len, out, &n, p_EVP_sha256(), NULL) == 1 && n == 32;
+  p_ERR_clear_error();
+  return ok ? 0 : -1;
+}
+
+int gs_random_bytes(void *buf, size_t len) {
+  unsigned char *p = buf;
+  while (len > 0) {
+    ssize_t n = getrandom(p, len, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+int gs_rsa_sha256_sign_pem(const char *pem, size_t pem_len, const void *data, size_t len,
+                           unsigned char *out, size_t *out_len, char *err, size_t err_len) {
+  if (gs_openssl_load(err, err_len) != 0) return GS_TLS_UNAVAILABLE;
+  if (err && err_len) err[0] = 0;
+  p_ERR_clear_error();
+  if (pem_len > 1 << 20) {
+    gs_copy(err, err_len, "private key is implausibly large");
+    return -1;
+  }
+  BIO *bio = p_BIO_new_mem_buf(pem, (int)pem_len);
+  if (bio == NULL) {
+    gs_openssl_reason(err, err_len, "cannot read private key", "out of memory");
+    return -1;
+  }
+  // A NULL password callback with an empty user pointer: an encrypted key fails instead of
+  // prompting on the terminal.
+  EVP_PKEY *key = p_PEM_read_bio_PrivateKey(bio, NULL, NULL, (void *)"");
+  p_BIO_free(bio);
+  if (key == NULL) {
+    gs_openssl_reason(err, err_len, "cannot read private key", "not a PEM private key");
+    return -1;
+  }
+  if (p_EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA) {
+    gs_copy(err, err_len, "private key is not an RSA key");
+    p_EVP_PKEY_free(key);
+    return -1;
+  }
+  EVP_MD_CTX *md = p_EVP_MD_CTX_new();
+  int rc = -1;
+  if (md != NULL && p_EVP_DigestSignInit(md, NULL, p_EVP_sha256(), NULL, key) == 1) {
+    size_t needed = 0;
+    if (p_EVP_DigestSign(md, NULL, &needed, data, len) == 1 && needed <= *out_len &&
+        p_EVP_DigestSign(md, out, out_len, data, len) == 1) {
+      rc = 0;
+    } else if (needed > *out_len) {
+      gs_copy(err, err_len, "signature buffer too small");
+    }
+  }
+  if (rc != 0 && err && err_len && err[0] == 0)
+    gs_openssl_reason(err, err_len, "RSA-SHA256 signing failed", "unknown error");
+  p_ERR_clear_error();
+  if (md) p_EVP_MD_CTX_free(md);
+  p_EVP_PKEY_free(key);
+  return rc;
+}

@@ -1,4 +1,93 @@
+// SPDX-License-Identifier: MIT
+// CShim: the only C in gsendmail. A small opaque TLS and crypto API over OpenSSL 3,
+// which is opened with dlopen() on first use so that programs that never talk TLS
+// (`gsendmail --version`, `--dry-run`) never map libssl/libcrypto.
+// Failure policy: nothing here aborts or prints; every failure is a status code plus
+// a readable message (OpenSSL reason, X.509 verify result) that never holds secrets.
 #ifndef GSENDMAIL_CSHIM_H
 #define GSENDMAIL_CSHIM_H
-int cshim_placeholder(void);
+
+#include <stddef.h>
+
+/// Results of the TLS calls. Non-negative values are not errors.
+enum gs_tls_status {
+  /// The operation completed.
+  GS_TLS_OK = 0,
+  /// Wait until the socket is readable, then call again.
+  GS_TLS_WANT_READ = 1,
+  /// Wait until the socket is writable, then call again.
+  GS_TLS_WANT_WRITE = 2,
+  /// The peer closed the connection (close_notify or plain TCP EOF).
+  GS_TLS_CLOSED = 3,
+  /// TLS protocol failure (handshake refused, bad record, unsupported version…).
+  GS_TLS_ERROR = -1,
+  /// The peer's certificate failed verification (chain, expiry or host name).
+  GS_TLS_CERTIFICATE = -2,
+  /// A socket error; `gs_tls_errno` tells which.
+  GS_TLS_IO = -3,
+  /// libssl.so.3 / libcrypto.so.3 could not be loaded.
+  GS_TLS_UNAVAILABLE = -4,
+  /// The CA file given in place of the system store could not be loaded.
+  GS_TLS_CA_FILE = -5,
+};
+
+/// One TLS session over a connected, non-blocking socket. Opaque.
+typedef struct gs_tls gs_tls;
+/// A server configuration (certificate chain + key). Opaque; safe to share between threads.
+typedef struct gs_tls_server_ctx gs_tls_server_ctx;
+
+/// accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC (not visible to Swift without _GNU_SOURCE).
+int gs_accept_nonblocking(int listen_fd);
+
+/// Loads libssl.so.3 and libcrypto.so.3 once (thread-safe). Returns 0 on success; else -1
+/// with a message in `err`.
+int gs_openssl_load(char *err, size_t err_len);
+/// 1 when OpenSSL has been loaded into this process by `gs_openssl_load`, else 0.
+int gs_openssl_is_loaded(void);
+
+/// Starts a client session on `fd`. Verification is always on: the system store, or only
+/// `ca_file` when non-NULL; the certificate must match `host` (DNS name or IP literal; SNI is
+/// sent for names only). TLS 1.2 is the minimum. Returns NULL with `*status` and `err` set.
+gs_tls *gs_tls_client_new(int fd, const char *host, const char *ca_file, int *status,
+                          char *err, size_t err_len);
+/// Loads a PEM certificate chain and private key for serving TLS 1.2+. NULL with `err` on failure.
+gs_tls_server_ctx *gs_tls_server_ctx_new(const char *cert_file, const char *key_file, char *err,
+                                         size_t err_len);
+/// Frees a server context (sessions made from it keep their own reference).
+void gs_tls_server_ctx_free(gs_tls_server_ctx *ctx);
+/// Starts a server session on `fd`. NULL with `err` on failure.
+gs_tls *gs_tls_server_new(gs_tls_server_ctx *ctx, int fd, char *err, size_t err_len);
+
+/// Advances the handshake: GS_TLS_OK, GS_TLS_WANT_READ/WRITE, or an error (see gs_tls_error).
+int gs_tls_handshake(gs_tls *t);
+/// Reads up to `len` plaintext bytes; on GS_TLS_OK `*nread` > 0.
+int gs_tls_read(gs_tls *t, void *buf, size_t len, size_t *nread);
+/// Writes up to `len` plaintext bytes; on GS_TLS_OK `*nwritten` > 0 (may be partial).
+int gs_tls_write(gs_tls *t, const void *buf, size_t len, size_t *nwritten);
+/// Sends close_notify once, without waiting for the peer's. Best effort.
+void gs_tls_shutdown(gs_tls *t);
+/// The message for the last error status returned on this session.
+const char *gs_tls_error(const gs_tls *t);
+/// The errno for the last GS_TLS_IO status (0 when the peer just closed).
+int gs_tls_errno(const gs_tls *t);
+/// The negotiated protocol, e.g. "TLSv1.3".
+const char *gs_tls_version(const gs_tls *t);
+/// The negotiated cipher suite, e.g. "TLS_AES_256_GCM_SHA384".
+const char *gs_tls_cipher(const gs_tls *t);
+/// Writes "subject=…; issuer=…" of the peer certificate into `buf`; 0 if there is one, else -1.
+int gs_tls_peer_summary(const gs_tls *t, char *buf, size_t len);
+/// Frees the session (does not close the socket).
+void gs_tls_free(gs_tls *t);
+
+/// SHA-256 of `len` bytes into `out` (32 bytes). 0 on success, -1 when OpenSSL is unavailable.
+int gs_sha256(const void *data, size_t len, unsigned char *out);
+/// Fills `buf` with `len` bytes from the kernel CSPRNG (getrandom). 0 on success, else an errno.
+int gs_random_bytes(void *buf, size_t len);
+/// RSASSA-PKCS1-v1_5 SHA-256 signature (JWT RS256) of `data` with a PEM private key
+/// (PKCS#8 "PRIVATE KEY" or "RSA PRIVATE KEY"). `*out_len` is the capacity of `out` on entry
+/// (512 is enough for RSA-4096) and the signature length on return. 0 on success; -1 with
+/// `err` (never the key) on failure; GS_TLS_UNAVAILABLE when OpenSSL cannot be loaded.
+int gs_rsa_sha256_sign_pem(const char *pem, size_t pem_len, const void *data, size_t len,
+                           unsigned char *out, size_t *out_len, char *err, size_t err_len);
+
 #endif
