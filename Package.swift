@@ -30,12 +30,20 @@ let package = Package(
 
     // I/O.
     .target(name: "Transport", dependencies: ["CShim"]),
+    // curl headers only: libcurl.so.4 is opened with dlopen() on the first HTTP request,
+    // so `--version` and a send with a cached token never load it.
+    .target(name: "CCurlShim", linkerSettings: [.linkedLibrary("dl")]),
+    .target(name: "HTTPClient", dependencies: ["CCurlShim"]),
+
+    // OAuth 2.0: the pure protocol pieces, then the token cache and login plumbing.
+    .target(name: "OAuth2", dependencies: ["Codecs"]),
+    .target(name: "TokenStore", dependencies: ["OAuth2", "HTTPClient", "Transport"]),
 
     // Front end: options, config, accounts, aliases, delivery, the exit-code table.
     .target(
       name: "GSendmailKit",
       dependencies: [
-        "Codecs", "MessageCore", "SMTPCore", "SMTPServerCore", "Transport",
+        "Codecs", "MessageCore", "SMTPCore", "SMTPServerCore", "Transport", "TokenStore",
         .product(name: "TOMLKit", package: "TOMLKit"),
       ]),
     .executableTarget(name: "gsendmail", dependencies: ["GSendmailKit"]),
@@ -54,6 +62,9 @@ let package = Package(
     .testTarget(name: "MessageCoreTests", dependencies: ["MessageCore"], resources: [.copy("Fixtures")]),
     .testTarget(name: "SMTPCoreTests", dependencies: ["SMTPCore"], resources: [.copy("Transcripts")]),
     .testTarget(name: "TransportTests", dependencies: ["Transport", "TestServerKit", "SMTPServerCore"]),
+    .testTarget(name: "OAuth2Tests", dependencies: ["OAuth2"]),
+    .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"]),
+    .testTarget(name: "TokenStoreTests", dependencies: ["TokenStore", "OAuth2", "HTTPClient", "Transport"]),
     .testTarget(name: "GSendmailKitTests", dependencies: ["GSendmailKit"]),
     .testTarget(name: "EndToEndTests", dependencies: ["TestServerKit", "Transport"]),
   ],
