@@ -66,8 +66,12 @@ public enum AuthorizationRedirect {
     } else {
       query = rest
     }
-    guard let fields = FormEncoding.decode(query), !fields.isEmpty else { throw .malformed }
+    guard let fields = FormEncoding.decode(query) else { throw .malformed }
     func field(_ name: String) -> String? { fields.last { $0.name == name }?.value }
+    // Pasted junk or an unrelated query: say so rather than blame the state.
+    guard field("state") != nil || field("code") != nil || field("error") != nil else {
+      throw .malformed
+    }
 
     guard let state = field("state"), constantTimeEqual(state, expectedState) else {
       throw .stateMismatch

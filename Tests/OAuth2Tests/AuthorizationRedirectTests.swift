@@ -24,6 +24,8 @@ struct AuthorizationRedirectTests {
     ("/", .malformed),
     ("/?", .malformed),
     ("/?state=ST&code=%zz", .malformed),
+    ("not a url", .malformed),
+    ("/?q=search", .malformed),
     ("/?code=x", .stateMismatch),
     ("/?state=OTHER&code=x", .stateMismatch),
     ("/?state=S&code=x", .stateMismatch),
