@@ -61,6 +61,8 @@ let package = Package(
     .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
     .testTarget(name: "MessageCoreTests", dependencies: ["MessageCore"], resources: [.copy("Fixtures")]),
     .testTarget(name: "SMTPCoreTests", dependencies: ["SMTPCore"], resources: [.copy("Transcripts")]),
+    .testTarget(name: "SMTPServerCoreTests", dependencies: ["SMTPServerCore", "Codecs"]),
+    .testTarget(name: "TestServerKitTests", dependencies: ["TestServerKit", "Transport"]),
     .testTarget(name: "TransportTests", dependencies: ["Transport", "TestServerKit", "SMTPServerCore"]),
     .testTarget(name: "OAuth2Tests", dependencies: ["OAuth2"]),
     .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"]),

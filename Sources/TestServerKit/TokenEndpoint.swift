@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: MIT
+// A minimal HTTP/1.1 server on loopback imitating Google's OAuth endpoints:
+// `GET /auth` (redirects with `code` and `state`), `POST /token` (refresh_token and
+// authorization_code grants) and `POST /revoke`. One request per connection
+// (`Connection: close`), one thread per connection. Plain HTTP: SPEC allows http:// on
+// loopback. Failure policy: a malformed request gets 400 and the connection closes;
+// the endpoint never logs a token or a form body.
+
+import Foundation
+import Transport
+
+/// The fake token endpoint's HTTP side.
+final class TokenEndpoint: Sendable {
+  private let listener: TCPListener
+  private let authority: TokenAuthority
+  private let threads: ServerThreads
+  private let log: (@Sendable (String) -> Void)?
+
+  /// The bound port.
+  var port: UInt16 { listener.port }
+
+  init(
+    port: UInt16, authority: TokenAuthority, threads: ServerThreads,
+    log: (@Sendable (String) -> Void)?
+  ) throws(TransportError) {
+    self.listener = try TCPListener(host: "127.0.0.1", port: port)
+    self.authority = authority
+    self.threads = threads
+    self.log = log
+  }
+
+  /// Starts the accept loop.
+  func start() {
+    threads.spawn("token-endpoint-accept") { [self] in
+      while let connection = try? listener.accept(connectionTimeout: .milliseconds(200)) {
+        threads.spawn("token-endpoint-request") { [self] in serve(connection) }
+      }
+    }
+  }
+
+  /// Stops accepting; the caller joins the threads.
+  func stop() {
+    listener.close()
+  }
+
+  // MARK: - One request
+
+  private struct Request {
+    var method: String
+    var path: String
+    var query: [String: String]
+    var form: [String: String]
+  }
+
+  private struct Response {
+    var status: Int
+    var reason: String
+    var headers: [(String, String)] = []
+    var body: [UInt8] = []
+  }
+
+  private func serve(_ connection: Connection) {
+    defer { connection.close() }
+    guard let request = read(connection) else {
+      send(json(400, ["error": "invalid_request"]), on: connection)
+      return
+    }
+    authority.count { $0.requests += 1 }
+    let response: Response
+    switch (request.method, request.path) {
+    case ("GET", "/auth"):
+      response = authorize(request)
+    case ("POST", "/token"):
+      if let failure = authority.behavior.failure {
+        if failure == .hang {
+          while !threads.isStopping { Thread.sleep(forTimeInterval: 0.05) }
+          return
+        }
+        response = fail(failure, request)
+      } else {
+        response = token(request)
+      }
+    case ("POST", "/revoke"):
+      authority.count { $0.revocations += 1 }
+      let token = request.form["token"] ?? request.query["token"] ?? ""
+      response =
+        authority.revoke(token)
+        ? json(200, [:])
+        : json(400, ["error": "invalid_token", "error_description": "Token expired or revoked"])
+    default:
+      response = json(404, ["error": "not_found"])
+    }
+    log?("http \(request.method) \(request.path) -> \(response.status)")
+    send(response, on: connection)
+  }
+
+  private func authorize(_ request: Request) -> Response {
+    authority.count { $0.authorizations += 1 }
+    guard let redirect = request.query["redirect_uri"], !redirect.isEmpty else {
+      return json(400, ["error": "invalid_request", "error_description": "Missing redirect_uri"])
+    }
+    var items = [
+      ("code", authority.issueCode()),
+      ("scope", request.query["scope"] ?? "https://mail.google.com/"),
+    ]
+    if let state = request.query["state"] { items.insert(("state", state), at: 0) }
+    let query = items.map { "\($0.0)=\(Self.percentEncode($0.1))" }.joined(separator: "&")
+    let location = redirect + (redirect.contains("?") ? "&" : "?") + query
+    return Response(status: 302, reason: "Found", headers: [("Location", location)])
+  }
+
+  private func token(_ request: Request) -> Response {
+    let grant: TokenAuthority.Grant
+    switch request.form["grant_type"] {
+    case "refresh_token":
+      authority.count { $0.refreshGrants += 1 }
+      grant = authority.refresh(request.form["refresh_token"] ?? "")
+    case "authorization_code":
+      authority.count { $0.authorizationCodeGrants += 1 }
+      grant = authority.exchange(request.form["code"] ?? "")
+    case let other:
+      return json(
+        400,
+        [
+          "error": "unsupported_grant_type",
+          "error_description": "Invalid grant_type: \(other ?? "")",
+        ])
+    }
+    switch grant {
+    case .invalidGrant:
+      return json(
+        400, ["error": "invalid_grant", "error_description": "Token has been expired or revoked."])
+    case .issued(let access, let refresh, let expiresIn):
+      var body: [String: Any] = [
+        "access_token": access, "expires_in": expiresIn, "scope": "https://mail.google.com/",
+        "token_type": "Bearer",
+      ]
+      if let refresh { body["refresh_token"] = refresh }
+      return json(200, body)
+    }
+  }
+
+  private func fail(_ failure: TokenEndpointBehavior.Failure, _ request: Request) -> Response {
+    switch failure {
+    case .invalidGrant:
+      return json(
+        400, ["error": "invalid_grant", "error_description": "Token has been expired or revoked."])
+    case .serverError:
+      return json(500, ["error": "internal_failure", "error_description": "Backend Error"])
+    case .unavailable:
+      return json(
+        503, ["error": "temporarily_unavailable", "error_description": "Try again later"])
+    case .nonJSON, .hang:
+      return Response(
+        status: 200, reason: "OK", headers: [("Content-Type", "text/html; charset=utf-8")],
+        body: Array("<html><body>Sign in to the network</body></html>".utf8))
+    }
+  }
+
+  private func json(_ status: Int, _ object: [String: Any]) -> Response {
+    let body =
+      (try? JSONSerialization.data(
+        withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+    let reason =
+      switch status {
+      case 200: "OK"
+      case 400: "Bad Request"
+      case 404: "Not Found"
+      case 500: "Internal Server Error"
+      default: "Service Unavailable"
+      }
+    return Response(
+      status: status, reason: reason,
+      headers: [
+        ("Content-Type", "application/json; charset=utf-8"), ("Cache-Control", "no-store"),
+      ],
+      body: Array(body))
+  }
+
+  private func send(_ response: Response, on connection: Connection) {
+    var head = "HTTP/1.1 \(response.status) \(response.reason)\r\n"
+    for (name, value) in response.headers { head += "\(name): \(value)\r\n" }
+    head += "Content-Length: \(response.body.count)\r\nConnection: close\r\n\r\n"
+    try? connection.write(Array(head.utf8) + response.body)
+  }
+
+  // MARK: - Parsing
+
+  private static let maxRequestSize = 65_536
+
+  /// Reads one request: head up to CRLFCRLF, then `Content-Length` bytes of body.
+  private func read(_ connection: Connection) -> Request? {
+    var buffer: [UInt8] = []
+    var headEnd: Int?
+    var waited = 0
+    while true {
+      if headEnd == nil, let end = Self.find([13, 10, 13, 10], in: buffer) { headEnd = end }
+      if let headEnd {
+        let head = String(decoding: buffer[..<headEnd], as: UTF8.self)
+        return parse(head: head, body: buffer[(headEnd + 4)...], connection: connection)
+      }
+      guard buffer.count < Self.maxRequestSize else { return nil }
+      do {
+        if try connection.read(into: &buffer) == 0 { return nil }
+      } catch .timedOut {
+        waited += 1
+        if threads.isStopping || waited > 50 { return nil }
+      } catch {
+        return nil
+      }
+    }
+  }
+
+  private func parse(head: String, body: ArraySlice<UInt8>, connection: Connection) -> Request? {
+    let lines = head.components(separatedBy: "\r\n")
+    let parts = lines[0].split(separator: " ")
+    guard parts.count == 3, parts[2].hasPrefix("HTTP/1.") else { return nil }
+    var length = 0
+    for line in lines.dropFirst() {
+      guard let colon = line.firstIndex(of: ":") else { return nil }
+      if line[..<colon].lowercased() == "content-length" {
+        guard
+          let value = Int(line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)),
+          value >= 0, value <= Self.maxRequestSize
+        else { return nil }
+        length = value
+      }
+    }
+    var bodyBytes = Array(body)
+    var waited = 0
+    while bodyBytes.count < length {
+      do {
+        if try connection.read(into: &bodyBytes) == 0 { return nil }
+      } catch .timedOut {
+        waited += 1
+        if threads.isStopping || waited > 50 { return nil }
+      } catch {
+        return nil
+      }
+    }
+    let target = String(parts[1])
+    let path: String
+    var query: [String: String] = [:]
+    if let mark = target.firstIndex(of: "?") {
+      path = String(target[..<mark])
+      query = Self.formDecode(String(target[target.index(after: mark)...]))
+    } else {
+      path = target
+    }
+    let form = Self.formDecode(String(decoding: bodyBytes.prefix(length), as: UTF8.self))
+    return Request(method: String(parts[0]), path: path, query: query, form: form)
+  }
+
+  private static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
+    guard haystack.count >= needle.count else { return nil }
+    for start in 0...(haystack.count - needle.count)
+    where haystack[start..<start + needle.count].elementsEqual(needle) {
+      return start
+    }
+    return nil
+  }
+
+  /// `application/x-www-form-urlencoded` (and query strings): `+` is a space.
+  static func formDecode(_ text: String) -> [String: String] {
+    var out: [String: String] = [:]
+    for pair in text.split(separator: "&") {
+      let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+      let decode = { (part: Substring) in
+        part.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(part)
+      }
+      out[decode(parts[0])] = parts.count == 2 ? decode(parts[1]) : ""
+    }
+    return out
+  }
+
+  static func percentEncode(_ text: String) -> String {
+    var allowed = CharacterSet.alphanumerics
+    allowed.insert(charactersIn: "-._~")
+    return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+  }
+}
