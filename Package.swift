@@ -66,7 +66,8 @@ let package = Package(
     .testTarget(name: "TransportTests", dependencies: ["Transport", "TestServerKit", "SMTPServerCore"]),
     .testTarget(name: "OAuth2Tests", dependencies: ["OAuth2"]),
     .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"]),
-    .testTarget(name: "TokenStoreTests", dependencies: ["TokenStore", "OAuth2", "HTTPClient", "Transport"]),
+    .testTarget(
+      name: "TokenStoreTests", dependencies: ["TokenStore", "OAuth2", "HTTPClient", "Transport", "TestServerKit"]),
     .testTarget(name: "GSendmailKitTests", dependencies: ["GSendmailKit"]),
     .testTarget(name: "EndToEndTests", dependencies: ["TestServerKit", "Transport"]),
   ],
