@@ -76,8 +76,10 @@ public struct HTTPClient: FormPoster {
     -> HTTPResponse
   {
     guard URLPolicy.isAllowed(url) else { throw .insecureURL(url) }
-    let milliseconds = max(1, Int(timeout.components.seconds) * 1000
-      + Int(timeout.components.attoseconds / 1_000_000_000_000_000))
+    let milliseconds = max(
+      1,
+      Int(timeout.components.seconds) * 1000
+        + Int(timeout.components.attoseconds / 1_000_000_000_000_000))
     var response = gs_http_response()
     var err = [CChar](repeating: 0, count: 512)
     let status: Int32 = url.withCString { cURL in
@@ -93,7 +95,9 @@ public struct HTTPClient: FormPoster {
                   ? nil
                   : (bytes.count == 0
                     ? emptyBody.baseAddress
-                    : UnsafeRawPointer(bytes.baseAddress).map { $0.assumingMemoryBound(to: CChar.self) })
+                    : UnsafeRawPointer(bytes.baseAddress).map {
+                      $0.assumingMemoryBound(to: CChar.self)
+                    })
                 var params = gs_http_request_params(
                   url: cURL, body: bodyPointer, body_len: bytes.count, content_type: cType,
                   user_agent: cAgent, ca_file: cCA, timeout_ms: milliseconds,
@@ -105,7 +109,8 @@ public struct HTTPClient: FormPoster {
         }
       }
     }
-    let detail = String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    let detail = String(
+      decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     switch UInt32(bitPattern: status) {
     case GS_HTTP_OK.rawValue:
       defer { gs_http_response_free(&response) }

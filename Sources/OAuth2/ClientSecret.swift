@@ -58,7 +58,8 @@ public struct ClientSecret: Equatable, Sendable, CustomStringConvertible {
       kind = .web
       inner = web
     } else if json["type"]?.stringValue == "service_account" {
-      throw .wrongKind(expected: expected + "; this is a service-account key, use service_account_file")
+      throw .wrongKind(
+        expected: expected + "; this is a service-account key, use service_account_file")
     } else {
       throw .wrongKind(expected: expected)
     }

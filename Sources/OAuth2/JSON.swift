@@ -87,7 +87,8 @@ public enum JSONError: Error, Equatable, Sendable, CustomStringConvertible {
     case .unexpected(let offset): return "not JSON (unexpected byte at offset \(offset))"
     case .invalidString(let offset): return "invalid JSON string at offset \(offset)"
     case .invalidNumber(let offset): return "invalid JSON number at offset \(offset)"
-    case .trailingData(let offset): return "unexpected data after the JSON value at offset \(offset)"
+    case .trailingData(let offset):
+      return "unexpected data after the JSON value at offset \(offset)"
     }
   }
 }
@@ -121,7 +122,8 @@ public enum JSON {
   }
 
   /// Parses UTF-8 text (see `parse(_:maximumBytes:maximumDepth:)` on bytes).
-  public static func parse(_ text: String, maximumBytes: Int = defaultMaximumBytes) throws(JSONError)
+  public static func parse(_ text: String, maximumBytes: Int = defaultMaximumBytes)
+    throws(JSONError)
     -> JSONValue
   {
     try parse(Array(text.utf8), maximumBytes: maximumBytes)
@@ -203,9 +205,15 @@ private struct Parser {
     case UInt8(ascii: "{"): return try object(depth: depth + 1)
     case UInt8(ascii: "["): return try array(depth: depth + 1)
     case UInt8(ascii: "\""): return .string(try string())
-    case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-    case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-    case UInt8(ascii: "n"): try literal("null"); return .null
+    case UInt8(ascii: "t"):
+      try literal("true")
+      return .bool(true)
+    case UInt8(ascii: "f"):
+      try literal("false")
+      return .bool(false)
+    case UInt8(ascii: "n"):
+      try literal("null")
+      return .null
     case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try number())
     default: throw .unexpected(offset: index)
     }
@@ -275,7 +283,9 @@ private struct Parser {
     let start = index
     func digits(_ p: inout Parser) -> Int {
       var n = 0
-      while p.index < p.bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(p.bytes[p.index]) {
+      while p.index < p.bytes.count,
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(p.bytes[p.index])
+      {
         p.index += 1
         n += 1
       }
@@ -295,7 +305,8 @@ private struct Parser {
     }
     if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
       index += 1
-      if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+      if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-")
+      {
         index += 1
       }
       guard index < bytes.count else { throw .truncated }

@@ -44,7 +44,9 @@ public struct JWTAssertion: Equatable, Sendable {
 
   /// The header JSON.
   public var headerJSON: String {
-    var members: [(key: String, value: JSONValue)] = [("alg", .string("RS256")), ("typ", .string("JWT"))]
+    var members: [(key: String, value: JSONValue)] = [
+      ("alg", .string("RS256")), ("typ", .string("JWT")),
+    ]
     if let keyID { members.append(("kid", .string(keyID))) }
     return JSON.serialize(.object(members))
   }

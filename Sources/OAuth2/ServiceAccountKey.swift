@@ -39,7 +39,8 @@ public struct ServiceAccountKey: Equatable, Sendable, CustomStringConvertible {
     guard case .object = json else { throw .wrongKind(expected: "a service-account key file") }
     if json["installed"] != nil || json["web"] != nil {
       throw .wrongKind(
-        expected: "a service-account key file; this is an OAuth client file, use client_secret_file")
+        expected: "a service-account key file; this is an OAuth client file, use client_secret_file"
+      )
     }
     let type = try json.requiredString("type")
     guard type == "service_account" else {
@@ -54,7 +55,8 @@ public struct ServiceAccountKey: Equatable, Sendable, CustomStringConvertible {
       throw .invalidValue(field: "private_key", reason: "is not a PEM private key")
     }
     return ServiceAccountKey(
-      clientEmail: email, privateKeyPEM: pem, privateKeyID: try json.optionalString("private_key_id"),
+      clientEmail: email, privateKeyPEM: pem,
+      privateKeyID: try json.optionalString("private_key_id"),
       tokenURI: try json.optionalString("token_uri") ?? GoogleOAuth.tokenURL)
   }
 }

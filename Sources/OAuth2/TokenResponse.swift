@@ -94,7 +94,9 @@ public struct TokenResponse: Equatable, Sendable, CustomStringConvertible {
     case "temporarily_unavailable", "server_error", "internal_failure":
       return .unavailable(status: status, error: sanitized(code))
     default:
-      if status >= 500 || status == 429 { return .unavailable(status: status, error: sanitized(code)) }
+      if status >= 500 || status == 429 {
+        return .unavailable(status: status, error: sanitized(code))
+      }
       return .rejected(error: sanitized(code), description: description)
     }
   }
@@ -147,10 +149,12 @@ public enum TokenEndpointError: Error, Equatable, Sendable, CustomStringConverti
       let hint: String
       switch error {
       case "invalid_client":
-        hint = "the OAuth client id or secret is wrong, or the client was deleted; check "
+        hint =
+          "the OAuth client id or secret is wrong, or the client was deleted; check "
           + "client_secret_file (or client_id/client_secret)"
       case "unauthorized_client":
-        hint = "the client may not use this grant; for a service account, grant domain-wide "
+        hint =
+          "the client may not use this grant; for a service account, grant domain-wide "
           + "delegation for its client id and the scope https://mail.google.com/ in the Google "
           + "Workspace Admin console"
       case "invalid_scope":

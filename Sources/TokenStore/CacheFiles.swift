@@ -30,7 +30,9 @@ enum CacheFiles {
       return
     }
     // mkdir is subject to the umask and drops the setgid bit on some systems: set it exactly.
-    guard chmod(path, mode_t(mode)) == 0 else { throw .cacheWrite(path: path, reason: reason(errno)) }
+    guard chmod(path, mode_t(mode)) == 0 else {
+      throw .cacheWrite(path: path, reason: reason(errno))
+    }
   }
 
   /// Reads a cache (or credentials) file of at most 64 KiB.
@@ -71,7 +73,9 @@ enum CacheFiles {
     }
     do throws(TokenError) {
       // The umask may have narrowed the mode (or a system cache needs 0660): set it exactly.
-      guard fchmod(fd, mode_t(mode)) == 0 else { throw .cacheWrite(path: temporary, reason: reason(errno)) }
+      guard fchmod(fd, mode_t(mode)) == 0 else {
+        throw .cacheWrite(path: temporary, reason: reason(errno))
+      }
       var offset = 0
       while offset < content.count {
         let n = content.withUnsafeBytes { bytes in

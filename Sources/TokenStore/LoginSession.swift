@@ -46,7 +46,8 @@ public final class LoginSession {
   ) throws(TokenError) {
     let pkce: PKCE
     do {
-      state = AuthorizationState.make(randomBytes: try randomBytes(AuthorizationState.recommendedRandomByteCount))
+      state = AuthorizationState.make(
+        randomBytes: try randomBytes(AuthorizationState.recommendedRandomByteCount))
       pkce = try PKCE(randomBytes: try randomBytes(PKCE.recommendedRandomByteCount)) {
         (input: [UInt8]) throws(CryptoError) -> [UInt8] in try Crypto.sha256(input)
       }
@@ -115,7 +116,8 @@ public final class LoginSession {
       // Browser redirects.
       let connection: Connection
       do {
-        connection = try listener.accept(timeout: .milliseconds(200), connectionTimeout: .seconds(5))
+        connection = try listener.accept(
+          timeout: .milliseconds(200), connectionTimeout: .seconds(5))
       } catch {
         if case .timedOut = error { continue }
         throw .login("the redirect listener failed: \(error)")
@@ -134,7 +136,9 @@ public final class LoginSession {
   }
 
   /// Answers one browser request. Returns the code, or nil to keep waiting.
-  private func serve(_ connection: Connection, notice: (String) -> Void) throws(TokenError) -> String? {
+  private func serve(_ connection: Connection, notice: (String) -> Void) throws(TokenError)
+    -> String?
+  {
     defer { connection.close() }
     guard let target = readRequestTarget(connection) else {
       respond(connection, status: "400 Bad Request", text: "This is not an HTTP GET request.")
@@ -152,7 +156,8 @@ public final class LoginSession {
         respond(connection, status: "404 Not Found", text: "Not found.")
         return nil
       case .accessDenied, .authorizationError:
-        respond(connection, status: "200 OK", text: "Login failed: \(error). You can close this window.")
+        respond(
+          connection, status: "200 OK", text: "Login failed: \(error). You can close this window.")
         try endIfFinal(error)
         return nil
       case .malformed, .stateMismatch, .missingCode:
@@ -180,7 +185,8 @@ public final class LoginSession {
   }
 
   private func respond(_ connection: Connection, status: String, text: String) {
-    let escaped = text.replacingAll("&", "&amp;").replacingAll("<", "&lt;").replacingAll(">", "&gt;")
+    let escaped = text.replacingAll("&", "&amp;").replacingAll("<", "&lt;").replacingAll(
+      ">", "&gt;")
     let body = Array(
       ("<!doctype html><html><head><meta charset=\"utf-8\"><title>gsendmail login</title></head>"
         + "<body><p>\(escaped)</p></body></html>\n").utf8)

@@ -15,7 +15,8 @@ public struct OAuthClient: Equatable, Sendable, CustomStringConvertible {
   public var revokeURL: String
 
   public init(
-    clientID: String, clientSecret: String?, authorizationURL: String = GoogleOAuth.authorizationURL,
+    clientID: String, clientSecret: String?,
+    authorizationURL: String = GoogleOAuth.authorizationURL,
     tokenURL: String = GoogleOAuth.tokenURL, revokeURL: String = GoogleOAuth.revokeURL
   ) {
     self.clientID = clientID

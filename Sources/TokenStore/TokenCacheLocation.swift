@@ -21,7 +21,8 @@ public struct TokenCacheLocation: Equatable, Sendable {
   }
 
   /// The system cache of `/etc/gsendmail/config.toml`.
-  public static let system = TokenCacheLocation(directory: "/var/lib/gsendmail/tokens", isSystem: true)
+  public static let system = TokenCacheLocation(
+    directory: "/var/lib/gsendmail/tokens", isSystem: true)
 
   /// The directory's mode when this code creates it: 0700, or 2770 (setgid, so files
   /// inherit group `gsendmail`).

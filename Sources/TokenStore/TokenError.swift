@@ -60,7 +60,8 @@ public enum TokenError: Error, Equatable, Sendable, CustomStringConvertible {
     case .endpoint(let account, let error):
       return "account '\(account)': " + error.explanation(account: account)
     case .http(let error):
-      return "token endpoint unreachable: \(error)" + (error.isTemporary ? "; will try again later" : "")
+      return "token endpoint unreachable: \(error)"
+        + (error.isTemporary ? "; will try again later" : "")
     case .cacheUnreadable(let path, let reason): return "cannot read token cache \(path): \(reason)"
     case .cacheCorrupt(let path, let reason):
       let account = path.split(separator: "/").last.map { String($0.dropLast(5)) } ?? "ACCOUNT"

@@ -99,7 +99,8 @@ public struct TokenStore: Sendable {
     case .refreshToken(let client):
       guard let refresh = cached?.refreshToken else { throw .notLoggedIn(account: account) }
       url = client.tokenURL
-      form = .refresh(refreshToken: refresh, clientID: client.clientID, clientSecret: client.clientSecret)
+      form = .refresh(
+        refreshToken: refresh, clientID: client.clientID, clientSecret: client.clientSecret)
     case .serviceAccount(let key, let subject, let tokenURL):
       let assertion = JWTAssertion(key: key, subject: subject, audience: tokenURL, now: now())
       let pem = Array(key.privateKeyPEM.utf8)
@@ -172,7 +173,8 @@ public struct TokenStore: Sendable {
   /// Writes the cache; the caller holds the lock.
   private func store(_ tokens: StoredTokens, account: String) throws(TokenError) {
     try CacheFiles.replace(
-      location.cachePath(account: account), with: Array(tokens.serialized.utf8), mode: location.fileMode)
+      location.cachePath(account: account), with: Array(tokens.serialized.utf8),
+      mode: location.fileMode)
   }
 
   /// What the cache holds, for `gsendmailctl status`. Never a token.
@@ -217,7 +219,8 @@ public struct TokenStore: Sendable {
     guard tokens.refreshToken != nil else {
       throw .endpoint(
         account: account,
-        .malformed(status: 200, reason: "the response has no refresh_token (was access_type=offline sent?)"))
+        .malformed(
+          status: 200, reason: "the response has no refresh_token (was access_type=offline sent?)"))
     }
     try save(tokens, account: account)
     return tokens
@@ -232,7 +235,8 @@ public struct TokenStore: Sendable {
     try location.validate(account: account)
     let response = try exchange(
       account: account, url: client.tokenURL,
-      form: .refresh(refreshToken: refreshToken, clientID: client.clientID, clientSecret: client.clientSecret))
+      form: .refresh(
+        refreshToken: refreshToken, clientID: client.clientID, clientSecret: client.clientSecret))
     let tokens = StoredTokens(refreshToken: refreshToken, accessToken: nil, expiresAt: nil)
       .updated(with: response, now: now())
     try save(tokens, account: account)

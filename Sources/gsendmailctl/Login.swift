@@ -44,7 +44,8 @@ struct Login: ParsableCommand {
       let account = try config.chooseForCommand(self.account)
       guard account.auth == .oauth else {
         throw ValidationError(
-          "account '\(account.name)' uses auth = \"\(account.auth.rawValue)\": there is nothing to log in")
+          "account '\(account.name)' uses auth = \"\(account.auth.rawValue)\": there is nothing to log in"
+        )
       }
       guard let client = try account.oauthClient() else {
         say(Self.setupInstructions(account: account.name, configPath: config.path))
@@ -61,7 +62,8 @@ struct Login: ParsableCommand {
           + store.location.cachePath(account: account.name) + ".")
       say(
         "Note: while the Google Cloud project's OAuth consent screen is in \"Testing\", Google "
-          + "expires this login after 7 days; set its publishing status to \"In production\" to keep it.")
+          + "expires this login after 7 days; set its publishing status to \"In production\" to keep it."
+      )
     }
   }
 
@@ -78,7 +80,8 @@ struct Login: ParsableCommand {
     say("  \(session.authorizationURL)\n")
     say("On another machine's browser, first forward the port from that machine:")
     say("  \(session.sshHint(host: Environment.current().hostName))")
-    say("or paste here the address the browser was sent to (http://127.0.0.1:\(session.port)/?...).")
+    say(
+      "or paste here the address the browser was sent to (http://127.0.0.1:\(session.port)/?...).")
     say("Waiting up to \(waitSeconds) s...")
     if !noBrowser { Self.openBrowser(session.authorizationURL) }
     let code = try session.waitForCode(timeout: .seconds(waitSeconds), input: 0) { notice in
@@ -101,7 +104,7 @@ struct Login: ParsableCommand {
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
     let argv: [UnsafeMutablePointer<CChar>?] = [strdup("xdg-open"), strdup(url), nil]
-    defer { argv.forEach { free($0) } }
+    defer { for pointer in argv { free(pointer) } }
     var pid = pid_t()
     _ = posix_spawnp(&pid, "xdg-open", &actions, nil, argv, environ)
   }
@@ -136,7 +139,8 @@ extension String {
   /// Without leading and trailing white space.
   fileprivate func trimmingCharacters() -> String {
     let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
-    guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) })
+    guard let first = firstIndex(where: { !isSpace($0) }),
+      let last = lastIndex(where: { !isSpace($0) })
     else { return "" }
     return String(self[first...last])
   }

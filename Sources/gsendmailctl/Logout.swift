@@ -23,14 +23,16 @@ struct Logout: ParsableCommand {
       let account = try config.chooseForCommand(self.account)
       // Service-account tokens are not revocable by the key holder; only the cache goes.
       let revokeURL = account.auth == .oauth ? account.revokeURL : nil
-      let outcome = try config.tokenStore(environment: env).logout(account: account.name, revokeURL: revokeURL)
+      let outcome = try config.tokenStore(environment: env).logout(
+        account: account.name, revokeURL: revokeURL)
       guard outcome.hadTokens else {
         print("Account '\(account.name)' has no cached tokens.")
         return
       }
       switch outcome.revocation {
       case .revoked: print("Revoked the token of account '\(account.name)' and deleted it.")
-      case .alreadyInvalid: print("The token of account '\(account.name)' was already invalid; deleted it.")
+      case .alreadyInvalid:
+        print("The token of account '\(account.name)' was already invalid; deleted it.")
       case .notAttempted: print("Deleted the cached token of account '\(account.name)'.")
       case .failed(let reason):
         print("Deleted the cached token of account '\(account.name)'.")

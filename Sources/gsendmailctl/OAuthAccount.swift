@@ -57,11 +57,13 @@ extension Configuration {
     let location =
       isSystem
       ? TokenCacheLocation.system
-      : TokenCacheLocation(directory: ConfigLocator.tokenDirectory(for: self, environment: env), isSystem: false)
+      : TokenCacheLocation(
+        directory: ConfigLocator.tokenDirectory(for: self, environment: env), isSystem: false)
     let now = env.now
     return TokenStore(
       location: location,
-      poster: HTTPClient(timeout: timeout ?? .seconds(self.timeout), userAgent: "gsendmail/\(gsendmailVersion)"),
+      poster: HTTPClient(
+        timeout: timeout ?? .seconds(self.timeout), userAgent: "gsendmail/\(gsendmailVersion)"),
       now: { now().seconds })
   }
 

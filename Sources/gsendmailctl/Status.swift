@@ -25,7 +25,9 @@ struct Status: ParsableCommand {
     try runTokenCommand {
       let env = Environment.current()
       let config = try ConfigLocator.load(configFile: global.configFile, environment: env)
-      let accounts = try account.map { name throws(ConfigError) in [try config.chooseForCommand(name)] } ?? config.accounts
+      let accounts =
+        try account.map { name throws(ConfigError) in [try config.chooseForCommand(name)] }
+        ?? config.accounts
       let store = config.tokenStore(environment: env)
       let now = env.now().seconds
       var objects: [JSONValue] = []
@@ -34,10 +36,13 @@ struct Status: ParsableCommand {
         if json {
           var members: [(key: String, value: JSONValue)] = [
             ("account", .string(account.name)), ("from", .string(account.from)),
-            ("route", .string(account.route.rawValue)), ("host", .string("\(account.host):\(account.port)")),
+            ("route", .string(account.route.rawValue)),
+            ("host", .string("\(account.host):\(account.port)")),
             ("auth", .string(account.auth.rawValue)), ("token", .string(token.state)),
           ]
-          if let expiry = token.expiresAt { members.append(("access_token_expires_at", .number(String(expiry)))) }
+          if let expiry = token.expiresAt {
+            members.append(("access_token_expires_at", .number(String(expiry))))
+          }
           objects.append(.object(members))
         } else {
           print("\(account.name)\(config.defaultAccount == account.name ? " (default)" : "")")
@@ -60,7 +65,9 @@ struct Status: ParsableCommand {
     }
     switch store.status(account: account.name) {
     case .none:
-      if account.auth == .serviceAccount { return ("none", "none cached yet (fetched on the first send)", nil) }
+      if account.auth == .serviceAccount {
+        return ("none", "none cached yet (fetched on the first send)", nil)
+      }
       return ("missing", "not logged in; run 'gsendmailctl login \(account.name)'", nil)
     case .unusable(let reason):
       return ("unusable", reason, nil)
@@ -69,7 +76,9 @@ struct Status: ParsableCommand {
       if account.auth == .oauth && !hasRefresh {
         return ("missing", "no refresh token; run 'gsendmailctl login \(account.name)'", expiresAt)
       }
-      let access = valid ? "access token valid until \(expiry)" : "access token expired (renewed on the next send)"
+      let access =
+        valid
+        ? "access token valid until \(expiry)" : "access token expired (renewed on the next send)"
       return ("ok", (hasRefresh ? "refresh token present; " : "") + access, expiresAt)
     }
   }

@@ -10,7 +10,8 @@ import Testing
 @Suite("HTTPClient", .serialized)
 struct HTTPClientTests {
   let server: LoopbackServer
-  let client = HTTPClient(timeout: .seconds(3), maximumResponseBytes: 1 << 20, userAgent: "gsendmail-test")
+  let client = HTTPClient(
+    timeout: .seconds(3), maximumResponseBytes: 1 << 20, userAgent: "gsendmail-test")
 
   init() throws { server = try LoopbackServer() }
 
@@ -41,7 +42,9 @@ struct HTTPClientTests {
   @Test("Any status is a response, and redirects are not followed")
   func statuses() throws {
     #expect(try client.post(url: server.url("/status/503"), form: "x=1").status == 503)
-    #expect(try client.post(url: server.url("/status/400"), form: "x=1").body == Array(#"{"error":"x"}"#.utf8))
+    #expect(
+      try client.post(url: server.url("/status/400"), form: "x=1").body
+        == Array(#"{"error":"x"}"#.utf8))
     let redirect = try client.get(url: server.url("/redirect"))
     #expect(redirect.status == 302)
     #expect(try client.get(url: server.url("/notjson")).body == Array("<html>proxy</html>".utf8))
@@ -95,21 +98,23 @@ struct HTTPClientTests {
     }
   }
 
-  @Test("URL policy: https anywhere, http on loopback only", arguments: [
-    ("https://oauth2.googleapis.com/token", true),
-    ("HTTPS://example.com", true),
-    ("http://127.0.0.1:8080/token", true),
-    ("http://localhost/token", true),
-    ("http://[::1]:99/token", true),
-    ("http://example.com/token", false),
-    ("http://127.0.0.1.evil.com/token", false),
-    ("http://localhost@evil.com/", false),
-    ("https://user:pw@example.com/", false),
-    ("http://[::1].evil/", false),
-    ("ftp://127.0.0.1/", false),
-    ("file:///etc/passwd", false),
-    ("https://", false),
-  ])
+  @Test(
+    "URL policy: https anywhere, http on loopback only",
+    arguments: [
+      ("https://oauth2.googleapis.com/token", true),
+      ("HTTPS://example.com", true),
+      ("http://127.0.0.1:8080/token", true),
+      ("http://localhost/token", true),
+      ("http://[::1]:99/token", true),
+      ("http://example.com/token", false),
+      ("http://127.0.0.1.evil.com/token", false),
+      ("http://localhost@evil.com/", false),
+      ("https://user:pw@example.com/", false),
+      ("http://[::1].evil/", false),
+      ("ftp://127.0.0.1/", false),
+      ("file:///etc/passwd", false),
+      ("https://", false),
+    ])
   func policy(url: String, allowed: Bool) {
     #expect(URLPolicy.isAllowed(url) == allowed)
   }

@@ -9,7 +9,8 @@ import Testing
 struct FormEncodingTests {
   @Test("Only unreserved characters stay as they are")
   func encode() {
-    #expect(FormEncoding.percentEncode("http://127.0.0.1:53682/") == "http%3A%2F%2F127.0.0.1%3A53682%2F")
+    #expect(
+      FormEncoding.percentEncode("http://127.0.0.1:53682/") == "http%3A%2F%2F127.0.0.1%3A53682%2F")
     #expect(FormEncoding.percentEncode("a b+c&d=e~_.-") == "a%20b%2Bc%26d%3De~_.-")
     #expect(FormEncoding.percentEncode("é") == "%C3%A9")
     #expect(FormEncoding.encode([("a", "1"), ("b c", "x/y")]) == "a=1&b%20c=x%2Fy")
@@ -29,7 +30,8 @@ struct FormEncodingTests {
   func roundTrip() {
     let values = ["", "a", "4/0AfJohXk-Q_~.", "sp ace+plus", "é😀", "%25", "=&?#"]
     for v in values {
-      #expect(FormEncoding.decode(Substring("k=" + FormEncoding.percentEncode(v)))?.first?.value == v)
+      #expect(
+        FormEncoding.decode(Substring("k=" + FormEncoding.percentEncode(v)))?.first?.value == v)
     }
   }
 }

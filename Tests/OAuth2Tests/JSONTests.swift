@@ -28,31 +28,35 @@ struct JSONTests {
     #expect(json["s"]?.stringValue == "q\"\\/\n\té😀")
   }
 
-  @Test("Bad input throws the named error", arguments: [
-    ("", JSONError.truncated),
-    ("<html>", .unexpected(offset: 0)),
-    (#"{"a":1"#, .truncated),
-    (#"{"a":"#, .truncated),
-    (#"{"a":"b"#, .truncated),
-    (#"{"a":1,}"#, .unexpected(offset: 7)),
-    (#"{"a" 1}"#, .unexpected(offset: 5)),
-    (#"{"a":01}"#, .unexpected(offset: 6)),
-    (#"{"a":-}"#, .invalidNumber(offset: 5)),
-    (#"{"a":1.}"#, .invalidNumber(offset: 5)),
-    (#"{"a":"\x"}"#, .invalidString(offset: 5)),
-    ("{\"a\":\"\u{1}\"}", .invalidString(offset: 5)),
-    (#"{"a":"\ud800"}"#, .invalidString(offset: 5)),
-    (#"{} x"#, .trailingData(offset: 3)),
-    ("tru", .truncated),
-    ("nul!", .unexpected(offset: 3)),
-  ])
+  @Test(
+    "Bad input throws the named error",
+    arguments: [
+      ("", JSONError.truncated),
+      ("<html>", .unexpected(offset: 0)),
+      (#"{"a":1"#, .truncated),
+      (#"{"a":"#, .truncated),
+      (#"{"a":"b"#, .truncated),
+      (#"{"a":1,}"#, .unexpected(offset: 7)),
+      (#"{"a" 1}"#, .unexpected(offset: 5)),
+      (#"{"a":01}"#, .unexpected(offset: 6)),
+      (#"{"a":-}"#, .invalidNumber(offset: 5)),
+      (#"{"a":1.}"#, .invalidNumber(offset: 5)),
+      (#"{"a":"\x"}"#, .invalidString(offset: 5)),
+      ("{\"a\":\"\u{1}\"}", .invalidString(offset: 5)),
+      (#"{"a":"\ud800"}"#, .invalidString(offset: 5)),
+      (#"{} x"#, .trailingData(offset: 3)),
+      ("tru", .truncated),
+      ("nul!", .unexpected(offset: 3)),
+    ])
   func badInput(text: String, error: JSONError) {
     #expect(throws: error) { try JSON.parse(text) }
   }
 
   @Test("Invalid UTF-8 inside a string is refused")
   func invalidUTF8() {
-    #expect(throws: JSONError.invalidString(offset: 0)) { try JSON.parse([0x22, 0xC3, 0x28, 0x22]) }
+    #expect(throws: JSONError.invalidString(offset: 0)) {
+      try JSON.parse([0x22, 0xC3, 0x28, 0x22])
+    }
   }
 
   @Test("Size and depth limits")
@@ -68,7 +72,8 @@ struct JSONTests {
 
   @Test("Every proper prefix of a document fails without trapping")
   func everyPrefixFails() throws {
-    let doc = Array(#"{"access_token":"ya29.\u00e9","expires_in":3599,"n":[true,false,null,-1.5E+2]}"#.utf8)
+    let doc = Array(
+      #"{"access_token":"ya29.\u00e9","expires_in":3599,"n":[true,false,null,-1.5E+2]}"#.utf8)
     #expect((try? JSON.parse(doc)) != nil)
     for cut in 0..<doc.count {
       #expect(throws: JSONError.self) { try JSON.parse(Array(doc[0..<cut])) }
@@ -78,7 +83,8 @@ struct JSONTests {
   @Test("Serialization escapes and round-trips")
   func serialize() throws {
     let value = JSONValue.object([
-      ("a", .string("x\"y\\z\n\u{1}é")), ("b", .number("12")), ("c", .array([.bool(false), .null])),
+      ("a", .string("x\"y\\z\n\u{1}é")), ("b", .number("12")),
+      ("c", .array([.bool(false), .null])),
     ])
     let text = JSON.serialize(value)
     #expect(text == #"{"a":"x\"y\\z\n\u0001é","b":12,"c":[false,null]}"#)

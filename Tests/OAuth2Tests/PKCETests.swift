@@ -26,7 +26,8 @@ struct PKCETests {
       241, 68, 86, 110, 225, 137, 74, 203, 112, 249, 195,
     ]
     let pkce = PKCE(randomBytes: octets) { (input: [UInt8]) -> [UInt8] in
-      #expect(String(decoding: input, as: UTF8.self) == "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")
+      #expect(
+        String(decoding: input, as: UTF8.self) == "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")
       return digest
     }
     #expect(pkce.verifier == "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")
@@ -47,7 +48,8 @@ struct PKCETests {
   func hashFailure() {
     struct Boom: Error, Equatable {}
     #expect(throws: Boom()) {
-      try PKCE(randomBytes: [UInt8](repeating: 1, count: 32)) { (_: [UInt8]) throws(Boom) -> [UInt8] in
+      try PKCE(randomBytes: [UInt8](repeating: 1, count: 32)) {
+        (_: [UInt8]) throws(Boom) -> [UInt8] in
         throw Boom()
       }
     }
@@ -60,7 +62,8 @@ struct PKCETests {
       clientID: "123-abc.apps.googleusercontent.com", port: 53682, state: "st-1",
       pkce: pkce, loginHint: "alice+x@example.com")
     #expect(
-      request.url == "https://accounts.google.com/o/oauth2/v2/auth?client_id=123-abc.apps.googleusercontent.com"
+      request.url
+        == "https://accounts.google.com/o/oauth2/v2/auth?client_id=123-abc.apps.googleusercontent.com"
         + "&redirect_uri=http%3A%2F%2F127.0.0.1%3A53682%2F&response_type=code"
         + "&scope=https%3A%2F%2Fmail.google.com%2F&code_challenge=\(pkce.challenge)"
         + "&code_challenge_method=S256&state=st-1&access_type=offline&prompt=consent"
@@ -74,7 +77,9 @@ struct PKCETests {
 
   @Test("State is base64url of the random bytes")
   func state() {
-    #expect(AuthorizationState.make(randomBytes: [UInt8](repeating: 0xFF, count: 16)) == "_____________________w")
+    #expect(
+      AuthorizationState.make(randomBytes: [UInt8](repeating: 0xFF, count: 16))
+        == "_____________________w")
   }
 
   @Test("Form bodies of the four requests (T6, T7)")
@@ -100,7 +105,8 @@ struct PKCETests {
 
   @Test("A form request's description names fields, not values")
   func formDescription() {
-    let text = "\(FormRequest.refresh(refreshToken: "SECRET-RT", clientID: "CID", clientSecret: "SECRET-CS"))"
+    let text =
+      "\(FormRequest.refresh(refreshToken: "SECRET-RT", clientID: "CID", clientSecret: "SECRET-CS"))"
     #expect(!text.contains("SECRET"))
     #expect(text.contains("refresh_token"))
   }

@@ -34,7 +34,8 @@ struct EmulatorTests {
   var store: TokenStore {
     let clock = self.clock
     return TokenStore(
-      location: .user(stateHome: directory.path + "/state"), poster: HTTPClient(timeout: .seconds(3)),
+      location: .user(stateHome: directory.path + "/state"),
+      poster: HTTPClient(timeout: .seconds(3)),
       now: { clock.now })
   }
 
@@ -81,7 +82,8 @@ struct EmulatorTests {
       directory.remove()
     }
     let store = self.store
-    try store.save(StoredTokens(refreshToken: "1//0g-known", accessToken: nil, expiresAt: nil), account: "a")
+    try store.save(
+      StoredTokens(refreshToken: "1//0g-known", accessToken: nil, expiresAt: nil), account: "a")
     server.setTokenEndpointBehavior(TokenEndpointBehavior(rotateRefreshTokens: true))
     _ = try store.accessToken(account: "a", grant: .refreshToken(client))
     let rotated = try #require(try store.load(account: "a"))
@@ -114,10 +116,13 @@ struct EmulatorTests {
     let target = String(withoutScheme[slash...])
     let connection = try TCPConnection.connect(
       host: String(hostPort[0]), port: UInt16(hostPort[1]) ?? 0, timeout: .seconds(5))
-    try connection.write(Array("GET \(target) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
+    try connection.write(
+      Array("GET \(target) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
     var bytes: [UInt8] = []
     while try connection.read(into: &bytes) > 0 {}
     let text = String(decoding: bytes, as: UTF8.self)
-    return text.components(separatedBy: "\r\n").first { $0.hasPrefix("Location: ") }.map { String($0.dropFirst(10)) }
+    return text.components(separatedBy: "\r\n").first { $0.hasPrefix("Location: ") }.map {
+      String($0.dropFirst(10))
+    }
   }
 }

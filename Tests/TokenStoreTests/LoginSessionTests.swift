@@ -27,7 +27,9 @@ struct LoginSessionTests {
     let box = UncheckedBox(session)
     Thread.detachNewThread {
       do throws(TokenError) {
-        let code = try box.value.waitForCode(timeout: .seconds(10), input: input) { result.notices.append($0) }
+        let code = try box.value.waitForCode(timeout: .seconds(10), input: input) {
+          result.notices.append($0)
+        }
         result.finish(.success(code))
       } catch {
         result.finish(.failure(error))
@@ -40,7 +42,8 @@ struct LoginSessionTests {
   func url() throws {
     let session = try LoginSession(client: client, loginHint: "alice@example.com")
     #expect(session.redirectURI == "http://127.0.0.1:\(session.port)/")
-    let fields = FormEncoding.decode(session.authorizationURL.split(separator: "?", maxSplits: 1)[1]) ?? []
+    let fields =
+      FormEncoding.decode(session.authorizationURL.split(separator: "?", maxSplits: 1)[1]) ?? []
     let map = Dictionary(fields.map { ($0.name, $0.value) }, uniquingKeysWith: { $1 })
     #expect(map["redirect_uri"] == session.redirectURI)
     #expect(map["code_challenge_method"] == "S256")
@@ -64,7 +67,8 @@ struct LoginSessionTests {
     #expect(String(decoding: forged.body, as: UTF8.self).contains("does not match"))
     #expect(try http.get(url: base + "/?code=x").status == 400)
     #expect(try http.post(url: base + "/", form: "a=b").status == 400)
-    let ok = try http.get(url: base + "/?state=\(state(of: session))&code=4%2F0Agood&scope=https://mail.google.com/")
+    let ok = try http.get(
+      url: base + "/?state=\(state(of: session))&code=4%2F0Agood&scope=https://mail.google.com/")
     #expect(ok.status == 200)
     #expect(String(decoding: ok.body, as: UTF8.self).contains("You can close this window"))
     #expect(result.wait() == .success("4/0Agood"))
@@ -93,11 +97,15 @@ struct LoginSessionTests {
     #expect(pipe(&fds) == 0)
     defer { close(fds[0]) }
     let result = waitInBackground(session, input: fds[0])
-    let text = "\nnot a url\nhttp://127.0.0.1:\(session.port)/?state=\(state(of: session))&code=4/0Apasted\n"
+    let text =
+      "\nnot a url\nhttp://127.0.0.1:\(session.port)/?state=\(state(of: session))&code=4/0Apasted\n"
     _ = text.withCString { write(fds[1], $0, strlen($0)) }
     close(fds[1])
     #expect(result.wait() == .success("4/0Apasted"))
-    #expect(result.notices.values == ["pasted text refused: not an OAuth redirect (no valid query string)"])
+    #expect(
+      result.notices.values == [
+        "pasted text refused: not an OAuth redirect (no valid query string)"
+      ])
   }
 
   @Test("Nothing arriving ends in a timeout")

@@ -37,11 +37,15 @@ struct ServiceAccountTests {
   /// Writes a key file for a fresh 2048-bit key and returns its path.
   func makeKeyFile(pem: String? = nil) throws -> String {
     let keyPath = directory.path + "/key.pem"
-    try run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", keyPath])
+    try run([
+      "openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out",
+      keyPath,
+    ])
     try run(["openssl", "pkey", "-in", keyPath, "-pubout", "-out", directory.path + "/pub.pem"])
     let keyText = try pem ?? String(contentsOfFile: keyPath, encoding: .utf8)
     let json: [String: String] = [
-      "type": "service_account", "project_id": "p", "private_key_id": "kid-1", "private_key": keyText,
+      "type": "service_account", "project_id": "p", "private_key_id": "kid-1",
+      "private_key": keyText,
       "client_email": "svc@p.iam.gserviceaccount.com", "client_id": "1",
       "token_uri": "https://oauth2.googleapis.com/token",
     ]
@@ -61,11 +65,14 @@ struct ServiceAccountTests {
   func exchange() throws {
     defer { directory.remove() }
     let tokenURL = endpoint.url("/token/ok")
-    let grant = try TokenGrant.serviceAccount(keyFile: makeKeyFile(), subject: "alice@corp.example.com", tokenURL: tokenURL)
+    let grant = try TokenGrant.serviceAccount(
+      keyFile: makeKeyFile(), subject: "alice@corp.example.com", tokenURL: tokenURL)
     #expect(try store.accessToken(account: "svc", grant: grant) == "ya29.AT-1")
     #expect(try store.accessToken(account: "svc", grant: grant) == "ya29.AT-1")
     #expect(try endpoint.count() == 1)
-    #expect(try store.load(account: "svc") == StoredTokens(refreshToken: nil, accessToken: "ya29.AT-1", expiresAt: clock.now + 3599))
+    #expect(
+      try store.load(account: "svc")
+        == StoredTokens(refreshToken: nil, accessToken: "ya29.AT-1", expiresAt: clock.now + 3599))
 
     let form = try endpoint.lastForm()
     #expect(form["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer")
@@ -75,12 +82,18 @@ struct ServiceAccountTests {
     let header = String(decoding: Base64.decode(parts[0], alphabet: .url) ?? [], as: UTF8.self)
     let claims = String(decoding: Base64.decode(parts[1], alphabet: .url) ?? [], as: UTF8.self)
     #expect(header == #"{"alg":"RS256","typ":"JWT","kid":"kid-1"}"#)
-    #expect(claims == #"{"iss":"svc@p.iam.gserviceaccount.com","sub":"alice@corp.example.com","scope":"https://mail.google.com/","aud":"\#(tokenURL)","iat":1700000000,"exp":1700003600}"#)
+    #expect(
+      claims
+        == #"{"iss":"svc@p.iam.gserviceaccount.com","sub":"alice@corp.example.com","scope":"https://mail.google.com/","aud":"\#(tokenURL)","iat":1700000000,"exp":1700003600}"#
+    )
 
-    try Data((parts[0] + "." + parts[1]).utf8).write(to: URL(fileURLWithPath: directory.path + "/input"))
-    try Data(Base64.decode(parts[2], alphabet: .url) ?? []).write(to: URL(fileURLWithPath: directory.path + "/sig"))
+    try Data((parts[0] + "." + parts[1]).utf8).write(
+      to: URL(fileURLWithPath: directory.path + "/input"))
+    try Data(Base64.decode(parts[2], alphabet: .url) ?? []).write(
+      to: URL(fileURLWithPath: directory.path + "/sig"))
     let verified = try run([
-      "openssl", "dgst", "-sha256", "-verify", directory.path + "/pub.pem", "-signature", directory.path + "/sig",
+      "openssl", "dgst", "-sha256", "-verify", directory.path + "/pub.pem", "-signature",
+      directory.path + "/sig",
       directory.path + "/input",
     ])
     #expect(verified == 0)
@@ -89,8 +102,17 @@ struct ServiceAccountTests {
   @Test("unauthorized_client (no domain-wide delegation) is an authentication failure")
   func unauthorized() throws {
     defer { directory.remove() }
-    let grant = try TokenGrant.serviceAccount(keyFile: makeKeyFile(), subject: "a@b", tokenURL: endpoint.url("/token/unauthorized_client"))
-    #expect(throws: TokenError.endpoint(account: "svc", .rejected(error: "unauthorized_client", description: "Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested."))) {
+    let grant = try TokenGrant.serviceAccount(
+      keyFile: makeKeyFile(), subject: "a@b", tokenURL: endpoint.url("/token/unauthorized_client"))
+    #expect(
+      throws: TokenError.endpoint(
+        account: "svc",
+        .rejected(
+          error: "unauthorized_client",
+          description:
+            "Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested."
+        ))
+    ) {
       try store.accessToken(account: "svc", grant: grant)
     }
   }
@@ -98,8 +120,10 @@ struct ServiceAccountTests {
   @Test("A key that cannot sign is a configuration error that shows no key material")
   func badKey() throws {
     defer { directory.remove() }
-    let pem = "-----BEGIN PRIVATE KEY-----\nTUlJQnNlY3JldGtleW1hdGVyaWFs\n-----END PRIVATE KEY-----\n"
-    let grant = try TokenGrant.serviceAccount(keyFile: makeKeyFile(pem: pem), subject: "a@b", tokenURL: endpoint.url("/token/ok"))
+    let pem =
+      "-----BEGIN PRIVATE KEY-----\nTUlJQnNlY3JldGtleW1hdGVyaWFs\n-----END PRIVATE KEY-----\n"
+    let grant = try TokenGrant.serviceAccount(
+      keyFile: makeKeyFile(pem: pem), subject: "a@b", tokenURL: endpoint.url("/token/ok"))
     do {
       _ = try store.accessToken(account: "svc", grant: grant)
       Issue.record("a bad key signed")
@@ -119,7 +143,8 @@ struct ServiceAccountTests {
       try TokenGrant.serviceAccount(keyFile: missing, subject: nil, tokenURL: nil)
     }
     let client = directory.path + "/client.json"
-    try Data(#"{"installed":{"client_id":"x","client_secret":"GOCSPX-s"}}"#.utf8).write(to: URL(fileURLWithPath: client))
+    try Data(#"{"installed":{"client_id":"x","client_secret":"GOCSPX-s"}}"#.utf8).write(
+      to: URL(fileURLWithPath: client))
     do {
       _ = try TokenGrant.serviceAccount(keyFile: client, subject: nil, tokenURL: nil)
       Issue.record("a client file was taken for a key")

@@ -45,7 +45,8 @@ struct TokenStoreTests {
   @discardableResult
   func seedExpiredCache(_ store: TokenStore) throws -> Data {
     try store.save(
-      StoredTokens(refreshToken: Self.refreshToken, accessToken: Self.staleAccess, expiresAt: clock.now - 10),
+      StoredTokens(
+        refreshToken: Self.refreshToken, accessToken: Self.staleAccess, expiresAt: clock.now - 10),
       account: "acct")
     return try Data(contentsOf: URL(fileURLWithPath: cachePath))
   }
@@ -57,7 +58,9 @@ struct TokenStoreTests {
 
   /// Asserts that no secret appears in a message.
   func expectNoSecrets(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) {
-    for secret in [Self.refreshToken, Self.staleAccess, Self.clientSecret, "ya29.AT", "RT-", "GOCSPX"] {
+    for secret in [
+      Self.refreshToken, Self.staleAccess, Self.clientSecret, "ya29.AT", "RT-", "GOCSPX",
+    ] {
       #expect(!text.contains(secret), "secret in: \(text)", sourceLocation: sourceLocation)
     }
   }
@@ -68,11 +71,15 @@ struct TokenStoreTests {
   func reuse() throws {
     defer { directory.remove() }
     let store = store()
-    try store.save(StoredTokens(refreshToken: "r", accessToken: "ya29.cached", expiresAt: clock.now + 61), account: "acct")
-    #expect(try store.accessToken(account: "acct", grant: .refreshToken(client("ok"))) == "ya29.cached")
+    try store.save(
+      StoredTokens(refreshToken: "r", accessToken: "ya29.cached", expiresAt: clock.now + 61),
+      account: "acct")
+    #expect(
+      try store.accessToken(account: "acct", grant: .refreshToken(client("ok"))) == "ya29.cached")
     #expect(try endpoint.count() == 0)
     clock.now += 1  // now within 60 s of expiry: refresh
-    #expect(try store.accessToken(account: "acct", grant: .refreshToken(client("ok"))) == "ya29.AT-1")
+    #expect(
+      try store.accessToken(account: "acct", grant: .refreshToken(client("ok"))) == "ya29.AT-1")
     #expect(try endpoint.count() == 1)
     let form = try endpoint.lastForm()
     #expect(form["grant_type"] == "refresh_token")
@@ -99,7 +106,10 @@ struct TokenStoreTests {
     #expect(tokens.count == 20)
     #expect(Set(tokens) == ["ya29.AT-1"])
     let cached = try store.load(account: "acct")
-    #expect(cached == StoredTokens(refreshToken: Self.refreshToken, accessToken: "ya29.AT-1", expiresAt: clock.now + 3599))
+    #expect(
+      cached
+        == StoredTokens(
+          refreshToken: Self.refreshToken, accessToken: "ya29.AT-1", expiresAt: clock.now + 3599))
   }
 
   @Test("A rotated refresh token is stored; without one the old one is kept")
@@ -109,7 +119,8 @@ struct TokenStoreTests {
     try seedExpiredCache(store)
     _ = try store.accessToken(account: "acct", grant: .refreshToken(client("ok")))
     #expect(try store.load(account: "acct")?.refreshToken == Self.refreshToken)
-    _ = try store.accessToken(account: "acct", grant: .refreshToken(client("rotate")), forceRefresh: true)
+    _ = try store.accessToken(
+      account: "acct", grant: .refreshToken(client("rotate")), forceRefresh: true)
     #expect(try store.load(account: "acct")?.refreshToken == "1//RT-rotated-2")
     #expect(try endpoint.lastForm()["refresh_token"] == Self.refreshToken)
   }
@@ -118,23 +129,29 @@ struct TokenStoreTests {
   func forceRefresh() throws {
     defer { directory.remove() }
     let store = store()
-    try store.save(StoredTokens(refreshToken: "r", accessToken: "ya29.rejected", expiresAt: clock.now + 3000), account: "acct")
-    #expect(try store.accessToken(account: "acct", grant: .refreshToken(client("ok")), forceRefresh: true) == "ya29.AT-1")
+    try store.save(
+      StoredTokens(refreshToken: "r", accessToken: "ya29.rejected", expiresAt: clock.now + 3000),
+      account: "acct")
+    #expect(
+      try store.accessToken(account: "acct", grant: .refreshToken(client("ok")), forceRefresh: true)
+        == "ya29.AT-1")
     #expect(try endpoint.count() == 1)
   }
 
   // MARK: Failures leave the cache alone
 
-  @Test("Failures: kind, message, and an untouched cache", arguments: [
-    ("503", TokenError.Kind.temporary, "unavailable (HTTP 503)"),
-    ("notjson", .temporary, "not JSON"),
-    ("truncated", .temporary, "truncated"),
-    ("big", .temporary, "larger than 65536 bytes"),
-    ("huge", .temporary, "larger than 1048576 bytes"),
-    ("noaccess", .temporary, "no access_token"),
-    ("invalid_grant", .authentication, "gsendmailctl login acct"),
-    ("unauthorized_client", .authentication, "domain-wide delegation"),
-  ])
+  @Test(
+    "Failures: kind, message, and an untouched cache",
+    arguments: [
+      ("503", TokenError.Kind.temporary, "unavailable (HTTP 503)"),
+      ("notjson", .temporary, "not JSON"),
+      ("truncated", .temporary, "truncated"),
+      ("big", .temporary, "larger than 65536 bytes"),
+      ("huge", .temporary, "larger than 1048576 bytes"),
+      ("noaccess", .temporary, "no access_token"),
+      ("invalid_grant", .authentication, "gsendmailctl login acct"),
+      ("unauthorized_client", .authentication, "domain-wide delegation"),
+    ])
   func failures(mode: String, kind: TokenError.Kind, reason: String) throws {
     defer { directory.remove() }
     let store = store()
@@ -162,7 +179,9 @@ struct TokenStoreTests {
     let before = try seedExpiredCache(store)
     var closed = client("ok")
     closed.tokenURL = "http://127.0.0.1:9/token"
-    #expect(throws: TokenError.self) { try store.accessToken(account: "acct", grant: .refreshToken(closed)) }
+    #expect(throws: TokenError.self) {
+      try store.accessToken(account: "acct", grant: .refreshToken(closed))
+    }
     do {
       _ = try store.accessToken(account: "acct", grant: .refreshToken(closed))
     } catch {
@@ -190,7 +209,8 @@ struct TokenStoreTests {
     defer { directory.remove() }
     let store = store()
     try seedExpiredCache(store)
-    try Data("{\"refresh_token\":\"1//RT-original-secret".utf8).write(to: URL(fileURLWithPath: cachePath))
+    try Data("{\"refresh_token\":\"1//RT-original-secret".utf8).write(
+      to: URL(fileURLWithPath: cachePath))
     do {
       _ = try store.accessToken(account: "acct", grant: .refreshToken(client("ok")))
       Issue.record("a corrupt cache was accepted")
@@ -202,7 +222,9 @@ struct TokenStoreTests {
     #expect(store.status(account: "acct") != .none)
   }
 
-  @Test("Bad account names are refused before touching files", arguments: ["", ".hidden", "a/b", "../x", "a\nb"])
+  @Test(
+    "Bad account names are refused before touching files",
+    arguments: ["", ".hidden", "a/b", "../x", "a\nb"])
   func badNames(name: String) {
     #expect(throws: TokenError.invalidAccountName(name)) {
       try store().accessToken(account: name, grant: .refreshToken(client("ok")))
@@ -223,7 +245,10 @@ struct TokenStoreTests {
     #expect(try mode(directory.path + "/tokens/acct.lock") == 0o600)
     #expect(!FileManager.default.fileExists(atPath: cachePath + ".tmp"))
     let text = try String(contentsOfFile: cachePath, encoding: .utf8)
-    #expect(text.hasPrefix(#"{"refresh_token":"1//RT-original-secret","access_token":"ya29.stale-secret","expires_at":"#))
+    #expect(
+      text.hasPrefix(
+        #"{"refresh_token":"1//RT-original-secret","access_token":"ya29.stale-secret","expires_at":"#
+      ))
   }
 
   @Test("System cache: directory 2770, file 0660")
@@ -252,27 +277,42 @@ struct TokenStoreTests {
   func exchange() throws {
     defer { directory.remove() }
     let store = store()
-    #expect(throws: TokenError.endpoint(account: "acct", .invalidGrant(description: "Bad Request"))) {
-      try store.exchangeCode(account: "acct", code: "4/0Abad", client: client("code"), redirectURI: "http://127.0.0.1:5/", codeVerifier: "v")
+    #expect(throws: TokenError.endpoint(account: "acct", .invalidGrant(description: "Bad Request")))
+    {
+      try store.exchangeCode(
+        account: "acct", code: "4/0Abad", client: client("code"),
+        redirectURI: "http://127.0.0.1:5/", codeVerifier: "v")
     }
     #expect(store.status(account: "acct") == .none)
     let saved = try store.exchangeCode(
-      account: "acct", code: "4/0Agood", client: client("code"), redirectURI: "http://127.0.0.1:5/", codeVerifier: "verifier-1")
-    #expect(saved == StoredTokens(refreshToken: "1//RT-new", accessToken: "ya29.AT-2", expiresAt: clock.now + 3599))
+      account: "acct", code: "4/0Agood", client: client("code"), redirectURI: "http://127.0.0.1:5/",
+      codeVerifier: "verifier-1")
+    #expect(
+      saved
+        == StoredTokens(
+          refreshToken: "1//RT-new", accessToken: "ya29.AT-2", expiresAt: clock.now + 3599))
     let form = try endpoint.lastForm()
     #expect(form["code_verifier"] == "verifier-1")
     #expect(form["redirect_uri"] == "http://127.0.0.1:5/")
-    #expect(store.status(account: "acct") == .present(hasRefreshToken: true, accessTokenValid: true, accessTokenExpiresAt: clock.now + 3599))
+    #expect(
+      store.status(account: "acct")
+        == .present(
+          hasRefreshToken: true, accessTokenValid: true, accessTokenExpiresAt: clock.now + 3599))
   }
 
   @Test("An imported refresh token is checked with one refresh before it is saved")
   func importToken() throws {
     defer { directory.remove() }
     let store = store()
-    #expect(throws: TokenError.self) { try store.importRefreshToken("1//bad", account: "acct", client: client("invalid_grant")) }
+    #expect(throws: TokenError.self) {
+      try store.importRefreshToken("1//bad", account: "acct", client: client("invalid_grant"))
+    }
     #expect(store.status(account: "acct") == .none)
     try store.importRefreshToken("1//moved", account: "acct", client: client("ok"))
-    #expect(try store.load(account: "acct") == StoredTokens(refreshToken: "1//moved", accessToken: "ya29.AT-2", expiresAt: clock.now + 3599))
+    #expect(
+      try store.load(account: "acct")
+        == StoredTokens(
+          refreshToken: "1//moved", accessToken: "ya29.AT-2", expiresAt: clock.now + 3599))
   }
 
   @Test("Logout revokes the refresh token and deletes the cache, even when revocation fails")
@@ -284,10 +324,14 @@ struct TokenStoreTests {
     #expect(outcome == LogoutOutcome(hadTokens: true, revocation: .revoked))
     #expect(try endpoint.lastForm() == ["token": Self.refreshToken])
     #expect(!FileManager.default.fileExists(atPath: cachePath))
-    #expect(try store.logout(account: "acct", revokeURL: endpoint.url("/revoke/ok")) == LogoutOutcome(hadTokens: false, revocation: .notAttempted))
+    #expect(
+      try store.logout(account: "acct", revokeURL: endpoint.url("/revoke/ok"))
+        == LogoutOutcome(hadTokens: false, revocation: .notAttempted))
 
     try seedExpiredCache(store)
-    #expect(try store.logout(account: "acct", revokeURL: endpoint.url("/revoke/invalid")).revocation == .alreadyInvalid)
+    #expect(
+      try store.logout(account: "acct", revokeURL: endpoint.url("/revoke/invalid")).revocation
+        == .alreadyInvalid)
     try seedExpiredCache(store)
     let failed = try store.logout(account: "acct", revokeURL: endpoint.url("/revoke/500"))
     #expect(failed.revocation == .failed("the revocation endpoint answered HTTP 500"))
