@@ -34,12 +34,20 @@ let package = Package(
     .target(name: "Transport", dependencies: ["CShim"]),
     // The on-disk queue: entries, locks, retry policy, mailq rendering, failure notices.
     .target(name: "MailQueue"),
+    // curl headers only: libcurl.so.4 is opened with dlopen() on the first HTTP request,
+    // so `--version` and a send with a cached token never load it.
+    .target(name: "CCurlShim", linkerSettings: [.linkedLibrary("dl")]),
+    .target(name: "HTTPClient", dependencies: ["CCurlShim"]),
+
+    // OAuth 2.0: the pure protocol pieces, then the token cache and login plumbing.
+    .target(name: "OAuth2", dependencies: ["Codecs"]),
+    .target(name: "TokenStore", dependencies: ["OAuth2", "HTTPClient", "Transport"]),
 
     // Front end: options, config, accounts, aliases, delivery, the exit-code table.
     .target(
       name: "GSendmailKit",
       dependencies: [
-        "Codecs", "MessageCore", "SMTPCore", "SMTPServerCore", "Transport", "MailQueue",
+        "Codecs", "MessageCore", "SMTPCore", "SMTPServerCore", "Transport", "MailQueue", "TokenStore",
         .product(name: "TOMLKit", package: "TOMLKit"),
       ],
       // TOMLKit imports Foundation; without this, Foundation's String methods would be
@@ -50,7 +58,7 @@ let package = Package(
     .executableTarget(
       name: "gsendmailctl",
       dependencies: [
-        "GSendmailKit",
+        "GSendmailKit", "OAuth2", "TokenStore",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
@@ -66,6 +74,10 @@ let package = Package(
     .testTarget(name: "TransportTests", dependencies: ["Transport", "TestServerKit", "SMTPServerCore"]),
     .testTarget(name: "GSendmailKitTests", dependencies: ["GSendmailKit", "MailQueue", "TestServerKit"]),
     .testTarget(name: "MailQueueTests", dependencies: ["MailQueue"]),
+    .testTarget(name: "OAuth2Tests", dependencies: ["OAuth2"]),
+    .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"]),
+    .testTarget(
+      name: "TokenStoreTests", dependencies: ["TokenStore", "OAuth2", "HTTPClient", "Transport", "TestServerKit"]),
     .testTarget(name: "EndToEndTests", dependencies: ["TestServerKit", "Transport"]),
   ],
   swiftLanguageModes: [.v6]

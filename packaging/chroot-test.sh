@@ -337,8 +337,8 @@ send_checks() {
 	check "tester: cannot read the password file, the token cache or the spool" \
 		sh_tester '! cat /etc/gsendmail/password && ! ls /var/lib/gsendmail/tokens && ! ls /var/spool/gsendmail'
 	check "tester: -C on a gsendmail-group file is refused without echoing it" \
-		sh_tester 'out=$(/usr/sbin/sendmail -C /etc/gsendmail/password --dry-run rcpt@example.org </tmp/message 2>&1); rc=$?
-			[ $rc -eq 78 ] && ! printf "%s" "$out" | grep -q chroot-app-password'
+		sh_tester 'rc=0; out=$(/usr/sbin/sendmail -C /etc/gsendmail/password --dry-run rcpt@example.org </tmp/message 2>&1) || rc=$?
+			printf "%s\n" "$out"; [ $rc -eq 78 ] && ! printf "%s" "$out" | grep -q chroot-app-password'
 	check "tester: -v shows AUTH redacted, never the password" \
 		sh_tester 'out=$(/usr/sbin/sendmail -v -t </tmp/message 2>&1) && printf "%s" "$out" | grep -q "AUTH PLAIN <redacted>" \
 			&& ! printf "%s" "$out" | grep -q chroot-app-password'
@@ -347,8 +347,11 @@ send_checks() {
 	check "server down: tester's message is queued (exit 0) and listed by mailq" \
 		sh_tester '/usr/sbin/sendmail -t </tmp/message && mailq | grep -q rcpt@example.org'
 	check "the queued entry belongs to group gsendmail, not readable by others" \
-		sh_chroot 'f=$(ls /var/spool/gsendmail/entries/*.env | head -1); [ "$(stat -c %G "$f")" = gsendmail ] && [ $(( 0$(stat -c %a "$f") % 10 )) -eq 0 ]'
+		sh_chroot 'f=$(ls /var/spool/gsendmail/entries/*.env | head -1); ls -l "$f"; m=$(stat -c %a "$f")
+			[ "$(stat -c %G "$f")" = gsendmail ] && [ "${m#"${m%?}"}" = 0 ]'
 	rm -rf "$state"
+	# Leave /etc/gsendmail as the administrator had it before these checks.
+	sh_chroot 'rm -f /etc/gsendmail/password /etc/gsendmail/test-ca.pem'
 }
 send_checks
 

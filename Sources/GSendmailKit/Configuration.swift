@@ -67,6 +67,9 @@ public struct Account: Equatable, Sendable {
   /// Whether `from` is a `*@domain` pattern.
   public var isPattern: Bool { from.hasPrefix("*@") }
 
+  /// The user `gsendmailctl login` signs in as (`login_hint`): `user`, else `from`.
+  public var loginHint: String { user ?? from }
+
   /// The login user: `user`, else `from`; for a pattern `from`, the envelope sender.
   public func loginUser(sender: String) -> String {
     if let user { return user }

@@ -4,6 +4,7 @@
 // ExitStatus.
 
 import MailQueue
+import TokenStore
 
 /// Management operations on one configuration.
 public struct Control {
@@ -94,24 +95,27 @@ public struct Control {
     }
     let queued = (try? store.list()) ?? []
     let failed = (try? store.listFailed()) ?? []
-    let cache = TokenCache(directory: ConfigLocator.tokenDirectory(for: config, environment: environment))
+    let tokens = config.tokenStore(environment: environment)
     let now = environment.now().seconds
     return accounts.map { account in
       var token = "not used"
       var expires: Int?
       if account.auth == .oauth || account.auth == .serviceAccount {
-        switch Result(catching: { try cache.load(account: account.name) }) {
-        case .success(nil): token = account.auth == .oauth ? "none (run gsendmailctl login \(account.name))" : "none yet"
-        case .success(let set?):
-          expires = set.expiresAt
-          if set.usableAccessToken(now: now) != nil {
+        switch tokens.status(account: account.name) {
+        case .none:
+          token = account.auth == .oauth ? "none (run gsendmailctl login \(account.name))" : "none yet (fetched on the first send)"
+        case .unusable(let reason):
+          token = "unusable: \(reason)"
+        case .present(let hasRefresh, let valid, let expiresAt):
+          expires = expiresAt
+          if valid && (expiresAt ?? 0) - 60 > now {
             token = "valid"
-          } else if set.refreshToken != nil || account.auth == .serviceAccount {
-            token = "expired (refreshed on next send)"
+          } else if hasRefresh || account.auth == .serviceAccount {
+            token = "expired (refreshed on the next send)"
           } else {
             token = "expired (run gsendmailctl login \(account.name))"
           }
-        case .failure(let error): token = "unreadable: \(errorText(error))"
+          if account.auth == .oauth && !hasRefresh { token += "; no refresh token (run gsendmailctl login \(account.name))" }
         }
       }
       let mine = queued.filter { $0.envelope.account == account.name }

@@ -1,33 +1,42 @@
 // SPDX-License-Identifier: MIT
-// The secret an account authenticates with: a password (file or command) or an
-// OAuth access token from the token cache.
+// The secret an account authenticates with: a password (file or command), or an
+// OAuth access token from the token store, refreshed when it is about to expire
+// and once more when the server rejected it (SPEC §6).
 
 import SMTPCore
+import TokenStore
 
 struct Credentials {
   var account: Account
+  var sender: String
   var config: Configuration
   var environment: Environment
 
   /// Gives the SMTP session its credential; nil when there is none (the session then
-  /// fails as an authentication failure).
+  /// fails with the server's rejection).
+  /// - Throws: `DeliveryFailure.temporary` (token endpoint unreachable, 5xx, a failing
+  ///   password command), `.authentication` (no token yet, `invalid_grant`),
+  ///   `ConfigError` (a client or key file that is wrong).
   func provide(forceRefresh: Bool) throws -> Credential? {
     switch account.auth {
     case .none:
       return nil
     case .password:
+      // A rejected password is final: no second try.
+      if forceRefresh { return nil }
       return Credential(try PasswordSource.password(for: account, asCaller: !config.isSystem))
     case .oauth, .serviceAccount:
-      // A token the server rejected cannot be refreshed here: the session then reports the
-      // server's rejection.
-      if forceRefresh { return nil }
-      let cache = TokenCache(directory: ConfigLocator.tokenDirectory(for: config, environment: environment))
-      let now = environment.now().seconds
-      guard let token = try cache.load(account: account.name)?.usableAccessToken(now: now) else {
-        throw DeliveryFailure.authentication(
-          "no valid access token for account \(account.name); run gsendmailctl login \(account.name)")
+      do {
+        guard let grant = try account.tokenGrant(sender: sender) else { return nil }
+        let store = config.tokenStore(environment: environment)
+        return Credential(try store.accessToken(account: account.name, grant: grant, forceRefresh: forceRefresh))
+      } catch let error as TokenError {
+        switch error.kind {
+        case .temporary: throw DeliveryFailure.temporary(errorText(error))
+        case .authentication: throw DeliveryFailure.authentication(errorText(error))
+        case .configuration: throw ConfigError.badSecretFile(path: account.name, problem: errorText(error))
+        }
       }
-      return Credential(token)
     }
   }
 }

@@ -25,7 +25,7 @@ struct Delivery {
         ? .xoauth2(user: user) : .oauthBearer(user: user, host: account.host, port: account.port)
     }
     let tls: SMTPClient.TLSMode = account.tls == .implicit ? .implicit : .starttls
-    let credentials = Credentials(account: account, config: config, environment: environment)
+    let credentials = Credentials(account: account, sender: sender, config: config, environment: environment)
     return try SMTPSession(
       host: account.host, port: account.port, tls: account.tls, caFile: account.tlsCAFile, timeout: config.timeout,
       configuration: .init(heloName: account.helo ?? environment.hostName, tls: tls, authentication: authentication),

@@ -5,6 +5,7 @@
 
 import MailQueue
 import MessageCore
+import TokenStore
 import Transport
 
 /// Maps errors to exit codes.
@@ -35,6 +36,12 @@ public enum ExitStatus {
       switch error {
       case .notFound, .invalidID: return .noUser  // gsendmailctl queue show|delete|retry
       default: return error.isOutOfSpace ? .temporaryFailure : .cannotCreate
+      }
+    case let error as TokenError:
+      switch error.kind {
+      case .temporary: return .temporaryFailure
+      case .authentication: return .noPermission
+      case .configuration: return .configuration
       }
     case let error as TransportError:
       if case .tlsConfiguration = error { return .configuration }

@@ -10,6 +10,7 @@ final class Rig {
   let server: GmailTestServer
   let password = "app-pass-1234-abcd"
   let token = "ya29.test-access-token-0123456789"
+  let refreshToken = "1//refresh-secret"
 
   init(
     scenarios: [GmailScenario] = [], mode: GmailTestServerConfiguration.Mode = .submission,
@@ -24,7 +25,7 @@ final class Rig {
     c.scenarios = scenarios
     c.mode = mode
     c.maxMessageSize = maxMessageSize
-    c.httpPort = nil
+    c.refreshTokens = [refreshToken]
     c.idleTimeout = .seconds(20)
     server = try GmailTestServer(c)
   }
@@ -90,7 +91,7 @@ final class Rig {
         account += "password_file = \"\(try write("pw", password + "\n"))\"\n"
       }
     }
-    if auth == "oauth" { account += "client_id = \"test-client\"\n" }
+    if auth == "oauth" { account += "client_id = \"test-client\"\ntoken_url = \"\(server.tokenURL!)\"\n" }
     return try write(name, "queue = false\ntimeout = \"\(timeout)\"\n\n" + account + accountExtra)
   }
 
@@ -100,7 +101,7 @@ final class Rig {
     try FileManager.default.createDirectory(at: tokens, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     let expiry = Int(Date().timeIntervalSince1970) + expiresIn
     let path = tokens.appendingPathComponent("alice.json").path
-    try Data(#"{"refresh_token":"1//refresh-secret","access_token":"\#(token)","expires_at":\#(expiry)}"#.utf8)
+    try Data(#"{"refresh_token":"\#(refreshToken)","access_token":"\#(token)","expires_at":\#(expiry)}"#.utf8)
       .write(to: URL(fileURLWithPath: path))
     try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
   }

@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: MIT
+// HTTP requests over libcurl, loaded with dlopen("libcurl.so.4") on the first request so
+// that programs which never talk to the token endpoint (gsendmail --version, a send with
+// a cached token) never map libcurl and its dependency tree (about 4.5 ms of startup).
+// curl.h is included for types and option constants only; every function is called
+// through a pointer found with dlsym(), which also replaces the variadic
+// curl_easy_setopt/getinfo with typed calls.
+// Policy, fixed here: TLS peer and host verification on (TLS 1.2 minimum), no redirects,
+// only http and https, proxies from the environment ignored, no signals (thread-safe),
+// a total timeout, a cap on the body size.
+// Failure policy: no abort, no output; each failure returns a gs_http_status and leaves
+// libcurl's reason in a buffer. Request bodies (which carry secrets) are never copied
+// into an error.
+#define _GNU_SOURCE
+#include "CCurlShim.h"
+
+#include <curl/curl.h>
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef CURLcode (*gs_global_init_fn)(long);
+typedef CURL *(*gs_easy_init_fn)(void);
+typedef CURLcode (*gs_setopt_fn)(CURL *, CURLoption, ...);
+typedef CURLcode (*gs_perform_fn)(CURL *);
+typedef CURLcode (*gs_getinfo_fn)(CURL *, CURLINFO, ...);
+typedef void (*gs_cleanup_fn)(CURL *);
+typedef const char *(*gs_strerror_fn)(CURLcode);
+typedef struct curl_slist *(*gs_slist_append_fn)(struct curl_slist *, const char *);
+typedef void (*gs_slist_free_all_fn)(struct curl_slist *);
+
+// curl_easy_setopt and curl_easy_getinfo are variadic: Swift cannot call them, so they
+// are called from here, through variadic pointers, with each argument cast to the type
+// the option expects (long, pointer, curl_off_t, function pointer).
+static struct {
+  gs_global_init_fn global_init;
+  gs_easy_init_fn easy_init;
+  gs_setopt_fn setopt;
+  gs_perform_fn perform;
+  gs_getinfo_fn getinfo;
+  gs_cleanup_fn cleanup;
+  gs_strerror_fn strerror;
+  gs_slist_append_fn slist_append;
+  gs_slist_free_all_fn slist_free_all;
+} gs_curl;
+
+static pthread_once_t gs_curl_once = PTHREAD_ONCE_INIT;
+static atomic_int gs_curl_loaded;
+static char gs_curl_error[256];
+
+static void gs_copy(char *dst, size_t len, const char *src) {
+  if (dst == NULL || len == 0) return;
+  snprintf(dst, len, "%s", src == NULL ? "" : src);
+}
+
+static void gs_curl_load_once(void) {
+  // RTLD_LOCAL: libcurl's symbols stay out of the global namespace.
+  void *lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+  if (lib == NULL) {
+    const char *why = dlerror();
+    snprintf(gs_curl_error, sizeof gs_curl_error,
+             "cannot load libcurl.so.4 (%s); install libcurl4", why ? why : "not found");
+    return;
+  }
+  gs_curl.global_init = (gs_global_init_fn)dlsym(lib, "curl_global_init");
+  gs_curl.easy_init = (gs_easy_init_fn)dlsym(lib, "curl_easy_init");
+  gs_curl.setopt = (gs_setopt_fn)dlsym(lib, "curl_easy_setopt");
+  gs_curl.perform = (gs_perform_fn)dlsym(lib, "curl_easy_perform");
+  gs_curl.getinfo = (gs_getinfo_fn)dlsym(lib, "curl_easy_getinfo");
+  gs_curl.cleanup = (gs_cleanup_fn)dlsym(lib, "curl_easy_cleanup");
+  gs_curl.strerror = (gs_strerror_fn)dlsym(lib, "curl_easy_strerror");
+  gs_curl.slist_append = (gs_slist_append_fn)dlsym(lib, "curl_slist_append");
+  gs_curl.slist_free_all = (gs_slist_free_all_fn)dlsym(lib, "curl_slist_free_all");
+  if (!gs_curl.global_init || !gs_curl.easy_init || !gs_curl.setopt || !gs_curl.getinfo || !gs_curl.perform ||
+      !gs_curl.cleanup || !gs_curl.strerror || !gs_curl.slist_append || !gs_curl.slist_free_all) {
+    snprintf(gs_curl_error, sizeof gs_curl_error, "libcurl.so.4 lacks a needed function");
+    return;
+  }
+  // curl_global_init is not thread-safe; pthread_once makes this the only call.
+  if (gs_curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    snprintf(gs_curl_error, sizeof gs_curl_error, "curl_global_init failed");
+    return;
+  }
+  atomic_store(&gs_curl_loaded, 1);
+}
+
+int gs_curl_load(char *err, size_t err_len) {
+  pthread_once(&gs_curl_once, gs_curl_load_once);
+  if (atomic_load(&gs_curl_loaded)) return 0;
+  gs_copy(err, err_len, gs_curl_error);
+  return -1;
+}
+
+int gs_curl_is_loaded(void) { return atomic_load(&gs_curl_loaded); }
+
+// MARK: - One request
+
+typedef struct gs_body {
+  unsigned char *data;
+  size_t len;
+  size_t cap;
+  size_t max;
+  int overflow;
+} gs_body;
+
+static size_t gs_write_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
+  gs_body *b = userdata;
+  size_t n = size * nmemb;
+  if (n > b->max - b->len) {
+    b->overflow = 1;
+    return 0;  // a short count makes libcurl stop with CURLE_WRITE_ERROR
+  }
+  if (b->len + n > b->cap) {
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + n) cap *= 2;
+    if (cap > b->max) cap = b->max;
+    unsigned char *grown = realloc(b->data, cap);
+    if (grown == NULL) return 0;
+    b->data = grown;
+    b->cap = cap;
+  }
+  memcpy(b->data + b->len, ptr, n);
+  b->len += n;
+  return n;
+}
+
+static int gs_status_for(CURLcode rc, const gs_body *body) {
+  switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT: return GS_HTTP_TIMED_OUT;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT: return GS_HTTP_CONNECT;
+    case CURLE_FILESIZE_EXCEEDED: return GS_HTTP_TOO_LARGE;
+    case CURLE_WRITE_ERROR: return body->overflow ? GS_HTTP_TOO_LARGE : GS_HTTP_TRANSFER;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR: return GS_HTTP_TLS;
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT: return GS_HTTP_SETUP;
+    default: return GS_HTTP_TRANSFER;
+  }
+}
+
+int gs_http_request(const gs_http_request_params *p, gs_http_response *response, char *err,
+                    size_t err_len) {
+  if (gs_curl_load(err, err_len) != 0) return GS_HTTP_UNAVAILABLE;
+  memset(response, 0, sizeof *response);
+  CURL *c = gs_curl.easy_init();
+  if (c == NULL) {
+    gs_copy(err, err_len, "curl_easy_init failed");
+    return GS_HTTP_UNAVAILABLE;
+  }
+  char errbuf[CURL_ERROR_SIZE];
+  errbuf[0] = 0;
+  gs_body body = {.max = p->max_body};
+  struct curl_slist *headers = NULL;
+  char content_type[256];
+  int failed = 0;
+#define SET_LONG(opt, v) failed |= gs_curl.setopt(c, opt, (long)(v)) != CURLE_OK
+#define SET_PTR(opt, v) failed |= gs_curl.setopt(c, opt, (const void *)(v)) != CURLE_OK
+  SET_PTR(CURLOPT_ERRORBUFFER, errbuf);
+  SET_PTR(CURLOPT_URL, p->url);
+  // Only http and https, also for anything a server might point at.
+  SET_PTR(CURLOPT_PROTOCOLS_STR, "http,https");
+  SET_LONG(CURLOPT_FOLLOWLOCATION, 0L);
+  // The token endpoint is reached directly, as the SMTP server is: http_proxy/https_proxy
+  // from the environment are ignored (a setgid gsendmail must not be redirected by its
+  // caller's environment), and so is ~/.netrc.
+  SET_PTR(CURLOPT_PROXY, "");
+  SET_LONG(CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
+  SET_LONG(CURLOPT_NOSIGNAL, 1L);
+  SET_LONG(CURLOPT_SSL_VERIFYPEER, 1L);
+  SET_LONG(CURLOPT_SSL_VERIFYHOST, 2L);
+  SET_LONG(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+  if (p->ca_file != NULL) SET_PTR(CURLOPT_CAINFO, p->ca_file);
+  SET_LONG(CURLOPT_TIMEOUT_MS, p->timeout_ms);
+  SET_LONG(CURLOPT_CONNECTTIMEOUT_MS, p->timeout_ms);
+  failed |= gs_curl.setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)p->max_body) != CURLE_OK;
+  failed |= gs_curl.setopt(c, CURLOPT_WRITEFUNCTION, gs_write_body) != CURLE_OK;
+  SET_PTR(CURLOPT_WRITEDATA, &body);
+  if (p->user_agent != NULL) SET_PTR(CURLOPT_USERAGENT, p->user_agent);
+  headers = gs_curl.slist_append(headers, "Accept: application/json");
+  // No "Expect: 100-continue" round trip for small bodies.
+  if (headers) headers = gs_curl.slist_append(headers, "Expect:");
+  if (p->body != NULL) {
+    SET_LONG(CURLOPT_POST, 1L);
+    failed |= gs_curl.setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)p->body_len) != CURLE_OK;
+    SET_PTR(CURLOPT_POSTFIELDS, p->body);
+    if (p->content_type != NULL && headers) {
+      snprintf(content_type, sizeof content_type, "Content-Type: %s", p->content_type);
+      headers = gs_curl.slist_append(headers, content_type);
+    }
+  } else {
+    SET_LONG(CURLOPT_HTTPGET, 1L);
+  }
+  if (headers == NULL) failed = 1;
+  SET_PTR(CURLOPT_HTTPHEADER, headers);
+#undef SET_LONG
+#undef SET_PTR
+  int status;
+  if (failed) {
+    gs_copy(err, err_len, "libcurl refused an option (libcurl 7.85 or later is needed)");
+    status = GS_HTTP_SETUP;
+  } else {
+    CURLcode rc = gs_curl.perform(c);
+    if (rc == CURLE_OK) {
+      long code = 0;
+      gs_curl.getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+      response->status = code;
+      response->body = body.data;
+      response->body_len = body.len;
+      body.data = NULL;
+      status = GS_HTTP_OK;
+    } else {
+      gs_copy(err, err_len, errbuf[0] ? errbuf : gs_curl.strerror(rc));
+      status = gs_status_for(rc, &body);
+    }
+  }
+  free(body.data);
+  gs_curl.slist_free_all(headers);
+  gs_curl.cleanup(c);
+  return status;
+}
+
+void gs_http_response_free(gs_http_response *response) {
+  free(response->body);
+  response->body = NULL;
+  response->body_len = 0;
+}

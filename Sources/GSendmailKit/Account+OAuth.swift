@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+// Glue between the configuration and the token layer: an account's OAuth client
+// or service-account grant, and the token store of a configuration (SPEC §6).
+// Used by delivery (access tokens) and by gsendmailctl login, logout and status.
+
+import HTTPClient
+import OAuth2
+import TokenStore
+
+extension Account {
+  /// The account's OAuth client: `client_secret_file`, else `client_id` (+ `client_secret`);
+  /// nil when neither is set.
+  /// - Throws: `TokenError.credentials` for an unreadable or malformed file.
+  public func oauthClient() throws(TokenError) -> OAuthClient? {
+    if let file = clientSecretFile {
+      return try OAuthClient.load(
+        clientSecretFile: file, authorizationURL: authURL, tokenURL: tokenURL, revokeURL: revokeURL)
+    }
+    guard let clientID else { return nil }
+    return OAuthClient(
+      clientID: clientID, clientSecret: clientSecret, authorizationURL: authURL, tokenURL: tokenURL,
+      revokeURL: revokeURL)
+  }
+
+  /// How the account gets access tokens for `sender`, or nil when it does not use OAuth.
+  /// - Throws: `TokenError.credentials`; `.notLoggedIn` when OAuth has no client;
+  ///   `ConfigError.unsafePermissions` for a service-account key others can read.
+  public func tokenGrant(sender: String) throws -> TokenGrant? {
+    switch auth {
+    case .oauth:
+      guard let client = try oauthClient() else { throw TokenError.notLoggedIn(account: name) }
+      return .refreshToken(client)
+    case .serviceAccount:
+      guard let file = serviceAccountFile else {
+        throw TokenError.credentials(path: "[account.\(name)]", problem: "service_account_file is not set")
+      }
+      if let problem = Files.secretFileProblem(file) { throw problem }
+      return try TokenGrant.serviceAccount(keyFile: file, subject: loginUser(sender: sender), tokenURL: tokenURL)
+    case .password, .none:
+      return nil
+    }
+  }
+}
+
+extension Configuration {
+  /// The token store of this configuration.
+  public func tokenStore(environment env: Environment, timeout: Duration? = nil) -> TokenStore {
+    let location =
+      isSystem
+      ? TokenCacheLocation.system
+      : TokenCacheLocation(directory: ConfigLocator.tokenDirectory(for: self, environment: env), isSystem: false)
+    let now = env.now
+    return TokenStore(
+      location: location,
+      poster: HTTPClient(timeout: timeout ?? .seconds(self.timeout), userAgent: "gsendmail/\(gsendmailVersion)"),
+      now: { now().seconds })
+  }
+
+  /// The named account, or the default (or only) one.
+  public func chooseForCommand(_ name: String?) throws(ConfigError) -> Account {
+    try chooseAccount(named: name, sender: nil, headerFrom: nil)
+  }
+}

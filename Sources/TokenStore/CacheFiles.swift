@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: MIT
+// File system steps of the token cache: create the directory with its mode, read a cache
+// file, replace it durably (write a temporary file, fsync, rename, fsync the directory),
+// delete it, and hold the account's lock (flock(2) on ACCOUNT.lock).
+// Failure policy: each step throws a `TokenError` naming the path and errno text; a
+// failed write leaves the previous cache file untouched (the rename is the commit).
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+enum CacheFiles {
+  static func reason(_ code: Int32) -> String { String(cString: strerror(code)) }
+
+  /// Creates `path` and missing parents. Directories created here get `mode` (the final
+  /// one) or 0700 (parents such as `$XDG_STATE_HOME/gsendmail`); existing ones are left
+  /// as they are.
+  static func makeDirectory(_ path: String, mode: UInt32) throws(TokenError) {
+    var st = stat()
+    if stat(path, &st) == 0 {
+      guard st.st_mode & S_IFMT == S_IFDIR else {
+        throw .cacheWrite(path: path, reason: "exists and is not a directory")
+      }
+      return
+    }
+    let parent = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+    if !parent.isEmpty { try makeDirectory(parent, mode: 0o700) }
+    if mkdir(path, mode_t(mode & 0o777)) != 0 {
+      guard errno == EEXIST else { throw .cacheWrite(path: path, reason: reason(errno)) }
+      return
+    }
+    // mkdir is subject to the umask and drops the setgid bit on some systems: set it exactly.
+    guard chmod(path, mode_t(mode)) == 0 else {
+      throw .cacheWrite(path: path, reason: reason(errno))
+    }
+  }
+
+  /// Reads a cache (or credentials) file of at most 64 KiB.
+  /// - Parameter followingSymlinks: False for the cache, whose directory this code owns.
+  /// - Returns: nil when it does not exist.
+  static func read(_ path: String, followingSymlinks: Bool = false) throws(TokenError) -> [UInt8]? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC | (followingSymlinks ? 0 : O_NOFOLLOW))
+    guard fd >= 0 else {
+      if errno == ENOENT { return nil }
+      throw .cacheUnreadable(path: path, reason: reason(errno))
+    }
+    defer { close(fd) }
+    var out: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 16384)
+    while true {
+      let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw .cacheUnreadable(path: path, reason: reason(errno))
+      }
+      if n == 0 { return out }
+      out += buffer[0..<n]
+      if out.count > 64 * 1024 { throw .cacheCorrupt(path: path, reason: "larger than 64 KiB") }
+    }
+  }
+
+  /// Replaces `path` with `content` so that a crash leaves the old or the new file, whole.
+  /// The caller holds the account's lock, so the temporary name is never in use by another
+  /// writer; a stale one (from a crash) is removed first.
+  static func replace(_ path: String, with content: [UInt8], mode: UInt32) throws(TokenError) {
+    let temporary = path + ".tmp"
+    _ = unlink(temporary)
+    let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode_t(mode))
+    guard fd >= 0 else { throw .cacheWrite(path: temporary, reason: reason(errno)) }
+    var ok = false
+    defer {
+      if !ok { _ = unlink(temporary) }
+    }
+    do throws(TokenError) {
+      // The umask may have narrowed the mode (or a system cache needs 0660): set it exactly.
+      guard fchmod(fd, mode_t(mode)) == 0 else {
+        throw .cacheWrite(path: temporary, reason: reason(errno))
+      }
+      var offset = 0
+      while offset < content.count {
+        let n = content.withUnsafeBytes { bytes in
+          bytes.baseAddress.map { write(fd, $0 + offset, bytes.count - offset) } ?? 0
+        }
+        if n < 0 {
+          if errno == EINTR { continue }
+          throw .cacheWrite(path: temporary, reason: reason(errno))
+        }
+        offset += n
+      }
+      // The data must be on disk before the rename makes it the cache.
+      guard fsync(fd) == 0 else { throw .cacheWrite(path: temporary, reason: reason(errno)) }
+    } catch {
+      close(fd)
+      throw error
+    }
+    guard close(fd) == 0 else { throw .cacheWrite(path: temporary, reason: reason(errno)) }
+    guard rename(temporary, path) == 0 else { throw .cacheWrite(path: path, reason: reason(errno)) }
+    ok = true
+    try syncDirectory(of: path)
+  }
+
+  /// Deletes a cache file; a missing one is fine.
+  static func remove(_ path: String) throws(TokenError) {
+    guard unlink(path) == 0 || errno == ENOENT else {
+      throw .cacheWrite(path: path, reason: reason(errno))
+    }
+    try syncDirectory(of: path)
+  }
+
+  /// Makes a rename or unlink in the directory durable.
+  static func syncDirectory(of path: String) throws(TokenError) {
+    let directory = String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
+    let fd = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard fd >= 0 else { throw .cacheWrite(path: directory, reason: reason(errno)) }
+    defer { close(fd) }
+    guard fsync(fd) == 0 else { throw .cacheWrite(path: directory, reason: reason(errno)) }
+  }
+}
+
+/// An exclusive flock(2) on an account's lock file, released by `unlock()` (or when the
+/// process ends). flock locks belong to the open file, so two threads of one process
+/// exclude each other as two processes do.
+final class CacheLock {
+  private var fd: Int32
+
+  /// Waits up to `timeout` for the lock, polling, so that a hung holder cannot block a
+  /// sender forever.
+  init(path: String, mode: UInt32, timeout: Duration) throws(TokenError) {
+    let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode_t(mode))
+    guard fd >= 0 else { throw .cacheWrite(path: path, reason: CacheFiles.reason(errno)) }
+    let clock = ContinuousClock()
+    let deadline = clock.now + timeout
+    var pause = Duration.milliseconds(5)
+    while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+      let code = errno
+      if code == EINTR { continue }
+      guard code == EWOULDBLOCK else {
+        close(fd)
+        throw .cacheWrite(path: path, reason: CacheFiles.reason(code))
+      }
+      guard clock.now < deadline else {
+        close(fd)
+        throw .lockTimeout(path: path)
+      }
+      var request = timespec(
+        tv_sec: Int(pause.components.seconds),
+        tv_nsec: Int(pause.components.attoseconds / 1_000_000_000))
+      _ = nanosleep(&request, nil)
+      pause = min(pause * 2, .milliseconds(100))
+    }
+    self.fd = fd
+  }
+
+  /// Releases the lock (once; later calls do nothing).
+  func unlock() {
+    guard fd >= 0 else { return }
+    _ = flock(fd, LOCK_UN)
+    close(fd)
+    fd = -1
+  }
+
+  deinit { unlock() }
+}

@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: MIT
+// The token manager of SPEC §6: hands out an access token for an account, reusing the
+// cached one until 60 s before it expires, otherwise refreshing it under an exclusive
+// per-account lock so that any number of concurrent processes make one request.
+//
+// Theory of operation. `accessToken` reads the cache without a lock; a usable token is
+// returned at once (the common, fast path: no lock, no HTTP, libcurl never loaded).
+// Otherwise it takes `ACCOUNT.lock`, reads the cache again (whoever held the lock may
+// have just refreshed it), and only if the token is still unusable asks the token
+// endpoint, stores the result with write-temp-fsync-rename, and releases the lock.
+//
+// Failure policy: a failed request never deletes or rewrites the cache; the old refresh
+// token is kept unless the endpoint returns a new one. Errors are `TokenError`s whose
+// `kind` says how they count for delivery.
+
+import HTTPClient
+import OAuth2
+import Transport
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Reads, refreshes, stores and revokes an account's tokens.
+public struct TokenStore: Sendable {
+  /// Where the cache lives.
+  public var location: TokenCacheLocation
+  /// Sends requests to the token and revocation endpoints.
+  public var poster: any FormPoster
+  /// Seconds since the epoch.
+  public var now: @Sendable () -> Int
+  /// How long to wait for another process's refresh.
+  public var lockTimeout: Duration
+  /// RS256 over the first argument with the PEM key in the second.
+  public var sign: @Sendable ([UInt8], [UInt8]) throws(CryptoError) -> [UInt8]
+
+  /// - Parameters:
+  ///   - location: The cache directory and modes.
+  ///   - poster: The HTTP client (`HTTPClient()`, which loads libcurl on first use).
+  ///   - now: The clock.
+  ///   - lockTimeout: How long to wait for the lock (default 90 s: longer than a refresh).
+  ///   - sign: The RS256 signer (default: OpenSSL through Transport).
+  public init(
+    location: TokenCacheLocation, poster: any FormPoster = HTTPClient(),
+    now: @escaping @Sendable () -> Int, lockTimeout: Duration = .seconds(90),
+    sign: @escaping @Sendable ([UInt8], [UInt8]) throws(CryptoError) -> [UInt8] = {
+      (data: [UInt8], pem: [UInt8]) throws(CryptoError) -> [UInt8] in
+      try Crypto.rsaSHA256Signature(of: data, privateKeyPEM: pem)
+    }
+  ) {
+    self.location = location
+    self.poster = poster
+    self.now = now
+    self.lockTimeout = lockTimeout
+    self.sign = sign
+  }
+
+  // MARK: Access tokens
+
+  /// An access token for the account, from the cache or freshly obtained.
+  /// - Parameters:
+  ///   - account: The account's name (the cache file's name).
+  ///   - grant: How to get a new token.
+  ///   - forceRefresh: The server rejected the cached token: get a new one, unless another
+  ///     process already replaced it while this one waited for the lock.
+  /// - Returns: The access token.
+  /// - Throws: `TokenError`.
+  public func accessToken(account: String, grant: TokenGrant, forceRefresh: Bool = false)
+    throws(TokenError) -> String
+  {
+    try location.validate(account: account)
+    let seen = try load(account: account)
+    if !forceRefresh, let token = seen?.usableAccessToken(now: now()) { return token }
+
+    try CacheFiles.makeDirectory(location.directory, mode: location.directoryMode)
+    let lock = try CacheLock(
+      path: location.lockPath(account: account), mode: location.fileMode, timeout: lockTimeout)
+    defer { lock.unlock() }
+
+    let current = try load(account: account)
+    if let token = current?.usableAccessToken(now: now()) {
+      // Without force: someone refreshed while we waited. With force: use it only if it is
+      // not the token the server just rejected.
+      if !forceRefresh || token != seen?.accessToken { return token }
+    }
+    let fresh = try requestToken(account: account, grant: grant, cached: current)
+    try store(fresh, account: account)
+    guard let token = fresh.accessToken else { throw .notLoggedIn(account: account) }
+    return token
+  }
+
+  private func requestToken(account: String, grant: TokenGrant, cached: StoredTokens?)
+    throws(TokenError) -> StoredTokens
+  {
+    let base = cached ?? StoredTokens(refreshToken: nil, accessToken: nil, expiresAt: nil)
+    let url: String
+    let form: FormRequest
+    switch grant {
+    case .refreshToken(let client):
+      guard let refresh = cached?.refreshToken else { throw .notLoggedIn(account: account) }
+      url = client.tokenURL
+      form = .refresh(
+        refreshToken: refresh, clientID: client.clientID, clientSecret: client.clientSecret)
+    case .serviceAccount(let key, let subject, let tokenURL):
+      let assertion = JWTAssertion(key: key, subject: subject, audience: tokenURL, now: now())
+      let pem = Array(key.privateKeyPEM.utf8)
+      let sign = self.sign
+      let jwt: String
+      do {
+        jwt = try assertion.signed { (input: [UInt8]) throws(CryptoError) -> [UInt8] in
+          try sign(input, pem)
+        }
+      } catch {
+        switch error {
+        case .libraryUnavailable(let detail): throw .signing(detail)
+        case .signing(let detail): throw .signing("\(key.clientEmail): \(detail)")
+        case .randomUnavailable: throw .signing("no random source")
+        }
+      }
+      url = tokenURL
+      form = .jwtBearer(assertion: jwt)
+    }
+    let response = try exchange(account: account, url: url, form: form)
+    var updated = base.updated(with: response, now: now())
+    if case .serviceAccount = grant { updated.refreshToken = nil }
+    return updated
+  }
+
+  /// POSTs a token request and reads the reply.
+  private func exchange(account: String, url: String, form: FormRequest) throws(TokenError)
+    -> TokenResponse
+  {
+    let reply: HTTPResponse
+    do {
+      reply = try poster.post(url: url, form: form.body)
+    } catch {
+      throw .http(error)
+    }
+    do {
+      return try TokenResponse.parse(status: reply.status, body: reply.body)
+    } catch {
+      throw .endpoint(account: account, error)
+    }
+  }
+
+  // MARK: Cache
+
+  /// The account's cached tokens.
+  /// - Returns: nil when there is no cache file.
+  /// - Throws: `.cacheUnreadable`, `.cacheCorrupt`, `.invalidAccountName`.
+  public func load(account: String) throws(TokenError) -> StoredTokens? {
+    try location.validate(account: account)
+    let path = location.cachePath(account: account)
+    guard let bytes = try CacheFiles.read(path) else { return nil }
+    do {
+      return try StoredTokens.parse(bytes)
+    } catch {
+      throw .cacheCorrupt(path: path, reason: error.description)
+    }
+  }
+
+  /// Replaces the account's cache under its lock.
+  /// - Throws: `.cacheWrite`, `.lockTimeout`, `.invalidAccountName`.
+  public func save(_ tokens: StoredTokens, account: String) throws(TokenError) {
+    try location.validate(account: account)
+    try CacheFiles.makeDirectory(location.directory, mode: location.directoryMode)
+    let lock = try CacheLock(
+      path: location.lockPath(account: account), mode: location.fileMode, timeout: lockTimeout)
+    defer { lock.unlock() }
+    try store(tokens, account: account)
+  }
+
+  /// Writes the cache; the caller holds the lock.
+  private func store(_ tokens: StoredTokens, account: String) throws(TokenError) {
+    try CacheFiles.replace(
+      location.cachePath(account: account), with: Array(tokens.serialized.utf8),
+      mode: location.fileMode)
+  }
+
+  /// What the cache holds, for `gsendmailctl status`. Never a token.
+  public func status(account: String) -> TokenStatus {
+    do {
+      guard let tokens = try load(account: account) else { return .none }
+      return .present(
+        hasRefreshToken: tokens.refreshToken != nil,
+        accessTokenValid: tokens.usableAccessToken(now: now(), margin: 0) != nil,
+        accessTokenExpiresAt: tokens.expiresAt)
+    } catch {
+      return .unusable(error.description)
+    }
+  }
+
+  // MARK: Login and logout
+
+  /// Exchanges an authorization code (the end of `gsendmailctl login`) and saves the tokens.
+  /// - Parameters:
+  ///   - code: From the redirect.
+  ///   - client: The OAuth client.
+  ///   - redirectURI: Exactly the one in the authorization URL.
+  ///   - codeVerifier: The PKCE verifier of this login.
+  /// - Returns: What was saved (it carries a refresh token).
+  /// - Throws: `TokenError`; `.endpoint(_, .invalidGrant)` for a wrong or reused code.
+  @discardableResult
+  public func exchangeCode(
+    account: String, code: String, client: OAuthClient, redirectURI: String, codeVerifier: String
+  ) throws(TokenError) -> StoredTokens {
+    try location.validate(account: account)
+    let response = try exchange(
+      account: account, url: client.tokenURL,
+      form: .authorizationCode(
+        code: code, clientID: client.clientID, clientSecret: client.clientSecret,
+        redirectURI: redirectURI, codeVerifier: codeVerifier))
+    // A login without a refresh token (access_type=offline ignored) would leave the
+    // account unable to send in an hour: keep a previous one if there is one.
+    let previous = try? load(account: account)
+    let tokens = StoredTokens(
+      refreshToken: response.refreshToken ?? previous?.refreshToken,
+      accessToken: response.accessToken, expiresAt: now() + response.expiresIn)
+    guard tokens.refreshToken != nil else {
+      throw .endpoint(
+        account: account,
+        .malformed(
+          status: 200, reason: "the response has no refresh_token (was access_type=offline sent?)"))
+    }
+    try save(tokens, account: account)
+    return tokens
+  }
+
+  /// Saves a refresh token obtained elsewhere (`login --refresh-token-stdin`) and checks it
+  /// with one refresh. On failure nothing is saved.
+  /// - Throws: `TokenError`; `.endpoint(_, .invalidGrant)` when the token is not valid.
+  public func importRefreshToken(_ refreshToken: String, account: String, client: OAuthClient)
+    throws(TokenError)
+  {
+    try location.validate(account: account)
+    let response = try exchange(
+      account: account, url: client.tokenURL,
+      form: .refresh(
+        refreshToken: refreshToken, clientID: client.clientID, clientSecret: client.clientSecret))
+    let tokens = StoredTokens(refreshToken: refreshToken, accessToken: nil, expiresAt: nil)
+      .updated(with: response, now: now())
+    try save(tokens, account: account)
+  }
+
+  /// Revokes the account's refresh token (or access token when there is none) and deletes
+  /// the cache. The cache is deleted even when revocation fails: the outcome says so.
+  /// - Parameter revokeURL: The revocation endpoint; nil skips revocation (service accounts).
+  /// - Throws: `.cacheWrite`, `.lockTimeout`, `.invalidAccountName`, `.cacheUnreadable`.
+  public func logout(account: String, revokeURL: String?) throws(TokenError) -> LogoutOutcome {
+    try location.validate(account: account)
+    let tokens: StoredTokens?
+    do {
+      tokens = try load(account: account)
+    } catch {
+      guard case .cacheCorrupt = error else { throw error }
+      tokens = nil
+    }
+    guard Self.fileExists(location.cachePath(account: account)) else {
+      return LogoutOutcome(hadTokens: false, revocation: .notAttempted)
+    }
+    var revocation = LogoutOutcome.Revocation.notAttempted
+    if let revokeURL, let token = tokens?.refreshToken ?? tokens?.accessToken {
+      revocation = revoke(token: token, url: revokeURL)
+    }
+    try CacheFiles.makeDirectory(location.directory, mode: location.directoryMode)
+    let lock = try CacheLock(
+      path: location.lockPath(account: account), mode: location.fileMode, timeout: lockTimeout)
+    defer { lock.unlock() }
+    try CacheFiles.remove(location.cachePath(account: account))
+    return LogoutOutcome(hadTokens: true, revocation: revocation)
+  }
+
+  private func revoke(token: String, url: String) -> LogoutOutcome.Revocation {
+    let reply: HTTPResponse
+    do {
+      reply = try poster.post(url: url, form: FormRequest.revoke(token: token).body)
+    } catch {
+      return .failed(error.description)
+    }
+    if (200..<300).contains(reply.status) { return .revoked }
+    // RFC 7009 §2.2: an invalid token is not an error for the client; Google answers 400
+    // invalid_token for one that is already revoked or expired.
+    if reply.status == 400, let json = try? JSON.parse(reply.body, maximumBytes: 64 * 1024),
+      json["error"]?.stringValue == "invalid_token"
+    {
+      return .alreadyInvalid
+    }
+    return .failed("the revocation endpoint answered HTTP \(reply.status)")
+  }
+
+  private static func fileExists(_ path: String) -> Bool {
+    var st = stat()
+    return lstat(path, &st) == 0
+  }
+}
+
+/// What the cache says about an account, without any token.
+public enum TokenStatus: Equatable, Sendable {
+  /// No cache file.
+  case none
+  /// A cache file exists but cannot be used (the reason names the path).
+  case unusable(String)
+  /// Tokens are cached.
+  case present(hasRefreshToken: Bool, accessTokenValid: Bool, accessTokenExpiresAt: Int?)
+}
+
+/// The result of `logout`.
+public struct LogoutOutcome: Equatable, Sendable {
+  /// What happened to the revocation request.
+  public enum Revocation: Equatable, Sendable {
+    /// There was no token to revoke, or no endpoint.
+    case notAttempted
+    /// The endpoint revoked the token.
+    case revoked
+    /// The endpoint said the token was already invalid.
+    case alreadyInvalid
+    /// The request failed (the reason, never the token); revoke it at
+    /// https://myaccount.google.com/permissions.
+    case failed(String)
+  }
+
+  /// Whether a cache file existed (and was deleted).
+  public var hadTokens: Bool
+  public var revocation: Revocation
+}

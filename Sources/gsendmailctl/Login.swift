@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: MIT
+// `gsendmailctl login [ACCOUNT] [--no-browser]` and `login ACCOUNT --refresh-token-stdin`
+// (SPEC §9): the installed-app loopback flow with PKCE, or a refresh token moved from
+// another tool. Failure policy: token errors exit 75/77/78 by kind; a missing OAuth
+// client prints how to create one and exits 78. The code and tokens are never printed.
+
+import ArgumentParser
+import GSendmailKit
+import OAuth2
+import TokenStore
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+struct Login: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Authorize gsendmail to send as a Google account (OAuth).",
+    discussion: """
+      Prints a Google sign-in URL and waits for the browser to come back to
+      http://127.0.0.1:PORT/. On a remote machine, forward the port first with the
+      printed ssh -L command, or paste the address the browser ends on (it may show an
+      error page) into this terminal.
+      """)
+
+  @OptionGroup var global: GlobalOptions
+
+  @Argument(help: "The account (default: the configuration's default account).")
+  var account: String?
+
+  @Flag(help: "Do not try to open a browser; only print the URL.")
+  var noBrowser = false
+
+  @Flag(help: "Read a refresh token from standard input instead of signing in.")
+  var refreshTokenStdin = false
+
+  @Option(help: "Seconds to wait for the browser.")
+  var waitSeconds = 300
+
+  func run() throws {
+    try runTokenCommand {
+      let env = Environment.current()
+      let config = try ConfigLocator.load(configFile: global.configFile, environment: env)
+      let account = try config.chooseForCommand(self.account)
+      guard account.auth == .oauth else {
+        throw ValidationError(
+          "account '\(account.name)' uses auth = \"\(account.auth.rawValue)\": there is nothing to log in"
+        )
+      }
+      guard let client = try account.oauthClient() else {
+        say(Self.setupInstructions(account: account.name, configPath: config.path))
+        throw ExitCode(SysExit.configuration.rawValue)
+      }
+      let store = config.tokenStore(environment: env)
+      if refreshTokenStdin {
+        try importToken(store: store, account: account, client: client)
+      } else {
+        try signIn(store: store, account: account, client: client)
+      }
+      say(
+        "Logged in: account '\(account.name)' (\(account.loginHint)); tokens saved in "
+          + store.location.cachePath(account: account.name) + ".")
+      say(
+        "Note: while the Google Cloud project's OAuth consent screen is in \"Testing\", Google "
+          + "expires this login after 7 days; set its publishing status to \"In production\" to keep it."
+      )
+      // Messages deferred because the account could not authenticate go now.
+      let control = try Control(configFile: global.configFile, environment: env)
+      let tried = try control.queueFlush(force: true, account: account.name)
+      if tried > 0 { say("Tried the \(tried) queued message\(tried == 1 ? "" : "s") of account '\(account.name)'.") }
+    }
+  }
+
+  private func importToken(store: TokenStore, account: Account, client: OAuthClient) throws {
+    guard let line = readLine(strippingNewline: true)?.trimmingCharacters(), !line.isEmpty else {
+      throw ValidationError("no refresh token on standard input")
+    }
+    try store.importRefreshToken(line, account: account.name, client: client)
+  }
+
+  private func signIn(store: TokenStore, account: Account, client: OAuthClient) throws {
+    let session = try LoginSession(client: client, loginHint: account.loginHint)
+    say("Open this URL in a browser and sign in as \(account.loginHint):\n")
+    say("  \(session.authorizationURL)\n")
+    say("On another machine's browser, first forward the port from that machine:")
+    say("  \(session.sshHint(host: Environment.current().hostName))")
+    say(
+      "or paste here the address the browser was sent to (http://127.0.0.1:\(session.port)/?...).")
+    say("Waiting up to \(waitSeconds) s...")
+    if !noBrowser { Self.openBrowser(session.authorizationURL) }
+    let code = try session.waitForCode(timeout: .seconds(waitSeconds), input: 0) { notice in
+      printError("gsendmailctl: \(notice); still waiting")
+    }
+    try store.exchangeCode(
+      account: account.name, code: code, client: client, redirectURI: session.redirectURI,
+      codeVerifier: session.codeVerifier)
+  }
+
+  /// Runs `xdg-open URL` in the background when a graphical session is there
+  /// (DISPLAY or WAYLAND_DISPLAY set); its output is discarded and failure ignored.
+  static func openBrowser(_ url: String) {
+    let env = Environment.current().variables
+    guard !(env["DISPLAY"] ?? "").isEmpty || !(env["WAYLAND_DISPLAY"] ?? "").isEmpty else { return }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    let argv: [UnsafeMutablePointer<CChar>?] = [strdup("xdg-open"), strdup(url), nil]
+    defer { for pointer in argv { free(pointer) } }
+    var pid = pid_t()
+    _ = posix_spawnp(&pid, "xdg-open", &actions, nil, argv, environ)
+  }
+
+  /// What to do when the account has no OAuth client.
+  static func setupInstructions(account: String, configPath: String) -> String {
+    """
+    Account '\(account)' has no OAuth client. Google requires one before gsendmail can send
+    as you. Create a "Desktop app" client once:
+
+      1. Open https://console.cloud.google.com/ and create or choose a project.
+      2. APIs & Services > Library: enable the "Gmail API".
+      3. Google Auth Platform (OAuth consent screen): user type "External" (or
+         "Internal" for a Workspace domain); while the app is in "Testing", add your
+         address under Audience > Test users.
+      4. Clients (Credentials) > Create client > Application type "Desktop app".
+      5. Download the JSON file and store it readable only by you:
+           mkdir -p ~/.config/gsendmail
+           mv ~/Downloads/client_secret_*.json ~/.config/gsendmail/client_secret.json
+           chmod 600 ~/.config/gsendmail/client_secret.json
+      6. In \(configPath), under [account.\(account)], add:
+           client_secret_file = "~/.config/gsendmail/client_secret.json"
+      7. Run: gsendmailctl login \(account)
+
+    While the app's publishing status is "Testing", Google expires the login after 7 days;
+    set it to "In production" (Audience > Publish app) to avoid signing in every week.
+    """
+  }
+}
+
+extension String {
+  /// Without leading and trailing white space.
+  fileprivate func trimmingCharacters() -> String {
+    let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
+    guard let first = firstIndex(where: { !isSpace($0) }),
+      let last = lastIndex(where: { !isSpace($0) })
+    else { return "" }
+    return String(self[first...last])
+  }
+}

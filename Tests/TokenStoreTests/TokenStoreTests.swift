@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: MIT
+// The token cache against a fake token endpoint: reuse, one refresh for 20 concurrent
+// callers, rotation, every failure leaving the cache untouched with the right kind and a
+// message free of secrets, file modes, login code exchange, import, logout.
+
+import Foundation
+import HTTPClient
+import OAuth2
+import Testing
+
+@testable import TokenStore
+
+@Suite("TokenStore", .serialized)
+struct TokenStoreTests {
+  static let refreshToken = "1//RT-original-secret"
+  static let staleAccess = "ya29.stale-secret"
+  static let clientSecret = "GOCSPX-client-secret"
+
+  let endpoint: FakeTokenEndpoint
+  let directory: TemporaryDirectory
+  let clock = TestClock(1_700_000_000)
+
+  init() throws {
+    endpoint = try FakeTokenEndpoint()
+    directory = try TemporaryDirectory()
+  }
+
+  func store(isSystem: Bool = false, timeout: Duration = .seconds(5)) -> TokenStore {
+    let clock = self.clock
+    return TokenStore(
+      location: TokenCacheLocation(directory: directory.path + "/tokens", isSystem: isSystem),
+      poster: HTTPClient(timeout: timeout), now: { clock.now })
+  }
+
+  func client(_ mode: String) -> OAuthClient {
+    OAuthClient(
+      clientID: "cid.apps.googleusercontent.com", clientSecret: Self.clientSecret,
+      authorizationURL: endpoint.url("/auth"), tokenURL: endpoint.url("/token/\(mode)"),
+      revokeURL: endpoint.url("/revoke/ok"))
+  }
+
+  var cachePath: String { directory.path + "/tokens/acct.json" }
+
+  /// Writes an expired cache and returns its bytes.
+  @discardableResult
+  func seedExpiredCache(_ store: TokenStore) throws -> Data {
+    try store.save(
+      StoredTokens(
+        refreshToken: Self.refreshToken, accessToken: Self.staleAccess, expiresAt: clock.now - 10),
+      account: "acct")
+    return try Data(contentsOf: URL(fileURLWithPath: cachePath))
+  }
+
+  func mode(_ path: String) throws -> UInt32 {
+    let attributes = try FileManager.default.attributesOfItem(atPath: path)
+    return (attributes[.posixPermissions] as? NSNumber)?.uint32Value ?? 0
+  }
+
+  /// Asserts that no secret appears in a message.
+  func expectNoSecrets(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    for secret in [
+      Self.refreshToken, Self.staleAccess, Self.clientSecret, "ya29.AT", "RT-", "GOCSPX",
+    ] {
+      #expect(!text.contains(secret), "secret in: \(text)", sourceLocation: sourceLocation)
+    }
+  }
+
+  // MARK: Reuse and refresh
+
+  @Test("A valid cached token is used without any request")
+  func reuse() throws {
+    defer { directory.remove() }
+    let store = store()
+    try store.save(
+      StoredTokens(refreshToken: "r", accessToken: "ya29.cached", expiresAt: clock.now + 61),
+      account: "acct")
+    #expect(
+      try store.accessToken(account: "acct", grant: .refreshToken(client("ok"))) == "ya29.cached")
+    #expect(try endpoint.count() == 0)
+    clock.now += 1  // now within 60 s of expiry: refresh
+    #expect(
+      try store.accessToken(account: "acct", grant: .refreshToken(client("ok"))) == "ya29.AT-1")
+    #expect(try endpoint.count() == 1)
+    let form = try endpoint.lastForm()
+    #expect(form["grant_type"] == "refresh_token")
+    #expect(form["refresh_token"] == "r")
+    #expect(form["client_secret"] == Self.clientSecret)
+  }
+
+  @Test("20 concurrent callers with an expired cache make exactly one request")
+  func concurrentRefresh() throws {
+    defer { directory.remove() }
+    let store = store()
+    try seedExpiredCache(store)
+    let results = ResultBox()
+    let grant = TokenGrant.refreshToken(client("ok"))
+    DispatchQueue.concurrentPerform(iterations: 20) { _ in
+      do throws(TokenError) {
+        results.append(.success(try store.accessToken(account: "acct", grant: grant)))
+      } catch {
+        results.append(.failure(error))
+      }
+    }
+    #expect(try endpoint.count() == 1)
+    let tokens = results.values.compactMap { try? $0.get() }
+    #expect(tokens.count == 20)
+    #expect(Set(tokens) == ["ya29.AT-1"])
+    let cached = try store.load(account: "acct")
+    #expect(
+      cached
+        == StoredTokens(
+          refreshToken: Self.refreshToken, accessToken: "ya29.AT-1", expiresAt: clock.now + 3599))
+  }
+
+  @Test("A rotated refresh token is stored; without one the old one is kept")
+  func rotation() throws {
+    defer { directory.remove() }
+    let store = store()
+    try seedExpiredCache(store)
+    _ = try store.accessToken(account: "acct", grant: .refreshToken(client("ok")))
+    #expect(try store.load(account: "acct")?.refreshToken == Self.refreshToken)
+    _ = try store.accessToken(
+      account: "acct", grant: .refreshToken(client("rotate")), forceRefresh: true)
+    #expect(try store.load(account: "acct")?.refreshToken == "1//RT-rotated-2")
+    #expect(try endpoint.lastForm()["refresh_token"] == Self.refreshToken)
+  }
+
+  @Test("forceRefresh gets a new token even when the cached one looks valid")
+  func forceRefresh() throws {
+    defer { directory.remove() }
+    let store = store()
+    try store.save(
+      StoredTokens(refreshToken: "r", accessToken: "ya29.rejected", expiresAt: clock.now + 3000),
+      account: "acct")
+    #expect(
+      try store.accessToken(account: "acct", grant: .refreshToken(client("ok")), forceRefresh: true)
+        == "ya29.AT-1")
+    #expect(try endpoint.count() == 1)
+  }
+
+  // MARK: Failures leave the cache alone
+
+  @Test(
+    "Failures: kind, message, and an untouched cache",
+    arguments: [
+      ("503", TokenError.Kind.temporary, "unavailable (HTTP 503)"),
+      ("notjson", .temporary, "not JSON"),
+      ("truncated", .temporary, "truncated"),
+      ("big", .temporary, "larger than 65536 bytes"),
+      ("huge", .temporary, "larger than 1048576 bytes"),
+      ("noaccess", .temporary, "no access_token"),
+      ("invalid_grant", .authentication, "gsendmailctl login acct"),
+      ("unauthorized_client", .authentication, "domain-wide delegation"),
+    ])
+  func failures(mode: String, kind: TokenError.Kind, reason: String) throws {
+    defer { directory.remove() }
+    let store = store()
+    let before = try seedExpiredCache(store)
+    do {
+      _ = try store.accessToken(account: "acct", grant: .refreshToken(client(mode)))
+      Issue.record("no error for \(mode)")
+    } catch {
+      #expect(error.kind == kind)
+      #expect(error.description.contains(reason), "\(error)")
+      expectNoSecrets(error.description)
+      expectNoSecrets("\(error)")
+      if mode == "invalid_grant" {
+        #expect(error.description.contains("7 days") && error.description.contains("Testing"))
+      }
+    }
+    #expect(try Data(contentsOf: URL(fileURLWithPath: cachePath)) == before)
+    #expect(try endpoint.count() == 1)
+  }
+
+  @Test("An unreachable endpoint or one that hangs is temporary; the cache stays")
+  func unreachable() throws {
+    defer { directory.remove() }
+    let store = store(timeout: .seconds(1))
+    let before = try seedExpiredCache(store)
+    var closed = client("ok")
+    closed.tokenURL = "http://127.0.0.1:9/token"
+    #expect(throws: TokenError.self) {
+      try store.accessToken(account: "acct", grant: .refreshToken(closed))
+    }
+    do {
+      _ = try store.accessToken(account: "acct", grant: .refreshToken(closed))
+    } catch {
+      #expect(error.kind == .temporary)
+      guard case .http(.connect) = error else { throw error }
+      expectNoSecrets(error.description)
+    }
+    #expect(try Data(contentsOf: URL(fileURLWithPath: cachePath)) == before)
+  }
+
+  @Test("No cache, or no refresh token: not logged in")
+  func notLoggedIn() throws {
+    defer { directory.remove() }
+    let store = store()
+    #expect(throws: TokenError.notLoggedIn(account: "acct")) {
+      try store.accessToken(account: "acct", grant: .refreshToken(client("ok")))
+    }
+    #expect(TokenError.notLoggedIn(account: "acct").kind == .authentication)
+    #expect(TokenError.notLoggedIn(account: "acct").description.contains("gsendmailctl login acct"))
+    #expect(try endpoint.count() == 0)
+  }
+
+  @Test("A corrupt cache is an authentication failure and is not rewritten")
+  func corrupt() throws {
+    defer { directory.remove() }
+    let store = store()
+    try seedExpiredCache(store)
+    try Data("{\"refresh_token\":\"1//RT-original-secret".utf8).write(
+      to: URL(fileURLWithPath: cachePath))
+    do {
+      _ = try store.accessToken(account: "acct", grant: .refreshToken(client("ok")))
+      Issue.record("a corrupt cache was accepted")
+    } catch {
+      #expect(error.kind == .authentication)
+      #expect(error.description.contains("gsendmailctl login acct"))
+      expectNoSecrets(error.description)
+    }
+    #expect(store.status(account: "acct") != .none)
+  }
+
+  @Test(
+    "Bad account names are refused before touching files",
+    arguments: ["", ".hidden", "a/b", "../x", "a\nb"])
+  func badNames(name: String) {
+    #expect(throws: TokenError.invalidAccountName(name)) {
+      try store().accessToken(account: name, grant: .refreshToken(client("ok")))
+    }
+    directory.remove()
+  }
+
+  // MARK: Files
+
+  @Test("User cache: directory 0700, file 0600, no temporary file left")
+  func userModes() throws {
+    defer { directory.remove() }
+    let old = umask(0o022)
+    defer { umask(old) }
+    try seedExpiredCache(store())
+    #expect(try mode(directory.path + "/tokens") == 0o700)
+    #expect(try mode(cachePath) == 0o600)
+    #expect(try mode(directory.path + "/tokens/acct.lock") == 0o600)
+    #expect(!FileManager.default.fileExists(atPath: cachePath + ".tmp"))
+    let text = try String(contentsOfFile: cachePath, encoding: .utf8)
+    #expect(
+      text.hasPrefix(
+        #"{"refresh_token":"1//RT-original-secret","access_token":"ya29.stale-secret","expires_at":"#
+      ))
+  }
+
+  @Test("System cache: directory 2770, file 0660")
+  func systemModes() throws {
+    defer { directory.remove() }
+    let old = umask(0o077)
+    defer { umask(old) }
+    try seedExpiredCache(store(isSystem: true))
+    #expect(try mode(directory.path + "/tokens") == 0o2770)
+    #expect(try mode(cachePath) == 0o660)
+  }
+
+  @Test("A stale temporary file from a crash does not block writing")
+  func staleTemporary() throws {
+    defer { directory.remove() }
+    let store = store()
+    try seedExpiredCache(store)
+    try Data("junk".utf8).write(to: URL(fileURLWithPath: cachePath + ".tmp"))
+    _ = try store.accessToken(account: "acct", grant: .refreshToken(client("ok")))
+    #expect(try store.load(account: "acct")?.accessToken == "ya29.AT-1")
+  }
+
+  // MARK: Login, import, logout
+
+  @Test("The code exchange sends PKCE and saves both tokens; a bad code saves nothing")
+  func exchange() throws {
+    defer { directory.remove() }
+    let store = store()
+    #expect(throws: TokenError.endpoint(account: "acct", .invalidGrant(description: "Bad Request")))
+    {
+      try store.exchangeCode(
+        account: "acct", code: "4/0Abad", client: client("code"),
+        redirectURI: "http://127.0.0.1:5/", codeVerifier: "v")
+    }
+    #expect(store.status(account: "acct") == .none)
+    let saved = try store.exchangeCode(
+      account: "acct", code: "4/0Agood", client: client("code"), redirectURI: "http://127.0.0.1:5/",
+      codeVerifier: "verifier-1")
+    #expect(
+      saved
+        == StoredTokens(
+          refreshToken: "1//RT-new", accessToken: "ya29.AT-2", expiresAt: clock.now + 3599))
+    let form = try endpoint.lastForm()
+    #expect(form["code_verifier"] == "verifier-1")
+    #expect(form["redirect_uri"] == "http://127.0.0.1:5/")
+    #expect(
+      store.status(account: "acct")
+        == .present(
+          hasRefreshToken: true, accessTokenValid: true, accessTokenExpiresAt: clock.now + 3599))
+  }
+
+  @Test("An imported refresh token is checked with one refresh before it is saved")
+  func importToken() throws {
+    defer { directory.remove() }
+    let store = store()
+    #expect(throws: TokenError.self) {
+      try store.importRefreshToken("1//bad", account: "acct", client: client("invalid_grant"))
+    }
+    #expect(store.status(account: "acct") == .none)
+    try store.importRefreshToken("1//moved", account: "acct", client: client("ok"))
+    #expect(
+      try store.load(account: "acct")
+        == StoredTokens(
+          refreshToken: "1//moved", accessToken: "ya29.AT-2", expiresAt: clock.now + 3599))
+  }
+
+  @Test("Logout revokes the refresh token and deletes the cache, even when revocation fails")
+  func logout() throws {
+    defer { directory.remove() }
+    let store = store()
+    try seedExpiredCache(store)
+    let outcome = try store.logout(account: "acct", revokeURL: endpoint.url("/revoke/ok"))
+    #expect(outcome == LogoutOutcome(hadTokens: true, revocation: .revoked))
+    #expect(try endpoint.lastForm() == ["token": Self.refreshToken])
+    #expect(!FileManager.default.fileExists(atPath: cachePath))
+    #expect(
+      try store.logout(account: "acct", revokeURL: endpoint.url("/revoke/ok"))
+        == LogoutOutcome(hadTokens: false, revocation: .notAttempted))
+
+    try seedExpiredCache(store)
+    #expect(
+      try store.logout(account: "acct", revokeURL: endpoint.url("/revoke/invalid")).revocation
+        == .alreadyInvalid)
+    try seedExpiredCache(store)
+    let failed = try store.logout(account: "acct", revokeURL: endpoint.url("/revoke/500"))
+    #expect(failed.revocation == .failed("the revocation endpoint answered HTTP 500"))
+    #expect(!FileManager.default.fileExists(atPath: cachePath))
+  }
+}
+
+/// Collects results from concurrent threads.
+final class ResultBox: @unchecked Sendable {
+  private let lock = NSLock()
+  private var items: [Result<String, TokenError>] = []
+  func append(_ item: Result<String, TokenError>) { lock.withLock { items.append(item) } }
+  var values: [Result<String, TokenError>] { lock.withLock { items } }
+}
