@@ -33,7 +33,7 @@ let package = Package(
     // I/O.
     .target(name: "Transport", dependencies: ["CShim"]),
     // The on-disk queue: entries, locks, retry policy, mailq rendering, failure notices.
-    .target(name: "MailQueue"),
+    .target(name: "MailQueue", dependencies: ["MessageCore"]),
     // curl headers only: libcurl.so.4 is opened with dlopen() on the first HTTP request,
     // so `--version` and a send with a cached token never load it.
     .target(name: "CCurlShim", linkerSettings: [.linkedLibrary("dl")]),
@@ -73,7 +73,7 @@ let package = Package(
     .testTarget(name: "TestServerKitTests", dependencies: ["TestServerKit", "Transport"]),
     .testTarget(name: "TransportTests", dependencies: ["Transport", "TestServerKit", "SMTPServerCore"]),
     .testTarget(name: "GSendmailKitTests", dependencies: ["GSendmailKit", "MailQueue", "TestServerKit"]),
-    .testTarget(name: "MailQueueTests", dependencies: ["MailQueue"]),
+    .testTarget(name: "MailQueueTests", dependencies: ["MailQueue", "MessageCore"]),
     .testTarget(name: "OAuth2Tests", dependencies: ["OAuth2"]),
     .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"]),
     .testTarget(

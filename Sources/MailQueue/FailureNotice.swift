@@ -16,6 +16,7 @@
 // No notice is made for the null sender (RFC 5321 §4.5.5: it would loop) nor
 // when the sender asked NOTIFY without FAILURE (RFC 3461 §4.1).
 
+import MessageCore
 /// A failure notice, ready to be queued or sent from the null sender (`MAIL FROM:<>`).
 public struct FailureNotice: Equatable, Sendable {
   /// One recipient the message could not be delivered to.
@@ -102,7 +103,7 @@ public struct FailureNotice: Equatable, Sendable {
     report += "Reporting-MTA: dns; \(host)\r\n"
     report += "X-Gsendmail-Queue-ID: \(entry.id)\r\n"
     if let envid = entry.envelope.envid { report += "Original-Envelope-Id: \(oneLine(envid, limit: 200))\r\n" }
-    report += "Arrival-Date: \(CivilTime(epoch: entry.arrival, utcOffset: utcOffset).rfc5322Format)\r\n"
+    report += "Arrival-Date: \(DateStamp(epochSeconds: Int64(entry.arrival), utcOffsetMinutes: utcOffset / 60).rfc5322)\r\n"
     var human = ""
     for failure in failures {
       let diagnostic = oneLine(failure.diagnostic, limit: 900)
@@ -117,7 +118,7 @@ public struct FailureNotice: Equatable, Sendable {
     head += "From: Mail Delivery System <\(oneLine(fromAddress, limit: 500))>\r\n"
     head += "To: <\(entry.envelope.sender)>\r\n"
     head += "Subject: Undelivered Mail Returned to Sender\r\n"
-    head += "Date: \(CivilTime(epoch: now, utcOffset: utcOffset).rfc5322Format)\r\n"
+    head += "Date: \(DateStamp(epochSeconds: Int64(now), utcOffsetMinutes: utcOffset / 60).rfc5322)\r\n"
     head += "Message-ID: \(messageID)\r\n"
     head += "Auto-Submitted: auto-replied\r\n"
     head += "MIME-Version: 1.0\r\n"

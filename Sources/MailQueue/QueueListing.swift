@@ -15,6 +15,7 @@
 // `gsendmailctl login`), the null sender prints as MAILER-DAEMON, and the total
 // is the sum of the sizes rounded up to kilobytes.
 
+import MessageCore
 /// Renders queue listings.
 public enum QueueListing {
   /// The text `mailq` prints for an empty queue.
@@ -32,7 +33,7 @@ public enum QueueListing {
     for entry in entries {
       total += entry.size
       let id = entry.id.rawValue + (entry.deferredForAuthentication ? "!" : "")
-      let time = CivilTime(epoch: entry.arrival, utcOffset: utcOffset).mailqFormat
+      let time = DateStamp(epochSeconds: Int64(entry.arrival), utcOffsetMinutes: utcOffset / 60).mailq
       let sender = entry.envelope.sender.isEmpty ? "MAILER-DAEMON" : entry.envelope.sender
       out += padRight(id, 11) + " " + padLeft(String(entry.size), 7) + " " + time + "  " + sender + "\n"
       if !entry.lastError.isEmpty { out += "(" + entry.lastError + ")\n" }

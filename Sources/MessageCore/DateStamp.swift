@@ -56,6 +56,14 @@ public struct DateStamp: Equatable, Sendable {
       + "\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2)) " + sign + pad(zone, 4)
   }
 
+  /// mailq's arrival time, `Tue Mar  5 10:00:00` (the day padded with a space, as Postfix).
+  public var mailq: String {
+    let c = components
+    let day = c.day < 10 ? " \(c.day)" : "\(c.day)"
+    return "\(Self.weekdayNames[c.weekday]) \(Self.monthNames[c.month - 1]) \(day) "
+      + "\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2))"
+  }
+
   /// `Mmm dd hh:mm:ss` (RFC 3164 §4.1.2, the syslog time stamp; the day padded with a space).
   public var syslog: String {
     let c = components

@@ -43,11 +43,11 @@ struct FailureNoticeTests {
     #expect(text.hasSuffix("\r\n--\(b)--\r\n"))
     for line in [
       "From: Mail Delivery System <alice@example.com>", "To: <alice@example.com>",
-      "Subject: Undelivered Mail Returned to Sender", "Date: Sat, 9 Mar 2024 16:00:00 +0000",
+      "Subject: Undelivered Mail Returned to Sender", "Date: Sat, 09 Mar 2024 16:00:00 +0000",
       "Auto-Submitted: auto-replied", "MIME-Version: 1.0",
       "Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"\(b)\"",
       "Content-Type: message/delivery-status", "Reporting-MTA: dns; host.example.com",
-      "Arrival-Date: Tue, 5 Mar 2024 10:00:00 +0000", "Final-Recipient: rfc822; bob@example.com",
+      "Arrival-Date: Tue, 05 Mar 2024 10:00:00 +0000", "Final-Recipient: rfc822; bob@example.com",
       "Action: failed", "Status: 5.1.1", "Diagnostic-Code: smtp; 550 5.1.1 no such user",
       "Final-Recipient: rfc822; carol@example.org", "Status: 4.4.7",
       "Diagnostic-Code: x-gsendmail; delivery time expired", "Content-Type: message/rfc822",
