@@ -52,6 +52,12 @@ struct OAuthTests {
     #expect(stats.authorizations == 1 && stats.authorizationCodeGrants == 1)
     #expect(bench.rig.server.oauthCheckStats.refusedCodeExchanges == 0)
 
+    // status shows the token state, never a token (the secrets check covers its output).
+    for arguments in [["status", "alice", "-C", config], ["status", "--json", "-C", config]] {
+      let status = try bench.ctl(arguments)
+      #expect(status.status == 0 && status.out.contains("alice"), "\(status.stderr)")
+    }
+
     // Sends use the stored token: no token request at all.
     for _ in 0..<2 {
       let r = try bench.send(config)
