@@ -47,6 +47,7 @@ public final class GmailTestServer: Sendable {
   private let threads: ServerThreads
   private let records: RecordStore
   private let authority: TokenAuthority
+  private let oauthChecks: OAuthChecks
   private let context: GmailContext
   private let stopped = Atomic<Bool>(false)
 
@@ -63,6 +64,8 @@ public final class GmailTestServer: Sendable {
     let authority = TokenAuthority(
       accessTokens: configuration.accessTokens, refreshTokens: configuration.refreshTokens)
     self.authority = authority
+    let oauthChecks = OAuthChecks(workDirectory: "\(configuration.stateDirectory)/oauth-checks")
+    self.oauthChecks = oauthChecks
     context = GmailContext(configuration: configuration, authority: authority, records: records)
     do {
       tlsContext = try TLSServerContext(
@@ -78,7 +81,8 @@ public final class GmailTestServer: Sendable {
       self.listeners = listeners
       if let port = configuration.httpPort {
         tokenEndpoint = try TokenEndpoint(
-          port: port, authority: authority, threads: threads, log: configuration.log)
+          port: port, authority: authority, checks: oauthChecks, threads: threads,
+          log: configuration.log)
       } else {
         tokenEndpoint = nil
       }
@@ -135,6 +139,10 @@ public final class GmailTestServer: Sendable {
   public func addRefreshToken(_ token: String) { authority.addRefreshToken(token) }
   /// Whether SMTP would accept this access token now (issued and unexpired, or configured).
   public func isValidAccessToken(_ token: String) -> Bool { authority.isValidAccessToken(token) }
+  /// Makes the token endpoint accept jwt-bearer assertions signed by this service account.
+  public func trustServiceAccount(_ account: TrustedServiceAccount) { oauthChecks.trust(account) }
+  /// What the OAuth checks saw: jwt-bearer grants and their assertions, refused exchanges.
+  public var oauthCheckStats: OAuthCheckStats { oauthChecks.stats }
 
   /// Stops listening, ends every session (stalled ones too) and waits for all threads.
   /// Calling it again does nothing.
@@ -182,7 +190,9 @@ public final class GmailTestServer: Sendable {
     _ connection: Connection, implicitTLS: Bool, replies: GmailReplies, number: Int
   ) -> String {
     if implicitTLS && !handshake(connection) { return "tls-failed" }
-    let policy = GmailPolicy(context: context, replies: replies, session: number)
+    let policy = SubjectCheckingPolicy(
+      inner: GmailPolicy(context: context, replies: replies, session: number),
+      checks: oauthChecks)
     var session = SMTPServerSession(
       configuration: replies.configuration(
         maxMessageSize: configuration.maxMessageSize, clientAddress: "127.0.0.1"),

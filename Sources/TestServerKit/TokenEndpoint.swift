@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // A minimal HTTP/1.1 server on loopback imitating Google's OAuth endpoints:
-// `GET /auth` (redirects with `code` and `state`), `POST /token` (refresh_token and
-// authorization_code grants) and `POST /revoke`. One request per connection
+// `GET /auth` (redirects with `code` and `state`), `POST /token` (refresh_token,
+// authorization_code and jwt-bearer grants, checked as Google checks them: see
+// OAuthChecks) and `POST /revoke`. One request per connection
 // (`Connection: close`), one thread per connection. Plain HTTP: SPEC allows http:// on
 // loopback. Failure policy: a malformed request gets 400 and the connection closes;
 // the endpoint never logs a token or a form body.
@@ -13,6 +14,7 @@ import Transport
 final class TokenEndpoint: Sendable {
   private let listener: TCPListener
   private let authority: TokenAuthority
+  private let checks: OAuthChecks
   private let threads: ServerThreads
   private let log: (@Sendable (String) -> Void)?
 
@@ -20,11 +22,12 @@ final class TokenEndpoint: Sendable {
   var port: UInt16 { listener.port }
 
   init(
-    port: UInt16, authority: TokenAuthority, threads: ServerThreads,
+    port: UInt16, authority: TokenAuthority, checks: OAuthChecks, threads: ServerThreads,
     log: (@Sendable (String) -> Void)?
   ) throws(TransportError) {
     self.listener = try TCPListener(host: "127.0.0.1", port: port)
     self.authority = authority
+    self.checks = checks
     self.threads = threads
     self.log = log
   }
@@ -99,8 +102,11 @@ final class TokenEndpoint: Sendable {
     guard let redirect = request.query["redirect_uri"], !redirect.isEmpty else {
       return json(400, ["error": "invalid_request", "error_description": "Missing redirect_uri"])
     }
+    if let refusal = checks.checkAuthorization(request.query) { return json(400, refusal) }
+    let code = authority.issueCode()
+    checks.bind(code: code, query: request.query)
     var items = [
-      ("code", authority.issueCode()),
+      ("code", code),
       ("scope", request.query["scope"] ?? "https://mail.google.com/"),
     ]
     if let state = request.query["state"] { items.insert(("state", state), at: 0) }
@@ -117,7 +123,18 @@ final class TokenEndpoint: Sendable {
       grant = authority.refresh(request.form["refresh_token"] ?? "")
     case "authorization_code":
       authority.count { $0.authorizationCodeGrants += 1 }
+      if let refusal = checks.checkExchange(request.form) { return json(400, refusal) }
       grant = authority.exchange(request.form["code"] ?? "")
+    case "urn:ietf:params:oauth:grant-type:jwt-bearer":
+      switch checks.checkAssertion(request.form["assertion"] ?? "", audience: tokenURL) {
+      case .failure(let refusal): return json(400, refusal)
+      case .success(let subject):
+        let access = "ya29.c.test-" + TokenAuthority.randomToken(40)
+        let lifetime = authority.behavior.expiresIn
+        authority.addAccessToken(access)
+        checks.bind(accessToken: access, subject: subject, lifetime: lifetime)
+        grant = .issued(access: access, refresh: nil, expiresIn: lifetime)
+      }
     case let other:
       return json(
         400,
@@ -155,6 +172,13 @@ final class TokenEndpoint: Sendable {
         status: 200, reason: "OK", headers: [("Content-Type", "text/html; charset=utf-8")],
         body: Array("<html><body>Sign in to the network</body></html>".utf8))
     }
+  }
+
+  /// The URL of `POST /token`: what an assertion's `aud` must be.
+  private var tokenURL: String { "http://127.0.0.1:\(port)/token" }
+
+  private func json(_ status: Int, _ refusal: OAuthRefusal) -> Response {
+    json(status, ["error": refusal.error, "error_description": refusal.description])
   }
 
   private func json(_ status: Int, _ object: [String: Any]) -> Response {
