@@ -113,7 +113,7 @@ remove_root() {
 
 finish() {
 	local rc=$?
-	[ -n "${server_pid:-}" ] && kill "$server_pid" 2>/dev/null
+	if [ -n "${server_pid:-}" ]; then kill "$server_pid" 2>/dev/null || true; fi
 	unmount_all
 	if [ "$keep" -eq 0 ] && [ -d "$root" ]; then
 		remove_root

@@ -69,7 +69,7 @@ struct TokenEndpointTests {
     let components = try #require(URLComponents(string: String(location)))
     let code = try #require(components.queryItems?.first { $0.name == "code" }?.value)
     let form =
-      "grant_type=authorization_code&code=\(code.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")&redirect_uri=x"
+      "grant_type=authorization_code&code=\(code.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")&redirect_uri=http%3A%2F%2F127.0.0.1%3A53682%2F"
     let exchanged = try httpRequest(port: port, "POST", "/token", form: form)
     #expect(exchanged.status == 200)
     let body = try Self.json(exchanged.body)
