@@ -23,25 +23,25 @@ bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
 work=$(mktemp -d)
 trap 'kill "$server_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 mkfifo "$work/ready"
-"$bin/gmail-test-server" --state-dir "$work/server" --http-port off --tls-port off \
-  --user demo@example.com --password 'demo-app-password' >"$work/ready" &
+"$bin/gmail-test-server" --state-dir "$work/server" --tls-port off \
+  --refresh-token 1//demo-refresh-token >"$work/ready" &
 server_pid=$!
 port=""
 while read -r kind address rest; do
   case "$kind" in
     smtp) port=${address##*:} ;;
+    http) http=$address ;;
     ca) ca=$address ;;
     records) records=$address ;;
     ready) break ;;
   esac
 done <"$work/ready"
-echo "== Gmail test server on 127.0.0.1:$port (STARTTLS, its own CA)"
+echo "== Gmail test server on 127.0.0.1:$port (STARTTLS, its own CA), token endpoint on $http"
 
 umask 077
-printf 'demo-app-password\n' >"$work/password"
+export XDG_STATE_HOME="$work/state"
 cat >"$work/config.toml" <<CONFIG
-queue = false
-log = "none"
+log = "file:$work/mail.log"
 
 [account.demo]
 from = "demo@example.com"
@@ -50,10 +50,16 @@ route = "custom"
 host = "127.0.0.1"
 port = $port
 tls_ca_file = "$ca"
-auth = "password"
-password_file = "$work/password"
+auth = "oauth"
+client_id = "demo-client.apps.googleusercontent.com"
+client_secret = "demo-client-secret"
+token_url = "http://$http/token"
 helo = "demo.example.org"
 CONFIG
+
+echo "== gsendmailctl login demo --refresh-token-stdin   (the fake endpoint's refresh token)"
+echo 1//demo-refresh-token | "$bin/gsendmailctl" login demo --refresh-token-stdin -C "$work/config.toml"
+"$bin/gsendmailctl" status -C "$work/config.toml"
 
 echo "== gsendmail -v -t < message"
 "$bin/gsendmail" -C "$work/config.toml" -v -t <<'MESSAGE'
@@ -62,10 +68,11 @@ Cc: carol@example.org
 Bcc: dave@example.org
 Subject: Hello from gsendmail
 
-This message went through STARTTLS and AUTH to a local Gmail look-alike.
+This message went through STARTTLS and AUTH XOAUTH2 to a local Gmail look-alike.
 The Bcc: header was removed; dave@example.org got it through RCPT TO only.
 MESSAGE
-echo "== exit status $?"
+echo "== exit status $?; the log line:"
+cat "$work/mail.log"
 
 echo "== what the server received (records: $records)"
 cat "$records"/1.json; echo

@@ -132,7 +132,7 @@ final class QueueRunner {
 
   private func sent(_ entry: QueueEntry, lock: QueueLock, reply: SMTPReply, relay: String) {
     try? store.remove(holding: lock)
-    logAttempt(entry, status: .sent, relay: relay, detail: reply.text)
+    logAttempt(entry, status: .sent, relay: relay, detail: reply.description)
   }
 
   /// Records a failed attempt: deferred (temporary) or failed/ (permanent, or expired).

@@ -180,6 +180,37 @@ struct SendTests {
     #expect(r.status == 77, "\(r.stderr)")
   }
 
+  // MARK: -bs
+
+  @Test("-bs: a device hands over a message in SMTP; it is sent with the account's credentials")
+  func smtpServerMode() throws {
+    let rig = try Rig()
+    let config = try rig.config()
+    let dialogue = "EHLO printer.local\r\nMAIL FROM:<alice@example.com> BODY=8BITMIME\r\nRCPT TO:<bob@example.org>\r\n"
+      + "DATA\r\nSubject: scan\r\n\r\n..dot line\r\nscanned page\r\n.\r\nVRFY bob\r\nBOGUS\r\nQUIT\r\n"
+    let r = try rig.send(["-C", config, "-bs"], dialogue)
+    #expect(r.status == 0, "\(r.stderr)")
+    let replies = r.out.components(separatedBy: "\r\n").filter { !$0.isEmpty }
+    #expect(replies.first?.hasPrefix("220 ") == true)
+    #expect(replies.contains("250 2.0.0 OK: sent"))
+    #expect(replies.contains { $0.hasPrefix("252") } && replies.contains { $0.hasPrefix("500") })
+    #expect(replies.last?.hasPrefix("221") == true)
+    let m = try #require(rig.received.first)
+    #expect(m.record.recipients == ["bob@example.org"] && m.record.authMechanism == "PLAIN")
+    #expect(String(decoding: m.data, as: UTF8.self).contains("\r\n.dot line\r\nscanned page\r\n"))
+  }
+
+  @Test("-bs: a recipient the server refuses gets 550; the session goes on")
+  func smtpServerModeRefusal() throws {
+    let rig = try Rig(scenarios: [.permanentRecipientFailure("nobody@example.org")])
+    let dialogue = "HELO printer\r\nMAIL FROM:<alice@example.com>\r\nRCPT TO:<nobody@example.org>\r\nDATA\r\n"
+      + "Subject: x\r\n\r\ny\r\n.\r\nRSET\r\nNOOP\r\nQUIT\r\n"
+    let r = try rig.send(["-C", try rig.config(), "-bs"], dialogue)
+    let replies = r.out.components(separatedBy: "\r\n")
+    #expect(replies.contains { $0.hasPrefix("550 5.1.1") && $0.contains("nobody@example.org") }, "\(r.out)")
+    #expect(replies.contains { $0.hasPrefix("221") })
+  }
+
   // MARK: Security
 
   @Test("Certificate for another host name: no credentials sent, 75")
