@@ -245,6 +245,10 @@ check "system queue timer enabled, SMTP socket not enabled" sh_chroot '
 	! test -e /etc/systemd/system/sockets.target.wants/gsendmail-smtp.socket'
 check "user queue timer enabled globally" \
 	sh_chroot 'test -L /etc/systemd/user/timers.target.wants/gsendmail-queue.timer'
+check "shell completions installed for bash, zsh and fish" sh_chroot '
+	grep -q gsendmailctl /usr/share/bash-completion/completions/gsendmailctl
+	grep -q gsendmailctl /usr/share/zsh/vendor-completions/_gsendmailctl
+	grep -q gsendmailctl /usr/share/fish/vendor_completions.d/gsendmailctl.fish'
 check "example configuration installed" \
 	sh_chroot 'test -s /usr/share/doc/gsendmail/examples/config.toml'
 

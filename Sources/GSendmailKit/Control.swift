@@ -3,6 +3,7 @@
 // executable only parses arguments and prints; errors map to exit codes through
 // ExitStatus.
 
+import Codecs
 import MailQueue
 import TokenStore
 
@@ -131,13 +132,13 @@ public struct Control {
     let statuses = try accountStatuses(account)
     if json {
       let items = statuses.map { s in
-        "{\"account\":\(QueueListing.quote(s.account.name)),\"from\":\(QueueListing.quote(s.account.from)),"
-          + "\"route\":\(QueueListing.quote(s.account.route.rawValue)),\"host\":\(QueueListing.quote(s.account.host)),"
-          + "\"port\":\(s.account.port),\"auth\":\(QueueListing.quote(s.account.auth.rawValue)),"
-          + "\"token\":\(QueueListing.quote(s.token)),\"expires_at\":\(s.expires.map(String.init) ?? "null"),"
+        "{\"account\":\(JSON.quoted(s.account.name)),\"from\":\(JSON.quoted(s.account.from)),"
+          + "\"route\":\(JSON.quoted(s.account.route.rawValue)),\"host\":\(JSON.quoted(s.account.host)),"
+          + "\"port\":\(s.account.port),\"auth\":\(JSON.quoted(s.account.auth.rawValue)),"
+          + "\"token\":\(JSON.quoted(s.token)),\"expires_at\":\(s.expires.map(String.init) ?? "null"),"
           + "\"queued\":\(s.queued),\"deferred_for_login\":\(s.deferredForLogin),\"failed\":\(s.failed)}"
       }
-      return "{\"config\":\(QueueListing.quote(config.path)),\"accounts\":[\(items.joined(separator: ","))]}\n"
+      return "{\"config\":\(JSON.quoted(config.path)),\"accounts\":[\(items.joined(separator: ","))]}\n"
     }
     var out = "config: \(config.path)\n"
     for s in statuses {

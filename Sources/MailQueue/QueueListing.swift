@@ -15,6 +15,7 @@
 // `gsendmailctl login`), the null sender prints as MAILER-DAEMON, and the total
 // is the sum of the sizes rounded up to kilobytes.
 
+import Codecs
 import MessageCore
 /// Renders queue listings.
 public enum QueueListing {
@@ -57,43 +58,18 @@ public enum QueueListing {
   public static func json(_ entries: [QueueEntry]) -> String {
     guard !entries.isEmpty else { return "[]\n" }
     let objects = entries.map { entry in
-      "{\"id\":\(quote(entry.id.rawValue)),\"queue\":\(quote(entry.area.rawValue))"
+      "{\"id\":\(JSON.quoted(entry.id.rawValue)),\"queue\":\(JSON.quoted(entry.area.rawValue))"
         + ",\"arrival\":\(entry.arrival),\"size\":\(entry.size)"
-        + ",\"sender\":\(quote(entry.envelope.sender)),\"account\":\(quote(entry.envelope.account))"
-        + ",\"recipients\":[\(entry.envelope.recipients.map(quote).joined(separator: ","))]"
+        + ",\"sender\":\(JSON.quoted(entry.envelope.sender)),\"account\":\(JSON.quoted(entry.envelope.account))"
+        + ",\"recipients\":[\(entry.envelope.recipients.map(JSON.quoted).joined(separator: ","))]"
         + ",\"attempts\":\(entry.attempts),\"next_attempt\":\(entry.nextAttempt)"
-        + ",\"last_error\":\(quote(entry.lastError))"
+        + ",\"last_error\":\(JSON.quoted(entry.lastError))"
         + ",\"deferred_for_auth\":\(entry.deferredForAuthentication)}"
     }
     return "[\n" + objects.joined(separator: ",\n") + "\n]\n"
   }
 
-  /// A JSON string literal (RFC 8259 §7): quotes, backslashes and control characters
-  /// escaped; everything else as UTF-8.
-  public static func quote(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-      switch scalar {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      case "\u{08}": out += "\\b"
-      case "\u{0C}": out += "\\f"
-      case "\u{2028}": out += "\\u2028"
-      case "\u{2029}": out += "\\u2029"
-      default:
-        if scalar.value < 0x20 || scalar.value == 0x7f {
-          let hex = String(scalar.value, radix: 16)
-          out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        } else {
-          out.unicodeScalars.append(scalar)
-        }
-      }
-    }
-    return out + "\""
-  }
+
 
   private static func padRight(_ text: String, _ width: Int) -> String {
     text.count >= width ? text : text + String(repeating: " ", count: width - text.count)

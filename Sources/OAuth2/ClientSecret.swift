@@ -4,6 +4,8 @@
 // Desktop client, `{"web":{…}}` for a Web client (reference/gmail.md §6.1). Pure.
 // Failure policy: throws `CredentialsFileError` naming the missing or wrong field.
 
+import Codecs
+
 /// An OAuth client: id, secret and endpoints.
 public struct ClientSecret: Equatable, Sendable, CustomStringConvertible {
   /// The kind of client, from the file's top-level key.

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // What is wrong with a client-secret or service-account key file. Pure.
 
+import Codecs
+
 /// A credentials file (Google's client-secret JSON or a service-account key) is unusable.
 /// The text names the field, never a secret value.
 public enum CredentialsFileError: Error, Equatable, Sendable, CustomStringConvertible {

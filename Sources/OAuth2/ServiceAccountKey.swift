@@ -4,6 +4,8 @@
 // Failure policy: throws `CredentialsFileError` naming the missing or wrong field; the
 // key itself never appears in any text.
 
+import Codecs
+
 /// The parts of a service-account key that the JWT grant needs.
 public struct ServiceAccountKey: Equatable, Sendable, CustomStringConvertible {
   /// The service account's address: the JWT's `iss`.

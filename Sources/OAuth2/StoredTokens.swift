@@ -6,6 +6,8 @@
 // the caller decides (the cache is never "repaired" here).
 // `description` never shows a token.
 
+import Codecs
+
 /// What the cache holds for one account.
 public struct StoredTokens: Equatable, Sendable, CustomStringConvertible {
   /// The refresh token (nil for a service account).

@@ -8,6 +8,8 @@
 // so a broken proxy or a bad gateway never costs the user their login. Error text never
 // contains a token; the server's `error_description` is cut to printable ASCII.
 
+import Codecs
+
 /// A successful token response.
 public struct TokenResponse: Equatable, Sendable, CustomStringConvertible {
   public var accessToken: String

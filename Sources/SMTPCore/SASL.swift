@@ -53,8 +53,8 @@ extension OAuthChallenge {
   /// - Returns: nil when the text is not base64 of a JSON object of that shape.
   init?(base64Text text: String) {
     guard let word = text.split(separator: " ").first, let bytes = Base64.decode(word),
-      let object = FlatJSONObject.parse(bytes)
+      let object = try? JSON.parse(bytes, maximumBytes: 4096, maximumDepth: 1), case .object = object
     else { return nil }
-    self.init(status: object["status"], schemes: object["schemes"], scope: object["scope"])
+    self.init(status: object["status"]?.stringValue, schemes: object["schemes"]?.stringValue, scope: object["scope"]?.stringValue)
   }
 }

@@ -13,6 +13,7 @@
 // token is kept unless the endpoint returns a new one. Errors are `TokenError`s whose
 // `kind` says how they count for delivery.
 
+import Codecs
 import HTTPClient
 import OAuth2
 import Transport

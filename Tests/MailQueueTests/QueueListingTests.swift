@@ -62,13 +62,6 @@ struct QueueListingTests {
         """)
   }
 
-  @Test("JSON string escaping", arguments: [
-    ("plain", "\"plain\""), ("a\"b", "\"a\\\"b\""), ("a\\b", "\"a\\\\b\""), ("\r\n", "\"\\r\\n\""),
-    ("\u{7f}", "\"\\u007f\""), ("\u{1f}", "\"\\u001f\""), ("é✓", "\"é✓\""), ("\u{2028}", "\"\\u2028\""),
-  ])
-  func quoting(text: String, expected: String) {
-    #expect(QueueListing.quote(text) == expected)
-  }
 
   @Test("Calendar arithmetic", arguments: [
     (0, 0, "Thu Jan  1 00:00:00", "Thu, 01 Jan 1970 00:00:00 +0000"),

@@ -171,7 +171,9 @@ public enum JSON {
       case "\n": out += "\\n"
       case "\r": out += "\\r"
       case "\t": out += "\\t"
-      case let c where c.value < 0x20:
+      // Control characters must be escaped (RFC 8259 §7); DEL and the line and paragraph
+      // separators are escaped too, so the output is safe on a terminal and in JavaScript.
+      case let c where c.value < 0x20 || c.value == 0x7f || c.value == 0x2028 || c.value == 0x2029:
         let hex = String(c.value, radix: 16)
         out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
       default: out.unicodeScalars.append(scalar)

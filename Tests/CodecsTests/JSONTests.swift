@@ -4,7 +4,7 @@
 
 import Testing
 
-@testable import OAuth2
+@testable import Codecs
 
 @Suite("JSON")
 struct JSONTests {
@@ -89,5 +89,13 @@ struct JSONTests {
     let text = JSON.serialize(value)
     #expect(text == #"{"a":"x\"y\\z\n\u0001é","b":12,"c":[false,null]}"#)
     #expect(try JSON.parse(text) == value)
+  }
+
+  @Test("JSON string escaping", arguments: [
+    ("plain", "\"plain\""), ("a\"b", "\"a\\\"b\""), ("a\\b", "\"a\\\\b\""), ("\r\n", "\"\\r\\n\""),
+    ("\u{7f}", "\"\\u007f\""), ("\u{1f}", "\"\\u001f\""), ("é✓", "\"é✓\""), ("\u{2028}", "\"\\u2028\""),
+  ])
+  func quoting(text: String, expected: String) {
+    #expect(JSON.quoted(text) == expected)
   }
 }

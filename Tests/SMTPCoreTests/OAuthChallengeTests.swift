@@ -1,11 +1,16 @@
 // The OAuth error challenge decoding, good and hostile input.
 
+import Codecs
 import Testing
 
 @testable import SMTPCore
 
 @Suite("OAuth challenge")
-struct FlatJSONAndChallengeTests {
+struct OAuthChallengeTests {
+  static func challenge(_ json: String) -> OAuthChallenge? {
+    OAuthChallenge(base64Text: Base64.encode(Array(json.utf8)))
+  }
+
   @Test("Gmail's XOAUTH2 challenge")
   func gmail() {
     let challenge = OAuthChallenge(
@@ -20,12 +25,12 @@ struct FlatJSONAndChallengeTests {
   @Test(
     "Flat objects: escapes, other scalar values, spaces",
     arguments: [
-      (#"{}"#, [:]),
-      (#" { "status" : "401" , "n": 12.5e3, "b": true, "z": null } "#, ["status": "401"]),
-      (#"{"s":"a\"b\\c\/d\u00e9\ud83d\ude00\n"}"#, ["s": "a\"b\\c/dé😀\n"]),
-    ] as [(String, [String: String])])
-  func flat(json: String, expected: [String: String]) {
-    #expect(FlatJSONObject.parse(Array(json.utf8)) == expected)
+      (#"{}"#, OAuthChallenge(status: nil, schemes: nil, scope: nil)),
+      (#" { "status" : "401" , "n": 12.5e3, "b": true, "z": null } "#, OAuthChallenge(status: "401", schemes: nil, scope: nil)),
+      (#"{"scope":"a\"b\\c\/d\u00e9\ud83d\ude00\n"}"#, OAuthChallenge(status: nil, schemes: nil, scope: "a\"b\\c/dé😀\n")),
+    ])
+  func flat(json: String, expected: OAuthChallenge) {
+    #expect(Self.challenge(json) == expected)
   }
 
   @Test(
@@ -36,13 +41,13 @@ struct FlatJSONAndChallengeTests {
       #"{"a":tru}"#, #"{"a":1-}"#, "\"s\"",
     ])
   func refused(json: String) {
-    #expect(FlatJSONObject.parse(Array(json.utf8)) == nil)
+    #expect(Self.challenge(json) == nil)
   }
 
   @Test("Input over the limit is refused without being read")
   func tooLong() {
-    let json = #"{"a":""# + String(repeating: "x", count: FlatJSONObject.maximumLength) + #""}"#
-    #expect(FlatJSONObject.parse(Array(json.utf8)) == nil)
+    let json = #"{"a":""# + String(repeating: "x", count: 4096) + #""}"#
+    #expect(Self.challenge(json) == nil)
   }
 
   @Test(
