@@ -318,7 +318,8 @@ send_checks() {
 	server_pid=$!
 	local port="" tries=0
 	while [ -z "$port" ] && [ $tries -lt 100 ]; do
-		port=$(sed -n 's/^smtp 127.0.0.1:\([0-9]*\) starttls$/\1/p' "$state/ready")
+		# The server may not have opened its output yet: no file is not an error.
+		port=$(sed -n 's/^smtp 127.0.0.1:\([0-9]*\) starttls$/\1/p' "$state/ready" 2>/dev/null || true)
 		tries=$((tries + 1)); sleep 0.1
 	done
 	[ -n "$port" ] || die "the test server did not start: $(cat "$state/log")"
