@@ -203,7 +203,7 @@ final class LocalNameServer {
     var template = Array("/tmp/gsendmail-zone-XXXXXX".utf8CString)
     let zoneFD = mkstemp(&template)
     guard zoneFD >= 0 else { throw Unavailable(description: "cannot create a zone file") }
-    let zonePath = String(cString: template)
+    let zonePath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     _ = Array(zone.utf8).withUnsafeBytes { write(zoneFD, $0.baseAddress, $0.count) }
     close(zoneFD)
     defer { unlink(zonePath) }

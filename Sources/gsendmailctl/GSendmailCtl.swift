@@ -14,7 +14,7 @@ struct GSendmailCtl: ParsableCommand {
     commandName: "gsendmailctl",
     abstract: "Manage gsendmail: configuration, accounts and tokens, the queue.",
     version: "gsendmail \(gsendmailVersion)",
-    subcommands: [Config.self])
+    subcommands: [Config.self, DoctorCommand.self])
 }
 
 /// Options every subcommand takes.
