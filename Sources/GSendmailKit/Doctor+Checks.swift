@@ -238,7 +238,8 @@ final class SessionStages {
   private(set) var connected = false
   private(set) var startTLSSent = false
   private(set) var authSent = false
-  private(set) var tlsEstablished = false
+  /// The protocol and cipher, once TLS is established.
+  private(set) var tls: String?
   /// The verb of the last command sent (`EHLO`, `AUTH`, …).
   private(set) var lastCommand: String?
   /// The code of the last reply received.
@@ -248,7 +249,7 @@ final class SessionStages {
     if line.hasPrefix("connected to ") {
       connected = true
     } else if line.hasPrefix("TLS ") {
-      tlsEstablished = true
+      tls = String(line.dropFirst(4))
     } else if line.hasPrefix("C: ") {
       let verb = line.dropFirst(3).prefix { $0 != " " }.uppercased()
       lastCommand = verb
@@ -272,14 +273,15 @@ final class SessionStages {
     }
     let tcp = DoctorCheck("tcp", .ok, "connected to \(account.host) port \(account.port)")
     let heloRejected = (lastCommand == "EHLO" || lastCommand == "HELO") && (lastReplyCode.map { $0 >= 400 } ?? false)
-    if !tlsEstablished && !heloRejected && (startTLSSent || account.tls == .implicit || lastCommand == "EHLO" || lastCommand == "HELO") {
+    if tls == nil && !heloRejected && (startTLSSent || account.tls == .implicit || lastCommand == "EHLO" || lastCommand == "HELO") {
       return [
         tcp,
         DoctorCheck("tls", .fail, error, fix: "check the host name, this machine's clock, and the CA certificates (the ca-certificates package, or tls_ca_file)"),
         DoctorCheck("smtp", .skip, "TLS failed; AUTH is never sent without it"),
       ]
     }
-    let tls = tlsEstablished ? DoctorCheck("tls", .ok, "established") : DoctorCheck("tls", .skip, "the session ended before STARTTLS")
+    let tlsCheck = tls.map { DoctorCheck("tls", .ok, "\($0), certificate verified for \(account.host)") }
+      ?? DoctorCheck("tls", .skip, "the session ended before STARTTLS")
     let fix: String
     if heloRejected {
       fix = "set helo = \"host.example.com\" (this machine's public FQDN; now '\(heloName)') in [account.\(account.name)]"
@@ -290,6 +292,6 @@ final class SessionStages {
     } else {
       fix = "see the server's reply above"
     }
-    return [tcp, tls, DoctorCheck("smtp", .fail, error, fix: fix)]
+    return [tcp, tlsCheck, DoctorCheck("smtp", .fail, error, fix: fix)]
   }
 }
