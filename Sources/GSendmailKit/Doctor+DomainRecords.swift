@@ -25,7 +25,8 @@ extension Doctor {
       }
       server = parsed
     }
-    let timeout = Duration.seconds(config.timeout)
+    // A broken resolver should not hold the report for minutes: at most 10 s per name.
+    let timeout = Duration.seconds(min(config.timeout, 10))
     func lookUp(_ name: String, _ check: String, _ analyse: ([String]) -> DoctorCheck) -> DoctorCheck {
       do {
         return analyse(try DNS.txtRecords(name: name, server: server, timeout: timeout))

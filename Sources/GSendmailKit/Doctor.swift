@@ -9,10 +9,13 @@ import Transport
 
 /// The outcome of one check.
 public struct DoctorCheck: Equatable, Sendable {
+  /// How a check came out.
   public enum Status: String, Equatable, Sendable {
+    /// Nothing to fix.
     case ok
     /// Works, but something should be fixed (or could not be checked).
     case warn
+    /// Mail cannot go out, or will be refused, until this is fixed.
     case fail
     /// Not run because a check it needs failed.
     case skip
@@ -27,6 +30,7 @@ public struct DoctorCheck: Equatable, Sendable {
   /// What to do about it, for `warn` and `fail`.
   public var fix: String?
 
+  /// A result: `DoctorCheck("tls", .fail, "…", fix: "…")`.
   public init(_ name: String, _ status: Status, _ detail: String, fix: String? = nil) {
     self.name = name
     self.status = status
@@ -39,8 +43,10 @@ public struct DoctorCheck: Equatable, Sendable {
 public struct DoctorSection: Equatable, Sendable {
   /// The heading, e.g. `account alice: alice@example.com via smtp.gmail.com:587 (starttls, auth oauth)`.
   public var title: String
+  /// The checks, in the order they ran.
   public var checks: [DoctorCheck]
 
+  /// A section with these checks.
   public init(title: String, checks: [DoctorCheck]) {
     self.title = title
     self.checks = checks
@@ -49,6 +55,7 @@ public struct DoctorSection: Equatable, Sendable {
 
 /// Runs the doctor's checks.
 public struct Doctor {
+  /// Where the configuration, the token cache and the clock come from.
   public var environment: Environment
   /// `-C`: the configuration file; nil to search as gsendmail does.
   public var configFile: String?
@@ -65,6 +72,7 @@ public struct Doctor {
   /// (`ADDRESS:PORT`, IPv4), for tests.
   public static let dnsServerVariable = "GSENDMAIL_DNS_SERVER"
 
+  /// A doctor for these options; `run` does the work.
   public init(environment: Environment, configFile: String? = nil, accountName: String? = nil, sendTestTo: String? = nil) {
     self.environment = environment
     self.configFile = configFile

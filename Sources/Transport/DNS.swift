@@ -28,6 +28,7 @@ public enum DNSError: Error, Equatable, Sendable, CustomStringConvertible {
   /// getaddrinfo failed for the host.
   case resolve(host: String, detail: String)
 
+  /// One line saying what happened.
   public var description: String {
     switch self {
     case .invalidName(let name): return "invalid DNS name '\(name)'"
@@ -44,8 +45,10 @@ public enum DNSError: Error, Equatable, Sendable, CustomStringConvertible {
 public struct DNSServer: Equatable, Sendable, CustomStringConvertible {
   /// An IPv4 address.
   public var address: String
+  /// The UDP (and TCP) port.
   public var port: UInt16
 
+  /// A server at `address` (IPv4) and `port`.
   public init(address: String, port: UInt16) {
     self.address = address
     self.port = port
@@ -61,6 +64,7 @@ public struct DNSServer: Equatable, Sendable, CustomStringConvertible {
     self.init(address: address, port: port)
   }
 
+  /// `ADDRESS:PORT`.
   public var description: String { "\(address):\(port)" }
 }
 
