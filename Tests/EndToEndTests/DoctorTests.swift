@@ -184,6 +184,8 @@ final class TestNameServer {
   }
 
   let process = Process()
+  /// Its standard input: the server exits when this closes, even if the test process dies.
+  let input = Pipe()
   /// `127.0.0.1:PORT`, for GSENDMAIL_DNS_SERVER.
   let address: String
 
@@ -202,6 +204,7 @@ final class TestNameServer {
       + servfail.flatMap { ["--servfail", $0] }
     let out = Pipe()
     process.standardOutput = out
+    process.standardInput = input
     process.standardError = FileHandle.nullDevice
     try process.run()
     // The first line is the port, printed once the socket is bound.

@@ -192,6 +192,9 @@ final class LocalNameServer {
 
   let pid: pid_t
   let address: DNSServer
+  /// The write end of its standard input: the server exits when this closes, even if the
+  /// test process dies.
+  let input: Int32
 
   init(zone: String, servfail: [String] = []) throws {
     let root = String(#filePath.split(separator: "/").dropLast(3).joined(separator: "/")).withLeadingSlash
@@ -209,11 +212,16 @@ final class LocalNameServer {
     defer { unlink(zonePath) }
 
     var out: [Int32] = [0, 0]
-    guard pipe(&out) == 0 else { throw Unavailable(description: "pipe failed") }
+    var inPipe: [Int32] = [0, 0]
+    guard pipe(&out) == 0, pipe(&inPipe) == 0 else { throw Unavailable(description: "pipe failed") }
+    input = inPipe[1]
+    // Only this server may hold the write end, or its end of file would never come.
+    _ = fcntl(input, F_SETFD, FD_CLOEXEC)
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
+    posix_spawn_file_actions_addclose(&actions, inPipe[0])
     posix_spawn_file_actions_adddup2(&actions, out[1], 1)
     posix_spawn_file_actions_addclose(&actions, out[0])
     posix_spawn_file_actions_addclose(&actions, out[1])
@@ -223,14 +231,19 @@ final class LocalNameServer {
     var pid: pid_t = 0
     let spawned = posix_spawnp(&pid, python, &actions, nil, argv, environ)
     close(out[1])
+    close(inPipe[0])
     defer { close(out[0]) }
-    guard spawned == 0 else { throw Unavailable(description: "cannot run \(python)") }
+    guard spawned == 0 else {
+      close(input)
+      throw Unavailable(description: "cannot run \(python)")
+    }
     self.pid = pid
     // The first line is the port, printed once the socket is bound.
     var line: [UInt8] = []
     var byte: UInt8 = 0
     while read(out[0], &byte, 1) == 1 && byte != 10 { line.append(byte) }
     guard let port = UInt16(String(decoding: line, as: UTF8.self)) else {
+      close(input)
       kill(pid, SIGKILL)
       var status: Int32 = 0
       waitpid(pid, &status, 0)
@@ -240,6 +253,7 @@ final class LocalNameServer {
   }
 
   func stop() {
+    close(input)
     kill(pid, SIGKILL)
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}

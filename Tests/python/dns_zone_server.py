@@ -1,11 +1,14 @@
 """A name server for tests: serves a zone file on 127.0.0.1 over UDP, on a free port that
-it prints as the first line of standard output, until it is killed. Names not in the zone
+it prints as the first line of standard output, until standard input reaches end of file
+(so it ends with the test process that started it) or it is killed. Names not in the zone
 get NXDOMAIN (dnslib's zone resolver); names given with --servfail get SERVFAIL.
 
     python3 dns_zone_server.py ZONE-FILE [--servfail NAME]...
 """
 import argparse
+import os
 import sys
+import threading
 
 from dnslib import DNSLabel, RCODE
 from dnslib.server import DNSLogger, DNSServer
@@ -34,6 +37,7 @@ def main():
         resolver = TestResolver(f.read(), args.servfail)
     server = DNSServer(resolver, address="127.0.0.1", port=0, logger=DNSLogger("-request,-reply,-truncated,-error"))
     print(server.server.server_address[1], flush=True)
+    threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
     server.start()
 
 
