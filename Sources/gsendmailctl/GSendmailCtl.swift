@@ -14,7 +14,7 @@ struct GSendmailCtl: ParsableCommand {
     commandName: "gsendmailctl",
     abstract: "Manage gsendmail: configuration, accounts and tokens, the queue.",
     version: "gsendmail \(gsendmailVersion)",
-    subcommands: [Login.self, Logout.self, Status.self, Queue.self, Config.self])
+    subcommands: [Login.self, Logout.self, Status.self, DoctorCommand.self, Queue.self, Config.self])
 }
 
 /// Options every subcommand takes.

@@ -92,4 +92,25 @@ int gs_random_bytes(void *buf, size_t len);
 int gs_rsa_sha256_sign_pem(const char *pem, size_t pem_len, const void *data, size_t len,
                            unsigned char *out, size_t *out_len, char *err, size_t err_len);
 
+// MARK: - DNS (Resolver.c)
+
+/// Failures of `gs_dns_query` (the reply length is returned on success).
+enum gs_dns_status {
+  /// No reply to use: `*h_error` says why (HOST_NOT_FOUND for NXDOMAIN, NO_DATA for a name
+  /// without records of the type, TRY_AGAIN for SERVFAIL or no reply in time, NO_RECOVERY).
+  GS_DNS_NO_ANSWER = -1,
+  /// The resolver could not be set up (res_ninit failed, or no memory).
+  GS_DNS_INIT = -2,
+  /// `server_ipv4`/`server_port` is not an IPv4 address and port.
+  GS_DNS_BAD_SERVER = -3,
+};
+
+/// Asks for records of `type` (e.g. 16 for TXT), class IN, at `name` (no search list), and
+/// writes the raw reply into `answer`. The name server is resolv.conf's, or only
+/// `server_ipv4`:`server_port` when `server_ipv4` is non-NULL (tests). Two tries within about
+/// `timeout_seconds`; EDNS0, with TCP after a truncated reply.
+/// Returns the reply length, or a `gs_dns_status` with `*h_error` set for GS_DNS_NO_ANSWER.
+int gs_dns_query(const char *name, int type, const char *server_ipv4, int server_port,
+                 int timeout_seconds, unsigned char *answer, int answer_len, int *h_error);
+
 #endif

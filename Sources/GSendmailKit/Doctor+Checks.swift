@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: MIT
+// The doctor's checks of one account up to the server: the files holding secrets, the
+// credentials, the EHLO name, DNS of the SMTP host, and one SMTP session (TCP, TLS,
+// EHLO and AUTH, then QUIT) opened exactly as delivery opens it; and the test message.
+// Failure policy: each check returns its result; nothing here throws or prints.
+
+import MessageCore
+import SMTPCore
+import TokenStore
+import Transport
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+extension Doctor {
+  // MARK: Files
+
+  /// The files an account reads its secrets from: present, readable, and private (SPEC §5).
+  func fileChecks(_ account: Account, config: Configuration) -> [DoctorCheck] {
+    var files: [(key: String, path: String)] = []
+    switch account.auth {
+    case .password:
+      if let path = account.passwordFile { files.append(("password_file", path)) }
+    case .oauth:
+      if let path = account.clientSecretFile { files.append(("client_secret_file", path)) }
+    case .serviceAccount:
+      if let path = account.serviceAccountFile { files.append(("service_account_file", path)) }
+    case .none:
+      break
+    }
+    var checks = files.map { fileCheck(key: $0.key, path: $0.path, config: config) }
+    if account.auth == .oauth || account.auth == .serviceAccount {
+      // A missing cache is the credentials check's business.
+      let cache = config.tokenStore(environment: environment).location.cachePath(account: account.name)
+      if Files.exists(cache) { checks.append(fileCheck(key: "token cache", path: cache, config: config)) }
+    }
+    return checks
+  }
+
+  func fileCheck(key: String, path: String, config: Configuration) -> DoctorCheck {
+    var st = stat()
+    guard stat(path, &st) == 0 else {
+      let reason = String(cString: strerror(errno))
+      return DoctorCheck(key, .fail, "\(path): \(reason)", fix: "create it, or correct \(key) in \(config.path)")
+    }
+    if case .unsafePermissions(_, let problem, let fix) = Files.secretFileProblem(path) {
+      return DoctorCheck(key, .fail, "\(path) \(problem)", fix: fix)
+    }
+    do {
+      _ = try Files.read(path, asCaller: !config.isSystem)
+    } catch {
+      return DoctorCheck(key, .fail, "\(path): \(error.reason)", fix: "make it readable by the user that sends mail")
+    }
+    let mode = String(st.st_mode & 0o7777, radix: 8)
+    return DoctorCheck(key, .ok, "\(path), mode " + String(repeating: "0", count: max(0, 4 - mode.count)) + mode)
+  }
+
+  // MARK: Credentials
+
+  /// Whether the account has what AUTH needs: a password that can be read, or an access
+  /// token (from the cache, or refreshed). `usable` is false when AUTH cannot be tried.
+  func credentialsCheck(_ account: Account, config: Configuration) -> (check: DoctorCheck, usable: Bool) {
+    switch account.auth {
+    case .none:
+      return (DoctorCheck("credentials", .ok, "auth = none: the server must accept this machine without AUTH"), true)
+    case .password:
+      let source = account.passwordFile != nil ? "password_file" : "password_command"
+      do {
+        _ = try PasswordSource.password(for: account, asCaller: !config.isSystem)
+        return (DoctorCheck("credentials", .ok, "a password can be read from \(source)"), true)
+      } catch {
+        return (DoctorCheck("credentials", .fail, "\(source): \(errorText(error))", fix: "correct \(source) in \(config.path)"), false)
+      }
+    case .oauth, .serviceAccount:
+      return tokenCheck(account, config: config)
+    }
+  }
+
+  func tokenCheck(_ account: Account, config: Configuration) -> (check: DoctorCheck, usable: Bool) {
+    let login = account.auth == .oauth
+      ? "run gsendmailctl login \(account.name)"
+      : "check service_account_file and the key's domain-wide delegation"
+    let store = config.tokenStore(environment: environment)
+    let path = store.location.cachePath(account: account.name)
+    if case .unsafePermissions(_, let problem, let fix) = Files.secretFileProblem(path) {
+      return (DoctorCheck("credentials", .fail, "token cache \(path) \(problem)", fix: fix), false)
+    }
+    let now = environment.now().seconds
+    var canRefresh = account.auth == .serviceAccount
+    switch store.status(account: account.name) {
+    case .unusable(let reason):
+      return (DoctorCheck("credentials", .fail, "token cache: \(reason)", fix: login), false)
+    case .none:
+      break
+    case .present(hasRefreshToken: let hasRefresh, accessTokenValid: let valid, accessTokenExpiresAt: let expiresAt):
+      if valid, let expiresAt, expiresAt - 60 > now {
+        let detail = "access token valid for \((expiresAt - now) / 60) more minutes"
+        if account.auth == .oauth && !hasRefresh {
+          return (DoctorCheck("credentials", .warn, detail + "; no refresh token, so it cannot be renewed", fix: login), true)
+        }
+        return (DoctorCheck("credentials", .ok, detail + (hasRefresh ? "; refresh token cached" : "")), true)
+      }
+      canRefresh = canRefresh || hasRefresh
+    }
+    guard canRefresh, let refresh = refreshAccessToken else {
+      let found = canRefresh ? "the access token has expired (a refresh token is cached)" : "no access token"
+      return (DoctorCheck("credentials", .warn, found + "; AUTH is not tried", fix: login), false)
+    }
+    do {
+      let expiry = try refresh(account, config)
+      let minutes = ((expiry ?? now) - now) / 60
+      return (DoctorCheck("credentials", .ok, "access token refreshed, valid for \(minutes) minutes"), true)
+    } catch {
+      return (DoctorCheck("credentials", .fail, "token refresh failed: \(errorText(error))", fix: login), false)
+    }
+  }
+
+  // MARK: EHLO name
+
+  /// For the relay and for accounts without AUTH (an IP allow-list), whose servers check
+  /// the EHLO name: it must be a public FQDN, not `localhost` or an address (gmail.md §9).
+  func heloCheck(_ account: Account) -> DoctorCheck? {
+    guard account.route == .relay || account.auth == .none else { return nil }
+    let name = account.helo ?? environment.hostName
+    let lower = name.lowercased()
+    let isAddress = lower.hasPrefix("[") || lower.contains(":") || lower.allSatisfy { $0.isNumber || $0 == "." }
+    if lower == "localhost" || lower.hasPrefix("localhost.") || isAddress || !lower.contains(".") {
+      return DoctorCheck(
+        "helo", .warn, "EHLO name '\(name)' is not a public fully qualified name; the relay may refuse it",
+        fix: "set helo = \"host.example.com\" (this machine's public FQDN) in [account.\(account.name)]")
+    }
+    return DoctorCheck("helo", .ok, "EHLO name \(name)")
+  }
+
+  // MARK: DNS of the SMTP host
+
+  /// The addresses of the SMTP host, as the connection will resolve it.
+  func resolveHost(_ account: Account) -> DoctorCheck {
+    do {
+      let addresses = try DNS.addresses(of: account.host)
+      return DoctorCheck("dns", .ok, "\(account.host) is \(addresses.joined(separator: ", "))")
+    } catch {
+      return DoctorCheck(
+        "dns", .fail, "\(error)", fix: "check the host name (host in [account.\(account.name)]) and this machine's DNS")
+    }
+  }
+
+  // MARK: TCP, TLS, EHLO and AUTH
+
+  /// Opens a session as delivery does and QUITs, nothing sent. Without a usable credential
+  /// the session goes without AUTH, so that TCP, TLS and EHLO are still checked.
+  func connectionChecks(_ account: Account, config: Configuration, authenticate: Bool) -> [DoctorCheck] {
+    var probe = account
+    if !authenticate { probe.auth = .none }
+    let stages = SessionStages()
+    let delivery = Delivery(environment: environment, config: config, transcript: stages.note)
+    let sender = account.defaultSender(headerFrom: nil, userName: environment.userName)
+    let heloName = account.helo ?? environment.hostName
+    let session: SMTPSession
+    do {
+      session = try delivery.openSession(probe, sender: sender)
+    } catch {
+      return stages.failureChecks(errorText(error), account: account, heloName: heloName)
+    }
+    let tls = session.connection.tlsSummary
+    let capabilities = session.client.capabilities
+    session.quit()
+
+    var checks = [DoctorCheck("tcp", .ok, "connected to \(session.relay)")]
+    var tlsDetail = tls.map { "\($0.version) \($0.cipher), certificate verified for \(account.host)" } ?? "no TLS"
+    if let certificate = tls?.peerCertificate { tlsDetail += " (\(certificate))" }
+    checks.append(DoctorCheck("tls", .ok, tlsDetail))
+    let offered = "; offered: " + Self.capabilityList(capabilities)
+    switch (account.auth, authenticate) {
+    case (.none, _):
+      checks.append(DoctorCheck("smtp", .ok, "EHLO \(heloName) accepted, no AUTH (auth = none)" + offered))
+    case (_, true):
+      let user = account.loginUser(sender: sender)
+      checks.append(DoctorCheck("smtp", .ok, "EHLO \(heloName) accepted, AUTH as \(user) accepted" + offered))
+    case (_, false):
+      checks.append(DoctorCheck("smtp", .warn, "EHLO \(heloName) accepted; AUTH not tried without a credential" + offered,
+        fix: "see the credentials check"))
+    }
+    return checks
+  }
+
+  /// The server's extensions, as the EHLO reply listed them (those gsendmail reads).
+  static func capabilityList(_ c: SMTPCapabilities) -> String {
+    var words: [String] = []
+    if c.supportsSize { words.append(c.maximumMessageSize.map { "SIZE \($0)" } ?? "SIZE") }
+    if c.supportsEightBitMIME { words.append("8BITMIME") }
+    if c.supportsPipelining { words.append("PIPELINING") }
+    if c.supportsSMTPUTF8 { words.append("SMTPUTF8") }
+    if c.supportsDSN { words.append("DSN") }
+    if c.supportsEnhancedStatusCodes { words.append("ENHANCEDSTATUSCODES") }
+    if c.supportsChunking { words.append("CHUNKING") }
+    if c.supportsStartTLS { words.append("STARTTLS") }
+    if !c.authMechanisms.isEmpty { words.append("AUTH " + c.authMechanisms.joined(separator: " ")) }
+    return words.isEmpty ? "no extensions" : words.joined(separator: ", ")
+  }
+
+  // MARK: Test message
+
+  /// Sends a short message to `address` through the account, the way gsendmail sends
+  /// (prepared header, delivery, log line), and reports the server's reply.
+  func sendTest(to address: String, account: Account, config: Configuration) -> DoctorCheck {
+    let recipient: String
+    do {
+      recipient = try AddressParser.parseMailbox(address).addrSpec
+    } catch {
+      return DoctorCheck("send-test", .fail, "\(printable(address)) is not an address: \(describe(error))")
+    }
+    var invocation = Invocation()
+    invocation.account = account.name
+    let submission = Submission(invocation: invocation, config: config, aliases: AliasTable(), environment: environment)
+    let text = """
+      To: \(recipient)
+      Subject: gsendmail test message
+
+      This test message was sent by gsendmailctl doctor on \(environment.hostName)
+      through the account \(account.name).
+
+      """
+    do {
+      let sink = MemoryBodySink()
+      let scanned = try submission.scan(Array(text.utf8), into: sink)
+      let message = try submission.prepare(scanned, envelopeSender: nil, givenRecipients: [recipient], recipientsFromHeader: false)
+      // Sent directly, not through the queue: a test message that fails is reported, not kept.
+      let (reply, _) = try Delivery(environment: environment, config: config, transcript: nil)
+        .send(message, body: MemoryByteSource(bytes: sink.bytes))
+      return DoctorCheck("send-test", .ok, "sent from \(message.sender) to \(recipient); the server replied: \(reply)")
+    } catch {
+      return DoctorCheck("send-test", .fail, "not sent to \(recipient): \(errorText(error))")
+    }
+  }
+}
+
+/// What an SMTP session got through, read from its transcript lines, so that a failure
+/// is reported against the step it happened in.
+final class SessionStages {
+  private(set) var connected = false
+  private(set) var startTLSSent = false
+  private(set) var authSent = false
+  /// The protocol and cipher, once TLS is established.
+  private(set) var tls: String?
+  /// The verb of the last command sent (`EHLO`, `AUTH`, …).
+  private(set) var lastCommand: String?
+  /// The code of the last reply received.
+  private(set) var lastReplyCode: Int?
+
+  func note(_ line: String) {
+    if line.hasPrefix("connected to ") {
+      connected = true
+    } else if line.hasPrefix("TLS ") {
+      tls = String(line.dropFirst(4))
+    } else if line.hasPrefix("C: ") {
+      let verb = line.dropFirst(3).prefix { $0 != " " }.uppercased()
+      lastCommand = verb
+      lastReplyCode = nil
+      if verb == "STARTTLS" { startTLSSent = true }
+      if verb == "AUTH" { authSent = true }
+    } else if line.hasPrefix("S: ") {
+      lastReplyCode = Int(line.dropFirst(3).prefix(3))
+    }
+  }
+
+  /// The tcp, tls and smtp lines for a session that failed with `error`, the failure
+  /// placed at the step the transcript reached.
+  func failureChecks(_ error: String, account: Account, heloName: String) -> [DoctorCheck] {
+    guard connected else {
+      return [
+        DoctorCheck("tcp", .fail, error, fix: "check that this machine may connect to \(account.host) port \(account.port) (firewalls and some cloud providers block 25, 465 and 587)"),
+        DoctorCheck("tls", .skip, "no connection"),
+        DoctorCheck("smtp", .skip, "no connection"),
+      ]
+    }
+    let tcp = DoctorCheck("tcp", .ok, "connected to \(account.host) port \(account.port)")
+    let heloRejected = (lastCommand == "EHLO" || lastCommand == "HELO") && (lastReplyCode.map { $0 >= 400 } ?? false)
+    if tls == nil && !heloRejected && (startTLSSent || account.tls == .implicit || lastCommand == "EHLO" || lastCommand == "HELO") {
+      return [
+        tcp,
+        DoctorCheck("tls", .fail, error, fix: "check the host name, this machine's clock, and the CA certificates (the ca-certificates package, or tls_ca_file)"),
+        DoctorCheck("smtp", .skip, "TLS failed; AUTH is never sent without it"),
+      ]
+    }
+    let tlsCheck = tls.map { DoctorCheck("tls", .ok, "\($0), certificate verified for \(account.host)") }
+      ?? DoctorCheck("tls", .skip, "the session ended before STARTTLS")
+    let fix: String
+    if heloRejected {
+      fix = "set helo = \"host.example.com\" (this machine's public FQDN; now '\(heloName)') in [account.\(account.name)]"
+    } else if authSent {
+      fix = account.auth == .password
+        ? "check user and the password; for a Google account, use an app password (2-Step Verification must be on)"
+        : "run gsendmailctl login \(account.name)"
+    } else {
+      fix = "see the server's reply above"
+    }
+    return [tcp, tlsCheck, DoctorCheck("smtp", .fail, error, fix: fix)]
+  }
+}

@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: MIT
+// The doctor's checks of the sender domain's DNS (gmail.md §9): SPF, DKIM with Google's
+// selector, and DMARC. Skipped for gmail.com and googlemail.com, whose records Google
+// keeps. The analysis of the records is pure; only `domainRecordChecks` looks them up.
+// Failure policy: a missing or weak record is a warning (mail still goes out, but may be
+// filtered); conflicting records, which receivers treat as an error, fail; a look-up
+// that fails is a warning that says the record could not be checked.
+
+import Codecs
+import Transport
+
+extension Doctor {
+  /// SPF, DKIM and DMARC of the account's sender domain; none for Gmail's own domains.
+  func domainRecordChecks(_ account: Account, config: Configuration) -> [DoctorCheck] {
+    guard let at = account.from.lastIndex(of: "@") else { return [] }
+    let domain = account.from[account.from.index(after: at)...].lowercased()
+    guard !domain.isEmpty, !["gmail.com", "googlemail.com"].contains(domain) else { return [] }
+
+    var server: DNSServer?
+    if let text = environment.nonEmpty(Self.dnsServerVariable) {
+      guard let parsed = DNSServer(parsing: text) else {
+        return ["spf", "dkim", "dmarc"].map {
+          DoctorCheck($0, .fail, "\(Self.dnsServerVariable)=\(text) is not ADDRESS:PORT", fix: "unset it (it is for tests)")
+        }
+      }
+      server = parsed
+    }
+    // A broken resolver should not hold the report for minutes: at most 10 s per name.
+    let timeout = Duration.seconds(min(config.timeout, 10))
+    func lookUp(_ name: String, _ check: String, _ analyse: ([String]) -> DoctorCheck) -> DoctorCheck {
+      do {
+        return analyse(try DNS.txtRecords(name: name, server: server, timeout: timeout))
+      } catch {
+        return DoctorCheck(check, .warn, "cannot look up TXT at \(name): \(error)", fix: "check this machine's DNS (/etc/resolv.conf)")
+      }
+    }
+    return [
+      lookUp(domain, "spf") { DomainRecords.spf(domain: domain, records: $0) },
+      lookUp("google._domainkey." + domain, "dkim") { DomainRecords.dkim(domain: domain, records: $0) },
+      lookUp("_dmarc." + domain, "dmarc") { DomainRecords.dmarc(domain: domain, records: $0) },
+    ]
+  }
+}
+
+/// Judges a domain's published TXT records. Pure.
+enum DomainRecords {
+  static let googleSPF = "include:_spf.google.com"
+
+  // MARK: SPF (RFC 7208)
+
+  /// Exactly one `v=spf1` record, including `_spf.google.com`, not ending in `+all`.
+  static func spf(domain: String, records: [String]) -> DoctorCheck {
+    let spf = records.filter { startsWithTag($0, "v=spf1", separator: " ") }
+    let suggested = "v=spf1 \(googleSPF) ~all"
+    switch spf.count {
+    case 0:
+      return DoctorCheck("spf", .warn, "\(domain) has no SPF record", fix: "publish a TXT record at \(domain): \"\(suggested)\"")
+    case 1:
+      break
+    default:
+      return DoctorCheck(
+        "spf", .fail, "\(domain) has \(spf.count) SPF records; receivers treat that as an error (RFC 7208 §4.5)",
+        fix: "merge them into one TXT record that contains \(googleSPF)")
+    }
+    let record = spf[0]
+    var terms = record.split(separator: " ").dropFirst().map(String.init)
+    func mechanism(_ term: String) -> String {
+      let lower = term.lowercased()
+      return "+-~?".contains(lower.first ?? " ") ? String(lower.dropFirst()) : lower
+    }
+    var problems: [String] = []
+    let includesGoogle = terms.contains { mechanism($0) == googleSPF || $0.lowercased() == "redirect=_spf.google.com" }
+    let allIndex = terms.firstIndex { mechanism($0) == "all" }
+    if let allIndex, terms[allIndex].first != "-", terms[allIndex].first != "~", terms[allIndex].first != "?" {
+      problems.append("it ends in \(terms[allIndex]), which lets any server send as \(domain)")
+      terms[allIndex] = "~all"
+    }
+    if !includesGoogle {
+      problems.append("it does not include _spf.google.com, so mail sent through Google can fail SPF")
+      terms.insert(googleSPF, at: allIndex ?? terms.endIndex)
+    }
+    if problems.isEmpty { return DoctorCheck("spf", .ok, "\(domain): \"\(record)\"") }
+    return DoctorCheck(
+      "spf", .warn, "\(domain): \"\(record)\": " + problems.joined(separator: "; "),
+      fix: "publish instead: \"" + (["v=spf1"] + terms).joined(separator: " ") + "\"")
+  }
+
+  // MARK: DKIM (RFC 6376)
+
+  /// A key record at Google's default selector: `v=DKIM1` and a non-empty `p=`.
+  static func dkim(domain: String, records: [String]) -> DoctorCheck {
+    let name = "google._domainkey.\(domain)"
+    let fix = "in the Google Admin console (Apps > Google Workspace > Gmail > Authenticate email), "
+      + "generate a 2048-bit key, publish it at \(name), and start authentication"
+    guard !records.isEmpty else {
+      return DoctorCheck("dkim", .warn, "no DKIM key at \(name)", fix: fix)
+    }
+    let keys = records.map(tags)
+    guard let key = keys.first(where: { $0["v"] == "DKIM1" }) else {
+      return DoctorCheck("dkim", .warn, "the TXT record at \(name) is not a DKIM key (no v=DKIM1)", fix: fix)
+    }
+    let p = key["p", default: ""].filter { $0 != " " }
+    guard !p.isEmpty else {
+      return DoctorCheck("dkim", .warn, "the DKIM key at \(name) is revoked (empty p=)", fix: fix)
+    }
+    guard let der = Base64.decode(p) else {
+      return DoctorCheck("dkim", .warn, "the DKIM key at \(name) is not valid base64", fix: fix)
+    }
+    let type = key["k", default: "rsa"].lowercased()
+    guard type == "rsa" else { return DoctorCheck("dkim", .ok, "\(name): \(type) key") }
+    // An RSA SubjectPublicKeyInfo is the modulus plus 34 to 38 bytes of DER.
+    let bits = Int((Double(der.count - 36) / 32).rounded()) * 256
+    if bits < 1024 {
+      return DoctorCheck("dkim", .warn, "\(name): RSA key of about \(bits) bits, too short", fix: fix)
+    }
+    return DoctorCheck("dkim", .ok, "\(name): RSA key of about \(bits) bits")
+  }
+
+  // MARK: DMARC (RFC 7489)
+
+  /// Exactly one `v=DMARC1` record at `_dmarc.DOMAIN`; its policy is reported.
+  static func dmarc(domain: String, records: [String]) -> DoctorCheck {
+    let name = "_dmarc.\(domain)"
+    let dmarc = records.filter { startsWithTag($0, "v=DMARC1", separator: ";") }
+    switch dmarc.count {
+    case 0:
+      return DoctorCheck(
+        "dmarc", .warn, "no DMARC record at \(name); Gmail and Yahoo require one from bulk senders",
+        fix: "publish a TXT record at \(name): \"v=DMARC1; p=none; rua=mailto:postmaster@\(domain)\"")
+    case 1:
+      break
+    default:
+      return DoctorCheck(
+        "dmarc", .fail, "\(name) has \(dmarc.count) DMARC records; receivers then apply none (RFC 7489 §6.6.3)",
+        fix: "keep one v=DMARC1 record")
+    }
+    guard let policy = tags(dmarc[0])["p"], !policy.isEmpty else {
+      return DoctorCheck("dmarc", .warn, "\(name) has no p= policy", fix: "add p=none (or quarantine, or reject) to \"\(dmarc[0])\"")
+    }
+    return DoctorCheck("dmarc", .ok, "\(name): p=\(policy)" + (policy.lowercased() == "none" ? " (monitoring only)" : ""))
+  }
+
+  // MARK: Tag lists
+
+  /// Whether a record starts with `tag` (any case), alone or followed by `separator`.
+  static func startsWithTag(_ record: String, _ tag: String, separator: Character) -> Bool {
+    let lower = record.lowercased().drop { $0 == " " }
+    guard lower.hasPrefix(tag.lowercased()) else { return false }
+    let rest = lower.dropFirst(tag.count)
+    return rest.isEmpty || rest.first == separator || rest.drop { $0 == " " }.first == separator
+  }
+
+  /// `k=v; k=v` tags (RFC 6376 §3.2): names lower-cased, values trimmed; the first of a
+  /// repeated name wins.
+  static func tags(_ record: String) -> [String: String] {
+    var out: [String: String] = [:]
+    for part in record.split(separator: ";") {
+      guard let eq = part.firstIndex(of: "=") else { continue }
+      let key = part[..<eq].trimmingSpaces.lowercased()
+      if out[key] == nil { out[key] = String(part[part.index(after: eq)...].trimmingSpaces) }
+    }
+    return out
+  }
+}
+
+extension Substring {
+  /// Without leading and trailing spaces and tabs.
+  fileprivate var trimmingSpaces: Substring {
+    var trimmed = self
+    while let first = trimmed.first, first == " " || first == "\t" { trimmed = trimmed.dropFirst() }
+    while let last = trimmed.last, last == " " || last == "\t" { trimmed = trimmed.dropLast() }
+    return trimmed
+  }
+}
