@@ -130,7 +130,7 @@ public final class LoginSession {
   /// A denial or an authorization error with our state ends the login.
   private func endIfFinal(_ error: RedirectError) throws(TokenError) {
     switch error {
-    case .accessDenied, .authorizationError: throw .login("login failed: \(error)")
+    case .accessDenied, .authorizationError: throw .loginRefused("login failed: \(error)")
     case .wrongPath, .malformed, .stateMismatch, .missingCode: return
     }
   }

@@ -41,11 +41,13 @@ public enum TokenError: Error, Equatable, Sendable, CustomStringConvertible {
   case signing(String)
   /// The login's loopback listener or browser redirect failed.
   case login(String)
+  /// The user refused access in the browser, or Google returned an error to the redirect.
+  case loginRefused(String)
 
   /// How this failure counts for delivery.
   public var kind: Kind {
     switch self {
-    case .notLoggedIn, .cacheCorrupt: return .authentication
+    case .notLoggedIn, .cacheCorrupt, .loginRefused: return .authentication
     case .endpoint(_, let error): return error.isTemporary ? .temporary : .authentication
     case .http(let error): return error.isTemporary ? .temporary : .configuration
     case .cacheWrite, .lockTimeout, .login: return .temporary
@@ -73,7 +75,7 @@ public enum TokenError: Error, Equatable, Sendable, CustomStringConvertible {
       return "account name '\(name)' cannot be used as a token cache file name"
     case .credentials(let path, let problem): return "\(path): \(problem)"
     case .signing(let detail): return "cannot sign the service-account assertion: \(detail)"
-    case .login(let detail): return detail
+    case .login(let detail), .loginRefused(let detail): return detail
     }
   }
 }

@@ -87,7 +87,7 @@ struct LoginSessionTests {
       Issue.record("a denial ended in success")
       return
     }
-    #expect(error == .login("login failed: access was denied in the browser (error=access_denied)"))
+    #expect(error == .loginRefused("login failed: access was denied in the browser (error=access_denied)"))
   }
 
   @Test("A redirect URL pasted on the input works; junk lines are reported first")
