@@ -35,16 +35,19 @@ enum MessageQueue {
   /// The queue store of a configuration, creating its directories when missing.
   static func store(for config: Configuration, environment: Environment) -> FileQueueStore {
     let directory = ConfigLocator.queueDirectory(for: config, environment: environment)
-    if !config.isSystem { makeDirectories(directory) }
+    if !config.isSystem { makeDirectories(directory, below: environment.nonEmpty("XDG_STATE_HOME") ?? environment.home) }
     let policy: QueueDirectoryPolicy =
       config.isSystem ? .system(group: getgrnam("gsendmail").map { $0.pointee.gr_gid }) : .perUser
     return FileQueueStore(directory: directory, policy: policy)
   }
 
-  /// `mkdir -p` with mode 0700 for the per-user state directories.
-  static func makeDirectories(_ path: String) {
-    var prefix = ""
-    for part in path.split(separator: "/") {
+  /// `mkdir -p` with mode 0700 for the per-user state directories, below `base` only:
+  /// a home directory that does not exist (a system user's `/nonexistent`) is never
+  /// created; the queue then reports that it cannot be written.
+  static func makeDirectories(_ path: String, below base: String) {
+    guard Files.exists(base), path.hasPrefix(base + "/") else { return }
+    var prefix = base
+    for part in path.dropFirst(base.count).split(separator: "/") {
       prefix += "/" + part
       _ = mkdir(prefix, 0o700)
     }

@@ -69,8 +69,7 @@ final class QueueRunner {
   /// - Returns: The number of entries tried.
   @discardableResult
   func run(force: Bool = false, account: String? = nil) throws -> Int {
-    let now = environment.now().seconds
-    try? store.sweep(now: now, minimumAge: 3600)
+    try? store.sweep(now: environment.now().seconds, minimumAge: 3600)
     var sessions: [String: SMTPSession] = [:]
     var broken: [String: any Error] = [:]
     defer { for session in sessions.values { session.quit() } }
@@ -80,6 +79,9 @@ final class QueueRunner {
     while index < work.count {
       let listed = work[index]
       index += 1
+      // The clock is read per entry: a notice queued during this run is due at once even
+      // when the run has crossed into a later second.
+      let now = environment.now().seconds
       if let account, listed.envelope.account != account { continue }
       guard policy.disposition(of: listed, now: now, force: force) != .notDue,
         let lock = try? store.tryLock(listed.id), let entry = try? store.load(listed.id)

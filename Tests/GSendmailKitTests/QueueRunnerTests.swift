@@ -13,9 +13,16 @@ struct QueueRunnerTests {
     var now = 1_800_000_000
   }
 
+  /// A private home directory, so that token and queue files never land in a real one.
+  static let home: String = {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("qr-home-\(UUID().uuidString)").path
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+  }()
+
   static func environment(_ clock: Clock) -> GSendmailKit.Environment {
     Environment(
-      variables: [:], uid: 1000, gid: 1000, userName: "tester", home: "/nonexistent", hostName: "host.example.org",
+      variables: [:], uid: 1000, gid: 1000, userName: "tester", home: home, hostName: "host.example.org",
       now: { (clock.now, 0) }, randomBytes: { Array(repeating: 7, count: $0) })
   }
 
