@@ -144,6 +144,8 @@ install -d "$main/usr/share/bash-completion/completions" "$main/usr/share/zsh/ve
 "$bindir/gsendmailctl" --generate-completion-script bash >"$main/usr/share/bash-completion/completions/gsendmailctl"
 "$bindir/gsendmailctl" --generate-completion-script zsh >"$main/usr/share/zsh/vendor-completions/_gsendmailctl"
 "$bindir/gsendmailctl" --generate-completion-script fish >"$main/usr/share/fish/vendor_completions.d/gsendmailctl.fish"
+# bash-completion sources the file; a #! line would only draw a lintian warning.
+sed -i '1{/^#!/d}' "$main/usr/share/bash-completion/completions/gsendmailctl"
 chmod 0644 "$main/usr/share/bash-completion/completions/gsendmailctl" \
 	"$main/usr/share/zsh/vendor-completions/_gsendmailctl" "$main/usr/share/fish/vendor_completions.d/gsendmailctl.fish"
 
