@@ -82,6 +82,73 @@ build_runner() {
   cc -O2 -o "$run1" "$bench_lib/run1.c"
 }
 
+# write_send_configs TOKEN: the gsendmail config ($work/config.toml, one OAuth account
+# on the local server, default queue, no log) with a cached access token valid until
+# 2100 (so no token request is made), and an msmtprc ($work/msmtprc) for the same
+# server, CA and token. Needs $port and $ca (start_server) and sets XDG_CONFIG_HOME,
+# XDG_STATE_HOME and HOME under $work, so that the user's own files stay out of it.
+write_send_configs() {
+  local token=$1
+  export XDG_CONFIG_HOME="$work/config" XDG_STATE_HOME="$work/state" HOME="$work"
+  (
+    umask 077
+    mkdir -p "$XDG_STATE_HOME/gsendmail/tokens"
+    chmod 700 "$XDG_STATE_HOME/gsendmail" "$XDG_STATE_HOME/gsendmail/tokens"
+    printf '{"access_token":"%s","expires_at":4102444800}\n' "$token" \
+      >"$XDG_STATE_HOME/gsendmail/tokens/bench.json"
+  )
+  # No `queue` key: the default (queue = true), so every message is committed to the
+  # queue before the first attempt and removed once sent.
+  cat >"$work/config.toml" <<CONFIG
+log = "none"
+
+[account.bench]
+from = "bench@example.com"
+route = "custom"
+host = "127.0.0.1"
+port = $port
+tls_ca_file = "$ca"
+auth = "oauth"
+client_id = "bench"
+CONFIG
+  # msmtp: passwordeval runs a shell; its cost is counted, as it is on every msmtp
+  # send configured this way.
+  cat >"$work/msmtprc" <<CONFIG
+account bench
+host 127.0.0.1
+port $port
+from bench@example.com
+user bench@example.com
+auth xoauth2
+passwordeval "echo $token"
+tls on
+tls_starttls on
+tls_trust_file $ca
+logfile
+syslog off
+account default : bench
+CONFIG
+  chmod 600 "$work/msmtprc"
+}
+
+# check_queue_empty: stops the script unless gsendmail's queue (the config from
+# write_send_configs) is empty, i.e. every message was sent rather than queued.
+check_queue_empty() {
+  local listing
+  listing=$("$bin/gsendmail" -C "$work/config.toml" -bp)
+  if [ "$listing" != "Mail queue is empty" ]; then
+    echo "gsendmail's queue is not empty:" >&2
+    echo "$listing" | tail -3 >&2
+    exit 1
+  fi
+}
+
+# now: the wall clock in seconds ($EPOCHREALTIME, '.' decimal point).
+now() { local t=$EPOCHREALTIME; echo "${t/,/.}"; }
+
+# elapsed START END: END - START in seconds, three decimals.
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", b - a }'; }
+
 # hyperfine_median JSON INDEX: the median wall time of one command, in ms.
 hyperfine_median() {
   jq -r ".results[$2].median * 1000 | . * 1000 | round / 1000" "$1"
