@@ -151,8 +151,9 @@ public final class FileQueueStore: QueueStore {
       bodyMoved = true
       try rename(tmpDirectory + "/\(id).env", envPath(id, .queued))
       envMoved = true
+      // Syncing entries/ makes the entry durable; tmp/ needs no sync: whatever a crash
+      // leaves there is swept, never delivered.
       try syncDirectory(areaDirectory(.queued))
-      try syncDirectory(tmpDirectory)
     } catch {
       // Undo in the order that keeps "no env without its body".
       if envMoved { _ = sys.unlink(envPath(id, .queued)) }
@@ -396,7 +397,8 @@ public final class FileQueueStore: QueueStore {
     guard result == 0 else { throw .system(-result, .unlink, env) }
     let body = sys.unlink(bodyPath(id, area))
     guard body == 0 || body == -ENOENT else { throw .system(-body, .unlink, bodyPath(id, area)) }
-    try syncDirectory(areaDirectory(area))
+    // No directory sync, as Postfix does not sync after removing a delivered file: a crash
+    // can at worst bring the entry back, and a message sent twice is not a message lost.
   }
 
   // MARK: Housekeeping

@@ -39,10 +39,11 @@ struct FaultInjectionTests {
   @Test("A commit makes the expected calls")
   func callCounts() throws {
     let counts = try Self.callsPerCommit()
-    // body fsync; env open/write/fsync; two renames; two directory syncs (open + fsync each).
+    // body fsync; env open/write/fsync; two renames; one directory sync of entries/
+    // (open + fsync).
     #expect(counts[.rename] == 2)
-    #expect(counts[.fsync] == 4)
-    #expect(counts[.open] == 3)
+    #expect(counts[.fsync] == 3)
+    #expect(counts[.open] == 2)
     #expect(counts[.write] == 2)
   }
 
