@@ -417,6 +417,6 @@ check "purge deletes the empty /etc/gsendmail and the unused group" sh_chroot '
 } >>"$log" 2>&1
 
 elapsed=$(($(date +%s) - start))
-printf '\n%d passed, %d failed, %d skipped (%d s; log: %s)\n' \
-	"$passed" "$failed" "$skipped" "$elapsed" "$log"
+printf '\nchroot test: %d s; log: %s\n' "$elapsed" "$log"
+printf '%d passed, %d failed, %d skipped\n' "$passed" "$failed" "$skipped"
 [ "$failed" -eq 0 ]
