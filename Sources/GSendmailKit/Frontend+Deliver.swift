@@ -74,8 +74,15 @@ extension Frontend {
     let message: PreparedMessage
     do {
       let scanned = try read(DraftSink(draft))
-      message = try submission.prepare(
-        scanned, envelopeSender: envelopeSender, givenRecipients: recipients, recipientsFromHeader: recipientsFromHeader)
+      let resolved = try submission.recipients(scanned, givenRecipients: recipients, recipientsFromHeader: recipientsFromHeader)
+      do {
+        message = try submission.prepare(scanned, envelopeSender: envelopeSender, recipients: resolved)
+      } catch let error as ConfigError {
+        // No account matches: the message was read, so it is kept in failed/ (SPEC §7),
+        // with the header as it came, for the administrator to look at and retry.
+        keepFailed(draft, in: store, scanned: scanned, sender: envelopeSender, recipients: resolved, reason: error)
+        throw error
+      }
     } catch {
       draft.abandon()
       throw error
@@ -87,6 +94,20 @@ extension Frontend {
       return nil
     }
     return try queueRunner(submission.config, store: store, invocation: invocation).deliverNew(entry, lock: lock, message: message)
+  }
+
+  /// Commits a message that cannot be sent with this configuration straight to failed/.
+  private func keepFailed(
+    _ draft: QueueDraft, in store: any QueueStore, scanned: ScannedMessage, sender: String?, recipients: [String],
+    reason: any Error
+  ) {
+    let header = scanned.fields.flatMap(\.wireBytes) + [13, 10]
+    let envelope = QueueEnvelope(sender: sender ?? "", account: "none", recipients: recipients)
+    guard let (entry, lock) = try? store.commit(draft, envelope: envelope, header: header, arrival: environment.now().seconds)
+    else { return }
+    var failed = entry
+    failed.lastError = errorText(reason)
+    try? store.moveToFailed(failed, holding: lock)
   }
 
   func queueRunner(_ config: Configuration, store: any QueueStore, invocation: Invocation) -> QueueRunner {

@@ -111,6 +111,14 @@ struct Submission {
   func prepare(
     _ scanned: ScannedMessage, envelopeSender: String?, givenRecipients: [String], recipientsFromHeader: Bool
   ) throws -> PreparedMessage {
+    let recipients = try recipients(scanned, givenRecipients: givenRecipients, recipientsFromHeader: recipientsFromHeader)
+    return try prepare(scanned, envelopeSender: envelopeSender, recipients: recipients)
+  }
+
+  /// The envelope recipients: arguments and (with `-t`) header addresses, local names
+  /// resolved, duplicates removed.
+  /// - Throws: `BadMessage` for a malformed address or no recipient at all, `AliasError`.
+  func recipients(_ scanned: ScannedMessage, givenRecipients: [String], recipientsFromHeader: Bool) throws -> [String] {
     var mailboxes: [Mailbox] = []
     for argument in givenRecipients {
       do {
@@ -130,7 +138,11 @@ struct Submission {
     guard !recipients.isEmpty else {
       throw BadMessage("no recipients: give addresses on the command line or use -t with To:, Cc: or Bcc:")
     }
+    return recipients
+  }
 
+  /// Chooses the account and the envelope sender and prepares the header.
+  func prepare(_ scanned: ScannedMessage, envelopeSender: String?, recipients: [String]) throws -> PreparedMessage {
     // The sender as given (-f): the null sender, an address, or a local name (cron's
     // `-f root`), which cannot be a sender on the Internet: the account's address is used.
     var given: String?

@@ -159,6 +159,19 @@ struct QueueTests {
     #expect(delivered.allSatisfy { $0.contains("\r\nSubject: kill ") || $0.hasPrefix("Subject: kill ") })
   }
 
+  @Test("No account matches: exit 78, and the message is kept in failed/")
+  func noAccountKeptInFailed() throws {
+    let rig = try Rig()
+    let config = try rig.write(
+      "two.toml",
+      "log = \"none\"\n[account.a]\nfrom = \"a@example.com\"\nauth = \"none\"\n[account.b]\nfrom = \"b@example.com\"\nauth = \"none\"\n")
+    let r = try rig.send(["-C", config, "-f", "stranger@example.org", "bob@example.org"], "Subject: kept\n\nplease keep me\n")
+    #expect(r.status == 78)
+    #expect(r.stderr.contains("no account matches"))
+    let failed = try Harness.run(Harness.binary("gsendmailctl"), ["queue", "list", "--failed", "-C", config], environment: rig.environment)
+    #expect(failed.out.contains("stranger@example.org") && failed.out.contains("bob@example.org"), "\(failed.out)")
+  }
+
   @Test("queue show, delete and retry; queue IDs are validated")
   func ctlQueue() throws {
     let rig = try Rig()
