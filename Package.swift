@@ -47,7 +47,7 @@ let package = Package(
     .target(
       name: "GSendmailKit",
       dependencies: [
-        "Codecs", "MessageCore", "SMTPCore", "SMTPServerCore", "Transport", "MailQueue", "TokenStore",
+        "CShim", "Codecs", "MessageCore", "SMTPCore", "SMTPServerCore", "Transport", "MailQueue", "TokenStore",
         .product(name: "TOMLKit", package: "TOMLKit"),
       ],
       // TOMLKit imports Foundation; without this, Foundation's String methods would be

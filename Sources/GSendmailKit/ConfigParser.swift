@@ -48,11 +48,14 @@ public enum ConfigParser {
     config.defaultAccount = try top.string("default")
     config.aliasesFile = try top.string("aliases").map(expand)
     config.localRecipient = try top.string("local_recipient")
+    if let catchAll = config.localRecipient, !isValidFrom(catchAll) || catchAll.hasPrefix("*@") {
+      throw top.invalid("local_recipient", "expected an address such as admin@example.com")
+    }
     if let size = try top.size("max_message_size") { config.maxMessageSize = size }
     if let queue = try top.bool("queue") { config.queue = queue }
     if let life = try top.duration("queue_lifetime") { config.queueLifetime = life }
     if let timeout = try top.duration("timeout") {
-      guard timeout > 0 else { throw top.invalid("timeout", "must be more than 0s") }
+      guard timeout > 0, timeout <= 86_400 else { throw top.invalid("timeout", "must be between 1s and 1d") }
       config.timeout = timeout
     }
     if let log = try top.string("log") {

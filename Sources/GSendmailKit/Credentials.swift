@@ -24,7 +24,9 @@ struct Credentials {
     case .password:
       // A rejected password is final: no second try.
       if forceRefresh { return nil }
-      return Credential(try PasswordSource.password(for: account, asCaller: !config.isSystem))
+      return Credential(
+        try PasswordSource.password(
+          for: account, asCaller: !config.isSystem, timeout: config.timeout, setgid: environment.isSetgid))
     case .oauth, .serviceAccount:
       do {
         guard let grant = try account.tokenGrant(sender: sender) else { return nil }
@@ -34,7 +36,7 @@ struct Credentials {
         switch error.kind {
         case .temporary: throw DeliveryFailure.temporary(errorText(error))
         case .authentication: throw DeliveryFailure.authentication(errorText(error))
-        case .configuration: throw ConfigError.badSecretFile(path: account.name, problem: errorText(error))
+        case .configuration: throw ConfigError.badSecretFile(path: "[account.\(account.name)]", problem: errorText(error))
         }
       }
     }

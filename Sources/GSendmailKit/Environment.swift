@@ -64,7 +64,10 @@ public struct Environment: Sendable {
       if home.isEmpty || isSetgid { home = String(cString: pw.pointee.pw_dir) }
     }
     if isSetgid {
-      // Environment that could redirect a setgid program is ignored (SPEC §5).
+      // Environment that could redirect a setgid program is ignored (SPEC §5). The dynamic
+      // loader already ignores LD_* in secure mode; this keeps such variables out of what
+      // gsendmail itself reads, and commands it runs get a fixed environment
+      // (PasswordSource).
       for key in vars.keys where key.hasPrefix("LD_") || ["TMPDIR", "GCONV_PATH", "LOCALDOMAIN", "HOSTALIASES", "RES_OPTIONS", "NLSPATH"].contains(key) {
         vars[key] = nil
       }

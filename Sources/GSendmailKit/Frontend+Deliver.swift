@@ -65,9 +65,11 @@ extension Frontend {
   /// as it is read, the entry is committed (write, fsync, rename, fsync the directory), and
   /// then — unless `-odq` — tried at once.
   /// - Returns: nil for `-odq`, else what the first attempt did.
+  /// - Parameter keepUnsendable: Keep a message no account matches in failed/ (-bm: the
+  ///   caller has no other copy); -bs answers 4xx instead and the client keeps it.
   func spoolAndDeliver(
     _ submission: Submission, invocation: Invocation, envelopeSender: String?, recipients: [String],
-    recipientsFromHeader: Bool, read: (BodySink) throws -> ScannedMessage
+    recipientsFromHeader: Bool, keepUnsendable: Bool = true, read: (BodySink) throws -> ScannedMessage
   ) throws -> QueueRunner.FirstAttempt? {
     let store = MessageQueue.store(for: submission.config, environment: environment)
     let draft = try store.create()
@@ -80,7 +82,9 @@ extension Frontend {
       } catch let error as ConfigError {
         // No account matches: the message was read, so it is kept in failed/ (SPEC §7),
         // with the header as it came, for the administrator to look at and retry.
-        keepFailed(draft, in: store, scanned: scanned, sender: envelopeSender, recipients: resolved, reason: error)
+        if keepUnsendable {
+          keepFailed(draft, in: store, scanned: scanned, sender: envelopeSender, recipients: resolved, reason: error)
+        }
         throw error
       }
     } catch {
@@ -102,7 +106,7 @@ extension Frontend {
     reason: any Error
   ) {
     let header = scanned.fields.flatMap(\.wireBytes) + [13, 10]
-    let envelope = QueueEnvelope(sender: sender ?? "", account: "none", recipients: recipients)
+    let envelope = QueueEnvelope(sender: sender ?? "", account: MessageQueue.unchosenAccount, recipients: recipients)
     guard let (entry, lock) = try? store.commit(draft, envelope: envelope, header: header, arrival: environment.now().seconds)
     else { return }
     var failed = entry

@@ -4,6 +4,7 @@
 // the reply to the end of data is 250 once it is sent (or queued), else the
 // mapped 4xx/5xx. An idle client gets 421 and the session ends.
 
+import MessageCore
 import SMTPServerCore
 
 #if canImport(Glibc)
@@ -15,7 +16,14 @@ extension Frontend {
   static let idleTimeoutSeconds: Int32 = 300
 
   func serveSMTP(_ invocation: Invocation) throws -> SysExit {
-    let submission = try submission(for: invocation)
+    let submission: Submission
+    do {
+      submission = try self.submission(for: invocation)
+    } catch {
+      // The device on the other end gets a reply it understands, and keeps its message.
+      FileDescriptorSink(fd: 1).write("421 4.3.5 \(environment.hostName) \(String(errorText(error).prefix(300)))\r\n")
+      throw error
+    }
     let policy = SubmissionPolicy(frontend: self, submission: submission, invocation: invocation)
     var configuration = SMTPServerConfiguration(hostname: environment.hostName, maxMessageSize: submission.config.maxMessageSize)
     configuration.capabilities = [.pipelining, .eightBitMIME, .size, .enhancedStatusCodes]
@@ -71,7 +79,7 @@ final class SubmissionPolicy: SMTPServerPolicy {
     do {
       let outcome = try frontend.spoolAndDeliver(
         submission, invocation: invocation, envelopeSender: message.envelope.mailFrom.address,
-        recipients: message.envelope.recipients.map(\.address), recipientsFromHeader: false
+        recipients: message.envelope.recipients.map(\.address), recipientsFromHeader: false, keepUnsendable: false
       ) { try submission.scan(message.data, into: $0) }
       switch outcome {
       case .sent: return .reply(SMTPServerReply(250, "2.0.0", "OK: sent"))
@@ -83,6 +91,13 @@ final class SubmissionPolicy: SMTPServerPolicy {
     }
   }
 
+  /// Whether the message was refused for its size (here or by the server).
+  static func isTooBig(_ error: any Error) -> Bool {
+    if case .messageTooLarge = error as? MessageError { return true }
+    if case .messageRejected(_, tooBig: true) = error as? DeliveryFailure { return true }
+    return false
+  }
+
   /// The SMTP reply for a failed submission, after SPEC §7's exit codes.
   static func reply(for error: any Error) -> SMTPServerReply {
     let text = String(errorText(error).prefix(400))
@@ -90,8 +105,7 @@ final class SubmissionPolicy: SMTPServerPolicy {
     case .noUser: return SMTPServerReply(550, "5.1.1", text)
     case .unavailable: return SMTPServerReply(554, "5.0.0", text)
     case .dataError:
-      return text.contains("552") || text.contains("max_message_size")
-        ? SMTPServerReply(552, "5.3.4", text) : SMTPServerReply(554, "5.6.0", text)
+      return isTooBig(error) ? SMTPServerReply(552, "5.3.4", text) : SMTPServerReply(554, "5.6.0", text)
     case .noPermission: return SMTPServerReply(451, "4.7.0", text)
     case .protocolError: return SMTPServerReply(451, "4.5.0", text)
     case .configuration: return SMTPServerReply(451, "4.3.5", text)

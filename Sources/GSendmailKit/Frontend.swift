@@ -55,6 +55,9 @@ public struct Frontend {
   }
 
   func run(_ invocation: Invocation) throws -> SysExit {
+    if invocation.dryRun && [.smtpServer, .runQueue, .listQueue].contains(invocation.mode) {
+      throw UsageError("--dry-run goes with a message on standard input, not with -bs, -q or -bp")
+    }
     switch invocation.mode {
     case .help:
       stdout.write(SendmailOptions.helpText(programName: "gsendmail"))
@@ -64,7 +67,7 @@ public struct Frontend {
       return .ok
     case .checkAliases:
       let config = try ConfigLocator.load(configFile: invocation.configFile, environment: environment)
-      _ = try loadAliases(config)
+      try loadAliases(config).check()
       return .ok
     case .deliver, .verify, .listQueue, .runQueue, .smtpServer:
       return try runMessageModes(invocation)

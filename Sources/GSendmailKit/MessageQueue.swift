@@ -32,6 +32,9 @@ struct EntryBody: ByteSource {
 }
 
 enum MessageQueue {
+  /// The account name of an entry kept in failed/ because no account matched it.
+  static let unchosenAccount = "none"
+
   /// The queue store of a configuration, creating its directories when missing.
   static func store(for config: Configuration, environment: Environment) -> FileQueueStore {
     let directory = ConfigLocator.queueDirectory(for: config, environment: environment)
@@ -63,13 +66,30 @@ enum MessageQueue {
 
   /// The message a queue entry holds, ready for Delivery.
   /// - Throws: `ConfigError.unknownAccount` when the account is no longer configured.
-  static func message(of entry: QueueEntry, config: Configuration) throws -> PreparedMessage {
-    guard let account = config.account(named: entry.envelope.account) else {
-      throw ConfigError.unknownAccount(entry.envelope.account)
-    }
+  static func message(of entry: QueueEntry, config: Configuration, environment: Environment) throws -> PreparedMessage {
     var scanner = MessageScanner()
     try scanner.push(entry.header)
-    let fields = try scanner.finish().fields
+    var fields = try scanner.finish().fields
+    var header = entry.header
+    var sender = entry.envelope.sender
+    let account: Account
+    if entry.envelope.account == unchosenAccount {
+      // Kept in failed/ because no account matched: choose now, and prepare the header
+      // that was stored as it came.
+      let submission = Submission(invocation: Invocation(), config: config, aliases: AliasTable(), environment: environment)
+      let prepared = try submission.prepare(
+        fields: fields, body: MessageCore.BodyStatistics(), envelopeSender: sender.isEmpty ? nil : sender,
+        recipients: entry.envelope.recipients)
+      (account, header, sender) = (prepared.account, prepared.header, prepared.sender)
+      var rescanner = MessageScanner()
+      try rescanner.push(header)
+      fields = try rescanner.finish().fields
+    } else {
+      guard let named = config.account(named: entry.envelope.account) else {
+        throw ConfigError.unknownAccount(entry.envelope.account)
+      }
+      account = named
+    }
     let notify = entry.envelope.notify.map {
       $0.split(separator: ",").compactMap { SMTPEnvelope.DSNNotify(rawValue: String($0)) }
     }
@@ -77,8 +97,8 @@ enum MessageQueue {
     let dsn = notify == nil && ret == nil && entry.envelope.envid == nil
       ? nil : SMTPEnvelope.DSN(ret: ret, envelopeID: entry.envelope.envid, notify: notify)
     return PreparedMessage(
-      sender: entry.envelope.sender, recipients: entry.envelope.recipients, account: account,
-      header: entry.header, fields: fields,
+      sender: sender, recipients: entry.envelope.recipients, account: account,
+      header: header, fields: fields,
       body: MessageCore.BodyStatistics(
         normalizedSize: entry.body.size, has8bit: entry.body.has8BitBytes, longestLine: entry.body.longestLine),
       dsn: dsn)

@@ -4,6 +4,8 @@
 // command that fails is a temporary failure whose reason carries its stderr;
 // the password itself never appears in an error.
 
+import CShim
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,7 +14,7 @@ enum PasswordSource {
   /// Reads the password configured for an account.
   /// - Throws: `ConfigError` for a missing or unsafe file, `DeliveryFailure.temporary` for a
   ///   failing command.
-  static func password(for account: Account, asCaller: Bool) throws -> String {
+  static func password(for account: Account, asCaller: Bool, timeout: Int = 60, setgid: Bool = false) throws -> String {
     if let file = account.passwordFile {
       if let problem = Files.secretFileProblem(file) { throw problem }
       let text: String
@@ -28,7 +30,7 @@ enum PasswordSource {
     guard let command = account.passwordCommand else {
       throw ConfigError.missingKey(path: "config", table: "account.\(account.name)", key: "password_file")
     }
-    let result = try run(command)
+    let result = try run(command, timeout: timeout, setgid: setgid)
     guard result.status == 0 else {
       let err = firstLine(String(decoding: result.stderr, as: UTF8.self))
       throw DeliveryFailure.temporary(
@@ -46,7 +48,13 @@ enum PasswordSource {
   }
 
   /// Runs `/bin/sh -c command`, collecting at most 64 KiB of stdout and stderr each.
-  static func run(_ command: String) throws -> (status: Int32, stdout: [UInt8], stderr: [UInt8]) {
+  /// - Parameters:
+  ///   - timeout: Seconds; a command still running then is killed (temporary failure).
+  ///   - setgid: Running set-group-ID: the command gets a fixed `PATH` and nothing else from
+  ///     the caller's environment, so a user cannot redirect it (SPEC §5).
+  static func run(_ command: String, timeout: Int = 60, setgid: Bool = false) throws
+    -> (status: Int32, stdout: [UInt8], stderr: [UInt8])
+  {
     var outPipe: [Int32] = [0, 0]
     var errPipe: [Int32] = [0, 0]
     guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else {
@@ -59,10 +67,22 @@ enum PasswordSource {
     posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
     posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
     for fd in outPipe + errPipe { posix_spawn_file_actions_addclose(&actions, fd) }
+    // Nothing else of ours reaches the command (sockets, queue files, the caller's pipes).
+    gs_spawn_file_actions_closefrom(&actions, 3)
+    // Its own process group, so that a command that times out is killed with its children.
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+    posix_spawnattr_setpgroup(&attributes, 0)
     var pid = pid_t()
     let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(command), nil]
     defer { for p in argv { free(p) } }
-    let rc = posix_spawn(&pid, "/bin/sh", &actions, nil, argv, environ)
+    let safeEnvironment: [UnsafeMutablePointer<CChar>?] = [strdup("PATH=/usr/sbin:/usr/bin:/sbin:/bin"), nil]
+    defer { for p in safeEnvironment { free(p) } }
+    let rc = setgid
+      ? posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, safeEnvironment)
+      : posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, environ)
     close(outPipe[1])
     close(errPipe[1])
     defer {
@@ -75,8 +95,21 @@ enum PasswordSource {
     var fds = [pollfd(fd: outPipe[0], events: Int16(POLLIN), revents: 0), pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0)]
     var open = 2
     var buffer = [UInt8](repeating: 0, count: 4096)
+    var deadline = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &deadline)
+    deadline.tv_sec += timeout
     while open > 0 {
-      if poll(&fds, 2, -1) < 0 {
+      var now = timespec()
+      clock_gettime(CLOCK_MONOTONIC, &now)
+      let left = Int(deadline.tv_sec - now.tv_sec) * 1000 + Int(deadline.tv_nsec - now.tv_nsec) / 1_000_000
+      let ready = left > 0 ? poll(&fds, 2, Int32(min(left, Int(Int32.max)))) : 0
+      if ready == 0 {
+        kill(-pid, SIGKILL)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        throw DeliveryFailure.temporary("password_command did not finish within \(timeout)s")
+      }
+      if ready < 0 {
         if errno == EINTR { continue }
         break
       }

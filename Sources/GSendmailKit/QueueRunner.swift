@@ -99,7 +99,7 @@ final class QueueRunner {
       }
       let message: PreparedMessage
       do {
-        message = try MessageQueue.message(of: entry, config: config)
+        message = try MessageQueue.message(of: entry, config: config, environment: environment)
       } catch {
         _ = try? settle(entry, lock: lock, error: error, interactive: false)
         continue
@@ -133,19 +133,32 @@ final class QueueRunner {
   // MARK: Outcomes
 
   private func sent(_ entry: QueueEntry, lock: QueueLock, reply: SMTPReply, relay: String) {
-    try? store.remove(holding: lock)
     logAttempt(entry, status: .sent, relay: relay, detail: reply.description)
+    do {
+      try store.remove(holding: lock)
+    } catch {
+      // The server has it; the entry must not be sent again: park it in failed/.
+      var sentEntry = entry
+      sentEntry.lastError = "sent (\(reply.description)), but could not be removed from the queue: \(errorText(error))"
+      try? store.moveToFailed(sentEntry, holding: lock)
+      logAttempt(entry, status: .sent, relay: relay, detail: sentEntry.lastError)
+    }
   }
 
   /// Records a failed attempt: deferred (temporary) or failed/ (permanent, or expired).
   private func settle(_ entry: QueueEntry, lock: QueueLock, error: any Error, interactive: Bool) throws -> FirstAttempt {
     let reason = errorText(error)
-    if isTemporary(error) {
+    // A configuration problem met on the first attempt is the caller's to fix now (exit 78,
+    // message in failed/); met in a queue run, the entry waits for the file to be fixed.
+    if isTemporary(error) && !(interactive && error is ConfigError) {
       let now = environment.now().seconds
       switch policy.afterTemporaryFailure(attempts: entry.attempts + 1, arrival: entry.arrival, now: now) {
       case .retry(let at):
         var updated = entry
-        updated.recordTemporaryFailure(reason: reason, nextAttempt: at, forAuthentication: isAuthentication(error))
+        // Only an OAuth account waits for `gsendmailctl login`; a password or service-account
+        // account is retried on the normal schedule once its credentials are fixed.
+        let waitsForLogin = isAuthentication(error) && config.account(named: entry.envelope.account)?.auth == .oauth
+        updated.recordTemporaryFailure(reason: reason, nextAttempt: at, forAuthentication: waitsForLogin)
         try? store.update(updated, holding: lock)
         logAttempt(entry, status: .deferred, relay: "none", detail: reason)
         return .queued(entry.id, reason)

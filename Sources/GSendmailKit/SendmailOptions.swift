@@ -29,15 +29,12 @@ public struct SendmailOption: Sendable {
   public let metavar: String
   /// One line of help.
   public let help: String
-  /// Accepted for compatibility and ignored.
-  public let ignored: Bool
 
-  init(_ name: String, _ argument: Argument = .none, _ metavar: String = "", help: String, ignored: Bool = false) {
+  init(_ name: String, _ argument: Argument = .none, _ metavar: String = "", help: String) {
     self.name = name
     self.argument = argument
     self.metavar = metavar
     self.help = help
-    self.ignored = ignored
   }
 }
 
@@ -73,14 +70,14 @@ public enum SendmailOptions {
     .init("-C", .required, "FILE", help: "use this config file"),
     .init("-L", .required, "TAG", help: "syslog identifier"),
     .init("-o", .required, "OPT", help: "-oi as -i, -odX as above; other -oX accepted and ignored"),
-    .init("-O", .required, "OPT=VAL", help: "accepted and ignored", ignored: true),
-    .init("-G", help: "accepted and ignored", ignored: true),
-    .init("-U", help: "accepted and ignored", ignored: true),
-    .init("-n", help: "accepted and ignored", ignored: true),
-    .init("-m", help: "accepted and ignored", ignored: true),
-    .init("-h", .required, "N", help: "accepted and ignored", ignored: true),
-    .init("-A", .required, "c|m", help: "accepted and ignored", ignored: true),
-    .init("-X", .required, "FILE", help: "accepted and ignored", ignored: true),
+    .init("-O", .required, "OPT=VAL", help: "accepted and ignored"),
+    .init("-G", help: "accepted and ignored"),
+    .init("-U", help: "accepted and ignored"),
+    .init("-n", help: "accepted and ignored"),
+    .init("-m", help: "accepted and ignored"),
+    .init("-h", .required, "N", help: "accepted and ignored"),
+    .init("-A", .required, "c|m", help: "accepted and ignored"),
+    .init("-X", .required, "FILE", help: "accepted and ignored"),
     .init("--dry-run", help: "prepare everything, print envelope and message, send nothing"),
     .init("--account", .required, "NAME", help: "use this account"),
     .init("--help", help: "print this help"),

@@ -143,6 +143,13 @@ struct Submission {
 
   /// Chooses the account and the envelope sender and prepares the header.
   func prepare(_ scanned: ScannedMessage, envelopeSender: String?, recipients: [String]) throws -> PreparedMessage {
+    try prepare(fields: scanned.fields, body: scanned.body, envelopeSender: envelopeSender, recipients: recipients)
+  }
+
+  /// Chooses the account and the envelope sender and prepares the header of these fields.
+  func prepare(fields: [HeaderField], body: BodyStatistics, envelopeSender: String?, recipients: [String]) throws
+    -> PreparedMessage
+  {
     // The sender as given (-f): the null sender, an address, or a local name (cron's
     // `-f root`), which cannot be a sender on the Internet: the account's address is used.
     var given: String?
@@ -157,7 +164,7 @@ struct Submission {
         throw BadMessage("bad sender address \(printable(s)): \(describe(error))")
       }
     }
-    let headerFrom = firstFromAddress(scanned.fields)
+    let headerFrom = firstFromAddress(fields)
     let account = try config.chooseAccount(
       named: invocation.account, sender: given.flatMap { $0.isEmpty ? nil : $0 }, headerFrom: headerFrom)
     let sender = given ?? account.defaultSender(headerFrom: headerFrom, userName: environment.userName)
@@ -171,13 +178,13 @@ struct Submission {
       messageIDUniquePart: uniqueID(seconds: now.seconds), messageIDDomain: domain)
     let header: [UInt8]
     do {
-      header = try HeaderPreparer.prepare(scanned.fields, options: options, quotedPrintable: false)
+      header = try HeaderPreparer.prepare(fields, options: options, quotedPrintable: false)
     } catch {
       throw BadMessage("cannot prepare the header: \(describe(error))")
     }
     return PreparedMessage(
-      sender: sender, recipients: recipients, account: account, header: header, fields: scanned.fields,
-      body: scanned.body, dsn: dsn)
+      sender: sender, recipients: recipients, account: account, header: header, fields: fields,
+      body: body, dsn: dsn)
   }
 
   /// Resolves local names through the aliases file and `local_recipient`, and removes
@@ -221,7 +228,9 @@ struct Submission {
         throw BadMessage("bad recipient address \(printable(argument)): \(describe(error))")
       }
       for mailbox in mailboxes {
-        for address in try resolve([mailbox]) { lines.append((mailbox.addrSpec, address)) }
+        // A list argument shows each of its addresses; a single one shows as given.
+        let given = mailboxes.count == 1 ? argument : mailbox.addrSpec
+        for address in try resolve([mailbox]) { lines.append((given, address)) }
       }
     }
     return lines

@@ -28,7 +28,7 @@ func runMapped(_ body: () throws -> Void) throws {
   do {
     try body()
   } catch {
-    FileDescriptorSink(fd: 2).write("gsendmailctl: \(error)\n")
+    FileDescriptorSink(fd: 2).write("gsendmailctl: \(errorText(error))\n")
     throw ExitCode(ExitStatus.code(for: error).rawValue)
   }
 }

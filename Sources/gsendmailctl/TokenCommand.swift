@@ -25,7 +25,7 @@ func runTokenCommand(_ body: () throws -> Void) throws {
       printError("gsendmailctl: \(error.message)")
       exit = ExitCode(SysExit.usage.rawValue)
     } catch let error as TokenError {
-      printError("gsendmailctl: \(error)")
+      printError("gsendmailctl: \(errorText(error))")
       exit = ExitCode(ExitStatus.code(for: error).rawValue)
     }
   }

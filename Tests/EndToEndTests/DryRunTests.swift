@@ -137,6 +137,17 @@ struct DryRunTests {
     #expect(mailq.status == 0 && mailq.out.contains("Mail queue is empty"))
   }
 
+  @Test("newaliases finds alias loops (78) and is quiet on a good file")
+  func newaliasesLoops() throws {
+    let aliases = Self.dir.appendingPathComponent("loops").path
+    try Data("a: b\nb: a\n".utf8).write(to: URL(fileURLWithPath: aliases))
+    let config = Self.dir.appendingPathComponent("loops.toml").path
+    try Data("aliases = \"\(aliases)\"\n[account.a]\nfrom = \"a@example.com\"\nauth = \"none\"\n".utf8)
+      .write(to: URL(fileURLWithPath: config))
+    let r = try Harness.run(Harness.binary("gsendmail"), ["-C", config], argv0: "newaliases")
+    #expect(r.status == 78 && r.stderr.contains("alias loop"))
+  }
+
   @Test("-bv resolves aliases")
   func verify() throws {
     let r = try Self.run(["-bv", "postmaster", "alice", "x@example.org"], "")
@@ -158,6 +169,8 @@ struct DryRunTests {
     ("unknown local name", ["nobody"], "x\n", 67, "nobody"),
     ("unknown option", ["-Y"], "x\n", 64, "-Y"),
     ("daemon mode", ["-bd"], "", 64, "not supported"),
+    ("--dry-run with -bs", ["-bs"], "", 64, "--dry-run"),
+    ("--dry-run with -q", ["-q"], "", 64, "--dry-run"),
   ])
   func badInput(name: String, args: [String], input: String, code: Int32, mention: String) throws {
     let r = try Self.run(["--dry-run"] + args, input)

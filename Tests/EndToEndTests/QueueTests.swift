@@ -172,6 +172,47 @@ struct QueueTests {
     #expect(failed.out.contains("stranger@example.org") && failed.out.contains("bob@example.org"), "\(failed.out)")
   }
 
+  @Test("A message kept for want of an account is sent by queue retry once the config has a default")
+  func keptMessageRetried() throws {
+    let rig = try Rig()
+    let two = (try String(contentsOfFile: try rig.config(), encoding: .utf8))
+      .replacingOccurrences(of: "queue = false", with: "log = \"none\"")
+      + "\n[account.b]\nfrom = \"b@example.com\"\nauth = \"none\"\n"
+    let config = try rig.write("kept.toml", two)
+    let r = try rig.send(["-C", config, "bob@example.org"], "Subject: kept\n\nplease keep me\n")
+    #expect(r.status == 78)
+    let failed = try Harness.run(Harness.binary("gsendmailctl"), ["queue", "list", "--failed", "--json", "-C", config], environment: rig.environment)
+    let id = try #require(failed.out.range(of: "\"id\":\"").map { String(failed.out[$0.upperBound...].prefix { $0 != "\"" }) })
+    let fixed = try rig.write("fixed.toml", "default = \"alice\"\n" + two)
+    let retry = try Harness.run(Harness.binary("gsendmailctl"), ["queue", "retry", id, "-C", fixed], environment: rig.environment)
+    #expect(retry.status == 0, "\(retry.stderr)")
+    let m = try #require(rig.received.first)
+    #expect(m.record.mailFrom == "alice@example.com" && m.record.recipients == ["bob@example.org"])
+    let data = String(decoding: m.data, as: UTF8.self)
+    #expect(data.contains("From: alice@example.com") && data.contains("Message-ID: <") && data.contains("please keep me"))
+  }
+
+  @Test("A wrong app password waits on the normal retry schedule, not for login")
+  func passwordNotDeferredForLogin() throws {
+    let rig = try Rig()
+    let config = try Self.queueConfig(rig)
+    try rig.write("pw", "wrong\n")
+    #expect(try rig.send(["-C", config, "bob@example.org"], simpleMessage).status == 0)
+    let list = try Harness.run(Harness.binary("gsendmailctl"), ["queue", "list", "--json", "-C", config], environment: rig.environment)
+    #expect(list.out.contains("\"deferred_for_auth\":false") && list.out.contains("535"), "\(list.out)")
+  }
+
+  @Test("A password file others can read: exit 78 with the fix, the message in failed/")
+  func unsafeSecretOnFirstAttempt() throws {
+    let rig = try Rig()
+    let config = try Self.queueConfig(rig)
+    chmod(rig.dir.appendingPathComponent("pw").path, 0o644)
+    let r = try rig.send(["-C", config, "bob@example.org"], simpleMessage)
+    #expect(r.status == 78 && r.stderr.contains("chmod 600"), "\(r.stderr)")
+    let failed = try Harness.run(Harness.binary("gsendmailctl"), ["queue", "list", "--failed", "-C", config], environment: rig.environment)
+    #expect(failed.out.contains("bob@example.org"))
+  }
+
   @Test("queue show, delete and retry; queue IDs are validated")
   func ctlQueue() throws {
     let rig = try Rig()

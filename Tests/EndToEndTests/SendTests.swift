@@ -53,6 +53,15 @@ struct SendTests {
     #expect(r.stderr.contains("vault locked"))
   }
 
+  @Test("A password_command that hangs is killed after the timeout: 75")
+  func passwordCommandTimeout() throws {
+    let rig = try Rig()
+    let start = Date()
+    let r = try rig.send(["-C", try rig.config(timeout: "1s", passwordCommand: "sleep 30; echo x"), "bob@example.org"], simpleMessage)
+    #expect(r.status == 75 && r.stderr.contains("did not finish"), "\(r.stderr)")
+    #expect(Date().timeIntervalSince(start) < 10)
+  }
+
   @Test("The relay with auth none and a proper EHLO name")
   func relay() throws {
     let rig = try Rig(mode: .relay)
@@ -151,7 +160,9 @@ struct SendTests {
     let r = try rig.send(["-C", config, "bob@example.org"], simpleMessage, timeout: 30)
     #expect(r.status == 75 && !r.timedOut, "\(r.stderr)")
     // The wait for the reply to the end of data is 10x the timeout (RFC 5321 §4.5.3.2.6).
-    #expect(Date().timeIntervalSince(start) < (phase == .end ? 15 : 5))
+    let elapsed = Date().timeIntervalSince(start)
+    #expect(elapsed < (phase == .end ? 15 : 5))
+    if phase == .end { #expect(elapsed >= 9.5, "the end-of-data wait must be 10x the timeout") }
   }
 
   @Test("A rejected token (334 challenge, 535): 77, and the challenge is explained")
@@ -198,6 +209,12 @@ struct SendTests {
     let m = try #require(rig.received.first)
     #expect(m.record.recipients == ["bob@example.org"] && m.record.authMechanism == "PLAIN")
     #expect(String(decoding: m.data, as: UTF8.self).contains("\r\n.dot line\r\nscanned page\r\n"))
+  }
+
+  @Test("-bs with a configuration it cannot read answers 421")
+  func smtpServerModeConfigError() throws {
+    let r = try Harness.run(Harness.binary("gsendmail"), ["-C", "/nonexistent/config.toml", "-bs"], stdin: "EHLO x\r\n".bytes)
+    #expect(r.status == 78 && r.out.hasPrefix("421 4.3.5 "), "\(r.out)")
   }
 
   @Test("-bs: a recipient the server refuses gets 550; the session goes on")

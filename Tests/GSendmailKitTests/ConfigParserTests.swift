@@ -88,7 +88,8 @@ struct ConfigParserTests {
 
   @Test("Bad top-level values are refused", arguments: [
     "max_message_size = \"35 parsecs\"", "timeout = \"0s\"", "queue = \"yes\"", "log = \"stderr\"",
-    "default = \"nobody\"", "queue_lifetime = \"5 fortnights\"",
+    "default = \"nobody\"", "queue_lifetime = \"5 fortnights\"", "timeout = 9223372036854775807",
+    "local_recipient = \"nobody\"", "local_recipient = \"*@example.com\"",
   ])
   func badTopValues(line: String) {
     #expect(throws: ConfigError.self) {

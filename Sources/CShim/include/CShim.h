@@ -113,4 +113,10 @@ enum gs_dns_status {
 int gs_dns_query(const char *name, int type, const char *server_ipv4, int server_port,
                  int timeout_seconds, unsigned char *answer, int answer_len, int *h_error);
 
+#include <spawn.h>
+
+/// Closes every descriptor from `from` up in the spawned process (glibc 2.34+).
+/// The corresponding C function is `posix_spawn_file_actions_addclosefrom_np`.
+int gs_spawn_file_actions_closefrom(posix_spawn_file_actions_t *actions, int from);
+
 #endif
