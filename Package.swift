@@ -66,10 +66,12 @@ let package = Package(
     .target(name: "TestServerKit", dependencies: ["Codecs", "SMTPServerCore", "Transport"]),
     .executableTarget(name: "gmail-test-server", dependencies: ["TestServerKit"]),
 
+    // Helpers shared by test targets (feeding input whole, by line, by byte).
+    .target(name: "TestSupport", path: "Tests/TestSupport"),
     .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
-    .testTarget(name: "MessageCoreTests", dependencies: ["MessageCore"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "MessageCoreTests", dependencies: ["MessageCore", "TestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "SMTPCoreTests", dependencies: ["SMTPCore"], resources: [.copy("Transcripts")]),
-    .testTarget(name: "SMTPServerCoreTests", dependencies: ["SMTPServerCore", "Codecs"]),
+    .testTarget(name: "SMTPServerCoreTests", dependencies: ["SMTPServerCore", "Codecs", "TestSupport"]),
     .testTarget(name: "TestServerKitTests", dependencies: ["TestServerKit", "Transport"]),
     .testTarget(name: "TransportTests", dependencies: ["Transport", "TestServerKit", "SMTPServerCore"]),
     .testTarget(name: "GSendmailKitTests", dependencies: ["GSendmailKit", "MailQueue", "TestServerKit"]),

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 import MessageCore
+import TestSupport
 import Testing
 
 @Suite("Body encoders")

@@ -2,34 +2,8 @@
 // line or one byte at a time and collects what it sent.
 
 import SMTPServerCore
+import TestSupport
 import Testing
-
-/// How the client bytes are cut before they reach the session.
-enum Feeding: String, CaseIterable, CustomTestStringConvertible {
-  case whole, lineByLine, byteByByte
-  var testDescription: String { rawValue }
-
-  func chunks(_ bytes: [UInt8]) -> [[UInt8]] {
-    switch self {
-    case .whole:
-      return [bytes]
-    case .byteByByte:
-      return bytes.map { [$0] }
-    case .lineByLine:
-      var out: [[UInt8]] = []
-      var current: [UInt8] = []
-      for byte in bytes {
-        current.append(byte)
-        if byte == 10 {
-          out.append(current)
-          current = []
-        }
-      }
-      if !current.isEmpty { out.append(current) }
-      return out
-    }
-  }
-}
 
 /// A policy that records what it is asked and answers from tables.
 final class RecordingPolicy: SMTPServerPolicy {

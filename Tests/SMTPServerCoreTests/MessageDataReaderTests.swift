@@ -1,4 +1,5 @@
 import SMTPServerCore
+import TestSupport
 import Testing
 
 @Suite("MessageDataReader")

@@ -1,5 +1,6 @@
 import Codecs
 import SMTPServerCore
+import TestSupport
 import Testing
 
 @Suite("SMTPServerSession: STARTTLS and AUTH")

@@ -1,42 +1,8 @@
 // SPDX-License-Identifier: MIT
-// Helpers that feed a streaming parser its input three ways (whole, line by line, one byte
-// at a time) so that every test checks chunking cannot change a result.
+// Scanning and parsing helpers that feed MessageCore its input in the ways of
+// TestSupport's Feeding.
 import MessageCore
-
-/// The ways a test cuts its input into chunks.
-enum Feeding: CaseIterable, CustomStringConvertible {
-  case whole, lineByLine, byteByByte
-
-  var description: String {
-    switch self {
-    case .whole: return "whole"
-    case .lineByLine: return "line by line"
-    case .byteByByte: return "byte by byte"
-    }
-  }
-
-  /// The input cut into chunks.
-  func chunks(_ bytes: [UInt8]) -> [[UInt8]] {
-    switch self {
-    case .whole:
-      return [bytes]
-    case .byteByByte:
-      return bytes.map { [$0] }
-    case .lineByLine:
-      var out: [[UInt8]] = []
-      var line: [UInt8] = []
-      for b in bytes {
-        line.append(b)
-        if b == 0x0A {
-          out.append(line)
-          line = []
-        }
-      }
-      if !line.isEmpty { out.append(line) }
-      return out
-    }
-  }
-}
+import TestSupport
 
 /// Scans `input` fed the given way.
 func scan(_ input: String, _ feeding: Feeding, options: MessageScanner.Options = .init())
