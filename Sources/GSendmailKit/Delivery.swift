@@ -43,8 +43,7 @@ struct Delivery {
 
   /// Sends one message in an open session.
   func send(_ message: PreparedMessage, body: ByteSource, in session: SMTPSession) throws -> SMTPReply {
-    let eightBit = session.client.capabilities.supportsEightBitMIME
-    let decision = TransferEncodingDecision.decide(fields: message.fields, body: message.body, serverSupports8BitMIME: eightBit)
+    let decision = message.encoding(serverSupports8BitMIME: session.client.capabilities.supportsEightBitMIME)
     var source = MessageBytes(header: message.header, body: body, quotedPrintable: false)
     switch decision {
     case .refuse(let refusal):
@@ -54,7 +53,7 @@ struct Delivery {
     case .sevenBit, .eightBitMIME:
       break
     }
-    return try session.send(message.envelope(serverSupports8BitMIME: eightBit), timeout: config.timeout, source: source)
+    return try session.send(message.envelope(for: decision), timeout: config.timeout, source: source)
   }
 
   /// The prepared header rewritten for a quoted-printable body.

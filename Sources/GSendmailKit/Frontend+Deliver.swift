@@ -163,7 +163,7 @@ extension Frontend {
     capabilities.supportsEightBitMIME = true
     capabilities.supportsSMTPUTF8 = true
     capabilities.supportsDSN = true
-    let envelope = message.envelope(serverSupports8BitMIME: true)
+    let envelope = message.envelope(for: message.encoding(serverSupports8BitMIME: true))
     var out = Array(SMTPClient.mailCommand(envelope, capabilities: capabilities).transcript.utf8) + [13, 10]
     for index in envelope.recipients.indices {
       out += Array(SMTPClient.rcptCommand(envelope, index, capabilities: capabilities).transcript.utf8) + [13, 10]

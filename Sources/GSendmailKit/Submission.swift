@@ -41,9 +41,13 @@ struct PreparedMessage {
   /// Size of the message as sent without re-encoding.
   var size: Int { header.count + body.normalizedByteCount }
 
-  /// The SMTP envelope for a server with these capabilities.
-  func envelope(serverSupports8BitMIME: Bool) -> SMTPEnvelope {
-    let decision = TransferEncodingDecision.decide(fields: fields, body: body, serverSupports8BitMIME: serverSupports8BitMIME)
+  /// How the body goes to a server that does or does not offer 8BITMIME.
+  func encoding(serverSupports8BitMIME: Bool) -> TransferEncodingDecision {
+    TransferEncodingDecision.decide(fields: fields, body: body, serverSupports8BitMIME: serverSupports8BitMIME)
+  }
+
+  /// The SMTP envelope for a body sent as `decision` says.
+  func envelope(for decision: TransferEncodingDecision) -> SMTPEnvelope {
     let eightBit: Bool
     switch decision {
     case .eightBitMIME: eightBit = true
