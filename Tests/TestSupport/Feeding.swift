@@ -1,16 +1,13 @@
 // SPDX-License-Identifier: MIT
 // Feeds a streaming parser its input three ways (whole, line by line, one byte at a
 // time) so that every test checks that chunking cannot change a result (h11's `tr`).
-import Testing
-
 /// The ways a test cuts its input into chunks.
-public enum Feeding: String, CaseIterable, Sendable, CustomStringConvertible, CustomTestStringConvertible {
+public enum Feeding: String, CaseIterable, Sendable, CustomStringConvertible {
   case whole
   case lineByLine = "line by line"
   case byteByByte = "byte by byte"
 
   public var description: String { rawValue }
-  public var testDescription: String { rawValue }
 
   /// The input cut into chunks; line chunks end after each LF.
   public func chunks(_ bytes: [UInt8]) -> [[UInt8]] {
