@@ -33,12 +33,15 @@ struct Delivery {
   }
 
   /// Sends one message in a new session.
-  /// - Returns: The server's reply to the end of data and the relay it went to.
+  /// - Parameter relay: Set to `host[ip]:port` once the session is open, for the log line
+  ///   (left as it was when the connection, TLS or AUTH failed).
+  /// - Returns: The server's reply to the end of data.
   /// - Throws: `DeliveryFailure`, `BadMessage`, `ConfigError`.
-  func send(_ message: PreparedMessage, body: ByteSource) throws -> (reply: SMTPReply, relay: String) {
+  func send(_ message: PreparedMessage, body: ByteSource, relay: inout String) throws -> SMTPReply {
     let session = try openSession(message.account, sender: message.sender)
     defer { session.quit() }
-    return (try send(message, body: body, in: session), session.relay)
+    relay = session.relay
+    return try send(message, body: body, in: session)
   }
 
   /// Sends one message in an open session.

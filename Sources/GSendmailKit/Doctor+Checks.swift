@@ -227,8 +227,9 @@ extension Doctor {
       let scanned = try submission.scan(Array(text.utf8), into: sink)
       let message = try submission.prepare(scanned, envelopeSender: nil, givenRecipients: [recipient], recipientsFromHeader: false)
       // Sent directly, not through the queue: a test message that fails is reported, not kept.
-      let (reply, _) = try Delivery(environment: environment, config: config, transcript: nil)
-        .send(message, body: MemoryByteSource(bytes: sink.bytes))
+      var relay = ""
+      let reply = try Delivery(environment: environment, config: config, transcript: nil)
+        .send(message, body: MemoryByteSource(bytes: sink.bytes), relay: &relay)
       return DoctorCheck("send-test", .ok, "sent from \(message.sender) to \(recipient); the server replied: \(reply)")
     } catch {
       return DoctorCheck("send-test", .fail, "not sent to \(recipient): \(errorText(error))")

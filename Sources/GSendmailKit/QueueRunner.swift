@@ -49,17 +49,18 @@ final class QueueRunner {
   /// - Throws: A permanent failure (the entry is then in failed/), or, with `queue = false`,
   ///   a temporary one (the entry is removed).
   func deliverNew(_ entry: QueueEntry, lock: QueueLock, message: PreparedMessage) throws -> FirstAttempt {
+    var relay = "none"
     do {
-      let (reply, relay) = try delivery.send(message, body: EntryBody(store: store, entry: entry, lock: lock))
+      let reply = try delivery.send(message, body: EntryBody(store: store, entry: entry, lock: lock), relay: &relay)
       sent(entry, lock: lock, reply: reply, relay: relay)
       return .sent
     } catch {
       if isTemporary(error) && !config.queue {
-        logAttempt(entry, status: .deferred, relay: "none", detail: errorText(error))
+        logAttempt(entry, status: .deferred, relay: relay, detail: errorText(error))
         try? store.remove(holding: lock)
         throw error
       }
-      return try settle(entry, lock: lock, error: error, interactive: true)
+      return try settle(entry, lock: lock, error: error, interactive: true, relay: relay)
     }
   }
 
@@ -110,9 +111,11 @@ final class QueueRunner {
         _ = try? settle(entry, lock: lock, error: error, interactive: false)
         continue
       }
+      var relay = "none"
       do {
         if sessions[key] == nil { sessions[key] = try delivery.openSession(message.account, sender: message.sender) }
         guard let session = sessions[key] else { continue }
+        relay = session.relay
         do {
           let reply = try delivery.send(message, body: EntryBody(store: store, entry: entry, lock: lock), in: session)
           sent(entry, lock: lock, reply: reply, relay: session.relay)
@@ -124,7 +127,7 @@ final class QueueRunner {
         // A session that could not be opened or died: the other messages of this account
         // would meet the same fate now, so they are deferred with the same reason.
         if sessions[key] == nil && isTemporary(error) { broken[key] = error }
-        _ = try? settle(entry, lock: lock, error: error, interactive: false)
+        _ = try? settle(entry, lock: lock, error: error, interactive: false, relay: relay)
       }
     }
     return tried
@@ -146,7 +149,9 @@ final class QueueRunner {
   }
 
   /// Records a failed attempt: deferred (temporary) or failed/ (permanent, or expired).
-  private func settle(_ entry: QueueEntry, lock: QueueLock, error: any Error, interactive: Bool) throws -> FirstAttempt {
+  private func settle(
+    _ entry: QueueEntry, lock: QueueLock, error: any Error, interactive: Bool, relay: String = "none"
+  ) throws -> FirstAttempt {
     let reason = errorText(error)
     // A configuration problem met on the first attempt is the caller's to fix now (exit 78,
     // message in failed/); met in a queue run, the entry waits for the file to be fixed.
@@ -160,7 +165,7 @@ final class QueueRunner {
         let waitsForLogin = isAuthentication(error) && config.account(named: entry.envelope.account)?.auth == .oauth
         updated.recordTemporaryFailure(reason: reason, nextAttempt: at, forAuthentication: waitsForLogin)
         try? store.update(updated, holding: lock)
-        logAttempt(entry, status: .deferred, relay: "none", detail: reason)
+        logAttempt(entry, status: .deferred, relay: relay, detail: reason)
         return .queued(entry.id, reason)
       case .expire:
         expire(entry, lock: lock, reason: "not delivered within queue_lifetime: \(reason)")
@@ -171,7 +176,7 @@ final class QueueRunner {
     var failed = entry
     failed.lastError = reason
     try? store.moveToFailed(failed, holding: lock)
-    logAttempt(entry, status: .bounced, relay: "none", detail: reason)
+    logAttempt(entry, status: .bounced, relay: relay, detail: reason)
     // The caller of gsendmail is told by the exit code; a queue run tells the sender.
     if interactive { throw error }
     queueNotice(for: failed, lock: lock, reason: reason)

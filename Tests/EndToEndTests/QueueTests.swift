@@ -213,6 +213,16 @@ struct QueueTests {
     #expect(failed.out.contains("bob@example.org"))
   }
 
+  @Test("A deferred attempt's log line names the relay it reached (SPEC §10)")
+  func deferredLogNamesRelay() throws {
+    let rig = try Rig(scenarios: [.temporaryRecipientFailure("busy@example.org")])
+    let config = try Self.queueConfig(rig)
+    #expect(try rig.send(["-C", config, "busy@example.org"], simpleMessage).status == 0)
+    let line = Self.log(rig)
+    #expect(line.contains("status=deferred") && line.contains("relay=127.0.0.1[127.0.0.1]:\(rig.server.startTLSPort!)"), "\(line)")
+    #expect(line.contains("from=<alice@example.com> to=<busy@example.org>"))
+  }
+
   @Test("queue show, delete and retry; queue IDs are validated")
   func ctlQueue() throws {
     let rig = try Rig()
