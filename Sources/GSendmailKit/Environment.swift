@@ -3,6 +3,8 @@
 // environment variables, who is running it, the clock, the host name and
 // randomness. Tests build one by hand to pin them.
 
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,7 +21,8 @@ public struct Environment: Sendable {
   /// Whether the process runs with a group other than the caller's (setgid).
   public var isSetgid: Bool
   /// The machine's fully qualified name, for EHLO and Message-ID.
-  public var hostName: String
+  public var hostName: String { hostNameSource.value }
+  private var hostNameSource: HostName
   /// Seconds since the epoch, and the local zone's offset from UTC in minutes.
   public var now: @Sendable () -> (seconds: Int, zoneOffsetMinutes: Int)
   /// Fills a buffer with unpredictable bytes.
@@ -39,7 +42,7 @@ public struct Environment: Sendable {
     self.userName = userName
     self.home = home
     self.isSetgid = isSetgid
-    self.hostName = hostName
+    self.hostNameSource = HostName(fixed: hostName)
     self.now = now
     self.randomBytes = randomBytes
     self.stderrIsTerminal = stderrIsTerminal
@@ -72,9 +75,9 @@ public struct Environment: Sendable {
         vars[key] = nil
       }
     }
-    return Environment(
+    var environment = Environment(
       variables: vars, uid: uid, gid: getgid(), userName: name, home: home, isSetgid: isSetgid,
-      hostName: fullyQualifiedHostName(),
+      hostName: "",
       now: {
         var t = time(nil)
         var parts = tm()
@@ -87,6 +90,10 @@ public struct Environment: Sendable {
         return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
       },
       stderrIsTerminal: isatty(2) != 0)
+    // Looked up only when something needs it (EHLO without `helo`, a Message-ID without a
+    // sender domain): the resolver is not free, and most runs never ask.
+    environment.hostNameSource = HostName(lookup: fullyQualifiedHostName)
+    return environment
   }
 
   /// The host name, made fully qualified through the resolver when it has no dot.
@@ -116,5 +123,30 @@ public struct Environment: Sendable {
   func nonEmpty(_ key: String) -> String? {
     guard let v = variables[key], !v.isEmpty else { return nil }
     return v
+  }
+}
+
+/// The host name, fixed or looked up once on first use.
+final class HostName: Sendable {
+  private let state: Mutex<String?>
+  private let lookup: @Sendable () -> String
+
+  init(fixed: String) {
+    state = Mutex(fixed)
+    lookup = { fixed }
+  }
+
+  init(lookup: @escaping @Sendable () -> String) {
+    state = Mutex(nil)
+    self.lookup = lookup
+  }
+
+  var value: String {
+    state.withLock { cached in
+      if let cached { return cached }
+      let name = lookup()
+      cached = name
+      return name
+    }
   }
 }
