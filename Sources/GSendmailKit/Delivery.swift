@@ -64,12 +64,8 @@ struct Delivery {
     var scanner = MessageScanner()
     try scanner.push(header)
     let fields = try scanner.finish().fields
-    // From, Date and Message-ID are already present, so nothing is added from these options.
-    let unused = HeaderPreparer.Options(
-      fromAddress: "", fromDisplayName: nil, date: DateStamp(epochSeconds: 0, utcOffsetMinutes: 0),
-      messageIDUniquePart: "x", messageIDDomain: "x")
     do {
-      return try HeaderPreparer.prepare(fields, options: unused, quotedPrintable: true)
+      return try HeaderPreparer.reencodedAsQuotedPrintable(fields)
     } catch {
       throw BadMessage("cannot re-encode the message: \(describe(error))")
     }

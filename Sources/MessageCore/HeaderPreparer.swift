@@ -61,6 +61,23 @@ public enum HeaderPreparer {
   public static func prepare(_ fields: [HeaderField], options: Options, quotedPrintable: Bool)
     throws(PreparationError) -> [UInt8]
   {
+    try build(fields, adding: options, quotedPrintable: quotedPrintable)
+  }
+
+  /// Rewrites a header that `prepare` already made for a quoted-printable body (a queued
+  /// message whose server turned out to lack 8BITMIME): Content-Transfer-Encoding replaced,
+  /// MIME-Version added when missing, nothing else added.
+  /// - Throws: `PreparationError.cannotReencode` for a composite or already encoded body.
+  public static func reencodedAsQuotedPrintable(_ preparedFields: [HeaderField]) throws(PreparationError)
+    -> [UInt8]
+  {
+    try build(preparedFields, adding: nil, quotedPrintable: true)
+  }
+
+  /// The header to send; `options` nil adds no From, Date or Message-ID.
+  private static func build(_ fields: [HeaderField], adding options: Options?, quotedPrintable: Bool)
+    throws(PreparationError) -> [UInt8]
+  {
     if quotedPrintable, let refusal = TransferEncodingDecision.reencodingRefusal(fields) {
       throw .cannotReencode(refusal)
     }
@@ -77,13 +94,13 @@ public enum HeaderPreparer {
       }
       kept.append(field)
     }
-    if !fields.contains(where: { $0.hasName("From") }) {
+    if let options, !fields.contains(where: { $0.hasName("From") }) {
       kept.append(try fromField(options))
     }
-    if !fields.contains(where: { $0.hasName("Date") }) {
+    if let options, !fields.contains(where: { $0.hasName("Date") }) {
       kept.append(HeaderField(name: "Date", value: options.date.rfc5322))
     }
-    if !fields.contains(where: { $0.hasName("Message-ID") }) {
+    if let options, !fields.contains(where: { $0.hasName("Message-ID") }) {
       let unique = options.messageIDUniquePart
       let domain = options.messageIDDomain
       guard isDotAtomText(unique), isDotAtomText(domain) else {

@@ -4,6 +4,21 @@ import Testing
 
 @Suite("HeaderPreparer")
 struct HeaderPreparerTests {
+  @Test("A prepared header re-encoded for quoted-printable: CTE replaced, MIME-Version added, nothing else")
+  func reencodePrepared() throws {
+    let prepared = [
+      HeaderField(name: "From", value: "a@example.com"), HeaderField(name: "Date", value: "Thu, 01 Jan 1970 00:00:00 +0000"),
+      HeaderField(name: "Content-Transfer-Encoding", value: "8bit"), HeaderField(name: "Subject", value: "x"),
+    ]
+    let out = String(decoding: try HeaderPreparer.reencodedAsQuotedPrintable(prepared), as: UTF8.self)
+    #expect(out == "From: a@example.com\r\nDate: Thu, 01 Jan 1970 00:00:00 +0000\r\n"
+      + "Content-Transfer-Encoding: quoted-printable\r\nSubject: x\r\nMIME-Version: 1.0\r\n\r\n")
+    let multipart = [HeaderField(name: "Content-Type", value: "multipart/mixed; boundary=b")]
+    #expect(throws: PreparationError.cannotReencode(.compositeType("multipart"))) {
+      try HeaderPreparer.reencodedAsQuotedPrintable(multipart)
+    }
+  }
+
   static let options = HeaderPreparer.Options(
     fromAddress: "alice@example.org", fromDisplayName: "Alice Example",
     date: DateStamp(epochSeconds: 1_700_000_000, utcOffsetMinutes: -300),
