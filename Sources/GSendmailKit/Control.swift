@@ -12,13 +12,15 @@ public struct Control {
   public let environment: Environment
   public let config: Configuration
 
+  /// The queue of the configuration (its directories made once, here).
+  let store: FileQueueStore
+
   /// Loads the configuration as gsendmail would (`-C` first).
   public init(configFile: String?, environment: Environment = .current()) throws {
     self.environment = environment
     config = try ConfigLocator.load(configFile: configFile, environment: environment)
+    store = MessageQueue.store(for: config, environment: environment)
   }
-
-  var store: FileQueueStore { MessageQueue.store(for: config, environment: environment) }
 
   func runner(verbose: Bool, stderr: OutputSink?) -> QueueRunner {
     QueueRunner(
