@@ -77,9 +77,9 @@ let package = Package(
     .testTarget(name: "GSendmailKitTests", dependencies: ["GSendmailKit", "MailQueue", "TestServerKit"]),
     .testTarget(name: "MailQueueTests", dependencies: ["MailQueue", "MessageCore"]),
     .testTarget(name: "OAuth2Tests", dependencies: ["OAuth2"]),
-    .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"]),
+    .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),
     .testTarget(
-      name: "TokenStoreTests", dependencies: ["TokenStore", "OAuth2", "HTTPClient", "Transport", "TestServerKit"]),
+      name: "TokenStoreTests", dependencies: ["TokenStore", "OAuth2", "HTTPClient", "Transport", "TestServerKit", "TestSupport"]),
     .testTarget(name: "EndToEndTests", dependencies: ["TestServerKit", "Transport"]),
   ],
   swiftLanguageModes: [.v6]

@@ -3,11 +3,12 @@
 // child process, which prints its port and then serves until the test stops it.
 
 import Foundation
+import TestSupport
 
 /// A Python HTTP server with canned behaviours chosen by path.
 final class LoopbackServer: @unchecked Sendable {
-  let process = Process()
-  let port: Int
+  private let server: PythonServer
+  var port: Int { server.port }
 
   /// `GET|POST /ok` → 200 JSON; `/echo` → the method, Content-Type and body; `/hang` →
   /// headers then silence; `/huge` → 2 MiB; `/notjson` → HTML; `/redirect` → 302 to /ok;
@@ -60,30 +61,9 @@ final class LoopbackServer: @unchecked Sendable {
     """#
 
   init() throws {
-    let out = Pipe()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", Self.script]
-    process.standardOutput = out
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    var line = Data()
-    while let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty,
-      byte != Data([10])
-    {
-      line.append(byte)
-    }
-    guard let port = Int(String(decoding: line, as: UTF8.self)) else {
-      kill(process.processIdentifier, SIGKILL)
-      throw CocoaError(.fileReadCorruptFile)
-    }
-    self.port = port
+    server = try PythonServer(script: Self.script, arguments: [])
   }
 
-  func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
+  func url(_ path: String) -> String { server.url(path) }
 
-  deinit {
-    // SIGKILL: the child may inherit a mask that blocks SIGTERM from the test's thread.
-    kill(process.processIdentifier, SIGKILL)
-    process.waitUntilExit()
-  }
 }

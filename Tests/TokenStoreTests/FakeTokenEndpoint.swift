@@ -5,11 +5,12 @@
 // what they carried.
 
 import Foundation
+import TestSupport
 import HTTPClient
 
 final class FakeTokenEndpoint: @unchecked Sendable {
-  let process = Process()
-  let port: Int
+  private let server: PythonServer
+  var port: Int { server.port }
 
   /// POST /token/ok → a fresh access token (after `delay` seconds, default 0.3) and no
   /// refresh token; /token/rotate → also a new refresh token; /token/code → checks the
@@ -81,26 +82,10 @@ final class FakeTokenEndpoint: @unchecked Sendable {
 
   /// - Parameter delay: Seconds the token modes wait before answering.
   init(delay: Double = 0.3) throws {
-    let out = Pipe()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", Self.script, String(delay)]
-    process.standardOutput = out
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    var line = Data()
-    while let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty,
-      byte != Data([10])
-    {
-      line.append(byte)
-    }
-    guard let port = Int(String(decoding: line, as: UTF8.self)) else {
-      kill(process.processIdentifier, SIGKILL)
-      throw CocoaError(.fileReadCorruptFile)
-    }
-    self.port = port
+    server = try PythonServer(script: Self.script, arguments: [String(delay)])
   }
 
-  func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
+  func url(_ path: String) -> String { server.url(path) }
 
   /// The number of POSTs received.
   func count() throws -> Int {
@@ -119,11 +104,6 @@ final class FakeTokenEndpoint: @unchecked Sendable {
     return fields
   }
 
-  deinit {
-    // SIGKILL: the child may inherit a mask that blocks SIGTERM from the test's thread.
-    kill(process.processIdentifier, SIGKILL)
-    process.waitUntilExit()
-  }
 }
 
 /// A fresh directory under /tmp, removed by `remove()`.
