@@ -5,6 +5,8 @@
 // draft's temporary files are removed at once, and a draft dropped without a
 // commit removes them too: nothing half-written can ever be listed.
 
+import MessageCore
+
 /// Where a draft's bytes go (a temporary file, or memory).
 protocol DraftSink: AnyObject {
   /// Writes all the bytes.
@@ -21,9 +23,8 @@ public final class QueueDraft {
   public let id: QueueID
   let sink: DraftSink
   private var buffer: [UInt8] = []
-  private var statistics = BodyStatistics()
-  private var currentLine = 0
-  private var lastWasCR = false
+  /// Measured as the body is written, with MessageCore's own statistics.
+  private var measured = MessageCore.BodyStatistics()
   /// Set once the bytes are on disk; `commit` checks it.
   private(set) var isFinished = false
   /// Set after a failure, `abandon()` or commit: no more writes.
@@ -50,26 +51,27 @@ public final class QueueDraft {
 
   /// The body's measurements so far (final after `finish()`).
   public var body: BodyStatistics {
-    var stats = statistics
-    stats.longestLine = max(stats.longestLine, currentLine)
-    return stats
+    let done = measured.completed
+    return BodyStatistics(size: done.byteCount, has8BitBytes: done.has8bit, longestLine: done.longestLine)
   }
 
   /// Appends body bytes.
   /// - Throws: `QueueError` when the temporary file cannot be written; the draft is then
   ///   removed and cannot be used again.
-  public func append(_ bytes: [UInt8]) throws(QueueError) { try appendBytes(bytes) }
+  public func append(_ bytes: [UInt8]) throws(QueueError) { try appendBytes(bytes[...]) }
   /// Appends body bytes (see `append(_:)` for `[UInt8]`).
   public func append(_ bytes: ArraySlice<UInt8>) throws(QueueError) { try appendBytes(bytes) }
   /// Appends body bytes (see `append(_:)` for `[UInt8]`).
-  public func append<C: Collection>(_ bytes: C) throws(QueueError) where C.Element == UInt8 { try appendBytes(bytes) }
+  public func append<C: Collection>(_ bytes: C) throws(QueueError) where C.Element == UInt8 {
+    try appendBytes(Array(bytes)[...])
+  }
 
-  // A generic called from another module runs unspecialized, one protocol call per
-  // byte; the concrete entry points above let the compiler specialize this body here.
-  @inline(__always) private func appendBytes<C: Collection>(_ bytes: C) throws(QueueError) where C.Element == UInt8 {
+  // One concrete body: a generic called from another module would run unspecialized,
+  // one protocol call per byte.
+  private func appendBytes(_ bytes: ArraySlice<UInt8>) throws(QueueError) {
     try checkOpen()
     guard !isFinished else { throw .notFound(id) }
-    measure(bytes)
+    measured.add(bytes)
     if buffer.count + bytes.count > QueueDraft.bufferSize { try flush() }
     if bytes.count >= QueueDraft.bufferSize {
       let chunk = Array(bytes)
@@ -129,21 +131,6 @@ public final class QueueDraft {
       failure = error
       abandon()
       throw error
-    }
-  }
-
-  private func measure<C: Collection>(_ bytes: C) where C.Element == UInt8 {
-    statistics.size += bytes.count
-    for byte in bytes {
-      if byte == 0x0a {
-        statistics.longestLine = max(statistics.longestLine, currentLine - (lastWasCR ? 1 : 0))
-        currentLine = 0
-        lastWasCR = false
-      } else {
-        if byte >= 0x80 { statistics.has8BitBytes = true }
-        currentLine += 1
-        lastWasCR = byte == 0x0d
-      }
     }
   }
 }

@@ -36,7 +36,13 @@ public struct BodyStatistics: Equatable, Sendable {
   }
 
   /// Adds body bytes.
-  public mutating func add<C: Collection<UInt8>>(_ chunk: C) {
+  // Concrete entry points: a generic called from another module runs unspecialized,
+  // one protocol call per byte; these let the compiler specialize the body here.
+  public mutating func add(_ chunk: [UInt8]) { addBytes(chunk) }
+  public mutating func add(_ chunk: ArraySlice<UInt8>) { addBytes(chunk) }
+  public mutating func add<C: Collection<UInt8>>(_ chunk: C) { addBytes(chunk) }
+
+  @inline(__always) private mutating func addBytes<C: Collection<UInt8>>(_ chunk: C) {
     byteCount += chunk.count
     var last: UInt8?
     for b in chunk {
@@ -69,7 +75,7 @@ public struct BodyStatistics: Equatable, Sendable {
   }
 
   /// The statistics with the unterminated last line counted.
-  var completed: BodyStatistics {
+  public var completed: BodyStatistics {
     var done = self
     if currentLine > 0 {
       done.longestLine = max(done.longestLine, currentLine)
