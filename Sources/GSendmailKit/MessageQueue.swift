@@ -90,12 +90,7 @@ enum MessageQueue {
       }
       account = named
     }
-    let notify = entry.envelope.notify.map {
-      $0.split(separator: ",").compactMap { SMTPEnvelope.DSNNotify(rawValue: String($0)) }
-    }
-    let ret = entry.envelope.ret.flatMap(SMTPEnvelope.DSNReturn.init(rawValue:))
-    let dsn = notify == nil && ret == nil && entry.envelope.envid == nil
-      ? nil : SMTPEnvelope.DSN(ret: ret, envelopeID: entry.envelope.envid, notify: notify)
+    let dsn = dsnParameters(notify: entry.envelope.notify, ret: entry.envelope.ret, envelopeID: entry.envelope.envid)
     return PreparedMessage(
       sender: sender, recipients: entry.envelope.recipients, account: account,
       header: header, fields: fields,

@@ -241,13 +241,9 @@ struct Submission {
   }
 
   var dsn: SMTPEnvelope.DSN? {
-    guard invocation.dsnNotify != nil || invocation.dsnReturn != nil || invocation.dsnEnvelopeID != nil else { return nil }
-    let notify = invocation.dsnNotify.map {
-      $0.split(separator: ",").compactMap { SMTPEnvelope.DSNNotify(rawValue: String($0)) }
-    }
-    let ret: SMTPEnvelope.DSNReturn? = invocation.dsnReturn.flatMap { $0 == "FULL" ? .full : .headers }
-    return SMTPEnvelope.DSN(ret: ret, envelopeID: invocation.dsnEnvelopeID, notify: notify)
+    dsnParameters(notify: invocation.dsnNotify, ret: invocation.dsnReturn, envelopeID: invocation.dsnEnvelopeID)
   }
+
 
   func firstFromAddress(_ fields: [HeaderField]) -> String? {
     guard let from = fields.first(where: { $0.hasName("From") }),
@@ -269,6 +265,15 @@ struct Submission {
     for byte in environment.randomBytes(10) { out.append(alphabet[Int(byte) & 31]) }
     return out
   }
+}
+
+/// DSN parameters from their text forms (`-N`, `-R`, `-V`, or a queue entry): NOTIFY as
+/// a comma-separated list, RET as `FULL` or `HDRS`; nil when none is given.
+func dsnParameters(notify: String?, ret: String?, envelopeID: String?) -> SMTPEnvelope.DSN? {
+  guard notify != nil || ret != nil || envelopeID != nil else { return nil }
+  return SMTPEnvelope.DSN(
+    ret: ret.flatMap(SMTPEnvelope.DSNReturn.init(rawValue:)), envelopeID: envelopeID,
+    notify: notify.map { $0.split(separator: ",").compactMap { SMTPEnvelope.DSNNotify(rawValue: String($0)) } })
 }
 
 /// Text safe to show in a one-line message: control characters escaped.
