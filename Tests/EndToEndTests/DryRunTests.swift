@@ -98,6 +98,13 @@ struct DryRunTests {
     #expect(Self.split(r).envelope.last == "RCPT TO:<bob@example.org>")
   }
 
+  @Test("DSN options reach MAIL FROM and RCPT TO")
+  func dsnOptions() throws {
+    let r = try Self.run(["--dry-run", "-N", "success,failure", "-R", "hdrs", "-V", "abc", "bob@example.org"], "Subject: x\n\ny\n")
+    let (env, msg) = Self.split(r)
+    #expect(env == ["MAIL FROM:<cron@example.com> SIZE=\(msg.utf8.count) RET=HDRS ENVID=abc", "RCPT TO:<bob@example.org> NOTIFY=SUCCESS,FAILURE"])
+  }
+
   @Test("Without -i a line with a single dot ends the message")
   func dotEnds() throws {
     let r = try Self.run(["--dry-run", "bob@example.org"], "Subject: x\n\nkept\n.\ndropped\n")
