@@ -5,6 +5,7 @@
 // the password itself never appears in an error.
 
 import CShim
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -30,6 +31,9 @@ enum PasswordSource {
     guard let command = account.passwordCommand else {
       throw ConfigError.missingKey(path: "config", table: "account.\(account.name)", key: "password_file")
     }
+    // A command runs once per process: the doctor's check and its session, or a queue run
+    // reopening a session, reuse what it printed (it may prompt, or be slow).
+    if let known = printed.withLock({ $0[command] }) { return known }
     let result = try run(command, timeout: timeout, setgid: setgid)
     guard result.status == 0 else {
       let err = firstLine(String(decoding: result.stderr, as: UTF8.self))
@@ -38,8 +42,12 @@ enum PasswordSource {
     }
     let line = firstLine(String(decoding: result.stdout, as: UTF8.self))
     guard !line.isEmpty else { throw DeliveryFailure.temporary("password_command printed nothing") }
+    printed.withLock { $0[command] = line }
     return line
   }
+
+  /// Passwords the commands printed in this process, by command.
+  private static let printed = Mutex<[String: String]>([:])
 
   static func firstLine(_ text: String) -> String {
     var line = text.prefix { $0 != "\n" }
