@@ -8,6 +8,7 @@
 #if canImport(Glibc)
   import Glibc
 #endif
+import Transport
 
 enum CacheFiles {
   static func reason(_ code: Int32) -> String { String(cString: strerror(code)) }
@@ -128,8 +129,7 @@ final class CacheLock {
   init(path: String, mode: UInt32, timeout: Duration) throws(TokenError) {
     let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode_t(mode))
     guard fd >= 0 else { throw .cacheWrite(path: path, reason: CacheFiles.reason(errno)) }
-    let clock = ContinuousClock()
-    let deadline = clock.now + timeout
+    let deadline = MonotonicClock.now() + timeout
     var pause = Duration.milliseconds(5)
     while flock(fd, LOCK_EX | LOCK_NB) != 0 {
       let code = errno
@@ -138,7 +138,7 @@ final class CacheLock {
         close(fd)
         throw .cacheWrite(path: path, reason: CacheFiles.reason(code))
       }
-      guard clock.now < deadline else {
+      guard MonotonicClock.now() < deadline else {
         close(fd)
         throw .lockTimeout(path: path)
       }

@@ -93,11 +93,10 @@ public final class LoginSession {
   public func waitForCode(
     timeout: Duration, input: Int32? = nil, notice: (String) -> Void = { _ in }
   ) throws(TokenError) -> String {
-    let clock = ContinuousClock()
-    let deadline = clock.now + timeout
+    let deadline = MonotonicClock.now() + timeout
     var input = input
     var pending: [UInt8] = []
-    while clock.now < deadline {
+    while MonotonicClock.now() < deadline {
       // Pasted lines.
       if let fd = input {
         switch readLines(fd: fd, pending: &pending) {

@@ -338,12 +338,11 @@ public struct TLSSummary: Equatable, Sendable, CustomStringConvertible {
 func waitForSocket(_ fd: Int32, events: Int16, timeout: Duration?, phase: TransportError.Phase)
   throws(TransportError)
 {
-  let clock = ContinuousClock()
-  let deadline = timeout.map { clock.now + $0 }
+  let deadline = timeout.map { MonotonicClock.now() + $0 }
   while true {
     var ms: Int32 = -1
     if let deadline {
-      ms = milliseconds(deadline - clock.now)
+      ms = milliseconds(deadline - MonotonicClock.now())
     }
     var pfd = pollfd(fd: fd, events: events, revents: 0)
     let rc = poll(&pfd, 1, ms)
