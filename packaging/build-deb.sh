@@ -68,8 +68,9 @@ fi
 # --- binaries ---------------------------------------------------------------
 
 cd "$top"
-# -z now: lintian's hardening-no-bindnow; it only affects the link step.
-swift_flags=(-c release --static-swift-stdlib --disable-local-rpath -Xlinker -z -Xlinker now)
+# The options of every release build (tests, benchmarks): scripts/release-flags.sh.
+source "$top/scripts/release-flags.sh"
+swift_flags=("${release_flags[@]}")
 if [ "$skip_build" -eq 0 ]; then
 	for product in gsendmail gsendmailctl; do
 		say "swift build ${swift_flags[*]} --product $product"

@@ -17,8 +17,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 echo "== building (release, Swift runtime linked statically)"
-swift build -c release --static-swift-stdlib 2>&1 | tail -1
-bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
+top=$PWD
+source scripts/release-flags.sh
+swift build "${release_flags[@]}" 2>&1 | tail -1
+bin=$(swift build "${release_flags[@]}" --show-bin-path)
 
 work=$(mktemp -d)
 trap 'kill "$server_pid" 2>/dev/null || true; rm -rf "$work"' EXIT

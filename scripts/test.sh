@@ -7,8 +7,10 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "release build (static Swift runtime)"
-swift build -c release --static-swift-stdlib --disable-local-rpath 2>&1 | tail -3
+step "release build (as shipped: scripts/release-flags.sh)"
+top=$PWD
+source scripts/release-flags.sh
+swift build "${release_flags[@]}" 2>&1 | tail -3
 
 # Before swift test: the DNS tests run a name server from dnslib in this venv.
 if [ ! -x .venv/bin/pytest ] || ! .venv/bin/python3 -c "import dnslib" 2>/dev/null; then
@@ -29,6 +31,9 @@ fi
 
 step "python tests (aiosmtpd interoperability)"
 .venv/bin/pytest -q Tests/python
+
+step "gsendmail's hot-code list covers what it runs now"
+packaging/update-section-order.sh --check 2>&1 | tail -1
 
 step "pure cores import no I/O"
 # Codecs, MessageCore, SMTPCore, SMTPServerCore and OAuth2 stay free of Foundation and

@@ -12,13 +12,15 @@ unset SSL_CERT_FILE SSL_CERT_DIR
 bench_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 bench_lib="$bench_root/Benchmarks/lib"
 
-# Builds gsendmail and gmail-test-server as shipped (release, static Swift runtime)
-# and sets $bin to the directory holding them.
+# Builds gsendmail and gmail-test-server as shipped (scripts/release-flags.sh) and
+# sets $bin to the directory holding them.
 build_release() {
-  echo "# building (swift build -c release --static-swift-stdlib)" >&2
-  (cd "$bench_root" && swift build -c release --static-swift-stdlib --product gsendmail 2>&1 | tail -1 >&2)
-  (cd "$bench_root" && swift build -c release --static-swift-stdlib --product gmail-test-server 2>&1 | tail -1 >&2)
-  bin=$(cd "$bench_root" && swift build -c release --static-swift-stdlib --show-bin-path)
+  local top=$bench_root release_flags
+  source "$bench_root/scripts/release-flags.sh"
+  echo "# building (swift build ${release_flags[*]})" >&2
+  (cd "$bench_root" && swift build "${release_flags[@]}" --product gsendmail 2>&1 | tail -1 >&2)
+  (cd "$bench_root" && swift build "${release_flags[@]}" --product gmail-test-server 2>&1 | tail -1 >&2)
+  bin=$(cd "$bench_root" && swift build "${release_flags[@]}" --show-bin-path)
 }
 
 # A scratch directory ($work) and a server process ($server_pid), both gone on exit.

@@ -1,0 +1,24 @@
+# The `swift build` options of the binaries as shipped, as a bash array
+# ($release_flags); sourced by every script that builds them (tests, benchmarks, demo,
+# Debian package), so that what is tested and measured is what is packaged.
+#   --static-swift-stdlib   the Swift runtime linked in; no Swift on the target machine.
+#   --disable-local-rpath   no RPATH pointing into the build directory.
+#   -z now                  all symbols bound at start-up (lintian: hardening-no-bindnow).
+#   --no-export-dynamic     an executable exports nothing: an empty dynamic symbol table
+#                           keeps every library's symbol look-ups from searching it.
+#   -function-sections and the section order
+#                           each function in its own section, and the functions a
+#                           send runs laid out together (packaging/gsendmail.order,
+#                           written by packaging/update-section-order.sh), so that a
+#                           process touches a few hundred KB of code instead of
+#                           pages scattered over 10 MB.
+# SwiftPM does not rebuild when these options or the order file change: after changing
+# either, remove .build/x86_64-unknown-linux-gnu/release (update-section-order.sh
+# removes the linked gsendmail itself). Needs $top, the repository root.
+release_flags=(
+  -c release --static-swift-stdlib --disable-local-rpath
+  -Xlinker -z -Xlinker now
+  -Xlinker --no-export-dynamic
+  -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections
+  "-Xlinker" "--section-ordering-file=$top/packaging/gsendmail.order"
+)
