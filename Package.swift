@@ -29,6 +29,7 @@ let package = Package(
     .target(name: "MessageCore", dependencies: ["Codecs"]),
     .target(name: "SMTPCore", dependencies: ["Codecs"]),
     .target(name: "SMTPServerCore", dependencies: ["Codecs"]),
+    .target(name: "TOMLCore"),
 
     // I/O.
     .target(name: "Transport", dependencies: ["CShim"]),
