@@ -70,6 +70,7 @@ let package = Package(
     // Helpers shared by test targets (feeding input whole, by line, by byte).
     .target(name: "TestSupport", path: "Tests/TestSupport"),
     .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
+    .testTarget(name: "TOMLCoreTests", dependencies: ["TOMLCore"], resources: [.copy("Fixtures")]),
     .testTarget(name: "MessageCoreTests", dependencies: ["MessageCore", "TestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "SMTPCoreTests", dependencies: ["SMTPCore"], resources: [.copy("Transcripts")]),
     .testTarget(name: "SMTPServerCoreTests", dependencies: ["SMTPServerCore", "Codecs", "TestSupport"]),
