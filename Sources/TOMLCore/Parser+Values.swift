@@ -239,8 +239,9 @@ extension Parser {
     text.count >= 3 && text[2] == ASCII.colon && text[0..<2].allSatisfy(ASCII.isDigit)
   }
 
+  /// Whether the text is exactly `word`.
   static func equal(_ text: UnsafeBufferPointer<UInt8>, _ word: StaticString) -> Bool {
-    text.count == word.utf8CodeUnitCount && text.elementsEqual(UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount))
+    word.withUTF8Buffer { text.elementsEqual($0) }
   }
 
   /// An integer (decimal, `0x`, `0o`, `0b`) or a float (with fraction or exponent, `inf`, `nan`).
