@@ -1,9 +1,9 @@
 // swift-tools-version:6.0
 // gsendmail: a sendmail-compatible mail submission agent for Gmail and the
 // Google Workspace relay. Arrows point down: pure cores (Codecs, MessageCore,
-// SMTPCore, SMTPServerCore) import no I/O; Transport is the only target that
-// touches sockets and OpenSSL; GSendmailKit is the front end; the executables
-// stay thin.
+// SMTPCore, SMTPServerCore, TOMLCore) import no I/O; Transport is the only
+// target that touches sockets and OpenSSL; GSendmailKit is the front end; the
+// executables stay thin.
 import PackageDescription
 
 let package = Package(
@@ -17,7 +17,6 @@ let package = Package(
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-    .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
   ],
   targets: [
     // OpenSSL headers only: libssl/libcrypto are opened with dlopen() by CShim on the
@@ -29,6 +28,7 @@ let package = Package(
     .target(name: "MessageCore", dependencies: ["Codecs"]),
     .target(name: "SMTPCore", dependencies: ["Codecs"]),
     .target(name: "SMTPServerCore", dependencies: ["Codecs"]),
+    .target(name: "TOMLCore"),
 
     // I/O.
     .target(name: "Transport", dependencies: ["CShim"]),
@@ -47,12 +47,12 @@ let package = Package(
     .target(
       name: "GSendmailKit",
       dependencies: [
-        "CShim", "Codecs", "MessageCore", "SMTPCore", "SMTPServerCore", "Transport", "MailQueue", "TokenStore",
-        .product(name: "TOMLKit", package: "TOMLKit"),
+        "CShim", "Codecs", "MessageCore", "SMTPCore", "SMTPServerCore", "TOMLCore", "Transport", "MailQueue",
+        "TokenStore",
       ],
-      // TOMLKit imports Foundation; without this, Foundation's String methods would be
-      // picked over the standard library's and drag all of Foundation (and ICU) into
-      // gsendmail, costing start-up time and 50 MB.
+      // A guard: no dependency imports Foundation, and should one ever do, this keeps
+      // Foundation's String methods from being picked over the standard library's
+      // here, which would drag all of Foundation (and ICU) into gsendmail.
       swiftSettings: [.enableUpcomingFeature("MemberImportVisibility")]),
     .executableTarget(name: "gsendmail", dependencies: ["GSendmailKit"]),
     .executableTarget(
@@ -69,6 +69,7 @@ let package = Package(
     // Helpers shared by test targets (feeding input whole, by line, by byte).
     .target(name: "TestSupport", path: "Tests/TestSupport"),
     .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
+    .testTarget(name: "TOMLCoreTests", dependencies: ["TOMLCore"], resources: [.copy("Fixtures")]),
     .testTarget(name: "MessageCoreTests", dependencies: ["MessageCore", "TestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "SMTPCoreTests", dependencies: ["SMTPCore"], resources: [.copy("Transcripts")]),
     .testTarget(name: "SMTPServerCoreTests", dependencies: ["SMTPServerCore", "Codecs", "TestSupport"]),

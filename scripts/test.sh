@@ -36,10 +36,10 @@ step "gsendmail's hot-code list covers what it runs now"
 packaging/update-section-order.sh --check 2>&1 | tail -1
 
 step "pure cores import no I/O"
-# Codecs, MessageCore, SMTPCore, SMTPServerCore and OAuth2 stay free of Foundation and
-# Glibc: their behaviour is a function of their input, and tests feed them bytes.
+# Codecs, MessageCore, SMTPCore, SMTPServerCore, OAuth2 and TOMLCore stay free of Foundation
+# and Glibc: their behaviour is a function of their input, and tests feed them bytes.
 if grep -rnE '^\s*(@_implementationOnly |internal |public )?import (Foundation|FoundationEssentials|Glibc|Transport|CShim)' \
-  Sources/Codecs Sources/MessageCore Sources/SMTPCore Sources/SMTPServerCore Sources/OAuth2; then
+  Sources/Codecs Sources/MessageCore Sources/SMTPCore Sources/SMTPServerCore Sources/OAuth2 Sources/TOMLCore; then
   echo "a pure core imports an I/O module" >&2
   exit 1
 fi

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Turns config.toml text into a validated Configuration (SPEC §5). TOML syntax
-// is TOMLKit's; everything after that — key names, types, ranges, the nearest
-// valid key for a typo, line numbers for our own errors — is here. Pure: the
-// caller reads the file.
+// is TOMLCore's; everything after that — key names, types, ranges, the nearest
+// valid key for a typo, line numbers for our own errors — is here. Accounts keep
+// the order of the file. Pure: the caller reads the file.
 
-import TOMLKit
+import TOMLCore
 
 /// Parses and validates the configuration file.
 public enum ConfigParser {
@@ -29,12 +29,10 @@ public enum ConfigParser {
   /// - Throws: `ConfigError`.
   public static func parse(_ text: String, path: String, home: String, isSystem: Bool = false) throws(ConfigError) -> Configuration {
     let table: TOMLTable
-    do {
-      table = try TOMLTable(string: text)
-    } catch let error as TOMLParseError {
-      throw .syntax(path: path, line: error.source.begin.line, column: error.source.begin.column, message: error.description)
+    do throws(TOMLError) {
+      table = try TOML.parse(text)
     } catch {
-      throw .syntax(path: path, line: 1, column: 1, message: "cannot parse")
+      throw .syntax(path: path, line: error.line, column: error.column, message: error.message)
     }
     let lines = LineFinder(text: text)
     var config = Configuration(path: path, isSystem: isSystem)
@@ -210,7 +208,7 @@ func expandPath(_ path: String, home: String, relativeTo directory: String) -> S
   return directory + "/" + path
 }
 
-/// Finds the line on which a key is set, for error messages about keys TOMLKit accepted.
+/// Finds the line on which a key is set, for error messages about keys the TOML parser accepted.
 struct LineFinder {
   let lines: [Substring]
   init(text: String) { lines = text.split(separator: "\n", omittingEmptySubsequences: false) }

@@ -55,14 +55,28 @@ struct ConfigParserTests {
     #expect(c.account(named: "b")?.host == "127.0.0.1" && c.account(named: "b")?.port == 2525)
   }
 
-  @Test("A syntax error names file, line and column")
+  @Test("A syntax error names file, line, column and the problem")
   func syntaxError() {
-    #expect {
+    #expect(throws: ConfigError.syntax(path: "/etc/g.toml", line: 2, column: 22, message: "unterminated string")) {
       try ConfigParser.parse("[account.a]\nfrom = \"a@example.com\nport = 1\n", path: "/etc/g.toml", home: "/h")
-    } throws: { error in
-      guard case ConfigError.syntax(let path, let line, let column, _) = error else { return false }
-      return path == "/etc/g.toml" && line == 2 && column > 0
     }
+    #expect(throws: ConfigError.syntax(path: "c", line: 3, column: 1, message: "duplicate key 'from'")) {
+      try ConfigParser.parse("[account.a]\nfrom = \"a@example.com\"\nfrom = \"b@example.com\"\n", path: "c", home: "/h")
+    }
+    #expect(throws: ConfigError.syntax(path: "c", line: 3, column: 1, message: "table 'account.a' defined twice")) {
+      try ConfigParser.parse("[account.a]\nfrom = \"a@example.com\"\n[account.a]\n", path: "c", home: "/h")
+    }
+  }
+
+  @Test("Accounts keep the order of the file")
+  func accountOrder() throws {
+    let c = try ConfigParser.parse(
+      "[account.zed]\nfrom = \"z@example.com\"\n[account.amy]\nfrom = \"a@example.com\"\n[account.max]\nfrom = \"m@example.com\"\n",
+      path: "c", home: "/h")
+    #expect(c.accounts.map(\.name) == ["zed", "amy", "max"])
+    let dotted = try ConfigParser.parse(
+      "account.zed.from = \"z@example.com\"\naccount.amy.from = \"a@example.com\"\n", path: "c", home: "/h")
+    #expect(dotted.accounts.map(\.name) == ["zed", "amy"])
   }
 
   @Test("Unknown keys suggest the nearest valid key, with its line")
@@ -153,6 +167,14 @@ struct AccountSelectionTests {
     #expect(try Self.config.chooseAccount(named: nil, sender: nil, headerFrom: "ann@Example.com").name == "work")
     #expect(try Self.config.chooseAccount(named: nil, sender: "x@other.org", headerFrom: "boss@example.com").name == "boss")
     #expect(try Self.config.chooseAccount(named: nil, sender: "x@other.org", headerFrom: nil).name == "personal")
+  }
+
+  @Test("Of two accounts that match alike, the first in the file")
+  func firstInFile() throws {
+    let c = try ConfigParser.parse(
+      "[account.second]\nfrom = \"*@example.com\"\nauth = \"none\"\n[account.first]\nfrom = \"*@example.com\"\nauth = \"none\"\n",
+      path: "c", home: "/h")
+    #expect(try c.chooseAccount(named: nil, sender: "ann@example.com", headerFrom: nil).name == "second")
   }
 
   @Test("No default and no match is an error")
