@@ -41,7 +41,7 @@ let package = Package(
 
     // OAuth 2.0: the pure protocol pieces, then the token cache and login plumbing.
     .target(name: "OAuth2", dependencies: ["Codecs"]),
-    .target(name: "TokenStore", dependencies: ["OAuth2", "HTTPClient", "Transport"]),
+    .target(name: "TokenStore", dependencies: ["Codecs", "OAuth2", "HTTPClient", "Transport"]),
 
     // Front end: options, config, accounts, aliases, delivery, the exit-code table.
     .target(

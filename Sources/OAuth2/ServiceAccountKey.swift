@@ -53,7 +53,7 @@ public struct ServiceAccountKey: Equatable, Sendable, CustomStringConvertible {
       throw .invalidValue(field: "client_email", reason: "is not an email address")
     }
     let pem = try json.requiredString("private_key")
-    guard pem.contains("-----BEGIN") && pem.contains("PRIVATE KEY-----") else {
+    guard pem.containsText("-----BEGIN") && pem.containsText("PRIVATE KEY-----") else {
       throw .invalidValue(field: "private_key", reason: "is not a PEM private key")
     }
     return ServiceAccountKey(

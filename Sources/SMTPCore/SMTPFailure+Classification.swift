@@ -3,6 +3,8 @@
 // (RFC 5321 §4.2.1: 4yz vs 5yz), plus the few special cases the front end needs
 // to word its message. Exit codes are chosen by the front end, not here.
 
+import Codecs
+
 extension SMTPFailure {
   /// The server reply the failure is about, if any (the first refused recipient's for
   /// ``recipientsRejected(_:)``).
@@ -58,6 +60,6 @@ extension SMTPFailure {
     guard case .rejected(let reply, let phase) = self, reply.code == 421,
       phase == .ehlo || phase == .helo
     else { return false }
-    return reply.lines.contains { $0.contains("(EHLO)") }
+    return reply.lines.contains { $0.containsText("(EHLO)") }
   }
 }

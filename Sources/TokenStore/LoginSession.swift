@@ -10,6 +10,7 @@
 // our state and `error=access_denied` (or another error code) ends it with
 // `TokenError.login`. The same holds for pasted lines. The code is never printed.
 
+import Codecs
 import OAuth2
 import Transport
 
@@ -237,6 +238,6 @@ extension [UInt8] {
 
 extension String {
   fileprivate func replacingAll(_ target: String, _ replacement: String) -> String {
-    split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
+    replacingText(target, with: replacement)
   }
 }
