@@ -74,7 +74,7 @@ let package = Package(
     .testTarget(name: "SMTPCoreTests", dependencies: ["SMTPCore"], resources: [.copy("Transcripts")]),
     .testTarget(name: "SMTPServerCoreTests", dependencies: ["SMTPServerCore", "Codecs", "TestSupport"]),
     .testTarget(name: "TestServerKitTests", dependencies: ["TestServerKit", "Transport"]),
-    .testTarget(name: "TransportTests", dependencies: ["Transport", "TestServerKit", "SMTPServerCore"]),
+    .testTarget(name: "TransportTests", dependencies: ["CShim", "Transport", "TestServerKit", "SMTPServerCore"]),
     .testTarget(name: "GSendmailKitTests", dependencies: ["GSendmailKit", "MailQueue", "TestServerKit"]),
     .testTarget(name: "MailQueueTests", dependencies: ["MailQueue", "MessageCore"]),
     .testTarget(name: "OAuth2Tests", dependencies: ["OAuth2"]),

@@ -118,6 +118,7 @@ static void gs_load(void) {
     return;
   }
   atomic_store(&gs_loaded, 1);
+  (void)gs_release_relocation_tables();
 }
 
 int gs_openssl_load(char *err, size_t err_len) {

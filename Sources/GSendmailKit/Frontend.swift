@@ -6,6 +6,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CShim
 
 /// Runs one gsendmail invocation.
 public struct Frontend {
@@ -29,6 +30,8 @@ public struct Frontend {
       FileDescriptorSink(fd: 1).write("gsendmail \(gsendmailVersion)\n")
       exit(0)
     }
+    // Start-up is over: the relocation tables' pages are not needed again.
+    _ = gs_release_relocation_tables()
     let frontend = Frontend(
       environment: .current(), stdout: FileDescriptorSink(fd: 1), stderr: FileDescriptorSink(fd: 2))
     exit(frontend.run(arguments: args).rawValue)

@@ -42,6 +42,10 @@ int gs_accept_nonblocking(int listen_fd);
 /// Loads libssl.so.3 and libcrypto.so.3 once (thread-safe). Returns 0 on success; else -1
 /// with a message in `err`.
 int gs_openssl_load(char *err, size_t err_len);
+/// Unmaps the pages of every loaded object's relocation tables, which the dynamic
+/// loader only reads while loading it (Relocations.c). Called once start-up is done and
+/// after OpenSSL is loaded; harmless to call again. Returns the bytes unmapped.
+size_t gs_release_relocation_tables(void);
 /// 1 when OpenSSL has been loaded into this process by `gs_openssl_load`, else 0.
 int gs_openssl_is_loaded(void);
 
