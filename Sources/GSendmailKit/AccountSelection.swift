@@ -34,10 +34,11 @@ extension Configuration {
 
 extension Account {
   /// The envelope sender when `-f` was not given: `from`; for a pattern, the `From:`
-  /// header's address when it matches, else `user@domain`.
-  public func defaultSender(headerFrom: String?, userName: String) -> String {
+  /// header's address when it matches, else `user@domain` (the user name is only
+  /// looked up then).
+  public func defaultSender(headerFrom: String?, userName: @autoclosure () -> String) -> String {
     guard isPattern else { return from }
     if let h = headerFrom, Configuration.matches(pattern: from, h) { return h }
-    return userName + from.dropFirst(1)
+    return userName() + from.dropFirst(1)
   }
 }

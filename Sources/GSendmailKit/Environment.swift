@@ -16,13 +16,21 @@ public struct Environment: Sendable {
   /// Real user id and group id, and the login name and home directory of that user.
   public var uid: UInt32
   public var gid: UInt32
-  public var userName: String
-  public var home: String
+  public var userName: String {
+    get { userNameSource.value }
+    set { userNameSource = Lazy(fixed: newValue) }
+  }
+  public var home: String {
+    get { homeSource.value }
+    set { homeSource = Lazy(fixed: newValue) }
+  }
+  private var userNameSource: Lazy<String>
+  private var homeSource: Lazy<String>
   /// Whether the process runs with a group other than the caller's (setgid).
   public var isSetgid: Bool
   /// The machine's fully qualified name, for EHLO and Message-ID.
   public var hostName: String { hostNameSource.value }
-  private var hostNameSource: HostName
+  private var hostNameSource: Lazy<String>
   /// Seconds since the epoch, and the local zone's offset from UTC in minutes.
   public var now: @Sendable () -> (seconds: Int, zoneOffsetMinutes: Int)
   /// Fills a buffer with unpredictable bytes.
@@ -39,10 +47,10 @@ public struct Environment: Sendable {
     self.variables = variables
     self.uid = uid
     self.gid = gid
-    self.userName = userName
-    self.home = home
+    self.userNameSource = Lazy(fixed: userName)
+    self.homeSource = Lazy(fixed: home)
     self.isSetgid = isSetgid
-    self.hostNameSource = HostName(fixed: hostName)
+    self.hostNameSource = Lazy(fixed: hostName)
     self.now = now
     self.randomBytes = randomBytes
     self.stderrIsTerminal = stderrIsTerminal
@@ -59,13 +67,8 @@ public struct Environment: Sendable {
     }
     let uid = getuid()
     let isSetgid = getegid() != getgid()
-    var name = vars["USER"] ?? vars["LOGNAME"] ?? ""
-    var home = vars["HOME"] ?? ""
-    if let pw = getpwuid(uid) {
-      name = String(cString: pw.pointee.pw_name)
-      // Under setgid, HOME is the caller's to choose; the password database is not.
-      if home.isEmpty || isSetgid { home = String(cString: pw.pointee.pw_dir) }
-    }
+    let nameVariable = vars["USER"] ?? vars["LOGNAME"] ?? ""
+    let homeVariable = vars["HOME"] ?? ""
     if isSetgid {
       // Environment that could redirect a setgid program is ignored (SPEC §5). The dynamic
       // loader already ignores LD_* in secure mode; this keeps such variables out of what
@@ -76,7 +79,7 @@ public struct Environment: Sendable {
       }
     }
     var environment = Environment(
-      variables: vars, uid: uid, gid: getgid(), userName: name, home: home, isSetgid: isSetgid,
+      variables: vars, uid: uid, gid: getgid(), userName: nameVariable, home: homeVariable, isSetgid: isSetgid,
       hostName: "",
       now: {
         var t = time(nil)
@@ -92,7 +95,15 @@ public struct Environment: Sendable {
       stderrIsTerminal: isatty(2) != 0)
     // Looked up only when something needs it (EHLO without `helo`, a Message-ID without a
     // sender domain): the resolver is not free, and most runs never ask.
-    environment.hostNameSource = HostName(lookup: fullyQualifiedHostName)
+    environment.hostNameSource = Lazy(lookup: fullyQualifiedHostName)
+    // The password database, likewise, only when asked: the user name for a pattern
+    // account's sender, the home directory when HOME is unset or cannot be trusted.
+    let entry = Lazy<PasswordEntry?>(lookup: { PasswordEntry(uid: uid) })
+    environment.userNameSource = Lazy(lookup: { entry.value?.name ?? nameVariable })
+    // Under setgid, HOME is the caller's to choose; the password database is not.
+    if homeVariable.isEmpty || isSetgid {
+      environment.homeSource = Lazy(lookup: { entry.value?.home ?? homeVariable })
+    }
     return environment
   }
 
@@ -126,27 +137,49 @@ public struct Environment: Sendable {
   }
 }
 
-/// The host name, fixed or looked up once on first use.
-final class HostName: Sendable {
-  private let state: Mutex<String?>
-  private let lookup: @Sendable () -> String
+/// A value fixed, or looked up once on first use.
+final class Lazy<Value: Sendable>: Sendable {
+  private let state: Mutex<Value?>
+  private let lookup: @Sendable () -> Value
 
-  init(fixed: String) {
+  init(fixed: Value) {
     state = Mutex(fixed)
     lookup = { fixed }
   }
 
-  init(lookup: @escaping @Sendable () -> String) {
+  init(lookup: @escaping @Sendable () -> Value) {
     state = Mutex(nil)
     self.lookup = lookup
   }
 
-  var value: String {
+  var value: Value {
     state.withLock { cached in
       if let cached { return cached }
-      let name = lookup()
-      cached = name
-      return name
+      let fresh = lookup()
+      cached = fresh
+      return fresh
     }
+  }
+}
+
+/// The login name and home directory of a user in the password database.
+struct PasswordEntry: Sendable {
+  let name: String
+  let home: String
+
+  init?(uid: uid_t) {
+    var buffer = [CChar](repeating: 0, count: 4096)
+    // The record's strings point into the buffer: read them while it is pinned.
+    let fields: (String, String)? = buffer.withUnsafeMutableBufferPointer { storage in
+      var record = passwd()
+      var found: UnsafeMutablePointer<passwd>?
+      guard let base = storage.baseAddress,
+        getpwuid_r(uid, &record, base, storage.count, &found) == 0, found != nil
+      else { return nil }
+      return (String(cString: record.pw_name), String(cString: record.pw_dir))
+    }
+    guard let (name, home) = fields else { return nil }
+    self.name = name
+    self.home = home
   }
 }
