@@ -34,7 +34,10 @@ public struct Frontend {
     _ = gs_release_relocation_tables()
     let frontend = Frontend(
       environment: .current(), stdout: FileDescriptorSink(fd: 1), stderr: FileDescriptorSink(fd: 2))
-    exit(frontend.run(arguments: args).rawValue)
+    // _exit: everything gsendmail writes goes out with write(2) as it happens and the
+    // queue is synced, so exit handlers and library destructors have nothing to do but
+    // cost time and touch pages.
+    _exit(frontend.run(arguments: args).rawValue)
   }
 
   /// Runs with `arguments` (argv, including argv[0]).
