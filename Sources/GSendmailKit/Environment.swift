@@ -88,9 +88,14 @@ public struct Environment: Sendable {
         return (Int(t), Int(parts.tm_gmtoff) / 60)
       },
       randomBytes: { count in
-        // The system generator reads getrandom(2).
+        // The system generator reads getrandom(2), one call per 8 bytes drawn.
         var generator = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        var out: [UInt8] = []
+        out.reserveCapacity(count)
+        while out.count < count {
+          withUnsafeBytes(of: generator.next()) { out += $0.prefix(count - out.count) }
+        }
+        return out
       },
       stderrIsTerminal: isatty(2) != 0)
     // Looked up only when something needs it (EHLO without `helo`, a Message-ID without a

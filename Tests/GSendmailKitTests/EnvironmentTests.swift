@@ -52,3 +52,23 @@ struct EnvironmentTests {
     #expect(asked)
   }
 }
+
+@Suite("Environment randomness")
+struct EnvironmentRandomTests {
+  @Test("random bytes have the asked length, vary, and cover the byte range", arguments: [0, 1, 7, 8, 9, 10, 64])
+  func lengths(count: Int) {
+    let environment = Environment.current()
+    let a = environment.randomBytes(count)
+    let b = environment.randomBytes(count)
+    #expect(a.count == count && b.count == count)
+    if count >= 8 { #expect(a != b) }
+  }
+
+  @Test("over many draws every byte value appears")
+  func coverage() {
+    let environment = Environment.current()
+    var seen = Set<UInt8>()
+    for _ in 0..<64 { seen.formUnion(environment.randomBytes(64)) }
+    #expect(seen.count == 256)
+  }
+}
