@@ -23,6 +23,8 @@ class Recorder:
         self.messages.append({
             "from": envelope.mail_from, "to": list(envelope.rcpt_tos), "data": envelope.original_content,
             "tls": session.ssl is not None, "auth": session.auth_data,
+            "tls_version": session.ssl.get("ssl_object").version() if session.ssl else None,
+            "cipher": session.ssl.get("ssl_object").cipher()[0] if session.ssl else None,
             "options": list(envelope.mail_options),
         })
         return "250 OK"
@@ -91,6 +93,28 @@ def test_starttls_and_auth_plain(tmp_path, server, certificate):
     assert m["tls"] and m["auth"] == f"PLAIN:{USER}"
     assert m["from"] == USER and m["to"] == ["bob@example.org", "hidden@example.org"]
     assert b"Bcc" not in m["data"] and b"\r\n.leading dot\r\n" in m["data"]
+
+
+@pytest.mark.parametrize("cipher", ["ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384",
+                                    "ECDHE-RSA-CHACHA20-POLY1305"])
+def test_tls_1_2_server(tmp_path, certificate, cipher):
+    """A server that stops at TLS 1.2 (as older relays do), with each AEAD suite."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*certificate)
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers(cipher)
+    recorder = Recorder()
+    controller = Controller(
+        recorder, hostname="127.0.0.1", port=free_port(), tls_context=context, require_starttls=True,
+        authenticator=authenticator, auth_require_tls=True, auth_required=True)
+    controller.start()
+    try:
+        r = run_gsendmail(["-C", config(tmp_path, controller, certificate, "password"), "bob@example.org"], MESSAGE)
+        assert r.returncode == 0, r.stderr
+        [m] = recorder.messages
+        assert m["tls_version"] == "TLSv1.2" and m["cipher"] == cipher
+    finally:
+        controller.stop()
 
 
 def test_auth_login_when_plain_is_not_offered(tmp_path, certificate):
