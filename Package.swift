@@ -54,7 +54,10 @@ let package = Package(
       // Foundation's String methods from being picked over the standard library's
       // here, which would drag all of Foundation (and ICU) into gsendmail.
       swiftSettings: [.enableUpcomingFeature("MemberImportVisibility")]),
-    .executableTarget(name: "gsendmail", dependencies: ["GSendmailKit"]),
+    // libstdc++.a for gsendmail: the C++ runtime pieces the static Swift runtime needs,
+    // without loading libstdc++.so (module.modulemap says why).
+    .target(name: "StaticCxxRuntime"),
+    .executableTarget(name: "gsendmail", dependencies: ["GSendmailKit", "StaticCxxRuntime"]),
     .executableTarget(
       name: "gsendmailctl",
       dependencies: [

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libssl-dev libcurl4-openssl-dev openssl ca-certificates)
+packages=(libssl-dev libcurl4-openssl-dev openssl ca-certificates patchelf)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -21,6 +21,7 @@ top=$PWD
 source scripts/release-flags.sh
 swift build "${release_flags[@]}" 2>&1 | tail -1
 bin=$(swift build "${release_flags[@]}" --show-bin-path)
+release_fixup "$bin"
 
 work=$(mktemp -d)
 trap 'kill "$server_pid" 2>/dev/null || true; rm -rf "$work"' EXIT

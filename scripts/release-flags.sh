@@ -22,3 +22,19 @@ release_flags=(
   -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections
   "-Xlinker" "--section-ordering-file=$top/packaging/gsendmail.order"
 )
+
+# release_fixup BINDIR: after a release build, removes gsendmail's DT_NEEDED entry for
+# libstdc++.so.6, which the toolchain's -lstdc++ adds although nothing in gsendmail
+# binds to it: the C++ runtime pieces come from libstdc++.a (Sources/StaticCxxRuntime),
+# and without the entry the dynamic loader does not load libstdc++.so (0.5 ms, 0.8 MB
+# per run). Refuses, and fails, if a symbol does bind to it. Needs patchelf.
+release_fixup() {
+  local binary=$1/gsendmail
+  [ -x "$binary" ] || return 0
+  readelf -d "$binary" | grep -q 'NEEDED.*\[libstdc++\.so' || return 0
+  if nm -D --undefined-only "$binary" | grep -qE '@(GLIBCXX|CXXABI)_'; then
+    echo "release_fixup: $binary binds to libstdc++.so; not removing it" >&2
+    return 1
+  fi
+  patchelf --remove-needed libstdc++.so.6 "$binary"
+}

@@ -11,6 +11,14 @@ step "release build (as shipped: scripts/release-flags.sh)"
 top=$PWD
 source scripts/release-flags.sh
 swift build "${release_flags[@]}" 2>&1 | tail -3
+bin=$(swift build "${release_flags[@]}" --show-bin-path)
+release_fixup "$bin"
+# gsendmail takes its C++ runtime from libstdc++.a (Sources/StaticCxxRuntime).
+if readelf -d "$bin/gsendmail" | grep -q 'NEEDED.*libstdc++'; then
+  echo "gsendmail still loads libstdc++.so" >&2
+  exit 1
+fi
+"$bin/gsendmail" --version
 
 # Before swift test: the DNS tests run a name server from dnslib in this venv.
 if [ ! -x .venv/bin/pytest ] || ! .venv/bin/python3 -c "import dnslib" 2>/dev/null; then

@@ -21,6 +21,7 @@ build_release() {
   (cd "$bench_root" && swift build "${release_flags[@]}" --product gsendmail 2>&1 | tail -1 >&2)
   (cd "$bench_root" && swift build "${release_flags[@]}" --product gmail-test-server 2>&1 | tail -1 >&2)
   bin=$(cd "$bench_root" && swift build "${release_flags[@]}" --show-bin-path)
+  release_fixup "$bin"
 }
 
 # A scratch directory ($work) and a server process ($server_pid), both gone on exit.
