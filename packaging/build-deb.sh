@@ -74,11 +74,11 @@ swift_flags=("${release_flags[@]}")
 if [ "$skip_build" -eq 0 ]; then
 	for product in gsendmail gsendmailctl; do
 		say "swift build ${swift_flags[*]} --product $product"
-		swift build "${swift_flags[@]}" --product "$product"
+		(cd "$top" && release_build --product "$product")
 	done
 fi
 bindir=$(swift build "${swift_flags[@]}" --show-bin-path)
-release_fixup "$bindir" || die "gsendmail binds to libstdc++.so"
+release_fixup "$bindir" || die "gsendmail binds to libstdc++.so"  # also after --skip-build
 for product in gsendmail gsendmailctl; do
 	[ -x "$bindir/$product" ] || die "$bindir/$product is missing; run without --skip-build"
 	if readelf -d "$bindir/$product" | grep -q 'NEEDED.*libswift'; then

@@ -19,9 +19,8 @@ fi
 echo "== building (release, Swift runtime linked statically)"
 top=$PWD
 source scripts/release-flags.sh
-swift build "${release_flags[@]}" 2>&1 | tail -1
-bin=$(swift build "${release_flags[@]}" --show-bin-path)
-release_fixup "$bin"
+release_build
+bin=$release_bin
 
 work=$(mktemp -d)
 trap 'kill "$server_pid" 2>/dev/null || true; rm -rf "$work"' EXIT

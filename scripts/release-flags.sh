@@ -38,3 +38,12 @@ release_fixup() {
   fi
   patchelf --remove-needed libstdc++.so.6 "$binary"
 }
+
+# release_build [SWIFT BUILD OPTIONS...]: builds with $release_flags (printing the build's
+# last line on stderr), runs release_fixup, and sets $release_bin to the directory that
+# holds the binaries.
+release_build() {
+  swift build "${release_flags[@]}" "$@" 2>&1 | tail -1 >&2
+  release_bin=$(swift build "${release_flags[@]}" --show-bin-path)
+  release_fixup "$release_bin"
+}

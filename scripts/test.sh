@@ -10,9 +10,8 @@ step() { printf '\n== %s\n' "$*"; }
 step "release build (as shipped: scripts/release-flags.sh)"
 top=$PWD
 source scripts/release-flags.sh
-swift build "${release_flags[@]}" 2>&1 | tail -3
-bin=$(swift build "${release_flags[@]}" --show-bin-path)
-release_fixup "$bin"
+release_build
+bin=$release_bin
 # gsendmail takes its C++ runtime from libstdc++.a (Sources/StaticCxxRuntime).
 if readelf -d "$bin/gsendmail" | grep -q 'NEEDED.*libstdc++'; then
   echo "gsendmail still loads libstdc++.so" >&2

@@ -15,13 +15,11 @@ bench_lib="$bench_root/Benchmarks/lib"
 # Builds gsendmail and gmail-test-server as shipped (scripts/release-flags.sh) and
 # sets $bin to the directory holding them.
 build_release() {
-  local top=$bench_root release_flags
+  local top=$bench_root release_flags release_bin
   source "$bench_root/scripts/release-flags.sh"
   echo "# building (swift build ${release_flags[*]})" >&2
-  (cd "$bench_root" && swift build "${release_flags[@]}" --product gsendmail 2>&1 | tail -1 >&2)
-  (cd "$bench_root" && swift build "${release_flags[@]}" --product gmail-test-server 2>&1 | tail -1 >&2)
+  (cd "$bench_root" && release_build --product gsendmail && release_build --product gmail-test-server)
   bin=$(cd "$bench_root" && swift build "${release_flags[@]}" --show-bin-path)
-  release_fixup "$bin"
 }
 
 # A scratch directory ($work) and a server process ($server_pid), both gone on exit.
