@@ -14,6 +14,7 @@ let package = Package(
     .executable(name: "gmail-test-server", targets: ["gmail-test-server"]),
     // For the libFuzzer package in Fuzz/, which depends on this one by path.
     .library(name: "MessageCore", targets: ["MessageCore"]),
+    .library(name: "TOMLCore", targets: ["TOMLCore"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 // libFuzzer entry point: feeds arbitrary bytes to the message scanner (whole and in small
-// chunks, with and without dot termination), to the address parsers and to the encoders.
+// chunks, with and without dot termination), to the address parsers, to the encoders and
+// to the TOML parser of the configuration file.
 // Any trap, hang or sanitizer report is a bug; parse errors are expected and ignored.
 import MessageCore
+import TOMLCore
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
@@ -50,6 +52,18 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
   for b in encoded {
     if b == 0x0A { column = 0 } else if b != 0x0D { column += 1 }
     if column > 76 { trap("quoted-printable line over 76") }
+  }
+
+  // The configuration parser: bytes and text must agree whenever the bytes are UTF-8,
+  // and an error must point inside the document.
+  let fromBytes = Result { () throws(TOMLError) in try TOML.parse(utf8: bytes) }
+  if let valid = String(validating: bytes, as: UTF8.self) {
+    let fromText = Result { () throws(TOMLError) in try TOML.parse(valid) }
+    if fromBytes != fromText { trap("TOML bytes and text disagree") }
+  }
+  if case .failure(let error) = fromBytes {
+    let lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false).count
+    if error.line < 1 || error.line > lines + 1 || error.column < 1 { trap("TOML error outside the document") }
   }
   return 0
 }
