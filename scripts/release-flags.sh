@@ -40,10 +40,19 @@ release_fixup() {
 }
 
 # release_build [SWIFT BUILD OPTIONS...]: builds with $release_flags (printing the build's
-# last line on stderr), runs release_fixup, and sets $release_bin to the directory that
-# holds the binaries.
+# last line on stderr, or all of its output when it fails), runs release_fixup, and sets
+# $release_bin to the directory that holds the binaries.
 release_build() {
-  swift build "${release_flags[@]}" "$@" 2>&1 | tail -1 >&2
+  local log status=0
+  log=$(mktemp)
+  swift build "${release_flags[@]}" "$@" >"$log" 2>&1 || status=$?
+  if [ "$status" -ne 0 ]; then
+    cat "$log" >&2
+  else
+    tail -1 "$log" >&2
+  fi
+  rm -f "$log"
+  [ "$status" -eq 0 ] || return "$status"
   release_bin=$(swift build "${release_flags[@]}" --show-bin-path)
   release_fixup "$release_bin"
 }
