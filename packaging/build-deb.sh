@@ -78,7 +78,7 @@ if [ "$skip_build" -eq 0 ]; then
 	done
 fi
 bindir=$(swift build "${swift_flags[@]}" --show-bin-path)
-release_fixup "$bindir" || die "gsendmail binds to libstdc++.so"  # also after --skip-build
+release_fixup "$bindir" || die "release_fixup failed (see above)"  # also after --skip-build
 for product in gsendmail gsendmailctl; do
 	[ -x "$bindir/$product" ] || die "$bindir/$product is missing; run without --skip-build"
 	if readelf -d "$bindir/$product" | grep -q 'NEEDED.*libswift'; then

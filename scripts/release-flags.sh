@@ -11,15 +11,18 @@
 #                           send runs laid out together (packaging/gsendmail.order,
 #                           written by packaging/update-section-order.sh), so that a
 #                           process touches a few hundred KB of code instead of
-#                           pages scattered over 10 MB.
-# SwiftPM does not rebuild when these options or the order file change: after changing
-# either, remove .build/x86_64-unknown-linux-gnu/release (update-section-order.sh
-# removes the linked gsendmail itself). Needs $top, the repository root.
+#                           pages scattered over 10 MB. --section-ordering-file is
+#                           gold's option, so gold is asked for by name.
+# SwiftPM does not notice a change of the order file's contents, and has been seen to
+# keep objects compiled without -function-sections: after changing either, remove
+# .build/x86_64-unknown-linux-gnu/release (update-section-order.sh removes the linked
+# gsendmail itself). Needs $top, the repository root.
 release_flags=(
   -c release --static-swift-stdlib --disable-local-rpath
   -Xlinker -z -Xlinker now
   -Xlinker --no-export-dynamic
   -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections
+  -Xswiftc -use-ld=gold
   "-Xlinker" "--section-ordering-file=$top/packaging/gsendmail.order"
 )
 
@@ -29,11 +32,18 @@ release_flags=(
 # and without the entry the dynamic loader does not load libstdc++.so (0.5 ms, 0.8 MB
 # per run). Refuses, and fails, if a symbol does bind to it. Needs patchelf.
 release_fixup() {
-  local binary=$1/gsendmail
+  local binary=$1/gsendmail dynamic versions
   [ -x "$binary" ] || return 0
-  readelf -d "$binary" | grep -q 'NEEDED.*\[libstdc++\.so' || return 0
-  if nm -D --undefined-only "$binary" | grep -qE '@(GLIBCXX|CXXABI)_'; then
+  # Whole outputs first: `grep -q` on a pipe can end the writer with SIGPIPE.
+  dynamic=$(readelf -d "$binary")
+  grep -q 'NEEDED.*\[libstdc++\.so' <<<"$dynamic" || return 0
+  versions=$(readelf -W -V --dyn-syms "$binary")
+  if grep -qE '(GLIBCXX|CXXABI)_|File: libstdc\+\+' <<<"$versions"; then
     echo "release_fixup: $binary binds to libstdc++.so; not removing it" >&2
+    return 1
+  fi
+  if ! command -v patchelf >/dev/null; then
+    echo "release_fixup: patchelf is needed (apt install patchelf)" >&2
     return 1
   fi
   patchelf --remove-needed libstdc++.so.6 "$binary"

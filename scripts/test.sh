@@ -13,7 +13,7 @@ source scripts/release-flags.sh
 release_build
 bin=$release_bin
 # gsendmail takes its C++ runtime from libstdc++.a (Sources/StaticCxxRuntime).
-if readelf -d "$bin/gsendmail" | grep -q 'NEEDED.*libstdc++'; then
+if [[ $(readelf -d "$bin/gsendmail") == *"[libstdc++"* ]]; then
   echo "gsendmail still loads libstdc++.so" >&2
   exit 1
 fi
@@ -40,7 +40,13 @@ step "python tests (aiosmtpd interoperability)"
 .venv/bin/pytest -q Tests/python
 
 step "gsendmail's hot-code list covers what it runs now"
-packaging/update-section-order.sh --check 2>&1 | tail -1
+log=.build/section-order-check.log
+if packaging/update-section-order.sh --check >"$log" 2>&1; then
+  tail -1 "$log"
+else
+  cat "$log"
+  exit 1
+fi
 
 step "pure cores import no I/O"
 # Codecs, MessageCore, SMTPCore, SMTPServerCore, OAuth2 and TOMLCore stay free of Foundation
