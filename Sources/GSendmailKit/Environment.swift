@@ -173,18 +173,31 @@ struct PasswordEntry: Sendable {
   let home: String
 
   init?(uid: uid_t) {
-    var buffer = [CChar](repeating: 0, count: 4096)
-    // The record's strings point into the buffer: read them while it is pinned.
-    let fields: (String, String)? = buffer.withUnsafeMutableBufferPointer { storage in
-      var record = passwd()
-      var found: UnsafeMutablePointer<passwd>?
-      guard let base = storage.baseAddress,
-        getpwuid_r(uid, &record, base, storage.count, &found) == 0, found != nil
-      else { return nil }
-      return (String(cString: record.pw_name), String(cString: record.pw_dir))
+    // Directory services can return long entries: the buffer grows until it fits.
+    var size = 4096
+    while size <= 1 << 20 {
+      var buffer = [CChar](repeating: 0, count: size)
+      var code: Int32 = 0
+      // The record's strings point into the buffer: read them while it is pinned.
+      let fields: (String, String)? = buffer.withUnsafeMutableBufferPointer { storage in
+        var record = passwd()
+        var found: UnsafeMutablePointer<passwd>?
+        guard let base = storage.baseAddress else { return nil }
+        code = getpwuid_r(uid, &record, base, storage.count, &found)
+        guard code == 0, found != nil else { return nil }
+        return (String(cString: record.pw_name), String(cString: record.pw_dir))
+      }
+      if let (name, home) = fields {
+        self.name = name
+        self.home = home
+        return
+      }
+      switch code {
+      case ERANGE: size *= 2
+      case EINTR: continue
+      default: return nil
+      }
     }
-    guard let (name, home) = fields else { return nil }
-    self.name = name
-    self.home = home
+    return nil
   }
 }
