@@ -72,6 +72,8 @@ struct Parser {
   mutating func document() throws(TOMLError) -> TOMLTable {
     var table = 0
     var section = 0
+    // A UTF-8 byte order mark, as some editors write, is skipped.
+    if bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF { position = 3 }
     while true {
       skipWhitespace()
       guard let byte = peek() else { break }
@@ -251,10 +253,24 @@ struct Parser {
     }
   }
 
-  /// Key parts joined for a message, quoted where they are not bare.
+  /// Key parts joined for a message, quoted where they are not bare, with quotes,
+  /// backslashes and control characters escaped as in a TOML basic string (a key must
+  /// not bring line breaks or terminal escapes into a message).
   func display(_ key: ArraySlice<String>) -> String {
     key.map { part in
-      !part.isEmpty && part.utf8.allSatisfy(ASCII.isBareKey) ? part : "\"" + part + "\""
+      if !part.isEmpty && part.utf8.allSatisfy(ASCII.isBareKey) { return part }
+      var out = "\""
+      for scalar in part.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+          let hex = String(scalar.value, radix: 16, uppercase: true)
+          out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        default: out.unicodeScalars.append(scalar)
+        }
+      }
+      return out + "\""
     }.joined(separator: ".")
   }
 

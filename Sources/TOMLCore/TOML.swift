@@ -9,7 +9,8 @@
 // - Integers are Int64; one that does not fit is an error (the spec's "must throw").
 // - A second of 60 (a leap second) is accepted, as RFC 3339 and TOML's ABNF allow.
 // - CRLF in a multi-line string becomes LF, as the spec permits.
-// - A byte order mark is not skipped: TOML 1.0 does not mention one, so it is an error.
+// - A UTF-8 byte order mark at the start is skipped (TOML 1.0 does not mention one;
+//   editors on some systems write it, and the TOML parser used before accepted it).
 // - Nesting (tables, arrays, inline tables) is limited to 100 levels so that a hostile
 //   file cannot exhaust the stack.
 // Failure policy: the first problem throws a `TOMLError` with its line, column and a short

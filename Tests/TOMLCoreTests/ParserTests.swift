@@ -236,6 +236,9 @@ struct ErrorTests {
   @Test("Errors name line, column and the rule", arguments: [
     // Keys
     ("a = 1\na = 2\n", 2, 1, "duplicate key 'a'"),
+    // Key names in messages are escaped: no line break or terminal escape gets through.
+    ("\"x\\ny\" = 1\n\"x\\ny\" = 2\n", 2, 1, "duplicate key '\"x\\u000Ay\"'"),
+    ("\"\\u001b[31m\\\\\\\"\" = 1\n\"\\u001b[31m\\\\\\\"\" = 2\n", 2, 1, "duplicate key '\"\\u001B[31m\\\\\\\"\"'"),
     ("a = 1\n\"a\" = 2\n", 2, 1, "duplicate key 'a'"),
     ("[t]\nx.y = 1\nx.y = 2\n", 3, 1, "duplicate key 'x.y'"),
     ("a\n", 1, 2, "expected '=' after key"),
@@ -339,5 +342,17 @@ struct ErrorTests {
         #expect(!error.message.contains("hunter2"), "\(error)")
       }
     }
+  }
+}
+
+@Suite("TOML: byte order mark")
+struct ByteOrderMarkTests {
+  @Test("a UTF-8 byte order mark at the start is skipped, elsewhere it is an error")
+  func bom() throws {
+    let table = try TOML.parse("\u{FEFF}a = 1\n")
+    #expect(table.keys == ["a"] && table["a"] == .integer(1))
+    let bytes: [UInt8] = [0xEF, 0xBB, 0xBF] + Array("b = \"x\"\n".utf8)
+    #expect(try TOML.parse(utf8: bytes)["b"] == .string("x"))
+    #expect(throws: TOMLError.self) { try TOML.parse("a = 1\n\u{FEFF}b = 2\n") }
   }
 }
