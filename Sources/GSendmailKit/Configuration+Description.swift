@@ -3,12 +3,14 @@
 // Secrets (client_secret) are masked; paths to secret files are shown, never
 // their content.
 
+import Codecs
+
 extension Configuration {
   /// The configuration with every default filled in, as TOML, secrets masked.
   public var resolvedDescription: String {
     var out = ["# \(path)"]
     func q(_ s: String) -> String {
-      "\"" + s.replacingAll("\\", with: "\\\\").replacingAll("\"", with: "\\\"") + "\""
+      "\"" + s.replacingText("\\", with: "\\\\").replacingText("\"", with: "\\\"") + "\""
     }
     if let d = defaultAccount { out.append("default = \(q(d))") }
     if let a = aliasesFile { out.append("aliases = \(q(a))") }
@@ -54,30 +56,3 @@ extension Configuration {
   }
 }
 
-extension String {
-  func replacingAll(_ target: String, with replacement: String) -> String {
-    guard !target.isEmpty else { return self }
-    var out = ""
-    var rest = self[...]
-    while let r = rest.range(of: target) {
-      out += rest[..<r.lowerBound]
-      out += replacement
-      rest = rest[r.upperBound...]
-    }
-    return out + rest
-  }
-}
-
-extension Substring {
-  func range(of target: String) -> Range<Index>? {
-    let t = Array(target.utf8)
-    var i = startIndex
-    while i < endIndex {
-      if self[i...].utf8.starts(with: t) {
-        return i..<self.utf8.index(i, offsetBy: t.count)
-      }
-      i = index(after: i)
-    }
-    return nil
-  }
-}

@@ -185,8 +185,8 @@ public final class LoginSession {
   }
 
   private func respond(_ connection: Connection, status: String, text: String) {
-    let escaped = text.replacingAll("&", "&amp;").replacingAll("<", "&lt;").replacingAll(
-      ">", "&gt;")
+    let escaped = text.replacingText("&", with: "&amp;").replacingText("<", with: "&lt;")
+      .replacingText(">", with: "&gt;")
     let body = Array(
       ("<!doctype html><html><head><meta charset=\"utf-8\"><title>gsendmail login</title></head>"
         + "<body><p>\(escaped)</p></body></html>\n").utf8)
@@ -236,8 +236,3 @@ extension [UInt8] {
   }
 }
 
-extension String {
-  fileprivate func replacingAll(_ target: String, _ replacement: String) -> String {
-    replacingText(target, with: replacement)
-  }
-}

@@ -1,3 +1,4 @@
+import Codecs
 @testable import GSendmailKit
 import Testing
 
@@ -20,7 +21,7 @@ struct ManPageTests {
   }
 
   /// Roff escapes `-` as `\-`; undo it so options can be searched as typed.
-  static func plain(_ roff: String) -> String { roff.replacingAll("\\-", with: "-").replacingAll("\\&", with: "") }
+  static func plain(_ roff: String) -> String { roff.replacingText("\\-", with: "-").replacingText("\\&", with: "") }
 
   @Test("gsendmail(8) lists every option", arguments: SendmailOptions.table.map(\.name))
   func options(name: String) throws {
