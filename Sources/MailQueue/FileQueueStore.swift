@@ -306,30 +306,11 @@ public final class FileQueueStore: QueueStore {
   }
 
   public func delete(_ id: QueueID) throws(QueueError) {
-    for area in [QueueArea.queued, .failed] {
-      let lock: QueueLock?
-      do throws(QueueError) {
-        lock = try lockEntry(id, area)
-      } catch .notFound {
-        continue
-      }
-      guard let lock else { throw .locked(id) }
-      try removeFiles(id, area)
-      lock.release()
-      return
-    }
-    throw .notFound(id)
+    try withEntryLocked(id) { (area) throws(QueueError) in try removeFiles(id, area) }
   }
 
   public func retryNow(_ id: QueueID, now: Int) throws(QueueError) {
-    for area in [QueueArea.queued, .failed] {
-      let lock: QueueLock?
-      do throws(QueueError) {
-        lock = try lockEntry(id, area)
-      } catch .notFound {
-        continue
-      }
-      guard let lock else { throw .locked(id) }
+    try withEntryLocked(id) { (area) throws(QueueError) in
       var entry = try loadEntry(id, area)
       entry.nextAttempt = now
       entry.deferredForAuthentication = false
@@ -340,6 +321,23 @@ public final class FileQueueStore: QueueStore {
         try ensureDirectory(areaDirectory(.queued))
         try move(entry, from: .failed, to: .queued)
       }
+    }
+  }
+
+  /// Runs `body` on entry `id`, found in entries/ or failed/, while holding its lock, and
+  /// releases the lock after it.
+  /// - Throws: `.notFound` when the entry is in neither, `.locked` when another runner
+  ///   holds it, or what `body` throws.
+  private func withEntryLocked(_ id: QueueID, _ body: (QueueArea) throws(QueueError) -> Void) throws(QueueError) {
+    for area in [QueueArea.queued, .failed] {
+      let lock: QueueLock?
+      do throws(QueueError) {
+        lock = try lockEntry(id, area)
+      } catch .notFound {
+        continue
+      }
+      guard let lock else { throw .locked(id) }
+      try body(area)
       lock.release()
       return
     }
