@@ -21,6 +21,23 @@ struct TLSTests {
     try TCPConnection.connect(host: host, port: port, timeout: .seconds(5))
   }
 
+  /// Serves the test certificate `name` once and expects the client's handshake to fail
+  /// with a certificate error whose detail satisfies `detail`.
+  private func expectRefused(
+    certificate name: String, serverName: String = "localhost", caFile: String?,
+    detail: (String) -> Bool
+  ) throws {
+    let server = try OneShotTLSServer(certificate: pki.cert(name), key: pki.key(name))
+    defer { server.finish() }
+    let client = try connect(server.port)
+    #expect {
+      try client.startTLS(serverName: serverName, caFile: caFile)
+    } throws: { error in
+      guard case .certificate(let text) = error as? TransportError else { return false }
+      return detail(text)
+    }
+  }
+
   // MARK: Success
 
   @Test("handshake with the CA file, then echo")
@@ -118,57 +135,27 @@ struct TLSTests {
 
   @Test("an IP literal that the certificate does not list is refused")
   func wrongIPAddress() throws {
-    let server = try OneShotTLSServer(
-      certificate: pki.cert("wrongname"), key: pki.key("wrongname"))
-    defer { server.finish() }
-    let client = try connect(server.port)
-    #expect {
-      try client.startTLS(serverName: "127.0.0.1", caFile: pki.caFile)
-    } throws: { error in
-      guard case .certificate(let detail) = error as? TransportError else { return false }
-      return detail.contains("IP address mismatch")
+    try expectRefused(certificate: "wrongname", serverName: "127.0.0.1", caFile: pki.caFile) {
+      $0.contains("IP address mismatch")
     }
   }
 
   @Test("a certificate from an untrusted CA is refused")
   func untrustedCA() throws {
-    let server = try OneShotTLSServer(
-      certificate: pki.cert("untrusted"), key: pki.key("untrusted"))
-    defer { server.finish() }
-    let client = try connect(server.port)
-    #expect {
-      try client.startTLS(serverName: "localhost", caFile: pki.caFile)
-    } throws: { error in
-      guard case .certificate(let detail) = error as? TransportError else { return false }
-      return detail.contains("unable to get local issuer certificate")
+    try expectRefused(certificate: "untrusted", caFile: pki.caFile) {
+      $0.contains("unable to get local issuer certificate")
     }
   }
 
   @Test("without a CA file the system store is used, which does not trust the test CA")
   func systemStoreRefusesTestCA() throws {
-    let server = try OneShotTLSServer(certificate: pki.cert("good"), key: pki.key("good"))
-    defer { server.finish() }
-    let client = try connect(server.port)
-    #expect {
-      try client.startTLS(serverName: "localhost")
-    } throws: { error in
-      guard case .certificate = error as? TransportError else { return false }
-      return true
-    }
+    try expectRefused(certificate: "good", caFile: nil) { _ in true }
   }
 
   @Test("an expired certificate is refused")
   func expired() throws {
     try #require(pki.hasExpired, "`openssl ca` could not back-date a certificate")
-    let server = try OneShotTLSServer(certificate: pki.cert("expired"), key: pki.key("expired"))
-    defer { server.finish() }
-    let client = try connect(server.port)
-    #expect {
-      try client.startTLS(serverName: "localhost", caFile: pki.caFile)
-    } throws: { error in
-      guard case .certificate(let detail) = error as? TransportError else { return false }
-      return detail.contains("certificate has expired")
-    }
+    try expectRefused(certificate: "expired", caFile: pki.caFile) { $0.contains("certificate has expired") }
   }
 
   @Test("a missing CA file is a configuration error naming the file")
