@@ -73,14 +73,14 @@ let package = Package(
     // Helpers shared by test targets (feeding input whole, by line, by byte).
     .target(name: "TestSupport", path: "Tests/TestSupport"),
     .testTarget(name: "CodecsTests", dependencies: ["Codecs"]),
-    .testTarget(name: "TOMLCoreTests", dependencies: ["TOMLCore"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "TOMLCoreTests", dependencies: ["TOMLCore", "TestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "MessageCoreTests", dependencies: ["MessageCore", "TestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "SMTPCoreTests", dependencies: ["SMTPCore"], resources: [.copy("Transcripts")]),
     .testTarget(name: "SMTPServerCoreTests", dependencies: ["SMTPServerCore", "Codecs", "TestSupport"]),
     .testTarget(name: "TestServerKitTests", dependencies: ["TestServerKit", "Transport"]),
     .testTarget(name: "TransportTests", dependencies: ["CShim", "Transport", "TestServerKit", "SMTPServerCore"]),
     .testTarget(name: "GSendmailKitTests", dependencies: ["Codecs", "GSendmailKit", "MailQueue", "TestServerKit"]),
-    .testTarget(name: "MailQueueTests", dependencies: ["MailQueue", "MessageCore"]),
+    .testTarget(name: "MailQueueTests", dependencies: ["MailQueue", "MessageCore", "TestSupport"]),
     .testTarget(name: "OAuth2Tests", dependencies: ["OAuth2"]),
     .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),
     .testTarget(

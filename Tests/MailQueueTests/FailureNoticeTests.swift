@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+import TestSupport
 import Testing
 @testable import MailQueue
 
@@ -15,7 +16,7 @@ struct FailureNoticeTests {
   ]
 
   static func make(_ entry: QueueEntry, maximum: Int = 10 << 20) -> FailureNotice? {
-    var generator = FixedGenerator(seed: 7)
+    var generator = SplitMix64(seed: 7)
     return FailureNotice.make(
       for: entry, failures: failures, reportingHost: "host.example.com", fromAddress: "alice@example.com",
       now: 1_710_000_000, utcOffset: 0, maximumOriginalSize: maximum, using: &generator)

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+import TestSupport
 import Testing
 @testable import MailQueue
 
@@ -22,7 +23,7 @@ struct QueueIDTests {
 
   @Test("Generated IDs are valid, sort by time and differ")
   func generated() throws {
-    var generator = FixedGenerator(seed: 1)
+    var generator = SplitMix64(seed: 1)
     let a = QueueID.generate(seconds: 1_709_632_800, microseconds: 5, using: &generator)
     let b = QueueID.generate(seconds: 1_709_632_800, microseconds: 6, using: &generator)
     let c = QueueID.generate(seconds: 1_709_632_801, microseconds: 0, using: &generator)
@@ -31,7 +32,7 @@ struct QueueIDTests {
       #expect(id.rawValue.count == 19)
     }
     #expect(a < b && b < c)
-    var same = FixedGenerator(seed: 2)
+    var same = SplitMix64(seed: 2)
     let d = QueueID.generate(seconds: 1, microseconds: 1, using: &same)
     let e = QueueID.generate(seconds: 1, microseconds: 1, using: &same)
     #expect(d != e)

@@ -134,18 +134,6 @@ final class FaultInjector: Sendable {
   }
 }
 
-/// A deterministic generator (SplitMix64).
-struct FixedGenerator: RandomNumberGenerator {
-  var seed: UInt64
-  mutating func next() -> UInt64 {
-    seed &+= 0x9e37_79b9_7f4a_7c15
-    var z = seed
-    z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-    z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-    return z ^ (z >> 31)
-  }
-}
-
 /// Runs a program and returns its exit status (or -1).
 func runProgram(_ arguments: [String]) -> Int32 {
   var pid = pid_t()

@@ -10,6 +10,7 @@
 // those of `knownReason`, and the fixtures that show them are listed in `knownDisagreements`.
 import Foundation
 import TOMLCore
+import TestSupport
 import Testing
 
 @Suite("Differential: Python tomllib")
@@ -317,17 +318,4 @@ enum Python {
             out.append('error')
     sys.stdout.buffer.write(('\n'.join(out) + '\n').encode('utf-8'))
     """#
-}
-
-/// A small seeded generator, so that generated documents are the same on every run.
-struct SplitMix64 {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE5_E9B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
 }
