@@ -84,14 +84,15 @@ public enum SendmailOptions {
     .init("--version", help: "print the version"),
   ]
 
-  /// Short options and whether they take an argument (`-b` and `-o` are parsed by value).
-  private static let shortArgument: [Character: SendmailOption.Argument] = [
-    "t": .none, "i": .none, "v": .none, "G": .none, "U": .none, "n": .none, "m": .none,
-    "f": .required, "r": .required, "F": .required, "b": .required, "o": .required,
-    "N": .required, "R": .required, "V": .required, "B": .required, "C": .required,
-    "L": .required, "O": .required, "h": .required, "A": .required, "X": .required,
-    "q": .attachedOnly,
-  ]
+  /// Short options and whether they take an argument: the one-letter entries of the
+  /// table, and `-b`, whose value picks the mode (`-bm`, `-bp`, …) as `-o`'s does.
+  private static let shortArgument: [Character: SendmailOption.Argument] = {
+    var letters: [Character: SendmailOption.Argument] = ["b": .required]
+    for option in table where option.name.count == 2 {
+      letters[option.name.last!] = option.argument
+    }
+    return letters
+  }()
 
   /// Parses a sendmail command line.
   /// - Parameters:
