@@ -347,17 +347,14 @@ static SSL_CTX *gs_client_ctx_get(const char *ca_file, int *status, char *err, s
   // chain, expiry or host-name problem.
   p_SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, gs_verify_callback);
   if (ca_file != NULL) {
-    // Only this file: the system store is deliberately not loaded.
-    if (!gs_check_readable(ca_file, "CA file", err, err_len)) {
-      p_SSL_CTX_free(ctx);
-      *status = GS_TLS_CA_FILE;
-      pthread_mutex_unlock(&gs_client_ctx_lock);
-      return NULL;
-    }
+    // Only this file: the system store is deliberately not loaded. The file is opened
+    // once; only when loading fails is it checked for readability, to say why.
     if (p_SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
-      char prefix[300];
-      snprintf(prefix, sizeof prefix, "cannot load CA file %s", ca_file);
-      gs_openssl_reason(err, err_len, prefix, "no certificate found");
+      if (gs_check_readable(ca_file, "CA file", err, err_len)) {
+        char prefix[300];
+        snprintf(prefix, sizeof prefix, "cannot load CA file %s", ca_file);
+        gs_openssl_reason(err, err_len, prefix, "no certificate found");
+      }
       p_SSL_CTX_free(ctx);
       *status = GS_TLS_CA_FILE;
       pthread_mutex_unlock(&gs_client_ctx_lock);
