@@ -5,14 +5,20 @@ import Transport
 
 @Suite("Gmail emulator: failure scenarios", .serialized)
 struct ScenarioTests {
-  /// A client after EHLO and AUTH on the implicit-TLS port.
-  static func authenticated(_ server: GmailTestServer) throws -> SMTPTestClient {
+  /// A client on the implicit-TLS port after EHLO and AUTH XOAUTH2, and the AUTH reply.
+  static func authenticating(_ server: GmailTestServer) throws -> (client: SMTPTestClient, reply: [String]) {
     let client = try SMTPTestClient(
       port: try #require(server.implicitTLSPort), implicitTLS: true, caFile: server.caFile)
     _ = try client.reply()
     try client.command("EHLO client.example.org")
     let reply = try client.command(
       "AUTH XOAUTH2 \(base64("user=alice@example.com\u{1}auth=Bearer ya29.AAAA\u{1}\u{1}"))")
+    return (client, reply)
+  }
+
+  /// A client after EHLO and an accepted AUTH on the implicit-TLS port.
+  static func authenticated(_ server: GmailTestServer) throws -> SMTPTestClient {
+    let (client, reply) = try authenticating(server)
     #expect(reply == ["235 2.7.0 Accepted"])
     return client
   }
@@ -150,12 +156,7 @@ struct ScenarioTests {
   func badToken() throws {
     let server = try startServer { $0.scenarios = [.badToken] }
     defer { server.stop() }
-    let client = try SMTPTestClient(
-      port: try #require(server.implicitTLSPort), implicitTLS: true, caFile: server.caFile)
-    _ = try client.reply()
-    try client.command("EHLO client.example.org")
-    let reply = try client.command(
-      "AUTH XOAUTH2 \(base64("user=alice@example.com\u{1}auth=Bearer ya29.AAAA\u{1}\u{1}"))")
+    let reply = try Self.authenticating(server).reply
     #expect(reply.first?.hasPrefix("334 eyJzdGF0dXMiOiI0MDAi") == true)
   }
 
