@@ -35,6 +35,8 @@ public final class GmailTestServer: Sendable {
   public let implicitTLSPort: UInt16?
   /// The port of the token endpoint, if any.
   public let httpPort: UInt16?
+  /// The port of the HTTPS token endpoint, if any.
+  public let httpsPort: UInt16?
   /// The test PKI; `caFile` is what a client trusts.
   public let certificateAuthority: TestCertificateAuthority
   /// The directory of the record files, when recording to disk.
@@ -43,6 +45,7 @@ public final class GmailTestServer: Sendable {
   private let configuration: GmailTestServerConfiguration
   private let listeners: [(TCPListener, implicitTLS: Bool)]
   private let tokenEndpoint: TokenEndpoint?
+  private let httpsTokenEndpoint: TokenEndpoint?
   private let tlsContext: TLSServerContext
   private let threads: ServerThreads
   private let records: RecordStore
@@ -79,12 +82,15 @@ public final class GmailTestServer: Sendable {
         listeners.append((try TCPListener(host: "127.0.0.1", port: port), implicitTLS: true))
       }
       self.listeners = listeners
-      if let port = configuration.httpPort {
-        tokenEndpoint = try TokenEndpoint(
-          port: port, authority: authority, checks: oauthChecks, threads: threads,
+      tokenEndpoint = try configuration.httpPort.map { (port) throws(TransportError) in
+        try TokenEndpoint(
+          port: port, tls: nil, authority: authority, checks: oauthChecks, threads: threads,
           log: configuration.log)
-      } else {
-        tokenEndpoint = nil
+      }
+      httpsTokenEndpoint = try configuration.httpsPort.map { [tlsContext] (port) throws(TransportError) in
+        try TokenEndpoint(
+          port: port, tls: tlsContext, authority: authority, checks: oauthChecks,
+          threads: threads, log: configuration.log)
       }
     } catch {
       throw .transport(error)
@@ -92,10 +98,12 @@ public final class GmailTestServer: Sendable {
     startTLSPort = listeners.first { !$0.implicitTLS }?.0.port
     implicitTLSPort = listeners.first { $0.implicitTLS }?.0.port
     httpPort = tokenEndpoint?.port
+    httpsPort = httpsTokenEndpoint?.port
     for (listener, implicitTLS) in listeners {
       threads.spawn("smtp-accept") { [self] in acceptLoop(listener, implicitTLS: implicitTLS) }
     }
     tokenEndpoint?.start()
+    httpsTokenEndpoint?.start()
   }
 
   /// The CA certificate (PEM) to give a client as `tls_ca_file`.
@@ -107,6 +115,9 @@ public final class GmailTestServer: Sendable {
   public var authorizationURL: String? { httpPort.map { "http://127.0.0.1:\($0)/auth" } }
   /// `http://127.0.0.1:PORT/revoke`, when the token endpoint runs.
   public var revokeURL: String? { httpPort.map { "http://127.0.0.1:\($0)/revoke" } }
+  /// `https://127.0.0.1:PORT/token`, when the HTTPS token endpoint runs (its certificate
+  /// is signed by `caFile`).
+  public var httpsTokenURL: String? { httpsPort.map { "https://127.0.0.1:\($0)/token" } }
 
   /// Every session so far, in order (a copy).
   public var sessions: [SessionRecord] { records.sessions }
@@ -151,6 +162,7 @@ public final class GmailTestServer: Sendable {
     threads.requestStop()
     for (listener, _) in listeners { listener.close() }
     tokenEndpoint?.stop()
+    httpsTokenEndpoint?.stop()
     threads.join()
   }
 

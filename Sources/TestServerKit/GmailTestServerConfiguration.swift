@@ -26,6 +26,9 @@ public struct GmailTestServerConfiguration: Sendable {
   public var implicitTLSPort: UInt16?
   /// The fake OAuth token endpoint (plain HTTP): a port, 0 for ephemeral, nil for none.
   public var httpPort: UInt16?
+  /// The same endpoint over HTTPS, with the server certificate: a port, 0 for ephemeral,
+  /// nil for none (the default).
+  public var httpsPort: UInt16?
   /// Submission or relay.
   public var mode: Mode
   /// Accounts for AUTH PLAIN and LOGIN: user name → (app) password.
@@ -46,13 +49,15 @@ public struct GmailTestServerConfiguration: Sendable {
   /// How long a silent client may keep a session open.
   public var idleTimeout: Duration
 
-  /// Creates a configuration with ephemeral STARTTLS, implicit-TLS and HTTP listeners.
+  /// Creates a configuration with ephemeral STARTTLS, implicit-TLS and HTTP listeners (no
+  /// HTTPS one).
   /// - Parameter stateDirectory: Where the certificates and records go (created if absent).
   public init(stateDirectory: String) {
     self.stateDirectory = stateDirectory
     self.startTLSPort = 0
     self.implicitTLSPort = 0
     self.httpPort = 0
+    self.httpsPort = nil
     self.mode = .submission
     self.users = [:]
     self.accessTokens = []

@@ -45,6 +45,7 @@ public struct GmailTestServerOptions: Sendable {
       --port N|off           STARTTLS listener on 127.0.0.1 (default 0: ephemeral)
       --tls-port N|off       implicit-TLS listener (default 0)
       --http-port N|off      fake OAuth token endpoint, plain HTTP (default 0)
+      --https-port N|off     the same endpoint over HTTPS, certificate from the test CA (default off)
       --relay                imitate smtp-relay.gmail.com (no AUTH; EHLO localhost/IP → 421)
       --user U --password P  an account for AUTH PLAIN/LOGIN (repeatable, in pairs)
       --token T              an access token XOAUTH2/OAUTHBEARER accepts (repeatable)
@@ -58,7 +59,7 @@ public struct GmailTestServerOptions: Sendable {
       --exit-on-stdin-eof    also stop when standard input reaches end of file
       --verbose              log sessions to standard error (never a secret)
     Prints one line per listener ("smtp 127.0.0.1:P starttls", "smtps 127.0.0.1:P",
-    "http 127.0.0.1:P"), then "ca PATH", "records DIR" and "ready"; serves until
+    "http 127.0.0.1:P", "https 127.0.0.1:P"), then "ca PATH", "records DIR" and "ready"; serves until
     SIGTERM or SIGINT.
     """
 
@@ -99,6 +100,7 @@ public struct GmailTestServerOptions: Sendable {
       case "--port": configuration.startTLSPort = try port(flag)
       case "--tls-port": configuration.implicitTLSPort = try port(flag)
       case "--http-port": configuration.httpPort = try port(flag)
+      case "--https-port": configuration.httpsPort = try port(flag)
       case "--relay": configuration.mode = .relay
       case "--user":
         guard pendingUser == nil else { throw .unpairedCredential }

@@ -3,8 +3,8 @@
 // `GET /auth` (redirects with `code` and `state`), `POST /token` (refresh_token,
 // authorization_code and jwt-bearer grants, checked as Google checks them: see
 // OAuthChecks) and `POST /revoke`. One request per connection
-// (`Connection: close`), one thread per connection. Plain HTTP: SPEC allows http:// on
-// loopback. Failure policy: a malformed request gets 400 and the connection closes;
+// (`Connection: close`), one thread per connection. Plain HTTP (SPEC allows http:// on
+// loopback), or HTTPS with the test CA's certificate, as Google serves it. Failure policy: a malformed request gets 400 and the connection closes;
 // the endpoint never logs a token or a form body.
 
 import Foundation
@@ -16,16 +16,22 @@ final class TokenEndpoint: Sendable {
   private let authority: TokenAuthority
   private let checks: OAuthChecks
   private let threads: ServerThreads
+  private let tls: TLSServerContext?
   private let log: (@Sendable (String) -> Void)?
 
   /// The bound port.
   var port: UInt16 { listener.port }
 
+  /// The endpoint's base URL: `http://127.0.0.1:PORT` or, with TLS, `https://…`.
+  var baseURL: String { "\(tls == nil ? "http" : "https")://127.0.0.1:\(port)" }
+
+  /// - Parameter tls: The server certificate to speak HTTPS with; nil for plain HTTP.
   init(
-    port: UInt16, authority: TokenAuthority, checks: OAuthChecks, threads: ServerThreads,
-    log: (@Sendable (String) -> Void)?
+    port: UInt16, tls: TLSServerContext?, authority: TokenAuthority, checks: OAuthChecks,
+    threads: ServerThreads, log: (@Sendable (String) -> Void)?
   ) throws(TransportError) {
     self.listener = try TCPListener(host: "127.0.0.1", port: port)
+    self.tls = tls
     self.authority = authority
     self.checks = checks
     self.threads = threads
@@ -64,6 +70,17 @@ final class TokenEndpoint: Sendable {
 
   private func serve(_ connection: Connection) {
     defer { connection.close() }
+    if let tls {
+      let poll = connection.timeout
+      connection.timeout = .seconds(10)
+      do {
+        try connection.startTLSServer(context: tls)
+      } catch {
+        log?("https handshake failed: \(error)")
+        return
+      }
+      connection.timeout = poll
+    }
     guard let request = read(connection) else {
       send(json(400, ["error": "invalid_request"]), on: connection)
       return
@@ -175,7 +192,7 @@ final class TokenEndpoint: Sendable {
   }
 
   /// The URL of `POST /token`: what an assertion's `aud` must be.
-  private var tokenURL: String { "http://127.0.0.1:\(port)/token" }
+  private var tokenURL: String { baseURL + "/token" }
 
   private func json(_ status: Int, _ refusal: OAuthRefusal) -> Response {
     json(status, ["error": refusal.error, "error_description": refusal.description])

@@ -48,6 +48,7 @@ var lines: [String] = []
 if let port = server.startTLSPort { lines.append("smtp 127.0.0.1:\(port) starttls") }
 if let port = server.implicitTLSPort { lines.append("smtps 127.0.0.1:\(port)") }
 if let port = server.httpPort { lines.append("http 127.0.0.1:\(port)") }
+if let port = server.httpsPort { lines.append("https 127.0.0.1:\(port)") }
 lines.append("ca \(server.caFile)")
 if let directory = server.recordDirectory { lines.append("records \(directory)") }
 lines.append("ready")

@@ -8,7 +8,7 @@ struct OptionsTests {
     let options = try GmailTestServerOptions.parse(
       [
         "--state-dir", "/tmp/s", "--port", "2587", "--tls-port", "off", "--http-port", "0",
-        "--relay",
+        "--https-port", "8443", "--relay",
         "--user", "u@example.com", "--password", "pw", "--token", "ya29.t", "--refresh-token",
         "1//r",
         "--max-size", "1000", "--scenario", "rcpt-5xx=b@example.net", "--scenario", "stall=data",
@@ -18,7 +18,7 @@ struct OptionsTests {
     let configuration = options.configuration
     #expect(configuration.stateDirectory == "/tmp/s")
     #expect(configuration.startTLSPort == 2587 && configuration.implicitTLSPort == nil)
-    #expect(configuration.httpPort == 0)
+    #expect(configuration.httpPort == 0 && configuration.httpsPort == 8443)
     #expect(configuration.mode == .relay)
     #expect(configuration.users == ["u@example.com": "pw"])
     #expect(configuration.accessTokens == ["ya29.t"] && configuration.refreshTokens == ["1//r"])
@@ -37,6 +37,7 @@ struct OptionsTests {
     #expect(options.configuration.stateDirectory == "/tmp/d")
     #expect(options.configuration.startTLSPort == 0 && options.configuration.implicitTLSPort == 0)
     #expect(options.configuration.httpPort == 0 && options.configuration.mode == .submission)
+    #expect(options.configuration.httpsPort == nil)
   }
 
   static let bad: [([String], GmailTestServerOptions.UsageError)] = [
