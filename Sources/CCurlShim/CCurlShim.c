@@ -5,7 +5,8 @@
 // curl.h is included for types and option constants only; every function is called
 // through a pointer found with dlsym(), which also replaces the variadic
 // curl_easy_setopt/getinfo with typed calls.
-// Policy, fixed here: TLS peer and host verification on (TLS 1.2 minimum), no redirects,
+// Policy, fixed here: TLS peer and host verification on (TLS 1.2 minimum) against the
+// system store (or SSL_CERT_FILE / SSL_CERT_DIR, as for SMTP), no redirects,
 // only http and https, proxies from the environment ignored, no signals (thread-safe),
 // a total timeout, a cap on the body size.
 // Failure policy: no abort, no output; each failure returns a gs_http_status and leaves
@@ -178,7 +179,17 @@ int gs_http_request(const gs_http_request_params *p, gs_http_response *response,
   SET_LONG(CURLOPT_SSL_VERIFYPEER, 1L);
   SET_LONG(CURLOPT_SSL_VERIFYHOST, 2L);
   SET_LONG(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-  if (p->ca_file != NULL) SET_PTR(CURLOPT_CAINFO, p->ca_file);
+  if (p->ca_file != NULL) {
+    SET_PTR(CURLOPT_CAINFO, p->ca_file);
+  } else {
+    // The system store, as the SMTP connection sees it: OpenSSL's SSL_CERT_FILE and
+    // SSL_CERT_DIR replace the bundle and the directory libcurl was built with, and, as
+    // in OpenSSL, are ignored when running setuid/setgid.
+    const char *file = secure_getenv("SSL_CERT_FILE");
+    const char *dir = secure_getenv("SSL_CERT_DIR");
+    if (file != NULL && file[0] != 0) SET_PTR(CURLOPT_CAINFO, file);
+    if (dir != NULL && dir[0] != 0) SET_PTR(CURLOPT_CAPATH, dir);
+  }
   SET_LONG(CURLOPT_TIMEOUT_MS, p->timeout_ms);
   SET_LONG(CURLOPT_CONNECTTIMEOUT_MS, p->timeout_ms);
   failed |= gs_curl.setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)p->max_body) != CURLE_OK;

@@ -26,6 +26,7 @@ final class Rig {
     c.mode = mode
     c.maxMessageSize = maxMessageSize
     c.refreshTokens = [refreshToken]
+    c.httpsPort = 0
     c.idleTimeout = .seconds(20)
     server = try GmailTestServer(c)
   }

@@ -321,6 +321,57 @@ struct OAuthTests {
     #expect(cached.access != stale && bench.rig.server.isValidAccessToken(cached.access ?? ""))
   }
 
+  // MARK: HTTPS token endpoint
+
+  @Test(
+    "Refresh over HTTPS: the endpoint's certificate is verified against the system store or SSL_CERT_FILE"
+  )
+  func refreshOverHTTPS() throws {
+    let bench = try OAuthBench()
+    defer { bench.expectNoSecrets() }
+    let config = try bench.config(tokenURL: bench.rig.server.httpsTokenURL!)
+    try bench.writeCache(
+      refresh: bench.rig.refreshToken, access: bench.rig.token, expiresAt: OAuthBench.now - 600)
+    let cached = try bench.cacheBytes()
+    // The test CA is not in the system store: no request is made, nothing is lost.
+    let untrusted = try bench.send(config)
+    #expect(untrusted.status == 75, "\(untrusted.stderr)")
+    #expect(
+      untrusted.stderr.contains("TLS failed") && untrusted.stderr.contains("certificate"),
+      "\(untrusted.stderr)")
+    #expect(bench.rig.server.tokenEndpointStats.refreshGrants == 0)
+    #expect(try bench.cacheBytes() == cached)
+    // SSL_CERT_FILE names the store, as it does for the SMTP connection.
+    let r = try bench.send(config, environment: ["SSL_CERT_FILE": bench.rig.server.caFile])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(bench.rig.server.tokenEndpointStats.refreshGrants == 1)
+    #expect(bench.rig.received.count == 1)
+    let refreshed = try #require(try bench.cache())
+    #expect(bench.rig.server.isValidAccessToken(refreshed.access ?? ""))
+    // gsendmailctl takes the same path.
+    let login = try bench.ctl(
+      ["login", "alice", "--refresh-token-stdin", "-C", config],
+      stdin: bench.rig.refreshToken + "\n", environment: ["SSL_CERT_FILE": bench.rig.server.caFile])
+    #expect(login.status == 0, "\(login.stderr)")
+    #expect(bench.rig.server.tokenEndpointStats.refreshGrants == 2)
+  }
+
+  @Test("Service account over HTTPS: OpenSSL signs the JWT, then libcurl verifies the endpoint")
+  func serviceAccountOverHTTPS() throws {
+    let bench = try OAuthBench()
+    defer { bench.expectNoSecrets() }
+    let key = try bench.makeServiceAccountKey()
+    bench.rig.server.trustServiceAccount(key.trusted)
+    let config = try bench.serviceAccountConfig(
+      keyFile: key.file, tokenURL: bench.rig.server.httpsTokenURL!)
+    let r = try bench.send(config, environment: ["SSL_CERT_FILE": bench.rig.server.caFile])
+    #expect(r.status == 0, "\(r.stderr)")
+    let checks = bench.rig.server.oauthCheckStats
+    #expect(checks.jwtBearerGrants == 1)
+    #expect(checks.assertions.first?.accepted == true, "\(checks.assertions)")
+    #expect(bench.rig.received.count == 1)
+  }
+
   // MARK: Service accounts
 
   @Test("Service account: a signed JWT for the user, exchanged once, the token cached and used")
@@ -609,11 +660,11 @@ final class OAuthBench {
   }
 
   /// A service-account config for account alice, impersonating alice@example.com.
-  func serviceAccountConfig(keyFile: String) throws -> String {
+  func serviceAccountConfig(keyFile: String, tokenURL: String? = nil) throws -> String {
     try rig.config(
       auth: "service-account",
       accountExtra: "service_account_file = \"\(keyFile)\"\nuser = \"alice@example.com\"\n"
-        + "token_url = \"\(rig.server.tokenURL!)\"\n",
+        + "token_url = \"\(tokenURL ?? rig.server.tokenURL!)\"\n",
       name: "sa.toml")
   }
 
@@ -627,20 +678,26 @@ final class OAuthBench {
   }
 
   /// `gsendmail -C CONFIG bob@example.org` with the simple message.
-  func send(_ config: String) throws -> RunResult {
-    try gsendmail(["-C", config, "bob@example.org"], stdin: simpleMessage)
+  func send(_ config: String, environment: [String: String] = [:]) throws -> RunResult {
+    try gsendmail(["-C", config, "bob@example.org"], stdin: simpleMessage, environment: environment)
   }
 
-  func gsendmail(_ arguments: [String], stdin: String = "") throws -> RunResult {
+  func gsendmail(
+    _ arguments: [String], stdin: String = "", environment: [String: String] = [:]
+  ) throws -> RunResult {
     let r = try Harness.run(
-      Harness.binary("gsendmail"), arguments, stdin: stdin.bytes, environment: rig.environment)
+      Harness.binary("gsendmail"), arguments, stdin: stdin.bytes,
+      environment: rig.environment.merging(environment) { $1 })
     record("gsendmail", r)
     return r
   }
 
-  func ctl(_ arguments: [String], stdin: String = "") throws -> RunResult {
+  func ctl(
+    _ arguments: [String], stdin: String = "", environment: [String: String] = [:]
+  ) throws -> RunResult {
     let r = try Harness.run(
-      Harness.binary("gsendmailctl"), arguments, stdin: stdin.bytes, environment: rig.environment)
+      Harness.binary("gsendmailctl"), arguments, stdin: stdin.bytes,
+      environment: rig.environment.merging(environment) { $1 })
     record("gsendmailctl", r)
     return r
   }
