@@ -14,7 +14,9 @@ struct Delivery {
   var transcript: ((String) -> Void)?
 
   /// Opens a session for an account.
-  func openSession(_ account: Account, sender: String) throws -> SMTPSession {
+  /// - Parameter relay: Set to `host[ip]:port` once connected, even when TLS, EHLO or AUTH
+  ///   then fails (left as it was when the connection failed).
+  func openSession(_ account: Account, sender: String, relay: inout String) throws -> SMTPSession {
     let user = account.loginUser(sender: sender)
     let authentication: SMTPClient.Authentication
     switch account.auth {
@@ -29,18 +31,17 @@ struct Delivery {
     return try SMTPSession(
       host: account.host, port: account.port, tls: account.tls, caFile: account.tlsCAFile, timeout: config.timeout,
       configuration: .init(heloName: account.helo ?? environment.hostName, tls: tls, authentication: authentication),
-      credentials: credentials.provide, transcript: transcript)
+      credentials: credentials.provide, transcript: transcript, connectedRelay: &relay)
   }
 
   /// Sends one message in a new session.
-  /// - Parameter relay: Set to `host[ip]:port` once the session is open, for the log line
-  ///   (left as it was when the connection, TLS or AUTH failed).
+  /// - Parameter relay: Set to `host[ip]:port` once connected, for the log line (left as it
+  ///   was when the connection failed).
   /// - Returns: The server's reply to the end of data.
   /// - Throws: `DeliveryFailure`, `BadMessage`, `ConfigError`.
   func send(_ message: PreparedMessage, body: ByteSource, relay: inout String) throws -> SMTPReply {
-    let session = try openSession(message.account, sender: message.sender)
+    let session = try openSession(message.account, sender: message.sender, relay: &relay)
     defer { session.quit() }
-    relay = session.relay
     return try send(message, body: body, in: session)
   }
 

@@ -158,8 +158,9 @@ extension Doctor {
     let sender = account.defaultSender(headerFrom: nil, userName: environment.userName)
     let heloName = account.helo ?? environment.hostName
     let session: SMTPSession
+    var relay = "none"
     do {
-      session = try delivery.openSession(probe, sender: sender)
+      session = try delivery.openSession(probe, sender: sender, relay: &relay)
     } catch {
       return stages.failureChecks(errorText(error), account: account, heloName: heloName)
     }

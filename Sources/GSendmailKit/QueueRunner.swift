@@ -113,7 +113,9 @@ final class QueueRunner {
       }
       var relay = "none"
       do {
-        if sessions[key] == nil { sessions[key] = try delivery.openSession(message.account, sender: message.sender) }
+        if sessions[key] == nil {
+          sessions[key] = try delivery.openSession(message.account, sender: message.sender, relay: &relay)
+        }
         guard let session = sessions[key] else { continue }
         relay = session.relay
         do {

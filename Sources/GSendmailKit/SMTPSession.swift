@@ -39,10 +39,12 @@ final class SMTPSession {
 
   /// Connects, does TLS and AUTH as configured, and returns when the server is ready for a
   /// transaction.
+  /// - Parameter connectedRelay: Set to `host[ip]:port` as soon as the TCP connection is
+  ///   made, so that a failure of TLS, EHLO or AUTH is logged with the server it reached.
   /// - Throws: `DeliveryFailure`.
   init(
     host: String, port: Int, tls: TLSMode, caFile: String?, timeout: Int, configuration: SMTPClient.Configuration,
-    credentials: @escaping CredentialProvider, transcript: ((String) -> Void)?
+    credentials: @escaping CredentialProvider, transcript: ((String) -> Void)?, connectedRelay: inout String
   ) throws {
     self.serverName = host
     self.caFile = caFile
@@ -52,6 +54,7 @@ final class SMTPSession {
     do {
       connection = try TCPConnection.connect(host: host, port: UInt16(clamping: port), timeout: .seconds(timeout))
       relay = "\(host)[\(connection.peerAddress ?? "?")]:\(port)"
+      connectedRelay = relay
       transcript?("connected to \(relay)")
       if tls == .implicit {
         try connection.startTLS(serverName: host, caFile: caFile)

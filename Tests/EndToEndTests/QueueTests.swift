@@ -223,6 +223,31 @@ struct QueueTests {
     #expect(line.contains("from=<alice@example.com> to=<busy@example.org>"))
   }
 
+  @Test("A failure after connecting (here TLS) is logged with the relay reached; a refused connection with relay=none")
+  func failedSessionLogNamesRelay() throws {
+    let rig = try Rig()
+    let trusted = try Self.queueConfig(rig)
+    let untrusted = try rig.write(
+      "untrusted.toml",
+      try String(contentsOfFile: trusted, encoding: .utf8)
+        .replacingOccurrences(of: "tls_ca_file = \"\(rig.server.caFile)\"\n", with: ""))
+    let r = try rig.send(["-C", untrusted, "bob@example.org"], simpleMessage)
+    #expect(r.status == 0, "\(r.stderr)")
+    let relay = "relay=127.0.0.1[127.0.0.1]:\(rig.server.startTLSPort!)"
+    // The first attempt, then a queue run (which opens its sessions another way).
+    let id = try #require(try Self.firstID(rig, untrusted))
+    let ctl = Harness.binary("gsendmailctl")
+    _ = try Harness.run(ctl, ["queue", "retry", id, "-C", untrusted], environment: rig.environment)
+    let lines = Self.log(rig).split(separator: "\n")
+    #expect(lines.count == 2, "\(lines)")
+    #expect(lines.allSatisfy { $0.contains("status=deferred") && $0.contains(relay) }, "\(lines)")
+    let down = try Self.queueConfig(rig, port: try Self.closedPort())
+    _ = try Harness.run(ctl, ["queue", "retry", id, "-C", down], environment: rig.environment)
+    let last = Self.log(rig).split(separator: "\n").last ?? ""
+    #expect(last.contains("status=deferred") && last.contains("relay=none "), "\(last)")
+    #expect(rig.received.isEmpty)
+  }
+
   @Test("queue show, delete and retry; queue IDs are validated")
   func ctlQueue() throws {
     let rig = try Rig()
