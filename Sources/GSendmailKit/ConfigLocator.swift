@@ -33,13 +33,13 @@ public enum ConfigLocator {
         continue
       }
       if !isSystem { Files.dropSetgidGroup() }
-      let text: String
+      let bytes: [UInt8]
       do {
-        text = try Files.readText(path)
+        bytes = try Files.read(path)
       } catch {
         throw .unreadable(path: path, reason: error.reason)
       }
-      let config = try ConfigParser.parse(text, path: path, home: env.home, isSystem: isSystem)
+      let config = try ConfigParser.parse(utf8: bytes, path: path, home: env.home, isSystem: isSystem)
       if config.accounts.contains(where: { $0.clientSecret != nil }), let problem = Files.secretFileProblem(path) {
         throw problem
       }

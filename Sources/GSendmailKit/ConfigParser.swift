@@ -27,6 +27,20 @@ public enum ConfigParser {
   ///   - home: The home directory, for `~/` in paths.
   ///   - isSystem: Whether this is the system-wide file.
   /// - Throws: `ConfigError`.
+  /// Parses a configuration file's bytes, which must be UTF-8 (TOML's encoding): a byte
+  /// that is not is reported where it is, never replaced.
+  public static func parse(utf8 bytes: [UInt8], path: String, home: String, isSystem: Bool = false) throws(ConfigError) -> Configuration {
+    guard let text = String(validating: bytes, as: UTF8.self) else {
+      do throws(TOMLError) {
+        _ = try TOML.parse(utf8: bytes)
+      } catch {
+        throw .syntax(path: path, line: error.line, column: error.column, message: error.message)
+      }
+      throw .syntax(path: path, line: 1, column: 1, message: "invalid UTF-8")
+    }
+    return try parse(text, path: path, home: home, isSystem: isSystem)
+  }
+
   public static func parse(_ text: String, path: String, home: String, isSystem: Bool = false) throws(ConfigError) -> Configuration {
     let table: TOMLTable
     do throws(TOMLError) {

@@ -155,6 +155,15 @@ struct DryRunTests {
     #expect(r.status == 78 && r.stderr.contains("alias loop"))
   }
 
+  @Test("A config that is not UTF-8 is refused with its line and column (78), not guessed at")
+  func configNotUTF8() throws {
+    let config = Self.dir.appendingPathComponent("latin1.toml").path
+    try Data(Array("[account.a]\nfrom = \"a@example.com\"\nname = \"Ren".utf8) + [0xE9] + Array("\"\nauth = \"none\"\n".utf8))
+      .write(to: URL(fileURLWithPath: config))
+    let r = try Harness.run(Harness.binary("gsendmail"), ["-C", config, "--dry-run", "b@example.org"], stdin: "Subject: x\n\nx\n".bytes)
+    #expect(r.status == 78 && r.stderr.contains("\(config):3:12") && r.stderr.contains("invalid UTF-8"), "\(r.stderr)")
+  }
+
   @Test("-bv resolves aliases")
   func verify() throws {
     let r = try Self.run(["-bv", "postmaster", "alice", "x@example.org"], "")

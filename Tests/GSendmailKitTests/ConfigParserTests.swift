@@ -68,6 +68,17 @@ struct ConfigParserTests {
     }
   }
 
+  @Test("Bytes that are not UTF-8 are reported where they are, not replaced")
+  func invalidUTF8() throws {
+    // "name = "Ren\xE9"" as an editor set to Latin-1 writes it.
+    let latin1 = Array("[account.a]\nfrom = \"a@example.com\"\nname = \"Ren".utf8) + [0xE9] + Array("\"\n".utf8)
+    #expect(throws: ConfigError.syntax(path: "c", line: 3, column: 12, message: "invalid UTF-8")) {
+      try ConfigParser.parse(utf8: latin1, path: "c", home: "/h")
+    }
+    let utf8 = Array("[account.a]\nfrom = \"a@example.com\"\nname = \"René\"\n".utf8)
+    #expect(try ConfigParser.parse(utf8: utf8, path: "c", home: "/h").account(named: "a")?.displayName == "René")
+  }
+
   @Test("Accounts keep the order of the file")
   func accountOrder() throws {
     let c = try ConfigParser.parse(
