@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
-// Opening TCP connections: resolve with getaddrinfo, then try every address in the order
-// returned (IPv6 and IPv4 alike) with a non-blocking connect bounded by the timeout.
+// Opening TCP connections: resolve with getaddrinfo, then race the addresses as RFC 8305
+// ("Happy Eyeballs" v2) describes, without its DNS part: the families interleaved
+// starting with the resolver's first choice, a new attempt started every 250 ms (or at
+// once when the previous one failed) while earlier ones stay in flight, the first
+// connected socket kept and the others closed. A host whose IPv6 route silently drops
+// packets is thus reached over IPv4 a quarter of a second later, not after a timeout.
 // Failure policy: a name that does not resolve throws `.resolve`; when every address
-// fails, the last address's error is thrown (`.connect`, or `.timedOut(.connect)` when
-// the last one timed out). Name resolution itself is not bounded by the timeout
+// fails, the last failure is thrown (`.connect`, or `.timedOut(.connect)` when an attempt
+// ran out of time). Each attempt is bounded by the timeout. Name resolution itself is not
 // (getaddrinfo is blocking; the system resolver has its own timeouts).
 
 #if canImport(Glibc)
@@ -26,6 +30,12 @@ public enum TCPConnection {
   public static func connect(host: String, port: UInt16, timeout: Duration)
     throws(TransportError) -> Connection
   {
+    try connect(to: resolve(host, port: port), host: host, port: port, timeout: timeout)
+  }
+
+  /// The addresses of `host` (TCP), in the resolver's order.
+  /// - Throws: `.resolve`.
+  static func resolve(_ host: String, port: UInt16) throws(TransportError) -> [SocketAddress] {
     var hints = addrinfo()
     hints.ai_family = AF_UNSPEC
     hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -37,50 +47,138 @@ public enum TCPConnection {
       throw .resolve(host: host, detail: detail)
     }
     defer { freeaddrinfo(list) }
-
-    var lastError = TransportError.resolve(host: host, detail: "no address")
+    var addresses: [SocketAddress] = []
     var entry = list
     while let info = entry?.pointee {
       entry = info.ai_next
-      let fd = socket(
-        info.ai_family,
-        info.ai_socktype | Int32(SOCK_NONBLOCK.rawValue)
-          | Int32(SOCK_CLOEXEC.rawValue), info.ai_protocol)
-      if fd < 0 {
-        lastError = .io(errno: errno)
-        continue
-      }
-      do throws(TransportError) {
-        try connectSocket(fd, to: info, timeout: timeout)
-        return Connection(socket: fd, timeout: timeout)
-      } catch {
-        _ = close(fd)
-        switch error {
-        case .io(let code): lastError = .connect(host: host, port: port, errno: code)
-        default: lastError = error
-        }
-      }
+      if let address = SocketAddress(info) { addresses.append(address) }
     }
-    throw lastError
+    return addresses
   }
 
-  /// Non-blocking connect(2) of `fd` to one address, waiting at most `timeout`.
-  private static func connectSocket(_ fd: Int32, to info: addrinfo, timeout: Duration)
-    throws(TransportError)
-  {
+  /// How long an attempt runs alone before the next address is tried beside it (RFC 8305's
+  /// recommended Connection Attempt Delay).
+  static let attemptDelay: Duration = .milliseconds(250)
+
+  /// Races connections to `addresses` (in the order given, families interleaved).
+  /// - Throws: `.resolve` for an empty list, else the last attempt's failure.
+  static func connect(
+    to addresses: [SocketAddress], host: String, port: UInt16, timeout: Duration,
+    attemptDelay: Duration = attemptDelay
+  ) throws(TransportError) -> Connection {
+    var waiting = interleaved(addresses, family: \.family)[...]
+    var inFlight: [(fd: Int32, deadline: Duration)] = []
+    defer { for attempt in inFlight { _ = close(attempt.fd) } }
+    var lastError = TransportError.resolve(host: host, detail: "no address")
+    var nextStart = MonotonicClock.now()
+    while true {
+      let now = MonotonicClock.now()
+      if let address = waiting.first, inFlight.isEmpty || now >= nextStart {
+        waiting = waiting.dropFirst()
+        nextStart = now + attemptDelay
+        switch start(address) {
+        case .connected(let fd): return Connection(socket: fd, timeout: timeout)
+        case .inProgress(let fd): inFlight.append((fd, now + timeout))
+        case .failed(let error): lastError = Self.named(error, host: host, port: port)
+        }
+        continue
+      }
+      if inFlight.isEmpty { throw lastError }
+      // Wait for a socket to finish connecting, the next start, or the first deadline.
+      var until = inFlight.map(\.deadline).min()!
+      if !waiting.isEmpty { until = min(until, nextStart) }
+      var fds = inFlight.map { pollfd(fd: $0.fd, events: Int16(POLLOUT), revents: 0) }
+      let rc = poll(&fds, nfds_t(fds.count), milliseconds(until - now))
+      if rc < 0 && errno != EINTR { throw .io(errno: errno) }
+      let after = MonotonicClock.now()
+      var index = 0
+      while index < inFlight.count {
+        let fd = inFlight[index].fd
+        if fds[index].revents != 0 {
+          var soError: Int32 = 0
+          var length = socklen_t(MemoryLayout<Int32>.size)
+          if getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &length) != 0 { soError = errno }
+          if soError == 0 {
+            inFlight.remove(at: index)
+            return Connection(socket: fd, timeout: timeout)
+          }
+          lastError = .connect(host: host, port: port, errno: soError)
+        } else if after >= inFlight[index].deadline {
+          lastError = .timedOut(.connect)
+        } else {
+          index += 1
+          continue
+        }
+        _ = close(fd)
+        inFlight.remove(at: index)
+        fds.remove(at: index)
+        // A failed attempt makes room for the next address at once (RFC 8305 §5).
+        nextStart = after
+      }
+    }
+  }
+
+  /// The addresses with the families alternating, starting with the first one's family
+  /// (RFC 8305 §4); within a family the resolver's order is kept.
+  static func interleaved<Address>(_ addresses: [Address], family: (Address) -> Int32) -> [Address] {
+    guard let first = addresses.first.map(family) else { return [] }
+    let preferred = addresses.filter { family($0) == first }
+    let others = addresses.filter { family($0) != first }
+    var out: [Address] = []
+    for index in 0..<max(preferred.count, others.count) {
+      if index < preferred.count { out.append(preferred[index]) }
+      if index < others.count { out.append(others[index]) }
+    }
+    return out
+  }
+
+  private enum Attempt {
+    case connected(Int32)
+    case inProgress(Int32)
+    case failed(TransportError)
+  }
+
+  /// Opens a non-blocking socket and starts connect(2) to `address`.
+  private static func start(_ address: SocketAddress) -> Attempt {
+    let fd = socket(
+      address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    if fd < 0 { return .failed(.io(errno: errno)) }
     var rc: Int32
     repeat {
-      rc = Glibc.connect(fd, info.ai_addr, info.ai_addrlen)
+      rc = address.withSockaddr { Glibc.connect(fd, $0, $1) }
     } while rc != 0 && errno == EINTR
-    if rc == 0 { return }
+    if rc == 0 { return .connected(fd) }
     // EINTR above can leave the connect running: it completes like EINPROGRESS.
-    guard errno == EINPROGRESS || errno == EALREADY else { throw .io(errno: errno) }
-    try waitForSocket(fd, events: Int16(POLLOUT), timeout: timeout, phase: .connect)
-    var soError: Int32 = 0
-    var length = socklen_t(MemoryLayout<Int32>.size)
-    if getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &length) != 0 {
-      throw .io(errno: errno)
+    if errno == EINPROGRESS || errno == EALREADY { return .inProgress(fd) }
+    let code = errno
+    _ = close(fd)
+    return .failed(.io(errno: code))
+  }
+
+  private static func named(_ error: TransportError, host: String, port: UInt16) -> TransportError {
+    if case .io(let code) = error { return .connect(host: host, port: port, errno: code) }
+    return error
+  }
+}
+
+/// One resolved address: a copy of getaddrinfo's sockaddr.
+struct SocketAddress {
+  let family: Int32
+  private var storage = sockaddr_storage()
+  private let length: socklen_t
+
+  init?(_ info: addrinfo) {
+    guard let address = info.ai_addr, Int(info.ai_addrlen) <= MemoryLayout<sockaddr_storage>.size else {
+      return nil
     }
-    if soError != 0 { throw .io(errno: soError) }
+    family = info.ai_family
+    length = info.ai_addrlen
+    withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: UnsafeRawBufferPointer(start: address, count: Int(length))) }
+  }
+
+  func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
+    withUnsafeBytes(of: storage) { raw in
+      body(raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), length)
+    }
   }
 }

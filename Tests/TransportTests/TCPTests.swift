@@ -3,7 +3,8 @@
 // address fallback, and the listener's life cycle.
 
 import Testing
-import Transport
+
+@testable import Transport
 
 #if canImport(Glibc)
   import Glibc
@@ -66,6 +67,84 @@ struct TCPTests {
     let server = try listener.accept(timeout: .seconds(5))
     try client.write(Array("ping".utf8))
     #expect(try readExactly(server, count: 4) == Array("ping".utf8))
+  }
+
+  /// A port on 127.0.0.1 whose connects hang: a listener that never accepts, with the
+  /// smallest backlog, filled until the kernel drops further SYNs.
+  static func hangingListener() throws -> (TCPListener, [Connection]) {
+    let listener = try TCPListener(host: "127.0.0.1", port: 0, backlog: 0)
+    var held: [Connection] = []
+    for _ in 0..<16 {
+      do throws(TransportError) {
+        held.append(
+          try TCPConnection.connect(host: "127.0.0.1", port: listener.port, timeout: .milliseconds(200)))
+      } catch {
+        return (listener, held)
+      }
+    }
+    throw TransportError.connect(host: "127.0.0.1", port: listener.port, errno: 0)
+  }
+
+  @Test("an address that does not answer holds up the next one for 250 ms, not the timeout (RFC 8305)")
+  func staggeredAttempts() throws {
+    let (hanging, held) = try Self.hangingListener()
+    let good = try TCPListener()
+    let addresses =
+      try TCPConnection.resolve("127.0.0.1", port: hanging.port)
+      + TCPConnection.resolve("127.0.0.1", port: good.port)
+    var client: Connection?
+    let ms = elapsedMilliseconds {
+      client = try? TCPConnection.connect(
+        to: addresses, host: "example", port: 1, timeout: .seconds(10))
+    }
+    #expect(client != nil)
+    #expect(ms >= 200 && ms < 2000, "\(ms) ms")
+    let server = try good.accept(timeout: .seconds(5))
+    try client?.write(Array("ping".utf8))
+    #expect(try readExactly(server, count: 4) == Array("ping".utf8))
+    _ = held
+  }
+
+  @Test("a refused address makes way for the next at once; all refused is the last error")
+  func refusedAddresses() throws {
+    let closed = [try TCPListener().port, try TCPListener().port]  // released at once
+    let addresses = try closed.flatMap { try TCPConnection.resolve("127.0.0.1", port: $0) }
+    var thrown: TransportError?
+    let ms = elapsedMilliseconds {
+      do throws(TransportError) {
+        _ = try TCPConnection.connect(to: addresses, host: "example", port: 25, timeout: .seconds(5))
+      } catch { thrown = error }
+    }
+    #expect(thrown == .connect(host: "example", port: 25, errno: ECONNREFUSED))
+    #expect(ms < 200, "\(ms) ms")
+    #expect(throws: TransportError.resolve(host: "example", detail: "no address")) {
+      try TCPConnection.connect(to: [], host: "example", port: 25, timeout: .seconds(5))
+    }
+  }
+
+  @Test("every attempt timing out is a connect timeout, after the last attempt's timeout")
+  func allAddressesHang() throws {
+    let (hanging, held) = try Self.hangingListener()
+    let address = try TCPConnection.resolve("127.0.0.1", port: hanging.port)
+    var thrown: TransportError?
+    let ms = elapsedMilliseconds {
+      do throws(TransportError) {
+        _ = try TCPConnection.connect(
+          to: address + address, host: "example", port: 25, timeout: .milliseconds(300),
+          attemptDelay: .milliseconds(100))
+      } catch { thrown = error }
+    }
+    #expect(thrown == .timedOut(.connect))
+    #expect(ms >= 350 && ms < 900, "\(ms) ms")
+    _ = held
+  }
+
+  @Test("address families alternate, starting with the resolver's first choice")
+  func interleaving() {
+    let resolved: [(Int32, String)] = [(10, "a"), (10, "b"), (2, "c"), (2, "d"), (10, "e")]
+    #expect(TCPConnection.interleaved(resolved) { $0.0 }.map(\.1) == ["a", "c", "b", "d", "e"])
+    #expect(TCPConnection.interleaved([(2, "x")]) { $0.0 }.map(\.1) == ["x"])
+    #expect(TCPConnection.interleaved([(Int32, String)]()) { $0.0 }.isEmpty)
   }
 
   @Test("plain IPv6 loopback", .enabled(if: PKI.hasIPv6, "no IPv6 loopback"))
