@@ -36,7 +36,7 @@ public struct Control {
     let entries = failed ? try store.listFailed() : try store.list()
     if json { return QueueListing.json(entries) }
     if failed && entries.isEmpty { return "No failed messages\n" }
-    return QueueListing.mailq(entries, utcOffset: environment.now().zoneOffsetMinutes * 60)
+    return QueueListing.mailq(entries, zoneOffsetMinutes: environment.zoneOffsetMinutes)
   }
 
   /// `queue flush`: sends what is due; `force` also sends what waits for a later retry

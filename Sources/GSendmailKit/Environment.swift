@@ -33,6 +33,9 @@ public struct Environment: Sendable {
   private var hostNameSource: Lazy<String>
   /// Seconds since the epoch, and the local zone's offset from UTC in minutes.
   public var now: @Sendable () -> (seconds: Int, zoneOffsetMinutes: Int)
+  /// The local zone's offset from UTC in minutes at a time (seconds since the epoch):
+  /// another than now's across a daylight-saving change.
+  public var zoneOffsetMinutes: @Sendable (Int) -> Int
   /// Fills a buffer with unpredictable bytes.
   public var randomBytes: @Sendable (Int) -> [UInt8]
   /// Whether standard error is a terminal.
@@ -42,6 +45,7 @@ public struct Environment: Sendable {
     variables: [String: String], uid: UInt32, gid: UInt32, userName: String, home: String,
     isSetgid: Bool = false, hostName: String,
     now: @escaping @Sendable () -> (seconds: Int, zoneOffsetMinutes: Int),
+    zoneOffsetMinutes: (@Sendable (Int) -> Int)? = nil,
     randomBytes: @escaping @Sendable (Int) -> [UInt8], stderrIsTerminal: Bool = false
   ) {
     self.variables = variables
@@ -52,6 +56,7 @@ public struct Environment: Sendable {
     self.isSetgid = isSetgid
     self.hostNameSource = Lazy(fixed: hostName)
     self.now = now
+    self.zoneOffsetMinutes = zoneOffsetMinutes ?? { _ in now().zoneOffsetMinutes }
     self.randomBytes = randomBytes
     self.stderrIsTerminal = stderrIsTerminal
   }
@@ -86,6 +91,12 @@ public struct Environment: Sendable {
         var parts = tm()
         localtime_r(&t, &parts)
         return (Int(t), Int(parts.tm_gmtoff) / 60)
+      },
+      zoneOffsetMinutes: { seconds in
+        var t = time_t(seconds)
+        var parts = tm()
+        localtime_r(&t, &parts)
+        return Int(parts.tm_gmtoff) / 60
       },
       randomBytes: { count in
         // The system generator reads getrandom(2), one call per 8 bytes drawn.

@@ -143,7 +143,7 @@ extension Frontend {
   func listQueue(_ invocation: Invocation) throws -> SysExit {
     let config = try ConfigLocator.load(configFile: invocation.configFile, environment: environment)
     let entries = try MessageQueue.store(for: config, environment: environment).list()
-    stdout.write(QueueListing.mailq(entries, utcOffset: environment.now().zoneOffsetMinutes * 60))
+    stdout.write(QueueListing.mailq(entries, zoneOffsetMinutes: environment.zoneOffsetMinutes))
     return .ok
   }
 

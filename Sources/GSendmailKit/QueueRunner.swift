@@ -204,7 +204,7 @@ final class QueueRunner {
         for: entry,
         failures: entry.envelope.recipients.map { .init(address: $0, status: "5.0.0", diagnostic: reason) },
         reportingHost: environment.hostName, fromAddress: account.defaultSender(headerFrom: nil, userName: "mailer-daemon"),
-        now: now.seconds, utcOffset: now.zoneOffsetMinutes * 60, using: &generator)
+        now: now.seconds, zoneOffsetMinutes: environment.zoneOffsetMinutes, using: &generator)
     else { return }
     do {
       let draft = try store.create()

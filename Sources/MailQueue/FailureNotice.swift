@@ -82,12 +82,13 @@ public struct FailureNotice: Equatable, Sendable {
   ///   - fromAddress: The notice's `From:` address (the sending account's address, since
   ///     Gmail rewrites any other).
   ///   - now: The current time (Date:), seconds since the epoch.
-  ///   - utcOffset: The local zone's offset in seconds, for Date: and Arrival-Date:.
+  ///   - zoneOffsetMinutes: The local zone's offset from UTC in minutes at a time, for
+  ///     Date: and Arrival-Date:.
   ///   - maximumOriginalSize: Above this message size only the header is attached.
   ///   - generator: Randomness for the boundary and Message-ID.
   public static func make(
     for entry: QueueEntry, failures: [FailedRecipient], reportingHost: String, fromAddress: String,
-    now: Int, utcOffset: Int, maximumOriginalSize: Int = 10 << 20,
+    now: Int, zoneOffsetMinutes: (Int) -> Int, maximumOriginalSize: Int = 10 << 20,
     using generator: inout some RandomNumberGenerator
   ) -> FailureNotice? {
     guard isWanted(for: entry) else { return nil }
@@ -103,7 +104,7 @@ public struct FailureNotice: Equatable, Sendable {
     report += "Reporting-MTA: dns; \(host)\r\n"
     report += "X-Gsendmail-Queue-ID: \(entry.id)\r\n"
     if let envid = entry.envelope.envid { report += "Original-Envelope-Id: \(oneLine(envid, limit: 200))\r\n" }
-    report += "Arrival-Date: \(DateStamp(epochSeconds: Int64(entry.arrival), utcOffsetMinutes: utcOffset / 60).rfc5322)\r\n"
+    report += "Arrival-Date: \(DateStamp(epochSeconds: Int64(entry.arrival), utcOffsetMinutes: zoneOffsetMinutes(entry.arrival)).rfc5322)\r\n"
     var human = ""
     for failure in failures {
       let diagnostic = oneLine(failure.diagnostic, limit: 900)
@@ -118,7 +119,7 @@ public struct FailureNotice: Equatable, Sendable {
     head += "From: Mail Delivery System <\(oneLine(fromAddress, limit: 500))>\r\n"
     head += "To: <\(entry.envelope.sender)>\r\n"
     head += "Subject: Undelivered Mail Returned to Sender\r\n"
-    head += "Date: \(DateStamp(epochSeconds: Int64(now), utcOffsetMinutes: utcOffset / 60).rfc5322)\r\n"
+    head += "Date: \(DateStamp(epochSeconds: Int64(now), utcOffsetMinutes: zoneOffsetMinutes(now)).rfc5322)\r\n"
     head += "Message-ID: \(messageID)\r\n"
     head += "Auto-Submitted: auto-replied\r\n"
     head += "MIME-Version: 1.0\r\n"

@@ -25,16 +25,17 @@ public enum QueueListing {
   /// The `mailq` listing.
   /// - Parameters:
   ///   - entries: The entries, in the order to print (`QueueStore.list()` is oldest first).
-  ///   - utcOffset: The local zone's offset from UTC in seconds, for arrival times.
+  ///   - zoneOffsetMinutes: The local zone's offset from UTC in minutes at a time (seconds
+  ///     since the epoch), for arrival times.
   /// - Returns: The whole output, ending with a newline.
-  public static func mailq(_ entries: [QueueEntry], utcOffset: Int) -> String {
+  public static func mailq(_ entries: [QueueEntry], zoneOffsetMinutes: (Int) -> Int) -> String {
     guard !entries.isEmpty else { return emptyText }
     var out = "-Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------\n"
     var total = 0
     for entry in entries {
       total += entry.size
       let id = entry.id.rawValue + (entry.deferredForAuthentication ? "!" : "")
-      let time = DateStamp(epochSeconds: Int64(entry.arrival), utcOffsetMinutes: utcOffset / 60).mailq
+      let time = DateStamp(epochSeconds: Int64(entry.arrival), utcOffsetMinutes: zoneOffsetMinutes(entry.arrival)).mailq
       let sender = entry.envelope.sender.isEmpty ? "MAILER-DAEMON" : entry.envelope.sender
       out += padRight(id, 11) + " " + padLeft(String(entry.size), 7) + " " + time + "  " + sender + "\n"
       if !entry.lastError.isEmpty { out += "(" + entry.lastError + ")\n" }

@@ -15,11 +15,14 @@ struct FailureNoticeTests {
       address: "carol@example.org", status: "4.4.7", diagnosticType: "x-gsendmail", diagnostic: "delivery time expired"),
   ]
 
+  /// A zone whose offset changes between the arrival (+01:00) and the notice (+02:00).
+  static func zone(_ seconds: Int) -> Int { seconds < 1_709_800_000 ? 60 : 120 }
+
   static func make(_ entry: QueueEntry, maximum: Int = 10 << 20) -> FailureNotice? {
     var generator = SplitMix64(seed: 7)
     return FailureNotice.make(
       for: entry, failures: failures, reportingHost: "host.example.com", fromAddress: "alice@example.com",
-      now: 1_710_000_000, utcOffset: 0, maximumOriginalSize: maximum, using: &generator)
+      now: 1_710_000_000, zoneOffsetMinutes: zone, maximumOriginalSize: maximum, using: &generator)
   }
 
   static func text(_ notice: FailureNotice, body: String = "Hello\r\n") -> String {
@@ -44,11 +47,11 @@ struct FailureNoticeTests {
     #expect(text.hasSuffix("\r\n--\(b)--\r\n"))
     for line in [
       "From: Mail Delivery System <alice@example.com>", "To: <alice@example.com>",
-      "Subject: Undelivered Mail Returned to Sender", "Date: Sat, 09 Mar 2024 16:00:00 +0000",
+      "Subject: Undelivered Mail Returned to Sender", "Date: Sat, 09 Mar 2024 18:00:00 +0200",
       "Auto-Submitted: auto-replied", "MIME-Version: 1.0",
       "Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"\(b)\"",
       "Content-Type: message/delivery-status", "Reporting-MTA: dns; host.example.com",
-      "Arrival-Date: Tue, 05 Mar 2024 10:00:00 +0000", "Final-Recipient: rfc822; bob@example.com",
+      "Arrival-Date: Tue, 05 Mar 2024 11:00:00 +0100", "Final-Recipient: rfc822; bob@example.com",
       "Action: failed", "Status: 5.1.1", "Diagnostic-Code: smtp; 550 5.1.1 no such user",
       "Final-Recipient: rfc822; carol@example.org", "Status: 4.4.7",
       "Diagnostic-Code: x-gsendmail; delivery time expired", "Content-Type: message/rfc822",

@@ -18,13 +18,16 @@ struct QueueListingTests {
 
   @Test("Empty queue")
   func empty() {
-    #expect(QueueListing.mailq([], utcOffset: 0) == "Mail queue is empty\n")
+    #expect(QueueListing.mailq([], zoneOffsetMinutes: { _ in 0 }) == "Mail queue is empty\n")
     #expect(QueueListing.json([]) == "[]\n")
   }
 
-  @Test("Postfix layout, golden")
+  /// Central European time: +01:00, and +02:00 from 2024-03-31 01:00 UTC.
+  static func paris(_ seconds: Int) -> Int { seconds < 1_711_846_800 ? 60 : 120 }
+
+  @Test("Postfix layout, golden; each arrival in its own date's offset (CET, then CEST)")
   func golden() {
-    let text = QueueListing.mailq([Self.first, Self.second], utcOffset: 3600)
+    let text = QueueListing.mailq([Self.first, Self.second], zoneOffsetMinutes: Self.paris)
     #expect(
       text == """
         -Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------
@@ -33,7 +36,7 @@ struct QueueListingTests {
                                                  bob@example.com
                                                  carol@example.org
 
-        0ABCDEFGHIJKLMNOPR!    2048 Thu Apr  4 12:01:01  MAILER-DAEMON
+        0ABCDEFGHIJKLMNOPR!    2048 Thu Apr  4 13:01:01  MAILER-DAEMON
                                                  ops@example.net
 
         -- 4 Kbytes in 2 Requests.
@@ -43,7 +46,7 @@ struct QueueListingTests {
 
   @Test("One request is singular; the total rounds up")
   func singular() {
-    let text = QueueListing.mailq([Self.first], utcOffset: 0)
+    let text = QueueListing.mailq([Self.first], zoneOffsetMinutes: { _ in 0 })
     #expect(text.hasSuffix("\n\n-- 2 Kbytes in 1 Request.\n"))
     #expect(text.contains(" 1234 Tue Mar  5 10:00:00  alice@example.com\n"))
   }
