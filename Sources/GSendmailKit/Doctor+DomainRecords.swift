@@ -35,7 +35,9 @@ extension Doctor {
       }
     }
     return [
-      lookUp(domain, "spf") { DomainRecords.spf(domain: domain, records: $0) },
+      lookUp(domain, "spf") { records in
+        DomainRecords.spf(domain: domain, records: records) { try DNS.txtRecords(name: $0, server: server, timeout: timeout) }
+      },
       lookUp("google._domainkey." + domain, "dkim") { DomainRecords.dkim(domain: domain, records: $0) },
       lookUp("_dmarc." + domain, "dmarc") { DomainRecords.dmarc(domain: domain, records: $0) },
     ]
@@ -48,8 +50,10 @@ enum DomainRecords {
 
   // MARK: SPF (RFC 7208)
 
-  /// Exactly one `v=spf1` record, including `_spf.google.com`, not ending in `+all`.
-  static func spf(domain: String, records: [String]) -> DoctorCheck {
+  /// Exactly one `v=spf1` record, including `_spf.google.com` (directly or through its
+  /// includes), not ending in `+all`, within the 10 DNS look-ups receivers allow.
+  /// - Parameter lookUp: The TXT records of a name, to follow `include:` and `redirect=`.
+  static func spf(domain: String, records: [String], lookUp: (String) throws -> [String]) -> DoctorCheck {
     let spf = records.filter { startsWithTag($0, "v=spf1", separator: " ") }
     let suggested = "v=spf1 \(googleSPF) ~all"
     switch spf.count {
@@ -63,26 +67,112 @@ enum DomainRecords {
         fix: "merge them into one TXT record that contains \(googleSPF)")
     }
     let record = spf[0]
-    var terms = record.split(separator: " ").dropFirst().map(String.init)
-    func mechanism(_ term: String) -> String {
-      let lower = term.lowercased()
-      return "+-~?".contains(lower.first ?? " ") ? String(lower.dropFirst()) : lower
-    }
+    var terms = spfTerms(record)
+    let walk = SPFWalk(terms: terms, lookUp: lookUp)
     var problems: [String] = []
-    let includesGoogle = terms.contains { mechanism($0) == googleSPF || $0.lowercased() == "redirect=_spf.google.com" }
     let allIndex = terms.firstIndex { mechanism($0) == "all" }
     if let allIndex, terms[allIndex].first != "-", terms[allIndex].first != "~", terms[allIndex].first != "?" {
       problems.append("it ends in \(terms[allIndex]), which lets any server send as \(domain)")
       terms[allIndex] = "~all"
     }
-    if !includesGoogle {
-      problems.append("it does not include _spf.google.com, so mail sent through Google can fail SPF")
+    if walk.googleVia == nil {
+      problems.append(
+        "it does not include _spf.google.com" + (walk.unchecked.isEmpty ? "" : " (not counting \(walk.unchecked.joined(separator: ", ")), which could not be looked up)")
+          + ", so mail sent through Google can fail SPF")
       terms.insert(googleSPF, at: allIndex ?? terms.endIndex)
     }
-    if problems.isEmpty { return DoctorCheck("spf", .ok, "\(domain): \"\(record)\"") }
+    for target in walk.withoutRecord {
+      problems.append("\(target) has no single SPF record, which receivers treat as an error")
+    }
+    if walk.lookups > SPFWalk.limit {
+      problems.append(
+        "it needs \(walk.lookups) DNS look-ups (include, a, mx, ptr, exists, redirect, nested ones counted), more than the \(SPFWalk.limit) receivers allow (RFC 7208 §4.6.4)")
+    }
+    if problems.isEmpty {
+      let via = walk.googleVia.flatMap { $0.isEmpty ? nil : " (_spf.google.com through \($0))" } ?? ""
+      return DoctorCheck("spf", .ok, "\(domain): \"\(record)\"\(via), \(walk.lookups) DNS look-ups")
+    }
+    var fixes: [String] = []
+    let rewritten = (["v=spf1"] + terms).joined(separator: " ")
+    if rewritten != (["v=spf1"] + spfTerms(record)).joined(separator: " ") { fixes.append("publish instead: \"\(rewritten)\"") }
+    if !walk.withoutRecord.isEmpty { fixes.append("remove or fix " + walk.withoutRecord.joined(separator: ", ")) }
+    if walk.lookups > SPFWalk.limit {
+      fixes.append("bring the look-ups down to \(SPFWalk.limit): drop includes no longer used, or list their addresses (ip4:, ip6:) instead")
+    }
     return DoctorCheck(
-      "spf", .warn, "\(domain): \"\(record)\": " + problems.joined(separator: "; "),
-      fix: "publish instead: \"" + (["v=spf1"] + terms).joined(separator: " ") + "\"")
+      "spf", .warn, "\(domain): \"\(record)\": " + problems.joined(separator: "; "), fix: fixes.joined(separator: "; "))
+  }
+
+  /// The terms after `v=spf1`.
+  static func spfTerms(_ record: String) -> [String] {
+    record.split(separator: " ").dropFirst().map(String.init)
+  }
+
+  /// A term's mechanism or modifier name, lower-cased, without its qualifier and argument.
+  static func mechanism(_ term: String) -> String {
+    var lower = Substring(term.lowercased())
+    if let first = lower.first, "+-~?".contains(first) { lower = lower.dropFirst() }
+    return String(lower.prefix { $0 != ":" && $0 != "/" && $0 != "=" })
+  }
+
+  /// An SPF record's include/redirect tree, walked breadth first: whether it reaches
+  /// `_spf.google.com`, and how many DNS look-ups a receiver makes (RFC 7208 §4.6.4).
+  struct SPFWalk {
+    /// Receivers stop after this many DNS-querying terms, with a permanent error.
+    static let limit = 10
+    /// At most this many records are fetched (a receiver gives up long before).
+    static let maximumFetches = 20
+
+    /// Empty when the record includes `_spf.google.com` itself; else the top-level term it
+    /// is reached through; nil when it is not reached.
+    var googleVia: String?
+    /// The DNS-querying terms of every record in the tree.
+    var lookups = 0
+    /// Terms whose target has no SPF record, or several.
+    var withoutRecord: [String] = []
+    /// Terms whose target could not be looked up.
+    var unchecked: [String] = []
+
+    init(terms: [String], lookUp: (String) throws -> [String]) {
+      var queue: [(terms: [String], via: String?)] = [(terms, nil)]
+      var visited: Set<String> = []
+      var fetches = 0
+      // After one look-up fails (a timeout, most likely), the others are not tried: the
+      // report must not wait for each of them in turn.
+      var resolverFailed = false
+      while !queue.isEmpty {
+        let (terms, via) = queue.removeFirst()
+        for term in terms {
+          let name = DomainRecords.mechanism(term)
+          guard ["include", "a", "mx", "ptr", "exists", "redirect"].contains(name) else { continue }
+          lookups += 1
+          guard name == "include" || name == "redirect",
+            let separator = term.firstIndex(where: { $0 == ":" || $0 == "=" })
+          else { continue }
+          let target = term[term.index(after: separator)...].lowercased()
+          let path = via ?? term
+          if target == "_spf.google.com" && googleVia == nil { googleVia = via ?? "" }
+          // Macros (%{…}) depend on the message; loops are followed once.
+          guard !target.contains("%"), visited.insert(target).inserted, fetches < Self.maximumFetches else { continue }
+          if resolverFailed {
+            unchecked.append(term)
+            continue
+          }
+          fetches += 1
+          do {
+            let records = try lookUp(target).filter { DomainRecords.startsWithTag($0, "v=spf1", separator: " ") }
+            if records.count == 1 {
+              queue.append((DomainRecords.spfTerms(records[0]), path))
+            } else {
+              withoutRecord.append(term)
+            }
+          } catch {
+            unchecked.append(term)
+            resolverFailed = true
+          }
+        }
+      }
+    }
   }
 
   // MARK: DKIM (RFC 6376)

@@ -11,10 +11,18 @@ struct DoctorEndToEndTests {
     "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA5FidcAl4dS8w617+B7gM9irayiL4eUYP7r7TKAd7qWoG9V1TQY+bVgc7J67xka57BdieJo/u0QP2nIgokcSJ3kZItkjmqjqtiPvMR8IPxT8NZq78oAZsIdTSUcKEmIc1dFjGoC+cin+Y0u5wc/Naz/B0BPD"
     + "/vBE1in5YP1yFBrq2bMBEtz1WAJ4xgj64uZLD34vQ3lBl+KUqz5xrV3RvqXWTrubVhgUwnYEN+yT/BTdGdXKTtJmsUcPKRwwP7gKYs1OeBEG5Eh7+0pUDlXLCkRrla6+eLHfpoXcmMaXWTDNkV26KUvttuIgYS065niQD+qQ8p6TNDDR6tQVLlkGh/QIDAQAB"
 
+  /// Google's SPF tree, as published (3 nested includes), which the doctor follows.
+  static let googleSPF = """
+    _spf.google.com. 60 IN TXT "v=spf1 include:_netblocks.google.com include:_netblocks2.google.com include:_netblocks3.google.com ~all"
+    _netblocks.google.com. 60 IN TXT "v=spf1 ip4:35.190.247.0/24 ip4:64.233.160.0/19 ~all"
+    _netblocks2.google.com. 60 IN TXT "v=spf1 ip6:2001:4860:4000::/36 ~all"
+    _netblocks3.google.com. 60 IN TXT "v=spf1 ip4:172.217.32.0/20 ~all"
+    """
+
   /// SPF, DKIM and DMARC as Google asks for them.
   static var goodZone: String {
     let half = dkimKey.index(dkimKey.startIndex, offsetBy: 200)
-    return """
+    return googleSPF + "\n" + """
       example.com. 60 IN TXT "v=spf1 include:_spf.google.com ~all"
       google._domainkey.example.com. 60 IN TXT "v=DKIM1; k=rsa; p=\(dkimKey[..<half])" "\(dkimKey[half...])"
       _dmarc.example.com. 60 IN TXT "v=DMARC1; p=quarantine; rua=mailto:dmarc@example.com"
@@ -83,6 +91,29 @@ struct DoctorEndToEndTests {
     #expect(r.out.contains("fail  spf: example.com has 2 SPF records; receivers treat that as an error (RFC 7208 §4.5)"))
     #expect(r.out.contains("warn  dkim: no DKIM key at google._domainkey.example.com"))
     #expect(r.out.contains("ok    dmarc: _dmarc.example.com: p=none (monitoring only)"))
+  }
+
+  @Test("SPF includes are followed: Google through the domain's own include, and the look-ups counted")
+  func nestedSPF() throws {
+    let rig = try Rig()
+    let nested = try TestNameServer(zone: Self.googleSPF + "\n" + """
+      example.com. 60 IN TXT "v=spf1 include:spf.corp.example -all"
+      spf.corp.example. 60 IN TXT "v=spf1 ip4:192.0.2.0/24 include:_spf.google.com ~all"
+      """)
+    defer { nested.stop() }
+    let r = try Self.doctor(rig, ["-C", try rig.config()], dns: nested)
+    #expect(
+      r.out.contains(
+        "ok    spf: example.com: \"v=spf1 include:spf.corp.example -all\" (_spf.google.com through include:spf.corp.example), 5 DNS look-ups"),
+      "\(r.out)")
+    let crowded = try TestNameServer(zone: Self.googleSPF + "\n" + """
+      example.com. 60 IN TXT "v=spf1 mx include:a.example include:b.example include:_spf.google.com ~all"
+      a.example. 60 IN TXT "v=spf1 a mx ptr ~all"
+      b.example. 60 IN TXT "v=spf1 exists:%{i}.b.example ~all"
+      """)
+    defer { crowded.stop() }
+    let warned = try Self.doctor(rig, ["-C", try rig.config()], dns: crowded)
+    #expect(warned.out.contains("warn  spf: example.com: \"v=spf1 mx include:a.example include:b.example include:_spf.google.com ~all\": it needs 11 DNS look-ups"), "\(warned.out)")
   }
 
   @Test("a name server that fails is a warning per record, not a failure")

@@ -56,19 +56,96 @@ struct DoctorTests {
 
   // MARK: SPF
 
+  /// Google's SPF tree in the shape it is published: three nested includes.
+  static let google: [String: [String]] = [
+    "_spf.google.com": [
+      "v=spf1 include:_netblocks.google.com include:_netblocks2.google.com include:_netblocks3.google.com ~all"
+    ],
+    "_netblocks.google.com": ["v=spf1 ip4:35.190.247.0/24 ip4:64.233.160.0/19 ~all"],
+    "_netblocks2.google.com": ["v=spf1 ip6:2001:4860:4000::/36 ~all"],
+    "_netblocks3.google.com": ["v=spf1 ip4:172.217.32.0/20 ~all"],
+  ]
+
+  struct LookUpFailure: Error {}
+
+  /// A resolver answering from `google` and `extra`; names in `failing` throw.
+  static func dns(_ extra: [String: [String]] = [:], failing: Set<String> = []) -> (String) throws -> [String] {
+    let zone = google.merging(extra) { $1 }
+    return { name in
+      if failing.contains(name) { throw LookUpFailure() }
+      return zone[name] ?? []
+    }
+  }
+
+  @Test("SPF: Google reached through a domain's own include is ok, and says through what")
+  func spfNested() {
+    let check = DomainRecords.spf(
+      domain: "example.com", records: ["v=spf1 include:spf.corp.example -all"],
+      lookUp: Self.dns(["spf.corp.example": ["v=spf1 ip4:192.0.2.0/24 include:_spf.google.com ~all"]]))
+    #expect(
+      check == DoctorCheck(
+        "spf", .ok, "example.com: \"v=spf1 include:spf.corp.example -all\" (_spf.google.com through include:spf.corp.example), 5 DNS look-ups"))
+    let redirected = DomainRecords.spf(
+      domain: "e.com", records: ["v=spf1 redirect=_spf.e.com"], lookUp: Self.dns(["_spf.e.com": ["v=spf1 mx include:_spf.google.com -all"]]))
+    #expect(redirected.status == .ok && redirected.detail.hasSuffix("(_spf.google.com through redirect=_spf.e.com), 6 DNS look-ups"))
+  }
+
+  @Test("SPF: more than 10 DNS look-ups, nested ones counted, is a warning (RFC 7208 §4.6.4)")
+  func spfTooManyLookups() {
+    var zone: [String: [String]] = [:]
+    for n in 1...3 { zone["s\(n).example"] = ["v=spf1 a mx ~all"] }
+    let check = DomainRecords.spf(
+      domain: "example.com", records: ["v=spf1 include:s1.example include:s2.example include:s3.example include:_spf.google.com ~all"],
+      lookUp: Self.dns(zone))
+    #expect(check.status == .warn)
+    #expect(check.detail.hasSuffix("it needs 13 DNS look-ups (include, a, mx, ptr, exists, redirect, nested ones counted), more than the 10 receivers allow (RFC 7208 §4.6.4)"), "\(check.detail)")
+    #expect(check.fix == "bring the look-ups down to 10: drop includes no longer used, or list their addresses (ip4:, ip6:) instead")
+  }
+
+  @Test("SPF: an include without a record is flagged; one that cannot be looked up is named; loops end")
+  func spfBrokenIncludes() {
+    let missing = DomainRecords.spf(
+      domain: "example.com", records: ["v=spf1 include:gone.example include:_spf.google.com ~all"], lookUp: Self.dns())
+    #expect(missing.status == .warn)
+    #expect(missing.detail.hasSuffix("include:gone.example has no single SPF record, which receivers treat as an error"))
+    #expect(missing.fix == "remove or fix include:gone.example")
+    let unreachable = DomainRecords.spf(
+      domain: "example.com", records: ["v=spf1 include:slow.example ~all"], lookUp: Self.dns(failing: ["slow.example"]))
+    #expect(unreachable.status == .warn)
+    #expect(unreachable.detail.contains("does not include _spf.google.com (not counting include:slow.example, which could not be looked up)"))
+    // After a failed look-up the others are not waited for.
+    var asked: [String] = []
+    let failedOnce = DomainRecords.spf(
+      domain: "example.com", records: ["v=spf1 include:slow.example include:other.example include:_spf.google.com ~all"],
+      lookUp: { name in
+        asked.append(name)
+        if name == "slow.example" { throw LookUpFailure() }
+        return []
+      })
+    #expect(asked == ["slow.example"])
+    #expect(failedOnce.status == .ok, "\(failedOnce.detail)")
+    let loop = DomainRecords.spf(
+      domain: "example.com", records: ["v=spf1 include:a.example ~all"],
+      lookUp: Self.dns(["a.example": ["v=spf1 include:b.example"], "b.example": ["v=spf1 include:a.example include:_spf.google.com"]]))
+    #expect(loop.status == .ok, "\(loop.detail)")
+    let macro = DomainRecords.spf(
+      domain: "example.com", records: ["v=spf1 include:%{d}.spf.example include:_spf.google.com ~all"], lookUp: Self.dns())
+    #expect(macro.status == .ok, "\(macro.detail)")
+  }
+
   @Test("SPF: one record including Google is ok, case aside")
   func spfOK() {
-    let check = DomainRecords.spf(domain: "example.com", records: ["google-site-verification=x", "v=spf1 include:_spf.google.com ~all"])
-    #expect(check == DoctorCheck("spf", .ok, "example.com: \"v=spf1 include:_spf.google.com ~all\""))
-    #expect(DomainRecords.spf(domain: "e.com", records: ["V=SPF1 mx Include:_SPF.Google.com -ALL"]).status == .ok)
-    #expect(DomainRecords.spf(domain: "e.com", records: ["v=spf1 redirect=_spf.google.com"]).status == .ok)
+    let check = DomainRecords.spf(domain: "example.com", records: ["google-site-verification=x", "v=spf1 include:_spf.google.com ~all"], lookUp: Self.dns())
+    #expect(check == DoctorCheck("spf", .ok, "example.com: \"v=spf1 include:_spf.google.com ~all\", 4 DNS look-ups"))
+    #expect(DomainRecords.spf(domain: "e.com", records: ["V=SPF1 mx Include:_SPF.Google.com -ALL"], lookUp: Self.dns()).status == .ok)
+    #expect(DomainRecords.spf(domain: "e.com", records: ["v=spf1 redirect=_spf.google.com"], lookUp: Self.dns()).status == .ok)
   }
 
   @Test("SPF: none is a warning with the record to publish; v=spf10 is not SPF")
   func spfMissing() {
     for records in [[], ["v=spf10 include:_spf.google.com"], ["v=DMARC1; p=none"]] {
       #expect(
-        DomainRecords.spf(domain: "example.com", records: records)
+        DomainRecords.spf(domain: "example.com", records: records, lookUp: Self.dns())
           == DoctorCheck(
             "spf", .warn, "example.com has no SPF record",
             fix: "publish a TXT record at example.com: \"v=spf1 include:_spf.google.com ~all\""))
@@ -77,30 +154,30 @@ struct DoctorTests {
 
   @Test("SPF: two records fail (RFC 7208 permerror)")
   func spfMultiple() {
-    let check = DomainRecords.spf(domain: "example.com", records: ["v=spf1 include:_spf.google.com ~all", "v=spf1 mx -all"])
+    let check = DomainRecords.spf(domain: "example.com", records: ["v=spf1 include:_spf.google.com ~all", "v=spf1 mx -all"], lookUp: Self.dns())
     #expect(check.status == .fail)
     #expect(check.detail == "example.com has 2 SPF records; receivers treat that as an error (RFC 7208 §4.5)")
   }
 
   @Test("SPF: without Google's include, the include is added before the all term")
   func spfWithoutGoogle() {
-    let check = DomainRecords.spf(domain: "example.com", records: ["v=spf1 mx -all"])
+    let check = DomainRecords.spf(domain: "example.com", records: ["v=spf1 mx -all"], lookUp: Self.dns())
     #expect(check.status == .warn)
     #expect(check.detail.contains("does not include _spf.google.com"))
     #expect(check.fix == "publish instead: \"v=spf1 mx include:_spf.google.com -all\"")
-    #expect(DomainRecords.spf(domain: "e.com", records: ["v=spf1 mx"]).fix == "publish instead: \"v=spf1 mx include:_spf.google.com\"")
+    #expect(DomainRecords.spf(domain: "e.com", records: ["v=spf1 mx"], lookUp: Self.dns()).fix == "publish instead: \"v=spf1 mx include:_spf.google.com\"")
   }
 
   @Test("SPF: +all and a bare all are flagged and replaced by ~all")
   func spfPlusAll() {
-    let plus = DomainRecords.spf(domain: "example.com", records: ["v=spf1 +all"])
+    let plus = DomainRecords.spf(domain: "example.com", records: ["v=spf1 +all"], lookUp: Self.dns())
     #expect(plus.status == .warn)
     #expect(plus.detail == "example.com: \"v=spf1 +all\": it ends in +all, which lets any server send as example.com; "
       + "it does not include _spf.google.com, so mail sent through Google can fail SPF")
     #expect(plus.fix == "publish instead: \"v=spf1 include:_spf.google.com ~all\"")
-    let bare = DomainRecords.spf(domain: "example.com", records: ["v=spf1 include:_spf.google.com all"])
+    let bare = DomainRecords.spf(domain: "example.com", records: ["v=spf1 include:_spf.google.com all"], lookUp: Self.dns())
     #expect(bare.status == .warn && bare.fix == "publish instead: \"v=spf1 include:_spf.google.com ~all\"")
-    #expect(DomainRecords.spf(domain: "e.com", records: ["v=spf1 include:_spf.google.com ?all"]).status == .ok)
+    #expect(DomainRecords.spf(domain: "e.com", records: ["v=spf1 include:_spf.google.com ?all"], lookUp: Self.dns()).status == .ok)
   }
 
   // MARK: DKIM
