@@ -5,6 +5,7 @@
 // Failure policy: each check returns its result; nothing here throws or prints.
 
 import MessageCore
+import OAuth2
 import SMTPCore
 import TokenStore
 import Transport
@@ -88,32 +89,53 @@ extension Doctor {
     }
     let now = environment.now().seconds
     var canRefresh = account.auth == .serviceAccount
+    var cachedMinutes: Int?  // how long the cached access token stays usable
     switch store.status(account: account.name) {
     case .unusable(let reason):
       return (DoctorCheck("credentials", .fail, "token cache: \(reason)", fix: login), false)
     case .none:
       break
     case .present(hasRefreshToken: let hasRefresh, accessTokenValid: let valid, accessTokenExpiresAt: let expiresAt):
-      if valid, let expiresAt, expiresAt - 60 > now {
-        let detail = "access token valid for \((expiresAt - now) / 60) more minutes"
-        if account.auth == .oauth && !hasRefresh {
-          return (DoctorCheck("credentials", .warn, detail + "; no refresh token, so it cannot be renewed", fix: login), true)
-        }
-        return (DoctorCheck("credentials", .ok, detail + (hasRefresh ? "; refresh token cached" : "")), true)
-      }
+      if valid, let expiresAt, expiresAt - 60 > now { cachedMinutes = (expiresAt - now) / 60 }
       canRefresh = canRefresh || hasRefresh
     }
+    let cached = cachedMinutes.map { "the cached access token is valid for \($0) more minutes" }
     guard canRefresh, let refresh = refreshAccessToken else {
+      if let cached {
+        if account.auth == .oauth && !canRefresh {
+          return (DoctorCheck("credentials", .warn, cached + "; no refresh token, so it cannot be renewed", fix: login), true)
+        }
+        return (DoctorCheck("credentials", .ok, cached), true)
+      }
       let found = canRefresh ? "the access token has expired (a refresh token is cached)" : "no access token"
       return (DoctorCheck("credentials", .warn, found + "; AUTH is not tried", fix: login), false)
     }
+    // The grant is always tried, even with a usable cached token: a refresh token revoked
+    // or expired (7 days for apps in "Testing") is found now, not at the next send.
+    let result: TokenStore.Refresh?
     do {
-      let expiry = try refresh(account, config)
-      let minutes = ((expiry ?? now) - now) / 60
-      return (DoctorCheck("credentials", .ok, "access token refreshed, valid for \(minutes) minutes"), true)
+      result = try refresh(account, config)
     } catch {
-      return (DoctorCheck("credentials", .fail, "token refresh failed: \(errorText(error))", fix: login), false)
+      let failed = "token refresh failed: \(errorText(error))"
+      // Temporary as SPEC §7 means it (the endpoint out of reach), not a refused grant.
+      if let cached, ExitStatus.code(for: error) == .temporaryFailure {
+        return (DoctorCheck("credentials", .warn, failed + "; " + cached, fix: "try again later"), true)
+      }
+      return (DoctorCheck("credentials", .fail, failed, fix: login), cached != nil)
     }
+    let minutes = ((result?.expiresAt ?? now) - now) / 60
+    var detail = "access token refreshed, valid for \(minutes) minutes"
+    guard let scope = result?.scope else { return (DoctorCheck("credentials", .ok, detail), true) }
+    detail += "; scope \(scope)"
+    if !scope.split(separator: " ").contains(Substring(GoogleOAuth.gmailScope)) {
+      let fix = account.auth == .oauth
+        ? "run gsendmailctl login \(account.name) and allow access to Gmail (it asks for \(GoogleOAuth.gmailScope))"
+        : "in the Admin console (Security > API controls > Domain-wide delegation), give the service account's client ID the scope \(GoogleOAuth.gmailScope)"
+      return (
+        DoctorCheck("credentials", .fail, detail + ", without \(GoogleOAuth.gmailScope), which SMTP needs", fix: fix), true
+      )
+    }
+    return (DoctorCheck("credentials", .ok, detail), true)
   }
 
   // MARK: EHLO name

@@ -64,10 +64,11 @@ public struct Doctor {
   public var accountName: String?
   /// `--send-test`: where to send a test message through each account checked.
   public var sendTestTo: String?
-  /// Gets a fresh access token for an OAuth or service account whose cached one is missing
-  /// or expired, storing it in the token cache, and returns its expiry. The one place
-  /// where the doctor refreshes; tests replace it (nil: the credentials check only warns).
-  var refreshAccessToken: ((Account, Configuration) throws -> Int?)?
+  /// Gets a new access token for an OAuth or service account, storing it in the token
+  /// cache, and returns its expiry and granted scope (nil: the account has no grant). The
+  /// one place where the doctor refreshes; tests replace it (nil: the credentials check
+  /// only reads the cache).
+  var refreshAccessToken: ((Account, Configuration) throws -> TokenStore.Refresh?)?
 
   /// The environment variable that points TXT look-ups at another name server
   /// (`ADDRESS:PORT`, IPv4), for tests.
@@ -82,9 +83,7 @@ public struct Doctor {
     refreshAccessToken = { account, config in
       let store = config.tokenStore(environment: environment)
       guard let grant = try account.tokenGrant(sender: account.loginHint) else { return nil }
-      _ = try store.accessToken(account: account.name, grant: grant)
-      if case .present(_, _, accessTokenExpiresAt: let expiresAt) = store.status(account: account.name) { return expiresAt }
-      return nil
+      return try store.refresh(account: account.name, grant: grant)
     }
   }
 

@@ -30,12 +30,18 @@ public struct TokenEndpointBehavior: Equatable, Sendable {
   /// The `expires_in` of issued access tokens, in seconds; they stop being valid for
   /// SMTP after that.
   public var expiresIn: Int
+  /// The `scope` the token responses report as granted.
+  public var scope: String
 
-  /// Normal behaviour: no failure, no rotation, `expires_in` 3599.
-  public init(failure: Failure? = nil, rotateRefreshTokens: Bool = false, expiresIn: Int = 3599) {
+  /// Normal behaviour: no failure, no rotation, `expires_in` 3599, the Gmail scope.
+  public init(
+    failure: Failure? = nil, rotateRefreshTokens: Bool = false, expiresIn: Int = 3599,
+    scope: String = "https://mail.google.com/"
+  ) {
     self.failure = failure
     self.rotateRefreshTokens = rotateRefreshTokens
     self.expiresIn = expiresIn
+    self.scope = scope
   }
 }
 

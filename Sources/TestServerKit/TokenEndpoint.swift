@@ -166,7 +166,7 @@ final class TokenEndpoint: Sendable {
         400, ["error": "invalid_grant", "error_description": "Token has been expired or revoked."])
     case .issued(let access, let refresh, let expiresIn):
       var body: [String: Any] = [
-        "access_token": access, "expires_in": expiresIn, "scope": "https://mail.google.com/",
+        "access_token": access, "expires_in": expiresIn, "scope": authority.behavior.scope,
         "token_type": "Bearer",
       ]
       if let refresh { body["refresh_token"] = refresh }

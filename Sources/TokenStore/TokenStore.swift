@@ -84,14 +84,41 @@ public struct TokenStore: Sendable {
       // not the token the server just rejected.
       if !forceRefresh || token != seen?.accessToken { return token }
     }
-    let fresh = try requestToken(account: account, grant: grant, cached: current)
+    let fresh = try requestToken(account: account, grant: grant, cached: current).tokens
     try store(fresh, account: account)
     guard let token = fresh.accessToken else { throw .notLoggedIn(account: account) }
     return token
   }
 
+  /// What a refresh obtained, for `gsendmailctl doctor`. Never a token.
+  public struct Refresh: Equatable, Sendable {
+    /// When the new access token expires (seconds since the epoch).
+    public var expiresAt: Int?
+    /// The scopes the endpoint says the token grants, space-separated, when it says.
+    public var scope: String?
+
+    public init(expiresAt: Int?, scope: String?) {
+      self.expiresAt = expiresAt
+      self.scope = scope
+    }
+  }
+
+  /// Gets a new access token now, whatever the cache holds, and stores it: proves that
+  /// the refresh token (or the service-account key) still works.
+  /// - Throws: `TokenError`.
+  public func refresh(account: String, grant: TokenGrant) throws(TokenError) -> Refresh {
+    try location.validate(account: account)
+    try CacheFiles.makeDirectory(location.directory, mode: location.directoryMode)
+    let lock = try CacheLock(
+      path: location.lockPath(account: account), mode: location.fileMode, timeout: lockTimeout)
+    defer { lock.unlock() }
+    let (fresh, scope) = try requestToken(account: account, grant: grant, cached: try load(account: account))
+    try store(fresh, account: account)
+    return Refresh(expiresAt: fresh.expiresAt, scope: scope)
+  }
+
   private func requestToken(account: String, grant: TokenGrant, cached: StoredTokens?)
-    throws(TokenError) -> StoredTokens
+    throws(TokenError) -> (tokens: StoredTokens, scope: String?)
   {
     let base = cached ?? StoredTokens(refreshToken: nil, accessToken: nil, expiresAt: nil)
     let url: String
@@ -124,7 +151,7 @@ public struct TokenStore: Sendable {
     let response = try exchange(account: account, url: url, form: form)
     var updated = base.updated(with: response, now: now())
     if case .serviceAccount = grant { updated.refreshToken = nil }
-    return updated
+    return (updated, response.scope)
   }
 
   /// POSTs a token request and reads the reply.

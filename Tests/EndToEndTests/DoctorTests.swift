@@ -143,8 +143,34 @@ struct DoctorEndToEndTests {
     r = try Self.doctor(rig, ["-C", config], dns: dns)
     #expect(r.status == 0, "\(r.out)")
     #expect(r.out.contains("ok    token cache: "))
-    #expect(r.out.contains("ok    credentials: access token valid for "))
+    #expect(r.out.contains("ok    credentials: access token refreshed, valid for 59 minutes; scope https://mail.google.com/"))
     #expect(r.out.contains("ok    smtp: EHLO client.example.org accepted, AUTH as alice@example.com accepted"))
+    #expect(!r.out.contains(rig.token) && !r.out.contains("1//refresh-secret"))
+    #expect(rig.server.tokenEndpointStats.refreshGrants == 1)
+  }
+
+  @Test("OAuth: a revoked refresh token fails even while the cached access token works; a narrow scope fails")
+  func oauthGrantChecked() throws {
+    let rig = try Rig()
+    let dns = try TestNameServer(zone: Self.goodZone)
+    defer { dns.stop() }
+    let config = try rig.config(auth: "oauth")
+    try rig.storeToken(rig.token)
+    rig.server.setTokenEndpointBehavior(TokenEndpointBehavior(failure: .invalidGrant))
+    var r = try Self.doctor(rig, ["-C", config], dns: dns)
+    #expect(r.status == 1, "\(r.out)")
+    #expect(r.out.contains("fail  credentials: token refresh failed: "), "\(r.out)")
+    #expect(r.out.contains("fix: run gsendmailctl login alice"))
+    // The cached token is still tried, and the server still takes it.
+    #expect(r.out.contains("ok    smtp: EHLO client.example.org accepted, AUTH as alice@example.com accepted"))
+
+    rig.server.setTokenEndpointBehavior(TokenEndpointBehavior(scope: "https://www.googleapis.com/auth/gmail.send"))
+    r = try Self.doctor(rig, ["-C", config], dns: dns)
+    #expect(r.status == 1, "\(r.out)")
+    #expect(
+      r.out.contains(
+        "fail  credentials: access token refreshed, valid for 59 minutes; scope https://www.googleapis.com/auth/gmail.send, without https://mail.google.com/, which SMTP needs"),
+      "\(r.out)")
     #expect(!r.out.contains(rig.token) && !r.out.contains("1//refresh-secret"))
   }
 

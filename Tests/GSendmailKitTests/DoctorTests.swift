@@ -4,6 +4,7 @@
 // credentials and EHLO name checks against files in a temporary directory.
 
 import Testing
+import TokenStore
 
 @testable import GSendmailKit
 
@@ -371,14 +372,14 @@ struct DoctorTests {
 
     let cache = dir.write("state/gsendmail/tokens/alice.json", #"{"refresh_token":"1//r","access_token":"ya29.a","expires_at":\#(Self.now + 1800)}"#)
     let valid = doctor.credentialsCheck(account, config: config)
-    #expect(valid.usable && valid.check == DoctorCheck("credentials", .ok, "access token valid for 30 more minutes; refresh token cached"))
+    #expect(valid.usable && valid.check == DoctorCheck("credentials", .ok, "the cached access token is valid for 30 more minutes"))
     #expect(doctor.fileChecks(account, config: config) == [DoctorCheck("token cache", .ok, "\(cache), mode 0600")])
 
     dir.write("state/gsendmail/tokens/alice.json", #"{"refresh_token":"1//r","access_token":"ya29.a","expires_at":\#(Self.now - 10)}"#)
     let expired = doctor.credentialsCheck(account, config: config)
     #expect(!expired.usable && expired.check.detail == "the access token has expired (a refresh token is cached); AUTH is not tried")
 
-    doctor.refreshAccessToken = { _, _ in Self.now + 3600 }
+    doctor.refreshAccessToken = { _, _ in TokenStore.Refresh(expiresAt: Self.now + 3600, scope: nil) }
     let refreshed = doctor.credentialsCheck(account, config: config)
     #expect(refreshed.usable && refreshed.check == DoctorCheck("credentials", .ok, "access token refreshed, valid for 60 minutes"))
     doctor.refreshAccessToken = { _, _ in throw DeliveryFailure.authentication("invalid_grant") }
@@ -388,6 +389,44 @@ struct DoctorTests {
     chmod(cache, 0o644)
     #expect(doctor.credentialsCheck(account, config: config).check.status == .fail)
     #expect(doctor.fileChecks(account, config: config)[0].fix == "chmod 600 \(cache)")
+  }
+
+  @Test("OAuth: the grant is tried even with a usable cached token; the granted scope is checked")
+  func grantAlwaysTried() throws {
+    let dir = try TempDir()
+    var doctor = Self.doctor(dir)
+    let config = try Self.config(dir, "auth = \"oauth\"\nclient_id = \"id\"\n")
+    let account = config.accounts[0]
+    dir.write("state/gsendmail/tokens/alice.json", #"{"refresh_token":"1//r","access_token":"ya29.a","expires_at":\#(Self.now + 1800)}"#)
+    var calls = 0
+    doctor.refreshAccessToken = { _, _ in
+      calls += 1
+      return TokenStore.Refresh(expiresAt: Self.now + 3600, scope: "https://mail.google.com/ openid")
+    }
+    let ok = doctor.credentialsCheck(account, config: config)
+    #expect(calls == 1)
+    #expect(ok.usable && ok.check == DoctorCheck("credentials", .ok, "access token refreshed, valid for 60 minutes; scope https://mail.google.com/ openid"))
+
+    doctor.refreshAccessToken = { _, _ in
+      TokenStore.Refresh(expiresAt: Self.now + 3600, scope: "https://www.googleapis.com/auth/gmail.send")
+    }
+    let narrow = doctor.credentialsCheck(account, config: config)
+    #expect(narrow.check.status == .fail)
+    #expect(narrow.check.detail.hasSuffix("scope https://www.googleapis.com/auth/gmail.send, without https://mail.google.com/, which SMTP needs"))
+    #expect(narrow.check.fix == "run gsendmailctl login alice and allow access to Gmail (it asks for https://mail.google.com/)")
+
+    // A dead refresh token fails even while the cached access token still works.
+    doctor.refreshAccessToken = { _, _ in throw DeliveryFailure.authentication("invalid_grant") }
+    let revoked = doctor.credentialsCheck(account, config: config)
+    #expect(revoked.usable && revoked.check.status == .fail && revoked.check.fix == "run gsendmailctl login alice")
+    // The endpoint out of reach: a warning while the cached token lasts.
+    doctor.refreshAccessToken = { _, _ in throw DeliveryFailure.temporary("token endpoint unreachable") }
+    let unreachable = doctor.credentialsCheck(account, config: config)
+    #expect(unreachable.usable)
+    #expect(
+      unreachable.check == DoctorCheck(
+        "credentials", .warn, "token refresh failed: token endpoint unreachable; the cached access token is valid for 30 more minutes",
+        fix: "try again later"))
   }
 
   @Test("EHLO name: checked for the relay and for auth none only")
