@@ -79,7 +79,9 @@ public enum TCPConnection {
         switch start(address) {
         case .connected(let fd): return Connection(socket: fd, timeout: timeout)
         case .inProgress(let fd): inFlight.append((fd, now + timeout))
-        case .failed(let error): lastError = Self.named(error, host: host, port: port)
+        case .failed(let error):
+          lastError = Self.named(error, host: host, port: port)
+          nextStart = now  // the next address at once (RFC 8305 §5)
         }
         continue
       }

@@ -105,10 +105,46 @@ struct TCPTests {
     _ = held
   }
 
+  /// A port on 127.0.0.1 that refuses connections and stays reserved while `fd` is open:
+  /// bound, never listening (a port merely released could be taken by another test).
+  static func refusingPort() throws -> (fd: Int32, port: UInt16) {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard fd >= 0, bound else { throw TransportError.io(errno: errno) }
+    return (fd, UInt16(bigEndian: address.sin_port))
+  }
+
+  @Test("an address that fails at once makes way for the next at once, also while another attempt runs")
+  func failedStartMakesWay() throws {
+    let (hanging, held) = try Self.hangingListener()
+    let good = try TCPListener()
+    // TCP to the broadcast address fails in connect(2) itself (ENETUNREACH): no packet leaves.
+    let addresses =
+      try TCPConnection.resolve("127.0.0.1", port: hanging.port)
+      + TCPConnection.resolve("255.255.255.255", port: 1)
+      + TCPConnection.resolve("127.0.0.1", port: good.port)
+    var client: Connection?
+    let ms = elapsedMilliseconds {
+      client = try? TCPConnection.connect(
+        to: addresses, host: "example", port: 1, timeout: .seconds(10), attemptDelay: .milliseconds(400))
+    }
+    #expect(client != nil)
+    // One delay (400 ms), not two (800 ms).
+    #expect(ms >= 350 && ms < 700, "\(ms) ms")
+    _ = held
+  }
+
   @Test("a refused address makes way for the next at once; all refused is the last error")
   func refusedAddresses() throws {
-    let closed = [try TCPListener().port, try TCPListener().port]  // released at once
-    let addresses = try closed.flatMap { try TCPConnection.resolve("127.0.0.1", port: $0) }
+    let closed = [try Self.refusingPort(), try Self.refusingPort()]
+    defer { for port in closed { close(port.fd) } }
+    let addresses = try closed.flatMap { try TCPConnection.resolve("127.0.0.1", port: $0.port) }
     var thrown: TransportError?
     let ms = elapsedMilliseconds {
       do throws(TransportError) {
@@ -135,7 +171,8 @@ struct TCPTests {
       } catch { thrown = error }
     }
     #expect(thrown == .timedOut(.connect))
-    #expect(ms >= 350 && ms < 900, "\(ms) ms")
+    // The second attempt starts at 100 ms and gets its own 300 ms.
+    #expect(ms >= 350 && ms < 2000, "\(ms) ms")
     _ = held
   }
 
