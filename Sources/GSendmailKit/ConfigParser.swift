@@ -20,13 +20,6 @@ public enum ConfigParser {
   /// Every key, for the man page test.
   public static var allKeys: [String] { topKeys.filter { $0 != "account" } + accountKeys }
 
-  /// Parses configuration text.
-  /// - Parameters:
-  ///   - text: The file's content.
-  ///   - path: The file's path, for messages and for resolving relative paths.
-  ///   - home: The home directory, for `~/` in paths.
-  ///   - isSystem: Whether this is the system-wide file.
-  /// - Throws: `ConfigError`.
   /// Parses a configuration file's bytes, which must be UTF-8 (TOML's encoding): a byte
   /// that is not is reported where it is, never replaced.
   public static func parse(utf8 bytes: [UInt8], path: String, home: String, isSystem: Bool = false) throws(ConfigError) -> Configuration {
@@ -41,6 +34,13 @@ public enum ConfigParser {
     return try parse(text, path: path, home: home, isSystem: isSystem)
   }
 
+  /// Parses configuration text.
+  /// - Parameters:
+  ///   - text: The file's content.
+  ///   - path: The file's path, for messages and for resolving relative paths.
+  ///   - home: The home directory, for `~/` in paths.
+  ///   - isSystem: Whether this is the system-wide file.
+  /// - Throws: `ConfigError`.
   public static func parse(_ text: String, path: String, home: String, isSystem: Bool = false) throws(ConfigError) -> Configuration {
     let table: TOMLTable
     do throws(TOMLError) {
