@@ -116,6 +116,18 @@ extension Doctor {
     do {
       result = try refresh(account, config)
     } catch {
+      switch error as? TokenError {
+      case .cacheWrite?, .lockTimeout?:
+        // The endpoint may well have answered: the cache is what needs fixing.
+        return (
+          DoctorCheck(
+            "credentials", .fail, errorText(error),
+            fix: "check the owner and mode of \(store.location.directory) (gsendmailctl runs as \(environment.userName))"),
+          cached != nil
+        )
+      default:
+        break
+      }
       let failed = "token refresh failed: \(errorText(error))"
       // Temporary as SPEC §7 means it (the endpoint out of reach), not a refused grant.
       if let cached, ExitStatus.code(for: error) == .temporaryFailure {

@@ -70,34 +70,42 @@ enum DomainRecords {
     var terms = spfTerms(record)
     let walk = SPFWalk(terms: terms, lookUp: lookUp)
     var problems: [String] = []
+    var fixes: [String] = []
     let allIndex = terms.firstIndex { mechanism($0) == "all" }
     if let allIndex, terms[allIndex].first != "-", terms[allIndex].first != "~", terms[allIndex].first != "?" {
       problems.append("it ends in \(terms[allIndex]), which lets any server send as \(domain)")
       terms[allIndex] = "~all"
     }
     if walk.googleVia == nil {
-      problems.append(
-        "it does not include _spf.google.com" + (walk.unchecked.isEmpty ? "" : " (not counting \(walk.unchecked.joined(separator: ", ")), which could not be looked up)")
-          + ", so mail sent through Google can fail SPF")
-      terms.insert(googleSPF, at: allIndex ?? terms.endIndex)
+      problems.append("it does not include _spf.google.com, so mail sent through Google can fail SPF")
+      // One include, before `all` (terms after `all` are never evaluated).
+      terms.removeAll { $0.lowercased() == googleSPF }
+      terms.insert(googleSPF, at: terms.firstIndex { mechanism($0) == "all" } ?? terms.endIndex)
     }
-    for target in walk.withoutRecord {
-      problems.append("\(target) has no single SPF record, which receivers treat as an error")
+    let rewritten = (["v=spf1"] + terms).joined(separator: " ")
+    if rewritten != (["v=spf1"] + spfTerms(record)).joined(separator: " ") { fixes.append("publish instead: \"\(rewritten)\"") }
+    if !walk.loops.isEmpty {
+      problems.append("\(walk.loops.joined(separator: ", ")) includes a record that includes it again, which receivers treat as an error")
+      fixes.append("break the include loop")
     }
+    if !walk.withoutRecord.isEmpty {
+      problems.append("\(walk.withoutRecord.joined(separator: ", ")) has no single SPF record, which receivers treat as an error")
+      fixes.append("remove or fix " + walk.withoutRecord.joined(separator: ", "))
+    }
+    let atLeast = walk.unchecked.isEmpty ? "" : "at least "
     if walk.lookups > SPFWalk.limit {
       problems.append(
-        "it needs \(walk.lookups) DNS look-ups (include, a, mx, ptr, exists, redirect, nested ones counted), more than the \(SPFWalk.limit) receivers allow (RFC 7208 §4.6.4)")
+        "it needs \(atLeast)\(walk.lookups) DNS look-ups (include, a, mx, ptr, exists, redirect, nested ones counted), more than the \(SPFWalk.limit) receivers allow (RFC 7208 §4.6.4)")
+      fixes.append("bring the look-ups down to \(SPFWalk.limit): drop includes no longer used, or list their addresses (ip4:, ip6:) instead")
+    }
+    if !walk.unchecked.isEmpty {
+      problems.append(
+        "\(walk.unchecked.joined(separator: ", ")) could not be looked up, so the record could not be checked whole (DNS look-ups counted so far: \(walk.lookups))")
+      fixes.append("run the doctor again when DNS answers")
     }
     if problems.isEmpty {
       let via = walk.googleVia.flatMap { $0.isEmpty ? nil : " (_spf.google.com through \($0))" } ?? ""
       return DoctorCheck("spf", .ok, "\(domain): \"\(record)\"\(via), \(walk.lookups) DNS look-ups")
-    }
-    var fixes: [String] = []
-    let rewritten = (["v=spf1"] + terms).joined(separator: " ")
-    if rewritten != (["v=spf1"] + spfTerms(record)).joined(separator: " ") { fixes.append("publish instead: \"\(rewritten)\"") }
-    if !walk.withoutRecord.isEmpty { fixes.append("remove or fix " + walk.withoutRecord.joined(separator: ", ")) }
-    if walk.lookups > SPFWalk.limit {
-      fixes.append("bring the look-ups down to \(SPFWalk.limit): drop includes no longer used, or list their addresses (ip4:, ip6:) instead")
     }
     return DoctorCheck(
       "spf", .warn, "\(domain): \"\(record)\": " + problems.joined(separator: "; "), fix: fixes.joined(separator: "; "))
@@ -115,63 +123,103 @@ enum DomainRecords {
     return String(lower.prefix { $0 != ":" && $0 != "/" && $0 != "=" })
   }
 
-  /// An SPF record's include/redirect tree, walked breadth first: whether it reaches
-  /// `_spf.google.com`, and how many DNS look-ups a receiver makes (RFC 7208 §4.6.4).
+  /// The terms a receiver evaluates: mechanisms up to the first `all` (it always matches),
+  /// and `redirect=` only when there is no `all` (RFC 7208 §6.1).
+  static func evaluatedTerms(_ terms: [String]) -> [String] {
+    guard let all = terms.firstIndex(where: { mechanism($0) == "all" }) else { return terms }
+    return terms[...all].filter { mechanism($0) != "redirect" }
+  }
+
+  /// An SPF record's include/redirect tree as a receiver evaluates it: whether it reaches
+  /// `_spf.google.com`, and how many DNS look-ups it costs (RFC 7208 §4.6.4), every
+  /// evaluation of a record counted, as receivers count them.
   struct SPFWalk {
     /// Receivers stop after this many DNS-querying terms, with a permanent error.
     static let limit = 10
     /// At most this many records are fetched (a receiver gives up long before).
-    static let maximumFetches = 20
+    static let maximumFetches = 30
+    static let lookUpTerms: Set<String> = ["include", "a", "mx", "ptr", "exists", "redirect"]
 
     /// Empty when the record includes `_spf.google.com` itself; else the top-level term it
     /// is reached through; nil when it is not reached.
     var googleVia: String?
-    /// The DNS-querying terms of every record in the tree.
+    /// The DNS-querying terms evaluated, nested ones included.
     var lookups = 0
     /// Terms whose target has no SPF record, or several.
     var withoutRecord: [String] = []
-    /// Terms whose target could not be looked up.
+    /// Terms whose target could not be looked up (or was not, after one failed).
     var unchecked: [String] = []
+    /// Terms that include a record already being evaluated.
+    var loops: [String] = []
+
+    private var subtrees: [String: (lookups: Int, google: Bool)] = [:]
+    private var fetches = 0
+    private var resolverFailed = false
 
     init(terms: [String], lookUp: (String) throws -> [String]) {
-      var queue: [(terms: [String], via: String?)] = [(terms, nil)]
-      var visited: Set<String> = []
-      var fetches = 0
-      // After one look-up fails (a timeout, most likely), the others are not tried: the
-      // report must not wait for each of them in turn.
-      var resolverFailed = false
-      while !queue.isEmpty {
-        let (terms, via) = queue.removeFirst()
-        for term in terms {
-          let name = DomainRecords.mechanism(term)
-          guard ["include", "a", "mx", "ptr", "exists", "redirect"].contains(name) else { continue }
-          lookups += 1
-          guard name == "include" || name == "redirect",
-            let separator = term.firstIndex(where: { $0 == ":" || $0 == "=" })
-          else { continue }
-          let target = term[term.index(after: separator)...].lowercased()
-          let path = via ?? term
-          if target == "_spf.google.com" && googleVia == nil { googleVia = via ?? "" }
-          // Macros (%{…}) depend on the message; loops are followed once.
-          guard !target.contains("%"), visited.insert(target).inserted, fetches < Self.maximumFetches else { continue }
-          if resolverFailed {
+      lookups = evaluate(terms, within: [], lookUp: lookUp).lookups
+    }
+
+    /// The look-ups of a record's terms and whether Google's record is among what they
+    /// include; `within` are the records being evaluated around it (for loops).
+    private mutating func evaluate(
+      _ terms: [String], within: [String], lookUp: (String) throws -> [String]
+    ) -> (lookups: Int, google: Bool) {
+      var count = 0
+      var google = false
+      for term in DomainRecords.evaluatedTerms(terms) {
+        let name = DomainRecords.mechanism(term)
+        guard Self.lookUpTerms.contains(name) else { continue }
+        count += 1
+        guard name == "include" || name == "redirect",
+          let separator = term.firstIndex(where: { $0 == ":" || $0 == "=" })
+        else { continue }
+        let target = term[term.index(after: separator)...].lowercased()
+        let direct = target == "_spf.google.com"
+        if direct {
+          google = true
+          if within.isEmpty { googleVia = "" }
+        }
+        // A macro (%{…}) depends on the message being checked.
+        if target.contains("%") { continue }
+        if within.contains(target) {
+          loops.append(term)
+          continue
+        }
+        let subtree: (lookups: Int, google: Bool)
+        if let known = subtrees[target] {
+          subtree = known
+        } else {
+          // After one look-up fails (a timeout, most likely), the others are not tried:
+          // the report must not wait for each of them in turn.
+          guard !resolverFailed, fetches < Self.maximumFetches else {
             unchecked.append(term)
             continue
           }
           fetches += 1
+          let records: [String]
           do {
-            let records = try lookUp(target).filter { DomainRecords.startsWithTag($0, "v=spf1", separator: " ") }
-            if records.count == 1 {
-              queue.append((DomainRecords.spfTerms(records[0]), path))
-            } else {
-              withoutRecord.append(term)
-            }
+            records = try lookUp(target).filter { DomainRecords.startsWithTag($0, "v=spf1", separator: " ") }
           } catch {
             unchecked.append(term)
             resolverFailed = true
+            continue
           }
+          guard records.count == 1 else {
+            withoutRecord.append(term)
+            subtrees[target] = (0, false)
+            continue
+          }
+          subtree = evaluate(DomainRecords.spfTerms(records[0]), within: within + [target], lookUp: lookUp)
+          subtrees[target] = subtree
+        }
+        count += subtree.lookups
+        if subtree.google {
+          google = true
+          if within.isEmpty && googleVia == nil && !direct { googleVia = term }
         }
       }
+      return (count, google)
     }
   }
 

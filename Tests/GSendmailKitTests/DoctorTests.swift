@@ -113,8 +113,8 @@ struct DoctorTests {
     let unreachable = DomainRecords.spf(
       domain: "example.com", records: ["v=spf1 include:slow.example ~all"], lookUp: Self.dns(failing: ["slow.example"]))
     #expect(unreachable.status == .warn)
-    #expect(unreachable.detail.contains("does not include _spf.google.com (not counting include:slow.example, which could not be looked up)"))
-    // After a failed look-up the others are not waited for.
+    #expect(unreachable.detail.hasSuffix("include:slow.example could not be looked up, so the record could not be checked whole (DNS look-ups counted so far: 1)"))
+    // After a failed look-up the others are not waited for, and the result is not ok.
     var asked: [String] = []
     let failedOnce = DomainRecords.spf(
       domain: "example.com", records: ["v=spf1 include:slow.example include:other.example include:_spf.google.com ~all"],
@@ -124,14 +124,40 @@ struct DoctorTests {
         return []
       })
     #expect(asked == ["slow.example"])
-    #expect(failedOnce.status == .ok, "\(failedOnce.detail)")
+    #expect(failedOnce.status == .warn)
+    #expect(failedOnce.detail.contains("include:slow.example, include:other.example, include:_spf.google.com could not be looked up"), "\(failedOnce.detail)")
+    // A loop: receivers run past their limit and stop with an error.
     let loop = DomainRecords.spf(
       domain: "example.com", records: ["v=spf1 include:a.example ~all"],
       lookUp: Self.dns(["a.example": ["v=spf1 include:b.example"], "b.example": ["v=spf1 include:a.example include:_spf.google.com"]]))
-    #expect(loop.status == .ok, "\(loop.detail)")
+    #expect(loop.status == .warn, "\(loop.detail)")
+    #expect(loop.detail.contains("include:a.example includes a record that includes it again"), "\(loop.detail)")
+    #expect(loop.fix == "break the include loop")
     let macro = DomainRecords.spf(
       domain: "example.com", records: ["v=spf1 include:%{d}.spf.example include:_spf.google.com ~all"], lookUp: Self.dns())
     #expect(macro.status == .ok, "\(macro.detail)")
+  }
+
+  @Test("SPF: a record included twice is counted twice, as receivers evaluate it twice")
+  func spfDiamond() {
+    let zone = [
+      "x.example": ["v=spf1 include:s.example"], "y.example": ["v=spf1 include:s.example"],
+      "s.example": ["v=spf1 a mx exists:%{i}.s.example"],
+    ]
+    let check = DomainRecords.spf(
+      domain: "example.com", records: ["v=spf1 include:x.example include:y.example include:_spf.google.com ~all"],
+      lookUp: Self.dns(zone))
+    // x, y, google (3) + s twice (2 × 4) + google's three = 14
+    #expect(check.status == .warn && check.detail.contains("it needs 14 DNS look-ups"), "\(check.detail)")
+  }
+
+  @Test("SPF: terms after all are never evaluated, and redirect is ignored beside all (RFC 7208 §6.1)")
+  func spfAfterAll() {
+    let redirect = DomainRecords.spf(domain: "e.com", records: ["v=spf1 -all redirect=_spf.google.com"], lookUp: Self.dns())
+    #expect(redirect.status == .warn && redirect.detail.contains("does not include _spf.google.com"), "\(redirect.detail)")
+    let late = DomainRecords.spf(domain: "e.com", records: ["v=spf1 mx -all include:_spf.google.com"], lookUp: Self.dns())
+    #expect(late.status == .warn && late.detail.contains("does not include _spf.google.com"), "\(late.detail)")
+    #expect(late.fix == "publish instead: \"v=spf1 mx include:_spf.google.com -all\"")
   }
 
   @Test("SPF: one record including Google is ok, case aside")
@@ -419,6 +445,11 @@ struct DoctorTests {
     doctor.refreshAccessToken = { _, _ in throw DeliveryFailure.authentication("invalid_grant") }
     let revoked = doctor.credentialsCheck(account, config: config)
     #expect(revoked.usable && revoked.check.status == .fail && revoked.check.fix == "run gsendmailctl login alice")
+    // A cache that cannot be written is the cache's problem, not the grant's.
+    doctor.refreshAccessToken = { _, _ in throw TokenError.cacheWrite(path: "/x/alice.json", reason: "Permission denied") }
+    let unwritable = doctor.credentialsCheck(account, config: config)
+    #expect(unwritable.usable && unwritable.check.status == .fail)
+    #expect(unwritable.check.fix?.hasPrefix("check the owner and mode of ") == true, "\(unwritable.check)")
     // The endpoint out of reach: a warning while the cached token lasts.
     doctor.refreshAccessToken = { _, _ in throw DeliveryFailure.temporary("token endpoint unreachable") }
     let unreachable = doctor.credentialsCheck(account, config: config)
