@@ -83,6 +83,7 @@ public struct Control {
     var account: Account
     var token: String
     var expires: Int?
+    var refreshIssued: Int?
     var queued: Int
     var deferredForLogin: Int
     var failed: Int
@@ -103,14 +104,16 @@ public struct Control {
     return accounts.map { account in
       var token = "not used"
       var expires: Int?
+      var refreshIssued: Int?
       if account.auth == .oauth || account.auth == .serviceAccount {
         switch tokens.status(account: account.name) {
         case .none:
           token = account.auth == .oauth ? "none (run gsendmailctl login \(account.name))" : "none yet (fetched on the first send)"
         case .unusable(let reason):
           token = "unusable: \(reason)"
-        case .present(let hasRefresh, let valid, let expiresAt):
+        case .present(let hasRefresh, let valid, let expiresAt, let issuedAt):
           expires = expiresAt
+          refreshIssued = issuedAt
           if valid && (expiresAt ?? 0) - 60 > now {
             token = "valid"
           } else if hasRefresh || account.auth == .serviceAccount {
@@ -119,14 +122,21 @@ public struct Control {
             token = "expired (run gsendmailctl login \(account.name))"
           }
           if account.auth == .oauth && !hasRefresh { token += "; no refresh token (run gsendmailctl login \(account.name))" }
+          if let issuedAt { token += "; refresh token " + Self.age(since: issuedAt, now: now) + " old" }
         }
       }
       let mine = queued.filter { $0.envelope.account == account.name }
       return AccountStatus(
-        account: account, token: token, expires: expires, queued: mine.count,
+        account: account, token: token, expires: expires, refreshIssued: refreshIssued, queued: mine.count,
         deferredForLogin: mine.filter(\.deferredForAuthentication).count,
         failed: failed.filter { $0.envelope.account == account.name }.count)
     }
+  }
+
+  /// "3 days", "1 day", "less than a day".
+  static func age(since then: Int, now: Int) -> String {
+    let days = max(0, now - then) / 86400
+    return days == 0 ? "less than a day" : "\(days) day\(days == 1 ? "" : "s")"
   }
 
   /// `status [ACCOUNT] [--json]`. Never prints a secret.
@@ -138,6 +148,7 @@ public struct Control {
           + "\"route\":\(JSON.quoted(s.account.route.rawValue)),\"host\":\(JSON.quoted(s.account.host)),"
           + "\"port\":\(s.account.port),\"auth\":\(JSON.quoted(s.account.auth.rawValue)),"
           + "\"token\":\(JSON.quoted(s.token)),\"expires_at\":\(s.expires.map(String.init) ?? "null"),"
+          + "\"refresh_token_issued_at\":\(s.refreshIssued.map(String.init) ?? "null"),"
           + "\"queued\":\(s.queued),\"deferred_for_login\":\(s.deferredForLogin),\"failed\":\(s.failed)}"
       }
       return "{\"config\":\(JSON.quoted(config.path)),\"accounts\":[\(items.joined(separator: ","))]}\n"

@@ -90,12 +90,16 @@ extension Doctor {
     let now = environment.now().seconds
     var canRefresh = account.auth == .serviceAccount
     var cachedMinutes: Int?  // how long the cached access token stays usable
+    var refreshIssued: Int?
     switch store.status(account: account.name) {
     case .unusable(let reason):
       return (DoctorCheck("credentials", .fail, "token cache: \(reason)", fix: login), false)
     case .none:
       break
-    case .present(hasRefreshToken: let hasRefresh, accessTokenValid: let valid, accessTokenExpiresAt: let expiresAt):
+    case .present(
+      hasRefreshToken: let hasRefresh, accessTokenValid: let valid, accessTokenExpiresAt: let expiresAt,
+      refreshTokenIssuedAt: let issuedAt):
+      refreshIssued = issuedAt
       if valid, let expiresAt, expiresAt - 60 > now { cachedMinutes = (expiresAt - now) / 60 }
       canRefresh = canRefresh || hasRefresh
     }
@@ -137,6 +141,13 @@ extension Doctor {
     }
     let minutes = ((result?.expiresAt ?? now) - now) / 60
     var detail = "access token refreshed, valid for \(minutes) minutes"
+    if let refreshIssued {
+      // Google gives no sign of a client's publishing status; the token's age is one.
+      detail += "; refresh token \(Control.age(since: refreshIssued, now: now)) old"
+        + (now - refreshIssued >= 7 * 86400
+          ? ", so the OAuth client is not one limited to 7 days"
+          : " (a client left in \"Testing\" loses it after 7 days)")
+    }
     guard let scope = result?.scope else { return (DoctorCheck("credentials", .ok, detail), true) }
     detail += "; scope \(scope)"
     if !scope.split(separator: " ").contains(Substring(GoogleOAuth.gmailScope)) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The content of one token cache file (SPEC §6):
-// `{"refresh_token":…,"access_token":…,"expires_at":EPOCH}`, and the reuse rule
+// `{"refresh_token":…,"access_token":…,"expires_at":EPOCH,"refresh_token_issued_at":EPOCH}`
+// (the last when the refresh token's age is known), and the reuse rule
 // (an access token is used until 60 s before it expires). Pure.
 // Failure policy: a file that is not such an object throws `StoredTokens.FormatError`;
 // the caller decides (the cache is never "repaired" here).
@@ -15,14 +16,18 @@ public struct StoredTokens: Equatable, Sendable, CustomStringConvertible {
   public var accessToken: String?
   /// Seconds since the epoch when `accessToken` expires.
   public var expiresAt: Int?
+  /// Seconds since the epoch when the endpoint issued `refreshToken`: at a login or a
+  /// rotation; nil when unknown (a token imported from another tool).
+  public var refreshTokenIssuedAt: Int?
 
   /// How long before expiry a cached access token stops being used.
   public static let reuseMargin = 60
 
-  public init(refreshToken: String?, accessToken: String?, expiresAt: Int?) {
+  public init(refreshToken: String?, accessToken: String?, expiresAt: Int?, refreshTokenIssuedAt: Int? = nil) {
     self.refreshToken = refreshToken
     self.accessToken = accessToken
     self.expiresAt = expiresAt
+    self.refreshTokenIssuedAt = refreshTokenIssuedAt
   }
 
   /// The cached access token if it is still valid `margin` seconds after `now`.
@@ -34,11 +39,12 @@ public struct StoredTokens: Equatable, Sendable, CustomStringConvertible {
   }
 
   /// The tokens after a successful token response at time `now`: the new access token, and
-  /// the new refresh token when one was returned (rotation), else the old one.
+  /// the new refresh token when one was returned (rotation, issued now), else the old one.
   public func updated(with response: TokenResponse, now: Int) -> StoredTokens {
     StoredTokens(
       refreshToken: response.refreshToken ?? refreshToken, accessToken: response.accessToken,
-      expiresAt: now + response.expiresIn)
+      expiresAt: now + response.expiresIn,
+      refreshTokenIssuedAt: response.refreshToken != nil ? now : refreshTokenIssuedAt)
   }
 
   /// Whether a token is present, and when the access token expires; no token text.
@@ -79,18 +85,17 @@ public struct StoredTokens: Equatable, Sendable, CustomStringConvertible {
       default: throw .wrongType(field: key)
       }
     }
-    var expiresAt: Int?
-    switch json["expires_at"] {
-    case nil, .null?: expiresAt = nil
-    case let value?:
-      guard case .number = value, let n = value.intValue else {
-        throw .wrongType(field: "expires_at")
+    func integer(_ key: String) throws(FormatError) -> Int? {
+      switch json[key] {
+      case nil, .null?: return nil
+      case let value?:
+        guard case .number = value, let n = value.intValue else { throw .wrongType(field: key) }
+        return n
       }
-      expiresAt = n
     }
     return StoredTokens(
       refreshToken: try string("refresh_token"), accessToken: try string("access_token"),
-      expiresAt: expiresAt)
+      expiresAt: try integer("expires_at"), refreshTokenIssuedAt: try integer("refresh_token_issued_at"))
   }
 
   /// The file content, one line with a final newline.
@@ -99,6 +104,9 @@ public struct StoredTokens: Equatable, Sendable, CustomStringConvertible {
     if let refreshToken { members.append(("refresh_token", .string(refreshToken))) }
     if let accessToken { members.append(("access_token", .string(accessToken))) }
     if let expiresAt { members.append(("expires_at", .number(String(expiresAt)))) }
+    if let refreshTokenIssuedAt, refreshToken != nil {
+      members.append(("refresh_token_issued_at", .number(String(refreshTokenIssuedAt))))
+    }
     return JSON.serialize(.object(members)) + "\n"
   }
 }

@@ -212,7 +212,8 @@ public struct TokenStore: Sendable {
       return .present(
         hasRefreshToken: tokens.refreshToken != nil,
         accessTokenValid: tokens.usableAccessToken(now: now(), margin: 0) != nil,
-        accessTokenExpiresAt: tokens.expiresAt)
+        accessTokenExpiresAt: tokens.expiresAt,
+        refreshTokenIssuedAt: tokens.refreshToken == nil ? nil : tokens.refreshTokenIssuedAt)
     } catch {
       return .unusable(error.description)
     }
@@ -243,7 +244,8 @@ public struct TokenStore: Sendable {
     let previous = try? load(account: account)
     let tokens = StoredTokens(
       refreshToken: response.refreshToken ?? previous?.refreshToken,
-      accessToken: response.accessToken, expiresAt: now() + response.expiresIn)
+      accessToken: response.accessToken, expiresAt: now() + response.expiresIn,
+      refreshTokenIssuedAt: response.refreshToken != nil ? now() : previous?.refreshTokenIssuedAt)
     guard tokens.refreshToken != nil else {
       throw .endpoint(
         account: account,
@@ -329,7 +331,8 @@ public enum TokenStatus: Equatable, Sendable {
   /// A cache file exists but cannot be used (the reason names the path).
   case unusable(String)
   /// Tokens are cached.
-  case present(hasRefreshToken: Bool, accessTokenValid: Bool, accessTokenExpiresAt: Int?)
+  case present(
+    hasRefreshToken: Bool, accessTokenValid: Bool, accessTokenExpiresAt: Int?, refreshTokenIssuedAt: Int?)
 }
 
 /// The result of `logout`.

@@ -56,7 +56,11 @@ struct OAuthTests {
     for arguments in [["status", "alice", "-C", config], ["status", "--json", "-C", config]] {
       let status = try bench.ctl(arguments)
       #expect(status.status == 0 && status.out.contains("alice"), "\(status.stderr)")
+      // The login dated the refresh token.
+      #expect(status.out.contains("valid; refresh token less than a day old"), "\(status.out)")
     }
+    let issued = try #require(try OAuthBench.json(try String(contentsOfFile: bench.cachePath, encoding: .utf8))["refresh_token_issued_at"] as? Int)
+    #expect(abs(issued - OAuthBench.now) < 60)
 
     // Sends use the stored token: no token request at all.
     for _ in 0..<2 {

@@ -431,6 +431,18 @@ struct DoctorTests {
     }
     let ok = doctor.credentialsCheck(account, config: config)
     #expect(calls == 1)
+    // The refresh token's age, when the cache knows it.
+    for (days, text) in [
+      (3, "; refresh token 3 days old (a client left in \"Testing\" loses it after 7 days)"),
+      (9, "; refresh token 9 days old, so the OAuth client is not one limited to 7 days"),
+    ] {
+      dir.write(
+        "state/gsendmail/tokens/alice.json",
+        #"{"refresh_token":"1//r","access_token":"ya29.a","expires_at":\#(Self.now + 1800),"refresh_token_issued_at":\#(Self.now - days * 86400 - 60)}"#)
+      let dated = doctor.credentialsCheck(account, config: config)
+      #expect(dated.check.detail == "access token refreshed, valid for 60 minutes" + text + "; scope https://mail.google.com/ openid")
+    }
+    dir.write("state/gsendmail/tokens/alice.json", #"{"refresh_token":"1//r","access_token":"ya29.a","expires_at":\#(Self.now + 1800)}"#)
     #expect(ok.usable && ok.check == DoctorCheck("credentials", .ok, "access token refreshed, valid for 60 minutes; scope https://mail.google.com/ openid"))
 
     doctor.refreshAccessToken = { _, _ in

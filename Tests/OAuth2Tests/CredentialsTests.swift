@@ -154,4 +154,22 @@ struct CredentialsTests {
       try StoredTokens.parse(Array("{".utf8))
     }
   }
+
+  @Test("The refresh token's issue time: stored, kept across refreshes, renewed by a rotation")
+  func refreshTokenIssuedAt() throws {
+    let t = StoredTokens(refreshToken: "1//r", accessToken: "ya29.a", expiresAt: 1000, refreshTokenIssuedAt: 500)
+    #expect(
+      t.serialized == #"{"refresh_token":"1//r","access_token":"ya29.a","expires_at":1000,"refresh_token_issued_at":500}"#
+        + "\n")
+    #expect(try StoredTokens.parse(Array(t.serialized.utf8)) == t)
+    #expect(throws: StoredTokens.FormatError.wrongType(field: "refresh_token_issued_at")) {
+      try StoredTokens.parse(Array(#"{"refresh_token":"r","refresh_token_issued_at":true}"#.utf8))
+    }
+    let kept = t.updated(with: TokenResponse(accessToken: "ya29.b", expiresIn: 3599), now: 2000)
+    #expect(kept.refreshTokenIssuedAt == 500 && kept.expiresAt == 5599)
+    let rotated = t.updated(with: TokenResponse(accessToken: "ya29.c", expiresIn: 3599, refreshToken: "1//s"), now: 3000)
+    #expect(rotated.refreshToken == "1//s" && rotated.refreshTokenIssuedAt == 3000)
+    // Without a refresh token there is nothing to date.
+    #expect(!StoredTokens(refreshToken: nil, accessToken: "a", expiresAt: 1, refreshTokenIssuedAt: 5).serialized.contains("issued"))
+  }
 }

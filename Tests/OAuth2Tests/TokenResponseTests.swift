@@ -36,7 +36,7 @@ struct TokenResponseTests {
     let rotated = try parse(200, #"{"access_token":"A2","expires_in":100,"refresh_token":"R2"}"#)
     #expect(
       old.updated(with: rotated, now: 1000)
-        == StoredTokens(refreshToken: "R2", accessToken: "A2", expiresAt: 1100))
+        == StoredTokens(refreshToken: "R2", accessToken: "A2", expiresAt: 1100, refreshTokenIssuedAt: 1000))
     let missingExpiry = try parse(200, #"{"access_token":"A3"}"#)
     #expect(missingExpiry.expiresIn == 3600)
   }

@@ -122,6 +122,7 @@ struct TokenStoreTests {
     _ = try store.accessToken(
       account: "acct", grant: .refreshToken(client("rotate")), forceRefresh: true)
     #expect(try store.load(account: "acct")?.refreshToken == "1//RT-rotated-2")
+    #expect(try store.load(account: "acct")?.refreshTokenIssuedAt == clock.now)
     #expect(try endpoint.lastForm()["refresh_token"] == Self.refreshToken)
   }
 
@@ -290,14 +291,16 @@ struct TokenStoreTests {
     #expect(
       saved
         == StoredTokens(
-          refreshToken: "1//RT-new", accessToken: "ya29.AT-2", expiresAt: clock.now + 3599))
+          refreshToken: "1//RT-new", accessToken: "ya29.AT-2", expiresAt: clock.now + 3599,
+          refreshTokenIssuedAt: clock.now))
     let form = try endpoint.lastForm()
     #expect(form["code_verifier"] == "verifier-1")
     #expect(form["redirect_uri"] == "http://127.0.0.1:5/")
     #expect(
       store.status(account: "acct")
         == .present(
-          hasRefreshToken: true, accessTokenValid: true, accessTokenExpiresAt: clock.now + 3599))
+          hasRefreshToken: true, accessTokenValid: true, accessTokenExpiresAt: clock.now + 3599,
+          refreshTokenIssuedAt: clock.now))
   }
 
   @Test("An imported refresh token is checked with one refresh before it is saved")
@@ -309,6 +312,7 @@ struct TokenStoreTests {
     }
     #expect(store.status(account: "acct") == .none)
     try store.importRefreshToken("1//moved", account: "acct", client: client("ok"))
+    // Its age is unknown: no issue time is made up.
     #expect(
       try store.load(account: "acct")
         == StoredTokens(
