@@ -313,7 +313,10 @@ send_checks() {
 	fi
 	local state=$root/tmp/test-server
 	mkdir -p "$state"
-	"$server" --state-dir "$state" --tls-port off --http-port off \
+	# Access tokens the endpoint issues last 30 s, less than the 60 s margin: every send
+	# through the OAuth account refreshes, under the cache's lock.
+	"$server" --state-dir "$state" --tls-port off --http-port 0 --expires-in 30 \
+		--refresh-token 1//chroot-refresh-token \
 		--user root@example.com --password chroot-app-password-42 >"$state/ready" 2>"$state/log" &
 	server_pid=$!
 	local port="" tries=0
@@ -323,6 +326,8 @@ send_checks() {
 		tries=$((tries + 1)); sleep 0.1
 	done
 	[ -n "$port" ] || die "the test server did not start: $(cat "$state/log")"
+	local http_port
+	http_port=$(sed -n 's/^http 127.0.0.1:\([0-9]*\)$/\1/p' "$state/ready")
 	cp "$state/ca.pem" "$root/etc/gsendmail/test-ca.pem"
 	sh_chroot "
 		printf 'chroot-app-password-42\n' >/etc/gsendmail/password
@@ -347,6 +352,20 @@ send_checks() {
 	check "tester: -v shows AUTH redacted, never the password" \
 		sh_tester 'out=$(/usr/sbin/sendmail -v -t </tmp/message 2>&1) && printf "%s" "$out" | grep -q "AUTH PLAIN <redacted>" \
 			&& ! printf "%s" "$out" | grep -q chroot-app-password'
+	# The system account on OAuth: root logs in with the usual umask; the token cache and
+	# its lock file must stay usable by every user sending through the set-group-ID binary.
+	sh_chroot "
+		sed -i -e 's/^auth = .*/auth = \"oauth\"/' -e '/^password_file = /d' /etc/gsendmail/config.toml
+		printf 'client_id = \"chroot\"\ntoken_url = \"http://127.0.0.1:$http_port/token\"\n' >>/etc/gsendmail/config.toml"
+	check "root: gsendmailctl login --refresh-token-stdin for the system account (umask 022)" \
+		sh_chroot 'umask 022; printf "1//chroot-refresh-token\n" | gsendmailctl login test --refresh-token-stdin'
+	check "token cache and its lock file: group gsendmail may read and write them" \
+		sh_chroot 'cd /var/lib/gsendmail/tokens && ls -l
+			for f in test.json test.lock; do [ "$(stat -c %a:%G "$f")" = 660:gsendmail ] || exit 1; done'
+	check "tester: sends through the system OAuth account, refreshing root's token" \
+		sh_tester '/usr/sbin/sendmail -t </tmp/message'
+	check "the server received tester's message with XOAUTH2" \
+		sh -c "[ \$(ls '$state/records'/*.eml | wc -l) -eq 4 ] && grep -q XOAUTH2 '$state/records/4.json'"
 	kill "$server_pid" 2>/dev/null || true
 	wait "$server_pid" 2>/dev/null || true
 	check "server down: tester's message is queued (exit 0) and listed by mailq" \

@@ -126,9 +126,17 @@ final class CacheLock {
 
   /// Waits up to `timeout` for the lock, polling, so that a hung holder cannot block a
   /// sender forever.
+  ///
+  /// The file is opened read-only (flock needs no more), so that anyone who may read it
+  /// may lock it; the one who creates it sets `mode` exactly, whatever the umask, so that
+  /// the `gsendmail` group can read a lock file made by root or by any user (SPEC §5).
   init(path: String, mode: UInt32, timeout: Duration) throws(TokenError) {
-    let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode_t(mode))
+    let fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode_t(mode))
     guard fd >= 0 else { throw .cacheWrite(path: path, reason: CacheFiles.reason(errno)) }
+    var st = stat()
+    if fstat(fd, &st) == 0 && st.st_uid == geteuid() && st.st_mode & 0o7777 != mode_t(mode) {
+      _ = fchmod(fd, mode_t(mode))
+    }
     let deadline = MonotonicClock.now() + timeout
     var pause = Duration.milliseconds(5)
     while flock(fd, LOCK_EX | LOCK_NB) != 0 {

@@ -260,6 +260,8 @@ struct TokenStoreTests {
     try seedExpiredCache(store(isSystem: true))
     #expect(try mode(directory.path + "/tokens") == 0o2770)
     #expect(try mode(cachePath) == 0o660)
+    // The group must be able to open the lock file too, whatever the umask of its creator.
+    #expect(try mode(directory.path + "/tokens/acct.lock") == 0o660)
   }
 
   @Test("A stale temporary file from a crash does not block writing")
