@@ -497,6 +497,20 @@ struct OAuthTests {
     #expect(bench.rig.server.oauthCheckStats.jwtBearerGrants == 0)
   }
 
+  @Test("A token cache others can read is 78 with the chmod that fixes it; nothing is sent")
+  func readableTokenCache() throws {
+    let bench = try OAuthBench()
+    defer { bench.expectNoSecrets() }
+    try bench.writeCache(refresh: bench.rig.refreshToken, access: bench.rig.token, expiresAt: OAuthBench.now + 3000)
+    chmod(bench.cachePath, 0o644)
+    let r = try bench.send(try bench.config())
+    #expect(r.status == 78, "\(r.stderr)")
+    #expect(r.stderr.contains("chmod 600 \(bench.cachePath)"), "\(r.stderr)")
+    #expect(bench.rig.received.isEmpty)
+    chmod(bench.cachePath, 0o600)
+    #expect(try bench.send(try bench.config()).status == 0)
+  }
+
   // MARK: Logout
 
   @Test("logout revokes the refresh token and deletes the cache")
