@@ -161,6 +161,13 @@ public enum TokenEndpointError: Error, Equatable, Sendable, CustomStringConverti
           + "Workspace Admin console"
       case "invalid_scope":
         hint = "the scope https://mail.google.com/ is not allowed for this client"
+      case "invalid_grant":
+        // Only a service account's signed assertion gets here (a refused refresh token is
+        // `invalidGrant`).
+        hint =
+          "check that the key in service_account_file is still active, that user names an "
+          + "existing user of the domain, that domain-wide delegation grants the key's client id "
+          + "the scope https://mail.google.com/, and that this machine's clock is right"
       default:
         hint = "check the OAuth client settings, then \(login)"
       }

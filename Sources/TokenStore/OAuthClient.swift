@@ -57,6 +57,12 @@ public enum TokenGrant: Equatable, Sendable {
   /// `tokenURL` (which is also the JWT's `aud`).
   case serviceAccount(ServiceAccountKey, subject: String?, tokenURL: String)
 
+  /// Whether this is a service account's signed assertion (no refresh token involved).
+  public var isServiceAccount: Bool {
+    if case .serviceAccount = self { return true }
+    return false
+  }
+
   /// The grant of a service-account key file.
   /// - Parameters:
   ///   - path: The key file (`service_account_file`).

@@ -148,7 +148,13 @@ public struct TokenStore: Sendable {
       url = tokenURL
       form = .jwtBearer(assertion: jwt)
     }
-    let response = try exchange(account: account, url: url, form: form)
+    let response: TokenResponse
+    do {
+      response = try exchange(account: account, url: url, form: form)
+    } catch .endpoint(let account, .invalidGrant(let description)) where grant.isServiceAccount {
+      // No refresh token is involved: the assertion itself was refused.
+      throw .endpoint(account: account, .rejected(error: "invalid_grant", description: description))
+    }
     var updated = base.updated(with: response, now: now())
     if case .serviceAccount = grant { updated.refreshToken = nil }
     return (updated, response.scope)

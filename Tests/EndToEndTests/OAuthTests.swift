@@ -446,6 +446,9 @@ struct OAuthTests {
     #expect(r.status == 77, "\(r.stderr)")
     #expect(bench.rig.server.oauthCheckStats.assertions.first?.problem == "Invalid JWT Signature.")
     #expect(bench.rig.received.isEmpty)
+    // The advice is about the key and its delegation: there is no login to run.
+    #expect(r.stderr.contains("invalid_grant: Invalid JWT Signature.") && r.stderr.contains("service_account_file"), "\(r.stderr)")
+    #expect(!r.stderr.contains("gsendmailctl login") && !r.stderr.contains("7 days"), "\(r.stderr)")
   }
 
   // MARK: Bad files
