@@ -26,7 +26,8 @@ public struct Control {
     QueueRunner(
       environment: environment, config: config, store: store,
       transcript: verbose ? { stderr?.write("gsendmailctl: \($0)\n") } : nil,
-      log: DeliveryLog(target: config.log, ident: "gsendmailctl"))
+      // Deliveries are logged as gsendmail's, whichever program made them (SPEC §10).
+      log: DeliveryLog(target: config.log, ident: "gsendmail"))
   }
 
   // MARK: Queue

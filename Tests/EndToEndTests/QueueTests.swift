@@ -241,6 +241,8 @@ struct QueueTests {
     let lines = Self.log(rig).split(separator: "\n")
     #expect(lines.count == 2, "\(lines)")
     #expect(lines.allSatisfy { $0.contains("status=deferred") && $0.contains(relay) }, "\(lines)")
+    // The queue run was gsendmailctl's; the log line is gsendmail's (SPEC §10).
+    #expect(lines.allSatisfy { $0.contains(" gsendmail[") }, "\(lines)")
     let down = try Self.queueConfig(rig, port: try Self.closedPort())
     _ = try Harness.run(ctl, ["queue", "retry", id, "-C", down], environment: rig.environment)
     let last = Self.log(rig).split(separator: "\n").last ?? ""
