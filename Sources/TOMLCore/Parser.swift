@@ -33,6 +33,8 @@ struct Parser {
     let depth: Int
     /// A table's keys, in document order.
     var keys: [String] = []
+    /// Where each key was first written (parallel to `keys`), as byte offsets.
+    var keyOffsets: [Int] = []
     /// A table's values (parallel to `keys`) or an array's elements, as node indices.
     var children: [Int] = []
   }
@@ -94,7 +96,9 @@ struct Parser {
       try skipComment()
       try endOfLine(after: "value")
     }
-    return TOMLTable(keys: nodes[0].keys, values: nodes[0].children.map(materialize))
+    var lineStarts = [0]
+    for i in 0..<bytes.count where bytes[i] == ASCII.lf { lineStarts.append(i + 1) }
+    return materialize(0, lineStarts: lineStarts).table!
   }
 
   // MARK: - Structure
@@ -188,13 +192,13 @@ struct Parser {
       throw error(at: start, "duplicate key '\(display(key[...]))'")
     }
     let value = try self.value(depth: nodes[parent].depth + 1)
-    link(value, to: parent, as: last)
+    link(value, to: parent, as: last, at: start)
   }
 
   /// A new table (or array of tables) named `key` in `table`.
   mutating func addChild(to table: Int, _ key: String, _ kind: Kind, at offset: Int) throws(TOMLError) -> Int {
     let child = try newNode(kind, depth: nodes[table].depth + 1, at: offset)
-    link(child, to: table, as: key)
+    link(child, to: table, as: key, at: offset)
     return child
   }
 
@@ -211,19 +215,36 @@ struct Parser {
     return nodes.count - 1
   }
 
-  mutating func link(_ child: Int, to table: Int, as key: String) {
+  mutating func link(_ child: Int, to table: Int, as key: String, at offset: Int) {
     nodes[table].keys.append(key)
+    nodes[table].keyOffsets.append(offset)
     nodes[table].children.append(child)
     childIndex[Slot(table: table, key: key)] = child
   }
 
-  func materialize(_ node: Int) -> TOMLValue {
+  /// The value of a node; `lineStarts` are the offsets where lines begin, for key lines.
+  func materialize(_ node: Int, lineStarts: [Int]) -> TOMLValue {
     switch nodes[node].kind {
     case .value(let value): return value
-    case .staticArray, .arrayOfTables: return .array(nodes[node].children.map(materialize))
+    case .staticArray, .arrayOfTables:
+      return .array(nodes[node].children.map { materialize($0, lineStarts: lineStarts) })
     case .implicitTable, .headerTable, .dottedTable, .inlineTable:
-      return .table(TOMLTable(keys: nodes[node].keys, values: nodes[node].children.map(materialize)))
+      return .table(
+        TOMLTable(
+          keys: nodes[node].keys, values: nodes[node].children.map { materialize($0, lineStarts: lineStarts) },
+          lines: nodes[node].keyOffsets.map { Self.line(of: $0, lineStarts: lineStarts) }))
     }
+  }
+
+  /// The 1-based line of a byte offset.
+  static func line(of offset: Int, lineStarts: [Int]) -> Int {
+    var low = 0
+    var high = lineStarts.count
+    while high - low > 1 {
+      let middle = (low + high) / 2
+      if lineStarts[middle] <= offset { low = middle } else { high = middle }
+    }
+    return low + 1
   }
 
   // MARK: - Keys

@@ -54,20 +54,29 @@ public enum TOMLValue: Sendable, Equatable {
   }
 }
 
-/// A TOML table: keys in the order the document first names them, each with its value.
+/// A TOML table: keys in the order the document first names them, each with its value
+/// and the line where it was first written.
 public struct TOMLTable: Sendable, Equatable {
   /// The keys, in document order.
   public let keys: [String]
   let values: [TOMLValue]
+  let lines: [Int]
 
-  init(keys: [String], values: [TOMLValue]) {
+  init(keys: [String], values: [TOMLValue], lines: [Int]) {
     self.keys = keys
     self.values = values
+    self.lines = lines
   }
 
   /// The value of `key`, or nil. A linear search: configuration tables are small.
   public subscript(key: String) -> TOMLValue? {
     keys.firstIndex(of: key).map { values[$0] }
+  }
+
+  /// The 1-based line where `key` was first written: its `key = …` line, the header that
+  /// named it (`[key]`, `[key.sub]`), or the line of the dotted key (`key.sub = …`).
+  public func line(of key: String) -> Int? {
+    keys.firstIndex(of: key).map { lines[$0] }
   }
 
   /// The same keys with equal values, in any order (TOML tables are unordered).

@@ -356,3 +356,36 @@ struct ByteOrderMarkTests {
     #expect(throws: TOMLError.self) { try TOML.parse("a = 1\n\u{FEFF}b = 2\n") }
   }
 }
+
+@Suite("TOML: key lines")
+struct KeyLineTests {
+  @Test("each key's line: key = value, header, dotted key, inline table, array of tables")
+  func lines() throws {
+    let document = """
+      top = 1
+      text = \"\"\"
+      two
+      lines\"\"\"
+      [a.b]
+      x = 1
+        y.z = 2
+      inline = { p = 1, r = 2 }
+      [[list]]
+      q = 1
+      """
+    let root = try TOML.parse(document)
+    #expect(root.line(of: "top") == 1 && root.line(of: "text") == 2)
+    #expect(root.line(of: "a") == 5 && root.line(of: "list") == 9 && root.line(of: "nope") == nil)
+    let b = try #require(root["a"]?.table?["b"]?.table)
+    #expect(b.line(of: "x") == 6 && b.line(of: "y") == 7 && b.line(of: "inline") == 8)
+    #expect(b["y"]?.table?.line(of: "z") == 7 && b["inline"]?.table?.line(of: "r") == 8)
+    guard case .array(let list)? = root["list"] else {
+      Issue.record("list is not an array")
+      return
+    }
+    #expect(list.first?.table?.line(of: "q") == 10)
+    // A byte order mark and CRLF line ends do not shift lines.
+    let crlf = try TOML.parse(utf8: [0xEF, 0xBB, 0xBF] + Array("a = 1\r\n\r\nb = 2\r\n".utf8))
+    #expect(crlf.line(of: "a") == 1 && crlf.line(of: "b") == 3)
+  }
+}
