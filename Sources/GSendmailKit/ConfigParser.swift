@@ -4,6 +4,7 @@
 // valid key for a typo, line numbers for our own errors — is here. Accounts keep
 // the order of the file. Pure: the caller reads the file.
 
+import Codecs
 import TOMLCore
 
 /// Parses and validates the configuration file.
@@ -48,15 +49,14 @@ public enum ConfigParser {
     } catch {
       throw .syntax(path: path, line: error.line, column: error.column, message: error.message)
     }
-    let lines = LineFinder(text: text)
     var config = Configuration(path: path, isSystem: isSystem)
     let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
     func expand(_ p: String) -> String { expandPath(p, home: home, relativeTo: directory) }
 
     for key in table.keys where !topKeys.contains(key) {
-      throw .unknownKey(path: path, line: lines.line(ofKey: key, in: nil), key: key, suggestion: nearest(key, in: topKeys))
+      throw .unknownKey(path: path, line: table.line(of: key), key: key, suggestion: nearest(key, in: topKeys))
     }
-    let top = Reader(table: table, path: path, section: nil, lines: lines)
+    let top = Reader(table: table, path: path, section: nil)
     config.defaultAccount = try top.string("default")
     config.aliasesFile = try top.string("aliases").map(expand)
     config.localRecipient = try top.string("local_recipient")
@@ -82,9 +82,9 @@ public enum ConfigParser {
       guard let accountTable = accounts.table else { throw top.invalid("account", "must be a table of [account.NAME] tables") }
       for name in accountTable.keys {
         guard let one = accountTable[name]?.table else {
-          throw top.invalid("account.\(name)", "must be a table ([account.\(name)])")
+          throw Reader(table: accountTable, path: path, section: "account").invalid(name, "must be a table ([account.\(name)])")
         }
-        config.accounts.append(try parseAccount(name: name, table: one, path: path, lines: lines, expand: expand))
+        config.accounts.append(try parseAccount(name: name, table: one, path: path, expand: expand))
       }
     }
     if config.accounts.isEmpty {
@@ -97,13 +97,13 @@ public enum ConfigParser {
   }
 
   private static func parseAccount(
-    name: String, table: TOMLTable, path: String, lines: LineFinder, expand: (String) -> String
+    name: String, table: TOMLTable, path: String, expand: (String) -> String
   ) throws(ConfigError) -> Account {
     let section = "account.\(name)"
     for key in table.keys where !accountKeys.contains(key) {
-      throw .unknownKey(path: path, line: lines.line(ofKey: key, in: section), key: key, suggestion: nearest(key, in: accountKeys))
+      throw .unknownKey(path: path, line: table.line(of: key), key: key, suggestion: nearest(key, in: accountKeys))
     }
-    let r = Reader(table: table, path: path, section: section, lines: lines)
+    let r = Reader(table: table, path: path, section: section)
     guard let from = try r.string("from") else { throw .missingKey(path: path, table: section, key: "from") }
     guard isValidFrom(from) else { throw r.invalid("from", "expected an address such as alice@example.com or a pattern *@example.com") }
     let route = try r.choice("route", Route.self) ?? .gmail
@@ -188,27 +188,41 @@ public enum ConfigParser {
     return host == "127.0.0.1" || host == "::1" || host == "localhost"
   }
 
-  /// The valid key nearest to `key` (Levenshtein distance ≤ 3), if any.
+  /// The valid key nearest to `key`: one a small typo away (Levenshtein distance ≤ 3),
+  /// else the one sharing the most words with it (`password` → `password_file`,
+  /// `client_secret_path` → `client_secret_file`), the closer on a tie; nil when none does.
   static func nearest(_ key: String, in candidates: [String]) -> String? {
-    var best: (String, Int)?
+    let lower = key.lowercased()
+    var typo: (key: String, distance: Int)?
+    var related: (key: String, shared: Int, distance: Int)?
     for c in candidates {
-      let d = editDistance(Array(key.lowercased().utf8), Array(c.utf8))
-      if d <= max(2, min(3, c.count / 3)), d < (best?.1 ?? Int.max) { best = (c, d) }
+      let d = editDistance(Array(lower.utf8), Array(c.utf8))
+      if d <= max(2, min(3, c.count / 3)), d < (typo?.distance ?? Int.max) { typo = (c, d) }
+      let shared = c.split(separator: "_").filter { $0.count >= 3 && lower.containsText(String($0)) }.count
+      if shared > 0, shared > (related?.shared ?? 0) || (shared == related?.shared && d < related!.distance) {
+        related = (c, shared, d)
+      }
     }
-    return best?.0
+    return typo?.key ?? related?.key
   }
 
+  /// Edits (insert, delete, replace, or swap two neighbours: `prot` is one from `port`)
+  /// that turn `a` into `b` (the optimal string alignment distance).
   static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
     if a.isEmpty { return b.count }
     if b.isEmpty { return a.count }
+    var beforePrevious = [Int](repeating: 0, count: b.count + 1)
     var previous = Array(0...b.count)
     var current = [Int](repeating: 0, count: b.count + 1)
     for i in 1...a.count {
       current[0] = i
       for j in 1...b.count {
         current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+          current[j] = min(current[j], beforePrevious[j - 2] + 1)
+        }
       }
-      swap(&previous, &current)
+      (beforePrevious, previous, current) = (previous, current, beforePrevious)
     }
     return previous[b.count]
   }
@@ -222,45 +236,15 @@ func expandPath(_ path: String, home: String, relativeTo directory: String) -> S
   return directory + "/" + path
 }
 
-/// Finds the line on which a key is set, for error messages about keys the TOML parser accepted.
-struct LineFinder {
-  let lines: [Substring]
-  init(text: String) { lines = text.split(separator: "\n", omittingEmptySubsequences: false) }
-
-  /// The 1-based line of `key = …` inside `[section]` (or before any table when `section` is nil).
-  func line(ofKey key: String, in section: String?) -> Int? {
-    var current: String?
-    for (index, raw) in lines.enumerated() {
-      let line = raw.drop { $0 == " " || $0 == "\t" }
-      if line.hasPrefix("[") {
-        current = String(line.dropFirst().prefix { $0 != "]" }).filter { $0 != " " && $0 != "\"" }
-        continue
-      }
-      guard current == section else {
-        if section == nil, current != nil { continue }
-        // `account.work.from = …` dotted form inside the top level.
-        if let s = section, current == nil, line.hasPrefix(s + "." + key) { return index + 1 }
-        continue
-      }
-      if line.hasPrefix(key) {
-        let after = line.dropFirst(key.count).drop { $0 == " " || $0 == "\t" }
-        if after.hasPrefix("=") { return index + 1 }
-      }
-    }
-    return nil
-  }
-}
-
 /// Typed reads from one TOML table, with errors that name file, line and key.
 struct Reader {
   let table: TOMLTable
   let path: String
   let section: String?
-  let lines: LineFinder
 
   func invalid(_ key: String, _ message: String) -> ConfigError {
     let name = section.map { "\($0).\(key)" } ?? key
-    return .invalidValue(path: path, line: lines.line(ofKey: key, in: section), key: name, message: message)
+    return .invalidValue(path: path, line: table.line(of: key), key: name, message: message)
   }
 
   func string(_ key: String) throws(ConfigError) -> String? {

@@ -100,6 +100,34 @@ struct ConfigParserTests {
     }
   }
 
+  @Test(
+    "Unknown keys beyond a typo: the key sharing most words; none when nothing is related",
+    arguments: [
+      ("password", "password_file"), ("client_secret_path", "client_secret_file"), ("passwordeval", "password_file"),
+      ("tls_trust_file", "tls_ca_file"), ("smtp_host", "host"), ("zzz", nil),
+    ] as [(String, String?)])
+  func relatedKey(key: String, suggestion: String?) {
+    #expect(throws: ConfigError.unknownKey(path: "c", line: 3, key: key, suggestion: suggestion)) {
+      try ConfigParser.parse("[account.a]\nfrom = \"a@example.com\"\n\(key) = \"x\"\n", path: "c", home: "/h")
+    }
+  }
+
+  @Test("The line of an unknown key is found in any form: a misspelt table, a dotted key, an inline table")
+  func unknownKeyLines() {
+    #expect(throws: ConfigError.unknownKey(path: "c", line: 3, key: "acount", suggestion: "account")) {
+      try ConfigParser.parse("queue = true\n\n[acount.p]\nfrom = \"a@example.com\"\n", path: "c", home: "/h")
+    }
+    #expect(throws: ConfigError.unknownKey(path: "c", line: 3, key: "hots", suggestion: "host")) {
+      try ConfigParser.parse("[account]\np.from = \"a@example.com\"\np.hots = \"x\"\n", path: "c", home: "/h")
+    }
+    #expect(throws: ConfigError.unknownKey(path: "c", line: 2, key: "prot", suggestion: "port")) {
+      try ConfigParser.parse("# one line\naccount.p = { from = \"a@example.com\", prot = 25 }\n", path: "c", home: "/h")
+    }
+    #expect(throws: ConfigError.invalidValue(path: "c", line: 4, key: "account.p.port", message: "must be 1-65535")) {
+      try ConfigParser.parse("[account.p]\nfrom = \"a@example.com\"\n\nport = 0\n", path: "c", home: "/h")
+    }
+  }
+
   @Test("Bad values are refused", arguments: [
     "route = \"smtp\"", "auth = \"oauth2\"", "port = 70000", "port = \"587\"", "tls = \"none\"",
     "token_url = \"http://example.com/token\"", "auth_url = \"ftp://x\"", "helo = \"\"",
