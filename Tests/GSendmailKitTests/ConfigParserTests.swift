@@ -216,6 +216,13 @@ struct AccountSelectionTests {
     #expect(try c.chooseAccount(named: nil, sender: "ann@example.com", headerFrom: nil).name == "second")
   }
 
+  @Test("A file with one account needs no default: it sends whatever the sender")
+  func onlyAccount() throws {
+    let one = try ConfigParser.parse("[account.solo]\nfrom = \"me@example.com\"\nauth = \"none\"\n", path: "c", home: "/h")
+    #expect(try one.chooseAccount(named: nil, sender: "root@host.example", headerFrom: "x@other.org").name == "solo")
+    #expect(try one.chooseAccount(named: nil, sender: nil, headerFrom: nil).name == "solo")
+  }
+
   @Test("No default and no match is an error")
   func noMatch() throws {
     var c = Self.config
