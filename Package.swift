@@ -62,7 +62,7 @@ let package = Package(
     .executableTarget(
       name: "gsendmailctl",
       dependencies: [
-        "GSendmailKit", "OAuth2", "TokenStore",
+        "Codecs", "GSendmailKit", "OAuth2", "TokenStore",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 

@@ -5,6 +5,7 @@
 // client prints how to create one and exits 78. The code and tokens are never printed.
 
 import ArgumentParser
+import Codecs
 import GSendmailKit
 import OAuth2
 import TokenStore
@@ -96,21 +97,36 @@ struct Login: ParsableCommand {
       codeVerifier: session.codeVerifier)
   }
 
-  /// Runs `xdg-open URL` in the background when a graphical session is there
-  /// (DISPLAY or WAYLAND_DISPLAY set); its output is discarded and failure ignored.
+  /// Opens the URL in the background: with `$BROWSER` when set (its first entry, as a
+  /// shell command, `%s` replaced by the URL or the URL appended, as Python's webbrowser
+  /// and xdg-utils read it), else with `xdg-open` when a graphical session is there
+  /// (DISPLAY or WAYLAND_DISPLAY set). Output is discarded and failure ignored: the URL
+  /// is printed anyway.
   static func openBrowser(_ url: String) {
     let env = Environment.current().variables
+    if let browser = env["BROWSER"]?.split(separator: ":").first.map(String.init), !browser.isEmpty {
+      // The URL is passed as "$1", never spliced into the command line.
+      let command = browser.contains("%s") ? browser.replacingText("%s", with: "\"$1\"") : browser + " \"$1\""
+      spawnQuietly(["/bin/sh", "-c", command, "sh", url])
+      return
+    }
     guard !(env["DISPLAY"] ?? "").isEmpty || !(env["WAYLAND_DISPLAY"] ?? "").isEmpty else { return }
+    spawnQuietly(["xdg-open", url])
+  }
+
+  /// Starts `arguments` (looked up in PATH) with standard input, output and error on
+  /// /dev/null, without waiting for it.
+  static func spawnQuietly(_ arguments: [String]) {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-    let argv: [UnsafeMutablePointer<CChar>?] = [strdup("xdg-open"), strdup(url), nil]
+    let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
     defer { for pointer in argv { free(pointer) } }
     var pid = pid_t()
-    _ = posix_spawnp(&pid, "xdg-open", &actions, nil, argv, environ)
+    _ = posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ)
   }
 
   /// What to do when the account has no OAuth client.

@@ -82,6 +82,31 @@ struct OAuthTests {
     #expect(bench.rig.received.count == 3)
   }
 
+  @Test("login opens $BROWSER with the URL; a browser that follows it completes the login")
+  func loginOpensBrowser() throws {
+    let bench = try OAuthBench()
+    defer { bench.expectNoSecrets() }
+    let config = try bench.config()
+    // A "browser" that loads the page and follows the redirect, as a person clicking
+    // "Allow" would; it also notes the URL it was given.
+    let script = try bench.rig.write(
+      "browser.py",
+      "import sys, urllib.request\nopen(sys.argv[2], 'w').write(sys.argv[1])\nurllib.request.urlopen(sys.argv[1], timeout=20).read()\n")
+    let seen = bench.rig.dir.path + "/browser-url"
+    var environment = bench.rig.environment
+    environment["BROWSER"] = "python3 \(script) %s \(seen)"
+    let login = try LiveProcess(
+      Harness.binary("gsendmailctl"), ["login", "alice", "-C", config, "--wait-seconds", "60"],
+      environment: environment)
+    defer { login.stop() }
+    #expect(login.waitForExit(timeout: 40) == 0, "\(login.stdout)\(login.stderr)")
+    bench.record("login", login)
+    let url = try String(contentsOfFile: seen, encoding: .utf8)
+    #expect(url.hasPrefix(bench.rig.server.authorizationURL! + "?") && login.stdout.contains(url))
+    #expect(try bench.cache()?.refresh != nil)
+    #expect(bench.rig.server.tokenEndpointStats.authorizationCodeGrants == 1)
+  }
+
   @Test("login with the redirected URL pasted on standard input")
   func loginByPaste() throws {
     let bench = try OAuthBench()
