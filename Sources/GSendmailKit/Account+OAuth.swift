@@ -10,9 +10,12 @@ import TokenStore
 extension Account {
   /// The account's OAuth client: `client_secret_file`, else `client_id` (+ `client_secret`);
   /// nil when neither is set.
-  /// - Throws: `TokenError.credentials` for an unreadable or malformed file.
-  public func oauthClient() throws(TokenError) -> OAuthClient? {
+  /// - Throws: `TokenError.credentials` for an unreadable or malformed file;
+  ///   `ConfigError.unsafePermissions` when others can read it (it holds the client
+  ///   secret, as a config with `client_secret` does: SPEC §5).
+  public func oauthClient() throws -> OAuthClient? {
     if let file = clientSecretFile {
+      if let problem = Files.secretFileProblem(file) { throw problem }
       return try OAuthClient.load(
         clientSecretFile: file, authorizationURL: authURL, tokenURL: tokenURL, revokeURL: revokeURL)
     }
@@ -59,5 +62,34 @@ extension Configuration {
   /// The named account, or the default (or only) one.
   public func chooseForCommand(_ name: String?) throws(ConfigError) -> Account {
     try chooseAccount(named: name, sender: nil, headerFrom: nil)
+  }
+}
+
+extension Configuration {
+  /// The files holding an account's secrets (SPEC §5), by config key: its password file,
+  /// OAuth client file or service-account key, and its token cache when there is one.
+  public func secretFiles(of account: Account, environment env: Environment) -> [(key: String, path: String)] {
+    var files: [(key: String, path: String)] = []
+    switch account.auth {
+    case .password:
+      if let path = account.passwordFile { files.append(("password_file", path)) }
+    case .oauth:
+      if let path = account.clientSecretFile { files.append(("client_secret_file", path)) }
+    case .serviceAccount:
+      if let path = account.serviceAccountFile { files.append(("service_account_file", path)) }
+    case .none:
+      break
+    }
+    if account.auth == .oauth || account.auth == .serviceAccount {
+      let cache = tokenStore(environment: env).location.cachePath(account: account.name)
+      if Files.exists(cache) { files.append(("token cache", cache)) }
+    }
+    return files
+  }
+
+  /// Every secret file of every account that others may read, as the errors sending
+  /// would stop with (78, naming the chmod or chown that fixes it).
+  public func secretFileProblems(environment env: Environment) -> [ConfigError] {
+    accounts.flatMap { secretFiles(of: $0, environment: env) }.compactMap { Files.secretFileProblem($0.path) }
   }
 }

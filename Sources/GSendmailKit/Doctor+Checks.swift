@@ -19,24 +19,7 @@ extension Doctor {
 
   /// The files an account reads its secrets from: present, readable, and private (SPEC §5).
   func fileChecks(_ account: Account, config: Configuration) -> [DoctorCheck] {
-    var files: [(key: String, path: String)] = []
-    switch account.auth {
-    case .password:
-      if let path = account.passwordFile { files.append(("password_file", path)) }
-    case .oauth:
-      if let path = account.clientSecretFile { files.append(("client_secret_file", path)) }
-    case .serviceAccount:
-      if let path = account.serviceAccountFile { files.append(("service_account_file", path)) }
-    case .none:
-      break
-    }
-    var checks = files.map { fileCheck(key: $0.key, path: $0.path, config: config) }
-    if account.auth == .oauth || account.auth == .serviceAccount {
-      // A missing cache is the credentials check's business.
-      let cache = config.tokenStore(environment: environment).location.cachePath(account: account.name)
-      if Files.exists(cache) { checks.append(fileCheck(key: "token cache", path: cache, config: config)) }
-    }
-    return checks
+    config.secretFiles(of: account, environment: environment).map { fileCheck(key: $0.key, path: $0.path, config: config) }
   }
 
   func fileCheck(key: String, path: String, config: Configuration) -> DoctorCheck {

@@ -14,8 +14,13 @@ struct Config: ParsableCommand {
 
     func run() throws {
       try runMapped {
-        let config = try ConfigLocator.load(configFile: global.configFile, environment: .current())
+        let environment = Environment.current()
+        let config = try ConfigLocator.load(configFile: global.configFile, environment: environment)
         print(config.resolvedDescription, terminator: "")
+        // What sending would refuse is an error here too.
+        let problems = config.secretFileProblems(environment: environment)
+        for problem in problems.dropLast() { FileDescriptorSink(fd: 2).write("gsendmailctl: \(errorText(problem))\n") }
+        if let last = problems.last { throw last }
       }
     }
   }

@@ -116,6 +116,21 @@ struct DoctorEndToEndTests {
     #expect(warned.out.contains("warn  spf: example.com: \"v=spf1 mx include:a.example include:b.example include:_spf.google.com ~all\": it needs 11 DNS look-ups"), "\(warned.out)")
   }
 
+  @Test("config check prints the resolved config, secrets masked; a secret file others can read is 78, as for sending")
+  func configCheck() throws {
+    let rig = try Rig()
+    let config = try rig.config(accountExtra: "client_secret = \"GOCSPX-not-to-be-printed\"\n")
+    let ok = try Harness.run(Harness.binary("gsendmailctl"), ["config", "check", "-C", config], environment: rig.environment)
+    #expect(ok.status == 0, "\(ok.stderr)")
+    #expect(ok.out.contains("[account.alice]") && ok.out.contains("password_file = "), "\(ok.out)")
+    #expect(!ok.out.contains("GOCSPX-not-to-be-printed") && !ok.out.contains(rig.password))
+    let pw = rig.dir.appendingPathComponent("pw").path
+    chmod(pw, 0o640)
+    let open = try Harness.run(Harness.binary("gsendmailctl"), ["config", "check", "-C", config], environment: rig.environment)
+    #expect(open.status == 78 && open.stderr.contains("chmod 600 \(pw)"), "\(open.stderr)")
+    #expect(try rig.send(["-C", config, "bob@example.org"], simpleMessage).status == 78)
+  }
+
   @Test("a name server that fails is a warning per record, not a failure")
   func dnsServerFailure() throws {
     let rig = try Rig()

@@ -498,6 +498,26 @@ struct OAuthTests {
     #expect(login.status == 78 && login.stderr.contains(file), "\(login.stderr)")
   }
 
+  @Test("A client_secret_file others can read is 78 with the chmod, for sending and for login")
+  func readableClientSecretFile() throws {
+    let bench = try OAuthBench()
+    defer { bench.expectNoSecrets() }
+    let file = try bench.rig.write(
+      "client_secret.json",
+      #"{"installed":{"client_id":"test-client","client_secret":"\#(bench.clientSecret)"}}"#, mode: 0o644)
+    try bench.writeCache(refresh: bench.rig.refreshToken, access: bench.rig.token, expiresAt: OAuthBench.now + 3000)
+    let text = try String(contentsOfFile: try bench.config(), encoding: .utf8)
+      .replacingOccurrences(of: "client_id = \"test-client\"\n", with: "client_secret_file = \"\(file)\"\n")
+      .replacingOccurrences(of: "client_secret = \"\(bench.clientSecret)\"\n", with: "")
+    let config = try bench.rig.write("readable-client.toml", text)
+    let r = try bench.send(config)
+    #expect(r.status == 78 && r.stderr.contains("chmod 600 \(file)"), "\(r.stderr)")
+    let login = try bench.ctl(["login", "alice", "--no-browser", "-C", config])
+    #expect(login.status == 78 && login.stderr.contains("chmod 600 \(file)"), "\(login.stderr)")
+    chmod(file, 0o600)
+    #expect(try bench.send(config).status == 0)
+  }
+
   @Test("A malformed service-account key is 78 naming the file")
   func malformedServiceAccountKey() throws {
     let bench = try OAuthBench()
