@@ -32,12 +32,30 @@ public struct Frontend {
     }
     // Start-up is over: the relocation tables' pages are not needed again.
     _ = gs_release_relocation_tables()
+    let stdinOpen = occupyClosedStandardDescriptors()
     let frontend = Frontend(
-      environment: .current(), stdout: FileDescriptorSink(fd: 1), stderr: FileDescriptorSink(fd: 2))
+      environment: .current(), stdinFD: stdinOpen ? 0 : -1, stdout: FileDescriptorSink(fd: 1),
+      stderr: FileDescriptorSink(fd: 2))
     // _exit: everything gsendmail writes goes out with write(2) as it happens and the
     // queue is synced, so exit handlers and library destructors have nothing to do but
     // cost time and touch pages.
     _exit(frontend.run(arguments: args).rawValue)
+  }
+
+  /// Opens /dev/null on whichever of descriptors 0, 1 and 2 the caller left closed, as
+  /// Postfix's sendmail does: otherwise the next file opened (a queue file) would take its
+  /// number, and be read as the message or written over by messages.
+  /// - Returns: Whether standard input was open (a closed one cannot carry a message).
+  static func occupyClosedStandardDescriptors() -> Bool {
+    var stdinOpen = true
+    for fd: Int32 in 0...2 where fcntl(fd, F_GETFD) == -1 && errno == EBADF {
+      if fd == 0 { stdinOpen = false }
+      // The lowest free descriptor is this one: the ones below it are open by now.
+      let null = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY)
+      // No /dev/null (a broken chroot): nothing is safe to open; the caller may retry.
+      if null != fd { _exit(SysExit.temporaryFailure.rawValue) }
+    }
+    return stdinOpen
   }
 
   /// Runs with `arguments` (argv, including argv[0]).

@@ -250,6 +250,29 @@ struct QueueTests {
     #expect(rig.received.isEmpty)
   }
 
+  @Test("Closed standard descriptors: no stdin is 66 with nothing sent; no stderr or stdout leaves the queued message intact")
+  func closedStandardDescriptors() throws {
+    let rig = try Rig()
+    let config = try Self.queueConfig(rig)
+    let bin = Harness.binary("gsendmail")
+    let message = rig.dir.appendingPathComponent("message").path
+    try Data(simpleMessage.utf8).write(to: URL(fileURLWithPath: message))
+    func shell(_ line: String) throws -> RunResult {
+      try Harness.run("/bin/sh", ["-c", line], environment: rig.environment)
+    }
+    let noInput = try shell("exec '\(bin)' -C '\(config)' bob@example.org <&-")
+    #expect(noInput.status == 66, "\(noInput.stderr)")
+    #expect(rig.received.isEmpty)
+    // -v writes the dialogue to fd 2; with it closed, it must not land in a queue file.
+    let noErr = try shell("exec '\(bin)' -C '\(config)' -v bob@example.org <'\(message)' 2>&- >&-")
+    #expect(noErr.status == 0)
+    #expect(rig.server.waitForEndedSessions(1))
+    let received = try #require(rig.received.first)
+    #expect(String(decoding: received.data, as: UTF8.self).hasSuffix("\r\nHello Bob.\r\n"), "\(String(decoding: received.data, as: UTF8.self))")
+    #expect(Self.log(rig).contains("status=sent"))
+    #expect(try Self.mailq(rig, config).contains("Mail queue is empty"))
+  }
+
   @Test("queue show, delete and retry; queue IDs are validated")
   func ctlQueue() throws {
     let rig = try Rig()
