@@ -16,6 +16,7 @@ extension Frontend {
   static let idleTimeoutSeconds: Int32 = 300
 
   func serveSMTP(_ invocation: Invocation) throws -> SysExit {
+    guard stdinFD >= 0 else { throw InputError("standard input is closed: there is no SMTP client") }
     let submission: Submission
     do {
       submission = try self.submission(for: invocation)

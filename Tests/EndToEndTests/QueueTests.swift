@@ -262,6 +262,7 @@ struct QueueTests {
     }
     let noInput = try shell("exec '\(bin)' -C '\(config)' bob@example.org <&-")
     #expect(noInput.status == 66, "\(noInput.stderr)")
+    #expect(try shell("exec '\(bin)' -C '\(config)' -bs <&-").status == 66)
     #expect(rig.received.isEmpty)
     // -v writes the dialogue to fd 2; with it closed, it must not land in a queue file.
     let noErr = try shell("exec '\(bin)' -C '\(config)' -v bob@example.org <'\(message)' 2>&- >&-")
