@@ -141,7 +141,11 @@ extension Frontend {
 
   /// `-bp` / `mailq`: the queue in Postfix's layout.
   func listQueue(_ invocation: Invocation) throws -> SysExit {
-    let config = try ConfigLocator.load(configFile: invocation.configFile, environment: environment)
+    // Without any configuration nothing can have been queued.
+    guard let config = try loadConfigIfAny(invocation) else {
+      stdout.write(QueueListing.emptyText)
+      return .ok
+    }
     let entries = try MessageQueue.store(for: config, environment: environment).list()
     stdout.write(QueueListing.mailq(entries, zoneOffsetMinutes: environment.zoneOffsetMinutes))
     return .ok

@@ -90,11 +90,23 @@ public struct Frontend {
       stdout.write("gsendmail \(gsendmailVersion)\n")
       return .ok
     case .checkAliases:
-      let config = try ConfigLocator.load(configFile: invocation.configFile, environment: environment)
+      // Without any configuration there are no aliases to check: package scripts that
+      // run newaliases after installing an MTA must not fail before it is configured.
+      guard let config = try loadConfigIfAny(invocation) else { return .ok }
       try loadAliases(config).check()
       return .ok
     case .deliver, .verify, .listQueue, .runQueue, .smtpServer:
       return try runMessageModes(invocation)
+    }
+  }
+
+  /// The configuration, or nil when none exists anywhere (`-C` naming a missing file is
+  /// still an error).
+  func loadConfigIfAny(_ invocation: Invocation) throws -> Configuration? {
+    do {
+      return try ConfigLocator.load(configFile: invocation.configFile, environment: environment)
+    } catch .notFound {
+      return nil
     }
   }
 

@@ -144,6 +144,23 @@ struct DryRunTests {
     #expect(mailq.status == 0 && mailq.out.contains("Mail queue is empty"))
   }
 
+  @Test(
+    "Before any configuration exists: newaliases exits 0 and mailq says the queue is empty; sending is 78",
+    .enabled(if: !FileManager.default.fileExists(atPath: "/etc/gsendmail/config.toml"), "a system configuration exists here"))
+  func noConfiguration() throws {
+    let home = try Harness.tempDir("noconfig")
+    let environment = ["HOME": home.path]
+    let newaliases = try Harness.run(Harness.binary("gsendmail"), [], argv0: "newaliases", environment: environment)
+    #expect(newaliases.status == 0 && newaliases.stderr.isEmpty, "\(newaliases.stderr)")
+    let mailq = try Harness.run(Harness.binary("gsendmail"), [], argv0: "mailq", environment: environment)
+    #expect(mailq.status == 0 && mailq.out == "Mail queue is empty\n", "\(mailq.stderr)")
+    let send = try Harness.run(Harness.binary("gsendmail"), ["bob@example.org"], stdin: "x\n".bytes, environment: environment)
+    #expect(send.status == 78 && send.stderr.contains("no configuration file"), "\(send.stderr)")
+    // A file named with -C that does not exist is still an error.
+    let named = try Harness.run(Harness.binary("gsendmail"), ["-C", home.path + "/missing.toml"], argv0: "newaliases", environment: environment)
+    #expect(named.status == 78)
+  }
+
   @Test("newaliases finds alias loops (78) and is quiet on a good file")
   func newaliasesLoops() throws {
     let aliases = Self.dir.appendingPathComponent("loops").path
