@@ -25,7 +25,7 @@ extension Frontend {
 
   func submission(for invocation: Invocation) throws -> Submission {
     let config = try ConfigLocator.load(configFile: invocation.configFile, environment: environment)
-    return Submission(invocation: invocation, config: config, aliases: try loadAliases(config), environment: environment)
+    return Submission(invocation: invocation, config: config, aliases: try config.loadAliases(), environment: environment)
   }
 
   /// `-bv`: prints `GIVEN -> ADDRESS` for each recipient; sends nothing.
@@ -76,7 +76,16 @@ extension Frontend {
     let message: PreparedMessage
     do {
       let scanned = try read(DraftSink(draft))
-      let resolved = try submission.recipients(scanned, givenRecipients: recipients, recipientsFromHeader: recipientsFromHeader)
+      let given = try submission.mailboxes(scanned, givenRecipients: recipients, recipientsFromHeader: recipientsFromHeader)
+      let resolved: [String]
+      do {
+        resolved = try submission.resolvedRecipients(given)
+      } catch let error as AliasError where keepUnsendable && ExitStatus.code(for: error) == .configuration {
+        // The aliases file is broken (a syntax error, a loop): the message was read, so it
+        // is kept in failed/ with its recipients as given, resolved again on retry.
+        keepFailed(draft, in: store, scanned: scanned, sender: envelopeSender, recipients: given.map(\.addrSpec), reason: error)
+        throw error
+      }
       do {
         message = try submission.prepare(scanned, envelopeSender: envelopeSender, recipients: resolved)
       } catch let error as ConfigError {

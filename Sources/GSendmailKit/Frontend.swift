@@ -93,7 +93,7 @@ public struct Frontend {
       // Without any configuration there are no aliases to check: package scripts that
       // run newaliases after installing an MTA must not fail before it is configured.
       guard let config = try loadConfigIfAny(invocation) else { return .ok }
-      try loadAliases(config).check()
+      try config.loadAliases().check()
       return .ok
     case .deliver, .verify, .listQueue, .runQueue, .smtpServer:
       return try runMessageModes(invocation)
@@ -108,17 +108,5 @@ public struct Frontend {
     } catch .notFound {
       return nil
     }
-  }
-
-  /// Reads the aliases file named by the configuration (an empty table when none is set).
-  func loadAliases(_ config: Configuration) throws -> AliasTable {
-    guard let path = config.aliasesFile else { return AliasTable() }
-    let text: String
-    do {
-      text = try Files.readText(path, asCaller: !config.isSystem)
-    } catch {
-      throw ConfigError.unreadable(path: path, reason: error.reason)
-    }
-    return try AliasTable(parsing: text, path: path)
   }
 }

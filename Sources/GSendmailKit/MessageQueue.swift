@@ -73,13 +73,19 @@ enum MessageQueue {
     var header = entry.header
     var sender = entry.envelope.sender
     let account: Account
+    var recipients = entry.envelope.recipients
     if entry.envelope.account == unchosenAccount {
-      // Kept in failed/ because no account matched: choose now, and prepare the header
-      // that was stored as it came.
-      let submission = Submission(invocation: Invocation(), config: config, aliases: AliasTable(), environment: environment)
+      // Kept in failed/ because no account matched or the aliases were broken: resolve the
+      // recipients and choose the account now, and prepare the header stored as it came.
+      let submission = Submission(
+        invocation: Invocation(), config: config, aliases: try config.loadAliases(), environment: environment)
+      recipients = try submission.resolvedRecipients(
+        recipients.map { address throws(BadMessage) in
+          do { return try AddressParser.parseMailbox(address) } catch { throw BadMessage("bad recipient \(address) in the queue entry") }
+        })
       let prepared = try submission.prepare(
         fields: fields, body: MessageCore.BodyStatistics(), envelopeSender: sender.isEmpty ? nil : sender,
-        recipients: entry.envelope.recipients)
+        recipients: recipients)
       (account, header, sender) = (prepared.account, prepared.header, prepared.sender)
       var rescanner = MessageScanner()
       try rescanner.push(header)
@@ -92,7 +98,7 @@ enum MessageQueue {
     }
     let dsn = dsnParameters(notify: entry.envelope.notify, ret: entry.envelope.ret, envelopeID: entry.envelope.envid)
     return PreparedMessage(
-      sender: sender, recipients: entry.envelope.recipients, account: account,
+      sender: sender, recipients: recipients, account: account,
       header: header, fields: fields,
       body: MessageCore.BodyStatistics(
         normalizedSize: entry.body.size, has8bit: entry.body.has8BitBytes, longestLine: entry.body.longestLine),

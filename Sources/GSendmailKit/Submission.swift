@@ -123,6 +123,13 @@ struct Submission {
   /// resolved, duplicates removed.
   /// - Throws: `BadMessage` for a malformed address or no recipient at all, `AliasError`.
   func recipients(_ scanned: ScannedMessage, givenRecipients: [String], recipientsFromHeader: Bool) throws -> [String] {
+    try resolvedRecipients(mailboxes(scanned, givenRecipients: givenRecipients, recipientsFromHeader: recipientsFromHeader))
+  }
+
+  /// The recipients as given (arguments, and with `-t` the header's), local names not
+  /// yet resolved.
+  /// - Throws: `BadMessage` for a malformed address.
+  func mailboxes(_ scanned: ScannedMessage, givenRecipients: [String], recipientsFromHeader: Bool) throws -> [Mailbox] {
     var mailboxes: [Mailbox] = []
     for argument in givenRecipients {
       do {
@@ -138,6 +145,12 @@ struct Submission {
         throw BadMessage("bad address in the header: \(describe(error))")
       }
     }
+    return mailboxes
+  }
+
+  /// Local names resolved through the aliases, duplicates removed.
+  /// - Throws: `BadMessage` for no recipient at all, `AliasError`.
+  func resolvedRecipients(_ mailboxes: [Mailbox]) throws -> [String] {
     let recipients = try resolve(mailboxes)
     guard !recipients.isEmpty else {
       throw BadMessage("no recipients: give addresses on the command line or use -t with To:, Cc: or Bcc:")

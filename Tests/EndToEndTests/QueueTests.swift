@@ -274,6 +274,24 @@ struct QueueTests {
     #expect(try Self.mailq(rig, config).contains("Mail queue is empty"))
   }
 
+  @Test("An alias loop met after reading: 78, the message kept in failed/; fixed aliases and queue retry deliver it")
+  func aliasLoopKeepsMessage() throws {
+    let rig = try Rig()
+    let aliases = rig.dir.appendingPathComponent("aliases").path
+    try Data("ops: oncall\noncall: ops\n".utf8).write(to: URL(fileURLWithPath: aliases))
+    let config = try Self.queueConfig(rig, extra: "aliases = \"\(aliases)\"\n")
+    let r = try rig.send(["-C", config, "ops"], simpleMessage)
+    #expect(r.status == 78 && r.stderr.contains("loop"), "\(r.stderr)")
+    let ctl = Harness.binary("gsendmailctl")
+    let failed = try Harness.run(ctl, ["queue", "list", "--failed", "--json", "-C", config], environment: rig.environment)
+    #expect(failed.out.contains("\"recipients\":[\"ops\"]") && failed.out.contains("loop"), "\(failed.out)")
+    let id = try #require(failed.out.range(of: "\"id\":\"").map { String(failed.out[$0.upperBound...].prefix { $0 != "\"" }) })
+    try Data("ops: oncall\noncall: bob@example.org\n".utf8).write(to: URL(fileURLWithPath: aliases))
+    let retry = try Harness.run(ctl, ["queue", "retry", id, "-C", config], environment: rig.environment)
+    #expect(retry.status == 0, "\(retry.stderr)")
+    #expect(rig.received.map(\.record.recipients) == [["bob@example.org"]])
+  }
+
   @Test("queue show, delete and retry; queue IDs are validated")
   func ctlQueue() throws {
     let rig = try Rig()
