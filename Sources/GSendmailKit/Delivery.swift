@@ -48,16 +48,25 @@ struct Delivery {
   /// Sends one message in an open session.
   func send(_ message: PreparedMessage, body: ByteSource, in session: SMTPSession) throws -> SMTPReply {
     let decision = message.encoding(serverSupports8BitMIME: session.client.capabilities.supportsEightBitMIME)
-    var source = MessageBytes(header: message.header, body: body, quotedPrintable: false)
+    let source = try Self.wireBytes(message, body: body, decision: decision)
+    return try session.send(message.envelope(for: decision), timeout: config.timeout, source: source)
+  }
+
+  /// The message as it goes out under `decision`: header and body, or the header rewritten
+  /// and the body encoded quoted-printable.
+  /// - Throws: `BadMessage` when the message cannot be sent as it is (a multipart body
+  ///   with lines too long).
+  static func wireBytes(_ message: PreparedMessage, body: ByteSource, decision: TransferEncodingDecision) throws
+    -> MessageBytes
+  {
     switch decision {
     case .refuse(let refusal):
       throw BadMessage(describeRefusal(refusal))
     case .quotedPrintable:
-      source = MessageBytes(header: try Self.quotedPrintableHeader(message.header), body: body, quotedPrintable: true)
+      return MessageBytes(header: try quotedPrintableHeader(message.header), body: body, quotedPrintable: true)
     case .sevenBit, .eightBitMIME:
-      break
+      return MessageBytes(header: message.header, body: body, quotedPrintable: false)
     }
-    return try session.send(message.envelope(for: decision), timeout: config.timeout, source: source)
   }
 
   /// The prepared header rewritten for a quoted-printable body.

@@ -48,7 +48,7 @@ extension Frontend {
       let message = try submission.prepare(
         scanned, envelopeSender: invocation.sender, givenRecipients: invocation.recipients,
         recipientsFromHeader: invocation.recipientsFromHeader)
-      printDryRun(message, body: sink.bytes)
+      try printDryRun(message, body: sink.bytes)
       return .ok
     }
     let outcome = try spoolAndDeliver(
@@ -168,23 +168,25 @@ extension Frontend {
   }
 
   /// `--dry-run`: the envelope as `MAIL FROM`/`RCPT TO` lines for a server that offers
-  /// SIZE, 8BITMIME, SMTPUTF8 and DSN, an empty line, then the message (CRLF, not
-  /// dot-stuffed).
-  func printDryRun(_ message: PreparedMessage, body: [UInt8]) {
+  /// SIZE, 8BITMIME, SMTPUTF8 and DSN, an empty line, then the message as it would go
+  /// out (CRLF, re-encoded when a line is too long, not dot-stuffed).
+  /// - Throws: `BadMessage` for a message that would be refused.
+  func printDryRun(_ message: PreparedMessage, body: [UInt8]) throws {
     var capabilities = SMTPCapabilities()
     capabilities.supportsSize = true
     capabilities.supportsEightBitMIME = true
     capabilities.supportsSMTPUTF8 = true
     capabilities.supportsDSN = true
-    let envelope = message.envelope(for: message.encoding(serverSupports8BitMIME: true))
+    let decision = message.encoding(serverSupports8BitMIME: true)
+    let bytes = try Delivery.wireBytes(message, body: MemoryByteSource(bytes: body), decision: decision)
+    let envelope = message.envelope(for: decision)
     var out = Array(SMTPClient.mailCommand(envelope, capabilities: capabilities).transcript.utf8) + [13, 10]
     for index in envelope.recipients.indices {
       out += Array(SMTPClient.rcptCommand(envelope, index, capabilities: capabilities).transcript.utf8) + [13, 10]
     }
     out += [13, 10]
-    out += message.header
     stdout.write(out)
-    stdout.write(body)
+    try bytes.stream { stdout.write($0) }
   }
 }
 

@@ -181,6 +181,21 @@ struct DryRunTests {
     #expect(r.status == 78 && r.stderr.contains("\(config):3:12") && r.stderr.contains("invalid UTF-8"), "\(r.stderr)")
   }
 
+  @Test("--dry-run shows the message as it would go out: a too-long line re-encoded, a multipart one refused (65)")
+  func dryRunEncodes() throws {
+    let long = String(repeating: "x", count: 1200)
+    let plain = try Self.run(["--dry-run", "-t"], "To: bob@example.org\nSubject: long\n\n\(long)\n")
+    #expect(plain.status == 0, "\(plain.stderr)")
+    let message = Self.split(plain).message
+    #expect(message.contains("Content-Transfer-Encoding: quoted-printable\r\n"), "\(message)")
+    #expect(message.contains("MIME-Version: 1.0\r\n"))
+    #expect(message.components(separatedBy: "\r\n").allSatisfy { $0.utf8.count <= 76 }, "\(message)")
+    let multipart = try Self.run(
+      ["--dry-run", "-t"],
+      "To: bob@example.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\n\(long)\n--b--\n")
+    #expect(multipart.status == 65 && multipart.out.isEmpty, "\(multipart.stderr)")
+  }
+
   @Test("-bv resolves aliases")
   func verify() throws {
     let r = try Self.run(["-bv", "postmaster", "alice", "x@example.org"], "")
