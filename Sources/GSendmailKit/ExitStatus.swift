@@ -8,6 +8,10 @@ import MessageCore
 import TokenStore
 import Transport
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// Maps errors to exit codes.
 public enum ExitStatus {
   /// The exit code for an error, with `queue = false` semantics: a temporary failure is 75
@@ -62,6 +66,12 @@ public func errorText(_ error: any Error) -> String {
       return "the message is larger than max_message_size (\(limit) bytes); it was not sent"
     }
   case is AddressError, is PreparationError: return describe(error)
+  case let e as QueueError:
+    if case .io(_, let code, .mkdir) = e, code == ENOENT || code == EACCES {
+      return "\(e) (a per-user queue is kept under $XDG_STATE_HOME, by default ~/.local/state: "
+        + "make that writable or set XDG_STATE_HOME; the system queue is made by the package)"
+    }
+    return "\(e)"
   default: return "\(error)"
   }
 }

@@ -38,7 +38,17 @@ enum MessageQueue {
   /// The queue store of a configuration, creating its directories when missing.
   static func store(for config: Configuration, environment: Environment) -> FileQueueStore {
     let directory = ConfigLocator.queueDirectory(for: config, environment: environment)
-    if !config.isSystem { makeDirectories(directory, below: environment.nonEmpty("XDG_STATE_HOME") ?? environment.home) }
+    if !config.isSystem {
+      var base = environment.home
+      if let state = environment.nonEmpty("XDG_STATE_HOME") {
+        // XDG: a missing state directory is made (0700), when the directory it is in exists.
+        if let slash = state.lastIndex(of: "/"), slash != state.startIndex, Files.exists(String(state[..<slash])) {
+          _ = mkdir(state, 0o700)
+        }
+        base = state
+      }
+      makeDirectories(directory, below: base)
+    }
     let policy: QueueDirectoryPolicy =
       config.isSystem ? .system(group: getgrnam("gsendmail").map { $0.pointee.gr_gid }) : .perUser
     return FileQueueStore(directory: directory, policy: policy)

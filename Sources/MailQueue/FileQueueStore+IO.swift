@@ -93,11 +93,13 @@ extension FileQueueStore {
     }
   }
 
-  /// Creates a directory and its missing parents with the policy's mode and group.
+  /// Creates a directory with the policy's mode and group, and its missing parents up to
+  /// the queue directory itself; a parent of the queue directory is never created (a
+  /// home that does not exist stays so; packaging makes the system spool).
   /// Existing directories are left as they are (packaging sets the system queue's mode).
   func ensureDirectory(_ path: String) throws(QueueError) {
     if exists(path) { return }
-    if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
+    if path.hasPrefix(directory + "/"), let slash = path.lastIndex(of: "/") {
       try ensureDirectory(String(path[..<slash]))
     }
     let result = sys.mkdir(path, policy.directoryMode)

@@ -292,6 +292,19 @@ struct QueueTests {
     #expect(rig.received.map(\.record.recipients) == [["bob@example.org"]])
   }
 
+  @Test("A home that does not exist is never created for the queue (even as root): 73 saying where the queue goes")
+  func missingHomeNotCreated() throws {
+    let rig = try Rig()
+    let config = try rig.config()  // queue = false: the message is still staged in the queue
+    let home = rig.dir.appendingPathComponent("no-such-parent/home").path
+    let r = try Harness.run(
+      Harness.binary("gsendmail"), ["-C", config, "bob@example.org"], stdin: simpleMessage.bytes, environment: ["HOME": home])
+    #expect(r.status == 73, "\(r.stderr)")
+    #expect(r.stderr.contains("XDG_STATE_HOME"), "\(r.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: rig.dir.appendingPathComponent("no-such-parent").path))
+    #expect(rig.received.isEmpty)
+  }
+
   @Test("queue show, delete and retry; queue IDs are validated")
   func ctlQueue() throws {
     let rig = try Rig()

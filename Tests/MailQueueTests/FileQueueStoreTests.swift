@@ -108,7 +108,8 @@ struct FileQueueStoreTests {
 
   @Test("retryNow makes a queued entry due and clears the wait for login")
   func retryQueued() throws {
-    let store = makeStore(TemporaryDirectory())
+    let dir = TemporaryDirectory()
+    let store = makeStore(dir)
     let (entry, lock) = try commitSample(store)
     var waiting = entry
     waiting.recordTemporaryFailure(reason: "no token", nextAttempt: 99_999, forAuthentication: true)
@@ -118,6 +119,7 @@ struct FileQueueStoreTests {
     try store.retryNow(entry.id, now: 42)
     let due = try store.load(entry.id)
     #expect(due.nextAttempt == 42 && !due.deferredForAuthentication && due.attempts == 1)
+    withExtendedLifetime(dir) {}
   }
 
   // MARK: Crash leftovers and corruption
