@@ -28,6 +28,9 @@ extension Frontend {
     let policy = SubmissionPolicy(frontend: self, submission: submission, invocation: invocation)
     var configuration = SMTPServerConfiguration(hostname: environment.hostName, maxMessageSize: submission.config.maxMessageSize)
     configuration.capabilities = [.pipelining, .eightBitMIME, .size, .enhancedStatusCodes]
+    // Local names go the same way as on the command line: `MAIL FROM:<root>` as `-f root`,
+    // `RCPT TO:<root>` through the aliases.
+    configuration.acceptsLocalNames = true
     var session = SMTPServerSession(configuration: configuration, policy: policy)
     let out = FileDescriptorSink(fd: 1)
     var open = perform(session.start(), out)
@@ -74,6 +77,23 @@ final class SubmissionPolicy: SMTPServerPolicy {
     self.frontend = frontend
     self.submission = submission
     self.invocation = invocation
+  }
+
+  /// Each recipient is resolved as it comes (aliases, `local_recipient`), so that one that
+  /// cannot be is refused alone, not the whole message at the end of data.
+  func recipient(_ recipient: SMTPRecipient, envelope: SMTPEnvelope, session: SMTPSessionInfo) -> SMTPServerDecision {
+    do {
+      let mailboxes: [Mailbox]
+      do {
+        mailboxes = try AddressParser.parseRecipients(recipient.address)
+      } catch {
+        throw BadMessage("bad recipient address: \(describe(error))")
+      }
+      _ = try submission.resolvedRecipients(mailboxes)
+      return .accept
+    } catch {
+      return .reply(Self.reply(for: error))
+    }
   }
 
   func messageReceived(_ message: SMTPReceivedMessage, session: SMTPSessionInfo) -> SMTPServerDecision {

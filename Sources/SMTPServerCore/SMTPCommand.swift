@@ -47,10 +47,12 @@ public enum SMTPCommand: Equatable, Sendable {
   }
 
   /// Parses one command line.
-  /// - Parameter line: The line without CRLF.
+  /// - Parameters:
+  ///   - line: The line without CRLF.
+  ///   - localNames: Whether `MAIL`/`RCPT` paths may be bare local parts (`<root>`).
   /// - Returns: The command.
   /// - Throws: `ParseError` naming what is wrong.
-  public static func parse(_ line: [UInt8]) throws(ParseError) -> SMTPCommand {
+  public static func parse(_ line: [UInt8], localNames: Bool = false) throws(ParseError) -> SMTPCommand {
     let text = String(decoding: line, as: UTF8.self)
     let verbEnd = text.firstIndex(of: " ") ?? text.endIndex
     let verb = text[..<verbEnd].uppercased()
@@ -62,10 +64,10 @@ public enum SMTPCommand: Equatable, Sendable {
       if name.isEmpty { throw .missingHelloArgument }
       return verb == "EHLO" ? .ehlo(name) : .helo(name)
     case "MAIL":
-      let (address, parameters) = try parsePathCommand(argument, keyword: "FROM:")
+      let (address, parameters) = try parsePathCommand(argument, keyword: "FROM:", localNames: localNames)
       return .mail(address: address, parameters: parameters)
     case "RCPT":
-      let (address, parameters) = try parsePathCommand(argument, keyword: "TO:")
+      let (address, parameters) = try parsePathCommand(argument, keyword: "TO:", localNames: localNames)
       return .rcpt(address: address, parameters: parameters)
     case "DATA":
       guard argument.isEmpty else { throw .badArguments }
@@ -106,12 +108,12 @@ public enum SMTPCommand: Equatable, Sendable {
 
   /// Parses `FROM:<path> params` / `TO:<path> params`. A space after the colon is
   /// tolerated, as most servers do.
-  private static func parsePathCommand(_ argument: String, keyword: String)
+  private static func parsePathCommand(_ argument: String, keyword: String, localNames: Bool)
     throws(ParseError) -> (String, [SMTPParameter])
   {
     guard argument.uppercased().hasPrefix(keyword) else { throw .badArguments }
     let afterKeyword = argument.dropFirst(keyword.count).drop { $0 == " " }
-    let (address, rest) = try SMTPPath.parse(Substring(afterKeyword))
+    let (address, rest) = try SMTPPath.parse(Substring(afterKeyword), localNames: localNames)
     if !rest.isEmpty && rest.first != " " { throw .badPath }
     var parameters: [SMTPParameter] = []
     for word in rest.split(separator: " ") {

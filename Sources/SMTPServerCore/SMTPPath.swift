@@ -9,9 +9,11 @@ enum SMTPPath {
   static let maxLength = 254
 
   /// Parses `<…>` at the start of `text`.
+  /// - Parameter localNames: Whether a bare local part (`<root>`) is a path, as a local
+  ///   submission server accepts it; otherwise only `postmaster` is.
   /// - Returns: The mailbox (empty for `<>`; a source route dropped) and the text after `>`.
   /// - Throws: `SMTPCommand.ParseError.badPath`.
-  static func parse(_ text: Substring) throws(SMTPCommand.ParseError) -> (String, Substring) {
+  static func parse(_ text: Substring, localNames: Bool = false) throws(SMTPCommand.ParseError) -> (String, Substring) {
     guard text.first == "<" else { throw .badPath }
     var inQuotes = false
     var escaped = false
@@ -41,14 +43,17 @@ enum SMTPPath {
       guard let colon = content.firstIndex(of: ":") else { throw .badPath }
       content = content[content.index(after: colon)...]
     }
-    guard isMailbox(content) else { throw .badPath }
+    guard isMailbox(content, localNames: localNames) else { throw .badPath }
     return (String(content), rest)
   }
 
-  /// Whether `text` is `Local-part "@" ( Domain / address-literal )`, or `postmaster`.
-  static func isMailbox(_ text: Substring) -> Bool {
+  /// Whether `text` is `Local-part "@" ( Domain / address-literal )`, or `postmaster`, or
+  /// with `localNames` any local part.
+  static func isMailbox(_ text: Substring, localNames: Bool = false) -> Bool {
     if text.unicodeScalars.contains("\u{FFFD}") { return false }
-    guard let at = text.lastIndex(of: "@") else { return text.lowercased() == "postmaster" }
+    guard let at = text.lastIndex(of: "@") else {
+      return localNames ? isLocalPart(text) : text.lowercased() == "postmaster"
+    }
     let local = text[..<at]
     let domain = text[text.index(after: at)...]
     return isLocalPart(local) && isDomain(domain)

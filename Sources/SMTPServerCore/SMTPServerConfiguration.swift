@@ -48,6 +48,10 @@ public struct SMTPServerConfiguration: Sendable {
   /// Whether `AUTH` is refused (with `authNeedsTLS`) while TLS is not active, and
   /// `AUTH` left out of the EHLO reply before TLS.
   public var authRequiresTLS: Bool
+  /// Whether `MAIL FROM:<root>` and `RCPT TO:<root>` are accepted: a bare local part, as a
+  /// local submission server takes it (its policy resolves the name). Off by default:
+  /// only `<postmaster>` is a path without a domain (RFC 5321 §4.1.1.3).
+  public var acceptsLocalNames = false
   /// The reply texts.
   public var replies: SMTPServerReplies
 

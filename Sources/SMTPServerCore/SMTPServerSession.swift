@@ -237,7 +237,7 @@ public struct SMTPServerSession {
     let replies = configuration.replies
     let command: SMTPCommand
     do {
-      command = try SMTPCommand.parse(line)
+      command = try SMTPCommand.parse(line, localNames: configuration.acceptsLocalNames)
     } catch {
       switch error {
       case .unknownVerb: clientError(replies.unknownCommand)

@@ -137,6 +137,25 @@ struct SMTPServerSessionTests {
     #expect(policy.messages.first?.envelope.recipients.first?.address == "Postmaster")
   }
 
+  @Test("Bare local names: refused by default (postmaster aside), accepted when configured")
+  func localNames() {
+    var strict = Driver(policy: RecordingPolicy())
+    strict.start()
+    strict.feed("EHLO c.example\r\n")
+    _ = strict.take()
+    strict.feed("MAIL FROM:<root>\r\n")
+    #expect(strict.take() == "501 5.1.3 Bad address syntax.\r\n")
+    var configuration = SMTPServerConfiguration.testDefault
+    configuration.acceptsLocalNames = true
+    let policy = RecordingPolicy()
+    var local = Driver(configuration, policy: policy)
+    local.start()
+    local.feed("EHLO c.example\r\nMAIL FROM:<root>\r\nRCPT TO:<backup.admin>\r\nRCPT TO:<a..b>\r\nDATA\r\nx\r\n.\r\n")
+    #expect(policy.messages.first?.envelope.mailFrom.address == "root")
+    #expect(policy.messages.first?.envelope.recipients.map(\.address) == ["backup.admin"])
+    #expect(local.take().contains("501 5.1.3 Bad address syntax."))
+  }
+
   @Test("Sequence errors: RCPT before MAIL, DATA before RCPT, nested MAIL, RCPT <>")
   func sequenceErrors() {
     var driver = Driver(policy: RecordingPolicy())
