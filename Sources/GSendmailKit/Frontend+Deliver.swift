@@ -71,8 +71,28 @@ extension Frontend {
     _ submission: Submission, invocation: Invocation, envelopeSender: String?, recipients: [String],
     recipientsFromHeader: Bool, keepUnsendable: Bool = true, read: (BodySink) throws -> ScannedMessage
   ) throws -> QueueRunner.FirstAttempt? {
-    let store = MessageQueue.store(for: submission.config, environment: environment)
-    let draft = try store.create()
+    let queue = MessageQueue.store(for: submission.config, environment: environment)
+    let store: FileQueueStore
+    let staging: PrivateStaging?
+    let draft: QueueDraft
+    do {
+      draft = try queue.create()
+      (store, staging) = (queue, nil)
+    } catch {
+      // With queue = false the queue is only where the body waits for its one attempt
+      // (SPEC §7: no queue file is needed): without a usable queue, a private directory
+      // serves, removed afterwards.
+      guard !submission.config.queue && invocation.deliveryMode != .queueOnly else { throw error }
+      let made = try PrivateStaging(reason: error)
+      do {
+        draft = try made.store.create()
+      } catch {
+        made.remove()
+        throw error
+      }
+      (store, staging) = (made.store, made)
+    }
+    defer { staging?.remove() }
     let message: PreparedMessage
     do {
       let scanned = try read(DraftSink(draft))

@@ -115,3 +115,38 @@ enum MessageQueue {
       dsn: dsn)
   }
 }
+
+/// A private directory under /tmp standing in for the queue when `queue = false` and the
+/// queue cannot be used; it and whatever it holds are removed by `remove()`.
+struct PrivateStaging {
+  let path: String
+  let store: FileQueueStore
+
+  /// - Parameter reason: Why the queue could not be used, thrown if no directory can be made.
+  init(reason: any Error) throws {
+    var template = Array("/tmp/gsendmail-staging-XXXXXX".utf8CString)
+    guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else { throw reason }
+    path = String(cString: made)
+    store = FileQueueStore(directory: path + "/queue", policy: .perUser)
+  }
+
+  /// Removes the directory and everything below it.
+  func remove() {
+    Self.removeTree(path)
+  }
+
+  private static func removeTree(_ path: String) {
+    guard let directory = opendir(path) else {
+      _ = unlink(path)
+      return
+    }
+    while let entry = readdir(directory) {
+      let name = withUnsafePointer(to: entry.pointee.d_name) { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
+      if name == "." || name == ".." { continue }
+      let child = path + "/" + name
+      if unlink(child) != 0 { removeTree(child) }
+    }
+    closedir(directory)
+    _ = rmdir(path)
+  }
+}

@@ -295,7 +295,7 @@ struct QueueTests {
   @Test("A home that does not exist is never created for the queue (even as root): 73 saying where the queue goes")
   func missingHomeNotCreated() throws {
     let rig = try Rig()
-    let config = try rig.config()  // queue = false: the message is still staged in the queue
+    let config = try Self.queueConfig(rig)
     let home = rig.dir.appendingPathComponent("no-such-parent/home").path
     let r = try Harness.run(
       Harness.binary("gsendmail"), ["-C", config, "bob@example.org"], stdin: simpleMessage.bytes, environment: ["HOME": home])
@@ -303,6 +303,30 @@ struct QueueTests {
     #expect(r.stderr.contains("XDG_STATE_HOME"), "\(r.stderr)")
     #expect(!FileManager.default.fileExists(atPath: rig.dir.appendingPathComponent("no-such-parent").path))
     #expect(rig.received.isEmpty)
+  }
+
+  @Test("queue = false needs no queue (SPEC §7): without one the message is staged privately, sent, and nothing is left")
+  func queueFalseWithoutQueue() throws {
+    let rig = try Rig()
+    let config = try rig.config()  // queue = false
+    let home = rig.dir.appendingPathComponent("no-such-parent/home").path
+    func staged() -> [String] {
+      ((try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? []).filter { $0.hasPrefix("gsendmail-staging-") }
+    }
+    let before = staged()
+    let r = try Harness.run(
+      Harness.binary("gsendmail"), ["-C", config, "bob@example.org"], stdin: simpleMessage.bytes, environment: ["HOME": home])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(rig.received.count == 1)
+    #expect(!FileManager.default.fileExists(atPath: rig.dir.appendingPathComponent("no-such-parent").path))
+    #expect(staged() == before)
+    // A temporary failure is still 75, with nothing left behind either.
+    let down = try rig.write("down.toml", try String(contentsOfFile: config, encoding: .utf8)
+      .replacingOccurrences(of: "port = \(rig.server.startTLSPort!)", with: "port = \(try Self.closedPort())"))
+    let failed = try Harness.run(
+      Harness.binary("gsendmail"), ["-C", down, "bob@example.org"], stdin: simpleMessage.bytes, environment: ["HOME": home])
+    #expect(failed.status == 75, "\(failed.stderr)")
+    #expect(staged() == before)
   }
 
   @Test("queue show, delete and retry; queue IDs are validated")
