@@ -362,10 +362,18 @@ send_checks() {
 	check "token cache and its lock file: group gsendmail may read and write them" \
 		sh_chroot 'cd /var/lib/gsendmail/tokens && ls -l
 			for f in test.json test.lock; do [ "$(stat -c %a:%G "$f")" = 660:gsendmail ] || exit 1; done'
+	local before
+	before=$(count)
 	check "tester: sends through the system OAuth account, refreshing root's token" \
 		sh_tester '/usr/sbin/sendmail -t </tmp/message'
 	check "the server received tester's message with XOAUTH2" \
-		sh -c "[ \$(ls '$state/records'/*.eml | wc -l) -eq 4 ] && grep -q XOAUTH2 '$state/records/4.json'"
+		sh -c "[ \$(ls '$state/records'/*.eml | wc -l) -eq $((before + 1)) ] && grep -q XOAUTH2 '$state/records/$((before + 1)).json'"
+	# Updated in place (padded to 4 KiB) by tester's refresh, so still root's.
+	check "the refreshed cache still belongs to root: tester cannot read the system tokens" \
+		sh_chroot 'ls -l /var/lib/gsendmail/tokens; [ "$(stat -c %U:%G:%a:%s /var/lib/gsendmail/tokens/test.json)" = root:gsendmail:660:4096 ]
+			! ls /var/lib/gsendmail/tokens | grep -q "\.tmp$"'
+	check "tester: cannot read the token cache even by name" \
+		sh_tester '! cat /var/lib/gsendmail/tokens/test.json'
 	kill "$server_pid" 2>/dev/null || true
 	wait "$server_pid" 2>/dev/null || true
 	check "server down: tester's message is queued (exit 0) and listed by mailq" \

@@ -48,10 +48,13 @@ extension Account {
 extension Configuration {
   /// The token store of this configuration.
   public func tokenStore(environment env: Environment, timeout: Duration? = nil) -> TokenStore {
-    let location =
+    var location =
       isSystem
       ? TokenCacheLocation.system
       : TokenCacheLocation(directory: ConfigLocator.tokenDirectory(for: self, environment: env), isSystem: false)
+    // Only root creates the system account's cache files: a user sending through it (or
+    // the queue runner's _gsendmail) must not end up owning its secrets.
+    location.writesInPlace = isSystem && env.uid != 0
     let now = env.now
     return TokenStore(
       location: location,

@@ -100,6 +100,38 @@ enum CacheFiles {
     try syncDirectory(of: path)
   }
 
+  /// Updates a file owned by `owner` (root) in place, under the account's lock, keeping it so:
+  /// the content is padded with spaces to a multiple of 4 KiB, so a shorter one never
+  /// leaves bytes of the previous one after it, and the file keeps that size. A reader
+  /// without the lock may see a write half done; it then reads again under the lock.
+  /// Nothing is written when the file is missing or belongs to someone else.
+  /// - Returns: Whether it was written.
+  static func overwrite(_ path: String, ownedBy owner: UInt32, with content: [UInt8]) throws(TokenError) -> Bool {
+    let fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)
+    guard fd >= 0 else {
+      if errno == ENOENT { return false }
+      throw .cacheWrite(path: path, reason: reason(errno))
+    }
+    defer { close(fd) }
+    var st = stat()
+    guard fstat(fd, &st) == 0 else { throw .cacheWrite(path: path, reason: reason(errno)) }
+    guard st.st_uid == owner, st.st_mode & S_IFMT == S_IFREG else { return false }
+    let size = max(4096, (content.count + 4095) / 4096 * 4096)
+    let padded = content + [UInt8](repeating: 0x20, count: size - content.count)
+    var offset = 0
+    while offset < padded.count {
+      let n = padded.withUnsafeBytes { bytes in pwrite(fd, bytes.baseAddress! + offset, bytes.count - offset, off_t(offset)) }
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw .cacheWrite(path: path, reason: reason(errno))
+      }
+      offset += n
+    }
+    if Int(st.st_size) > size, ftruncate(fd, off_t(size)) != 0 { throw .cacheWrite(path: path, reason: reason(errno)) }
+    guard fsync(fd) == 0 else { throw .cacheWrite(path: path, reason: reason(errno)) }
+    return true
+  }
+
   /// Deletes a cache file; a missing one is fine.
   static func remove(_ path: String) throws(TokenError) {
     guard unlink(path) == 0 || errno == ENOENT else {
@@ -130,11 +162,16 @@ final class CacheLock {
   /// The file is opened read-only (flock needs no more), so that anyone who may read it
   /// may lock it; the one who creates it sets `mode` exactly, whatever the umask, so that
   /// the `gsendmail` group can read a lock file made by root or by any user (SPEC §5).
-  init(path: String, mode: UInt32, timeout: Duration) throws(TokenError) {
-    let fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode_t(mode))
-    guard fd >= 0 else { throw .cacheWrite(path: path, reason: CacheFiles.reason(errno)) }
+  /// - Parameter create: Make the lock file when it is missing; otherwise a missing one
+  ///   makes the initializer return nil.
+  init?(path: String, mode: UInt32, timeout: Duration, create: Bool = true) throws(TokenError) {
+    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0), mode_t(mode))
+    guard fd >= 0 else {
+      if !create && errno == ENOENT { return nil }
+      throw .cacheWrite(path: path, reason: CacheFiles.reason(errno))
+    }
     var st = stat()
-    if fstat(fd, &st) == 0 && st.st_uid == geteuid() && st.st_mode & 0o7777 != mode_t(mode) {
+    if fstat(fd, &st) == 0 && (st.st_uid == geteuid() || geteuid() == 0) && st.st_mode & 0o7777 != mode_t(mode) {
       _ = fchmod(fd, mode_t(mode))
     }
     let deadline = MonotonicClock.now() + timeout

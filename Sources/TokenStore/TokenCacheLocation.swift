@@ -10,9 +10,20 @@ public struct TokenCacheLocation: Equatable, Sendable {
   /// Whether this is the shared system cache (group `gsendmail`).
   public var isSystem: Bool
 
-  public init(directory: String, isSystem: Bool) {
+  /// Set when writing for a caller who must not own what is written: the system cache
+  /// written by any process but root's (a user through the set-group-ID gsendmail, the
+  /// queue runner). A file a process creates belongs to its user, who could then read it;
+  /// so existing files (made by root: `gsendmailctl login`, `doctor`) are updated in place
+  /// and keep their owner, nothing is created, and a file owned by anyone but root is not
+  /// written to.
+  public var writesInPlace: Bool
+  /// Whose files `writesInPlace` updates: root (tests use their own user).
+  public var inPlaceOwner: UInt32 = 0
+
+  public init(directory: String, isSystem: Bool, writesInPlace: Bool = false) {
     self.directory = directory
     self.isSystem = isSystem
+    self.writesInPlace = writesInPlace
   }
 
   /// The per-user cache under a state home (`$XDG_STATE_HOME`, else `~/.local/state`).

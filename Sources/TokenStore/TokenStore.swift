@@ -70,13 +70,17 @@ public struct TokenStore: Sendable {
     throws(TokenError) -> String
   {
     try location.validate(account: account)
-    let seen = try load(account: account)
+    let seen: StoredTokens?
+    do {
+      seen = try load(account: account)
+    } catch .cacheCorrupt where location.writesInPlace {
+      // Read while another process rewrote it in place: read it again under the lock.
+      seen = nil
+    }
     if !forceRefresh, let token = seen?.usableAccessToken(now: now()) { return token }
 
-    try CacheFiles.makeDirectory(location.directory, mode: location.directoryMode)
-    let lock = try CacheLock(
-      path: location.lockPath(account: account), mode: location.fileMode, timeout: lockTimeout)
-    defer { lock.unlock() }
+    let lock = try lock(account: account)
+    defer { lock?.unlock() }
 
     let current = try load(account: account)
     if let token = current?.usableAccessToken(now: now()) {
@@ -108,10 +112,8 @@ public struct TokenStore: Sendable {
   /// - Throws: `TokenError`.
   public func refresh(account: String, grant: TokenGrant) throws(TokenError) -> Refresh {
     try location.validate(account: account)
-    try CacheFiles.makeDirectory(location.directory, mode: location.directoryMode)
-    let lock = try CacheLock(
-      path: location.lockPath(account: account), mode: location.fileMode, timeout: lockTimeout)
-    defer { lock.unlock() }
+    let lock = try lock(account: account)
+    defer { lock?.unlock() }
     let (fresh, scope) = try requestToken(account: account, grant: grant, cached: try load(account: account))
     try store(fresh, account: account)
     return Refresh(expiresAt: fresh.expiresAt, scope: scope)
@@ -197,18 +199,38 @@ public struct TokenStore: Sendable {
   /// - Throws: `.cacheWrite`, `.lockTimeout`, `.invalidAccountName`.
   public func save(_ tokens: StoredTokens, account: String) throws(TokenError) {
     try location.validate(account: account)
-    try CacheFiles.makeDirectory(location.directory, mode: location.directoryMode)
-    let lock = try CacheLock(
-      path: location.lockPath(account: account), mode: location.fileMode, timeout: lockTimeout)
-    defer { lock.unlock() }
-    try store(tokens, account: account)
+    let lock = try lock(account: account)
+    defer { lock?.unlock() }
+    guard try store(tokens, account: account) else {
+      throw .cacheWrite(
+        path: location.cachePath(account: account),
+        reason: "the system account's cache is made by root: run this as root")
+    }
   }
 
-  /// Writes the cache; the caller holds the lock.
-  private func store(_ tokens: StoredTokens, account: String) throws(TokenError) {
-    try CacheFiles.replace(
-      location.cachePath(account: account), with: Array(tokens.serialized.utf8),
-      mode: location.fileMode)
+  /// Takes the account's lock, making the directory and the lock file when missing; nil
+  /// when `writesInPlace` and there is no lock file (then there is no cache to update).
+  private func lock(account: String) throws(TokenError) -> CacheLock? {
+    if !location.writesInPlace {
+      try CacheFiles.makeDirectory(location.directory, mode: location.directoryMode)
+    }
+    return try CacheLock(
+      path: location.lockPath(account: account), mode: location.fileMode, timeout: lockTimeout,
+      create: !location.writesInPlace)
+  }
+
+  /// Writes the cache; the caller holds the lock. With `writesInPlace`, only an existing
+  /// cache file owned by root is updated; otherwise the tokens are not kept.
+  /// - Returns: Whether the tokens were written.
+  @discardableResult
+  private func store(_ tokens: StoredTokens, account: String) throws(TokenError) -> Bool {
+    let path = location.cachePath(account: account)
+    let content = Array(tokens.serialized.utf8)
+    if location.writesInPlace {
+      return try CacheFiles.overwrite(path, ownedBy: location.inPlaceOwner, with: content)
+    }
+    try CacheFiles.replace(path, with: content, mode: location.fileMode)
+    return true
   }
 
   /// What the cache holds, for `gsendmailctl status`. Never a token.
@@ -298,10 +320,8 @@ public struct TokenStore: Sendable {
     if let revokeURL, let token = tokens?.refreshToken ?? tokens?.accessToken {
       revocation = revoke(token: token, url: revokeURL)
     }
-    try CacheFiles.makeDirectory(location.directory, mode: location.directoryMode)
-    let lock = try CacheLock(
-      path: location.lockPath(account: account), mode: location.fileMode, timeout: lockTimeout)
-    defer { lock.unlock() }
+    let lock = try lock(account: account)
+    defer { lock?.unlock() }
     try CacheFiles.remove(location.cachePath(account: account))
     return LogoutOutcome(hadTokens: true, revocation: revocation)
   }

@@ -264,6 +264,60 @@ struct TokenStoreTests {
     #expect(try mode(directory.path + "/tokens/acct.lock") == 0o660)
   }
 
+  /// A store writing as the set-group-ID gsendmail does for a user (`writesInPlace`), taking
+  /// files of `owner` (this process's user, standing in for root) as the ones to update.
+  func inPlaceStore(owner: UInt32 = geteuid()) -> TokenStore {
+    let clock = self.clock
+    var location = TokenCacheLocation(directory: directory.path + "/tokens", isSystem: true, writesInPlace: true)
+    location.inPlaceOwner = owner
+    return TokenStore(location: location, poster: HTTPClient(timeout: .seconds(5)), now: { clock.now })
+  }
+
+  func inode(_ path: String) -> UInt64? {
+    var st = stat()
+    return stat(path, &st) == 0 ? UInt64(st.st_ino) : nil
+  }
+
+  @Test("Written for another user: the owner's cache is updated in place (same file, padded), nothing new is created")
+  func inPlace() throws {
+    defer { directory.remove() }
+    try seedExpiredCache(store(isSystem: true))
+    let before = inode(cachePath)
+    let token = try inPlaceStore().accessToken(account: "acct", grant: .refreshToken(client("ok")))
+    #expect(token == "ya29.AT-1")
+    #expect(inode(cachePath) == before && before != nil)
+    let bytes = try Data(contentsOf: URL(fileURLWithPath: cachePath))
+    #expect(bytes.count == 4096 && bytes.last == 0x20)
+    #expect(try store().load(account: "acct")?.accessToken == "ya29.AT-1")
+    #expect(try mode(cachePath) == 0o660)
+    #expect(!FileManager.default.fileExists(atPath: cachePath + ".tmp"))
+    // A shorter token later: the old bytes after it are overwritten by padding.
+    #expect(try inPlaceStore().accessToken(account: "acct", grant: .refreshToken(client("ok")), forceRefresh: true) != "")
+    #expect(try store().load(account: "acct")?.refreshToken == Self.refreshToken)
+  }
+
+  @Test("Written for another user: no cache file, or one owned by someone else, is not written; the token is still returned")
+  func inPlaceNothingToUpdate() throws {
+    defer { directory.remove() }
+    let service = TokenGrant.refreshToken(client("ok"))
+    // Someone else's file: its content stays as it was.
+    let seeded = try seedExpiredCache(store(isSystem: true))
+    #expect(try inPlaceStore(owner: 4_000_000).accessToken(account: "acct", grant: service) == "ya29.AT-1")
+    #expect(try Data(contentsOf: URL(fileURLWithPath: cachePath)) == seeded)
+    // No file at all (nor lock file): nothing is created.
+    try FileManager.default.removeItem(atPath: cachePath)
+    try FileManager.default.removeItem(atPath: directory.path + "/tokens/acct.lock")
+    #expect(throws: TokenError.notLoggedIn(account: "acct")) {
+      try inPlaceStore().accessToken(account: "acct", grant: service)
+    }
+    #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path + "/tokens").isEmpty)
+    // A login that cannot keep its tokens says so instead of seeming to work.
+    #expect(throws: TokenError.self) {
+      try inPlaceStore().save(StoredTokens(refreshToken: "r", accessToken: nil, expiresAt: nil), account: "acct")
+    }
+    #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path + "/tokens").isEmpty)
+  }
+
   @Test("A stale temporary file from a crash does not block writing")
   func staleTemporary() throws {
     defer { directory.remove() }
