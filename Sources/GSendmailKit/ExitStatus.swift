@@ -19,6 +19,7 @@ public enum ExitStatus {
   /// the run exits 0 before this is asked.)
   public static func code(for error: any Error) -> SysExit {
     switch error {
+    case let kept as KeptElsewhere: return code(for: kept.underlying)
     case is UsageError: return .usage
     case is BadMessage, is MessageError, is AddressError, is PreparationError: return .dataError
     case is InputError: return .noInput
@@ -66,6 +67,8 @@ public func errorText(_ error: any Error) -> String {
       return "the message is larger than max_message_size (\(limit) bytes); it was not sent"
     }
   case is AddressError, is PreparationError: return describe(error)
+  case let kept as KeptElsewhere:
+    return errorText(kept.underlying) + "; the message is kept in \(kept.path)/queue/failed/ (there is no usable queue)"
   case let e as QueueError:
     if case .io(_, let code, .mkdir) = e, code == ENOENT || code == EACCES {
       return "\(e) (a per-user queue is kept under $XDG_STATE_HOME, by default ~/.local/state: "

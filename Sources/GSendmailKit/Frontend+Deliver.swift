@@ -72,27 +72,43 @@ extension Frontend {
     recipientsFromHeader: Bool, keepUnsendable: Bool = true, read: (BodySink) throws -> ScannedMessage
   ) throws -> QueueRunner.FirstAttempt? {
     let queue = MessageQueue.store(for: submission.config, environment: environment)
-    let store: FileQueueStore
-    let staging: PrivateStaging?
     let draft: QueueDraft
     do {
       draft = try queue.create()
-      (store, staging) = (queue, nil)
     } catch {
       // With queue = false the queue is only where the body waits for its one attempt
       // (SPEC §7: no queue file is needed): without a usable queue, a private directory
-      // serves, removed afterwards.
-      guard !submission.config.queue && invocation.deliveryMode != .queueOnly else { throw error }
-      let made = try PrivateStaging(reason: error)
+      // serves. Only for a per-user configuration, whose files are the caller's own (the
+      // system one keeps the set-group-ID group, and its spool is made by the package).
+      guard !submission.config.queue && !submission.config.isSystem && invocation.deliveryMode != .queueOnly
+      else { throw error }
+      let staging = try PrivateStaging(in: environment.nonEmpty("TMPDIR") ?? "/tmp", reason: error)
       do {
-        draft = try made.store.create()
+        let outcome = try deliverDraft(
+          submission, invocation: invocation, envelopeSender: envelopeSender, recipients: recipients,
+          recipientsFromHeader: recipientsFromHeader, keepUnsendable: keepUnsendable,
+          store: staging.store, draft: try staging.store.create(), read: read)
+        staging.remove()
+        return outcome
       } catch {
-        made.remove()
+        // A message refused for good is kept, as in failed/ (SPEC §7), where it is.
+        if staging.holdsFailedMessage { throw KeptElsewhere(error, path: staging.path) }
+        staging.remove()
         throw error
       }
-      (store, staging) = (made.store, made)
     }
-    defer { staging?.remove() }
+    return try deliverDraft(
+      submission, invocation: invocation, envelopeSender: envelopeSender, recipients: recipients,
+      recipientsFromHeader: recipientsFromHeader, keepUnsendable: keepUnsendable, store: queue, draft: draft,
+      read: read)
+  }
+
+  /// `spoolAndDeliver` once the draft is open in `store`.
+  private func deliverDraft(
+    _ submission: Submission, invocation: Invocation, envelopeSender: String?, recipients: [String],
+    recipientsFromHeader: Bool, keepUnsendable: Bool, store: FileQueueStore, draft: QueueDraft,
+    read: (BodySink) throws -> ScannedMessage
+  ) throws -> QueueRunner.FirstAttempt? {
     let message: PreparedMessage
     do {
       let scanned = try read(DraftSink(draft))

@@ -116,21 +116,28 @@ enum MessageQueue {
   }
 }
 
-/// A private directory under /tmp standing in for the queue when `queue = false` and the
-/// queue cannot be used; it and whatever it holds are removed by `remove()`.
+/// A private directory (under /tmp or `$TMPDIR`) standing in for the queue when
+/// `queue = false` and a per-user queue cannot be used. Removed by `remove()` once the
+/// message is sent or refused for now; kept when the message ended in its failed/.
 struct PrivateStaging {
   let path: String
   let store: FileQueueStore
 
-  /// - Parameter reason: Why the queue could not be used, thrown if no directory can be made.
-  init(reason: any Error) throws {
-    var template = Array("/tmp/gsendmail-staging-XXXXXX".utf8CString)
+  /// - Parameters:
+  ///   - parent: Where to make it.
+  ///   - reason: Why the queue could not be used, thrown if no directory can be made.
+  init(in parent: String, reason: any Error) throws {
+    var template = Array((parent + "/gsendmail-staging-XXXXXX").utf8CString)
     guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else { throw reason }
     path = String(cString: made)
     store = FileQueueStore(directory: path + "/queue", policy: .perUser)
   }
 
-  /// Removes the directory and everything below it.
+  /// Whether a message was refused for good and kept in its failed/.
+  var holdsFailedMessage: Bool { !((try? store.listFailed()) ?? []).isEmpty }
+
+  /// Removes the directory and everything below it (the caller's own files: staging is
+  /// only for a per-user configuration, which runs without the set-group-ID group).
   func remove() {
     Self.removeTree(path)
   }
@@ -148,5 +155,17 @@ struct PrivateStaging {
     }
     closedir(directory)
     _ = rmdir(path)
+  }
+}
+
+/// A message refused for good while staged outside the queue: the error, and where the
+/// message is kept.
+struct KeptElsewhere: Error {
+  let underlying: any Error
+  let path: String
+
+  init(_ underlying: any Error, path: String) {
+    self.underlying = underlying
+    self.path = path
   }
 }

@@ -305,28 +305,34 @@ struct QueueTests {
     #expect(rig.received.isEmpty)
   }
 
-  @Test("queue = false needs no queue (SPEC §7): without one the message is staged privately, sent, and nothing is left")
+  @Test("queue = false needs no queue (SPEC §7): staged privately, removed once sent or deferred, kept when refused for good")
   func queueFalseWithoutQueue() throws {
-    let rig = try Rig()
+    let rig = try Rig(scenarios: [.permanentRecipientFailure("nobody@example.org")])
     let config = try rig.config()  // queue = false
-    let home = rig.dir.appendingPathComponent("no-such-parent/home").path
-    func staged() -> [String] {
-      ((try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? []).filter { $0.hasPrefix("gsendmail-staging-") }
+    let tmp = rig.dir.appendingPathComponent("tmp").path
+    try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+    let environment = ["HOME": rig.dir.appendingPathComponent("no-such-parent/home").path, "TMPDIR": tmp]
+    func send(_ config: String, _ recipient: String) throws -> RunResult {
+      try Harness.run(Harness.binary("gsendmail"), ["-C", config, recipient], stdin: simpleMessage.bytes, environment: environment)
     }
-    let before = staged()
-    let r = try Harness.run(
-      Harness.binary("gsendmail"), ["-C", config, "bob@example.org"], stdin: simpleMessage.bytes, environment: ["HOME": home])
-    #expect(r.status == 0, "\(r.stderr)")
+    func staged() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: tmp) }
+    let sent = try send(config, "bob@example.org")
+    #expect(sent.status == 0, "\(sent.stderr)")
     #expect(rig.received.count == 1)
+    #expect(try staged().isEmpty)
     #expect(!FileManager.default.fileExists(atPath: rig.dir.appendingPathComponent("no-such-parent").path))
-    #expect(staged() == before)
-    // A temporary failure is still 75, with nothing left behind either.
+    // A temporary failure: 75, nothing left behind.
     let down = try rig.write("down.toml", try String(contentsOfFile: config, encoding: .utf8)
       .replacingOccurrences(of: "port = \(rig.server.startTLSPort!)", with: "port = \(try Self.closedPort())"))
-    let failed = try Harness.run(
-      Harness.binary("gsendmail"), ["-C", down, "bob@example.org"], stdin: simpleMessage.bytes, environment: ["HOME": home])
-    #expect(failed.status == 75, "\(failed.stderr)")
-    #expect(staged() == before)
+    #expect(try send(down, "bob@example.org").status == 75)
+    #expect(try staged().isEmpty)
+    // Refused for good: 67, and the message is kept where it was staged, as failed/ keeps it.
+    let refused = try send(config, "nobody@example.org")
+    #expect(refused.status == 67, "\(refused.stderr)")
+    let kept = try staged()
+    #expect(kept.count == 1 && refused.stderr.contains("kept in \(tmp)/\(kept.first ?? "")/queue/failed/"), "\(refused.stderr)")
+    let failed = try FileManager.default.contentsOfDirectory(atPath: "\(tmp)/\(kept.first ?? "")/queue/failed")
+    #expect(!failed.isEmpty, "\(failed)")
   }
 
   @Test("queue show, delete and retry; queue IDs are validated")
