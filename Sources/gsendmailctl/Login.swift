@@ -106,7 +106,10 @@ struct Login: ParsableCommand {
     let env = Environment.current().variables
     if let browser = env["BROWSER"]?.split(separator: ":").first.map(String.init), !browser.isEmpty {
       // The URL is passed as "$1", never spliced into the command line.
-      let command = browser.contains("%s") ? browser.replacingText("%s", with: "\"$1\"") : browser + " \"$1\""
+      // `'%s'` and `"%s"` lose their quotes first, so that the URL is never quoted twice.
+      let placeholder = browser.replacingText("'%s'", with: "%s").replacingText("\"%s\"", with: "%s")
+      let command =
+        placeholder.containsText("%s") ? placeholder.replacingText("%s", with: "\"$1\"") : browser + " \"$1\""
       spawnQuietly(["/bin/sh", "-c", command, "sh", url])
       return
     }

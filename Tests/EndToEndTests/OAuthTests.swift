@@ -94,7 +94,7 @@ struct OAuthTests {
       "import sys, urllib.request\nopen(sys.argv[2], 'w').write(sys.argv[1])\nurllib.request.urlopen(sys.argv[1], timeout=20).read()\n")
     let seen = bench.rig.dir.path + "/browser-url"
     var environment = bench.rig.environment
-    environment["BROWSER"] = "python3 \(script) %s \(seen)"
+    environment["BROWSER"] = "python3 \(script) '%s' \(seen)"  // quoted, as many write it
     let login = try LiveProcess(
       Harness.binary("gsendmailctl"), ["login", "alice", "-C", config, "--wait-seconds", "60"],
       environment: environment)
