@@ -78,7 +78,9 @@ enum Files {
     if mode & 0o007 != 0 {
       return .unsafePermissions(
         path: path, problem: "can be read or written by others",
-        fix: groupName == "gsendmail" ? "chmod o-rwx \(path)" : "chmod 600 \(path)")
+        fix: groupName == "gsendmail"
+          ? "chmod o-rwx \(path)"
+          : "chmod 600 \(path) (or, for the system account, chown :gsendmail \(path) and chmod 640 \(path))")
     }
     if mode & 0o070 != 0 {
       if groupName != "gsendmail" {
