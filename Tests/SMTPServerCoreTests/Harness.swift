@@ -71,6 +71,17 @@ struct Driver {
     apply(session.start())
   }
 
+  /// A driver past the greeting and `EHLO c.example`, their replies taken.
+  static func greeted(_ configuration: SMTPServerConfiguration = .testDefault, policy: RecordingPolicy = RecordingPolicy())
+    -> Driver
+  {
+    var driver = Driver(configuration, policy: policy)
+    driver.start()
+    driver.feed("EHLO c.example\r\n")
+    _ = driver.take()
+    return driver
+  }
+
   mutating func feed(_ text: String, _ feeding: Feeding = .whole) {
     for chunk in feeding.chunks(Array(text.utf8)) { apply(session.received(chunk)) }
   }

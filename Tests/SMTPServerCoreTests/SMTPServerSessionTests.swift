@@ -110,10 +110,7 @@ struct SMTPServerSessionTests {
 
   @Test("Malformed reverse paths get the path syntax reply", arguments: badPaths)
   func badPath(line: String) {
-    var driver = Driver(policy: RecordingPolicy())
-    driver.start()
-    driver.feed("EHLO c.example\r\n")
-    _ = driver.take()
+    var driver = Driver.greeted()
     driver.feed(line + "\r\n")
     #expect(driver.take() == "501 5.1.3 Bad address syntax.\r\n")
   }
@@ -139,10 +136,7 @@ struct SMTPServerSessionTests {
 
   @Test("Bare local names: refused by default (postmaster aside), accepted when configured")
   func localNames() {
-    var strict = Driver(policy: RecordingPolicy())
-    strict.start()
-    strict.feed("EHLO c.example\r\n")
-    _ = strict.take()
+    var strict = Driver.greeted()
     strict.feed("MAIL FROM:<root>\r\n")
     #expect(strict.take() == "501 5.1.3 Bad address syntax.\r\n")
     var configuration = SMTPServerConfiguration.testDefault
@@ -158,10 +152,7 @@ struct SMTPServerSessionTests {
 
   @Test("Sequence errors: RCPT before MAIL, DATA before RCPT, nested MAIL, RCPT <>")
   func sequenceErrors() {
-    var driver = Driver(policy: RecordingPolicy())
-    driver.start()
-    driver.feed("EHLO c.example\r\n")
-    _ = driver.take()
+    var driver = Driver.greeted()
     driver.feed("RCPT TO:<b@example.net>\r\n")
     #expect(driver.take() == "503 5.5.1 MAIL first.\r\n")
     driver.feed("DATA\r\n")
@@ -219,10 +210,7 @@ struct SMTPServerSessionTests {
 
   @Test("Parameters: SIZE over the limit 552, unknown 555, none after HELO")
   func parameters() {
-    var driver = Driver(policy: RecordingPolicy())
-    driver.start()
-    driver.feed("EHLO c.example\r\n")
-    _ = driver.take()
+    var driver = Driver.greeted()
     driver.feed("MAIL FROM:<a@example.com> SIZE=1001\r\n")
     #expect(driver.take() == "552 5.3.4 Message size exceeds fixed limit.\r\n")
     driver.feed("MAIL FROM:<a@example.com> SIZE=12x\r\n")
@@ -350,10 +338,7 @@ struct SMTPServerSessionTests {
 
   @Test("A refused BDAT still consumes its chunk")
   func refusedChunk() {
-    var driver = Driver(policy: RecordingPolicy())
-    driver.start()
-    driver.feed("EHLO c.example\r\n")
-    _ = driver.take()
+    var driver = Driver.greeted()
     driver.feed("BDAT 6 LAST\r\nQUIT\r\nNOOP\r\n")
     #expect(driver.take() == "503 5.5.1 MAIL first.\r\n250 2.0.0 OK\r\n")
   }
