@@ -368,9 +368,12 @@ send_checks() {
 		sh_tester '/usr/sbin/sendmail -t </tmp/message'
 	check "the server received tester's message with XOAUTH2" \
 		sh -c "[ \$(ls '$state/records'/*.eml | wc -l) -eq $((before + 1)) ] && grep -q XOAUTH2 '$state/records/$((before + 1)).json'"
-	# Updated in place (padded to 4 KiB) by tester's refresh, so still root's.
+	# Tester's refresh rewrote the second slot of root's file in place (generation 2), so
+	# the file is still root's.
 	check "the refreshed cache still belongs to root: tester cannot read the system tokens" \
-		sh_chroot 'ls -l /var/lib/gsendmail/tokens; [ "$(stat -c %U:%G:%a:%s /var/lib/gsendmail/tokens/test.json)" = root:gsendmail:660:4096 ]
+		sh_chroot 'ls -l /var/lib/gsendmail/tokens; f=/var/lib/gsendmail/tokens/test.json
+			[ "$(stat -c %U:%G:%a:%s $f)" = root:gsendmail:660:8192 ]
+			[ "$(tail -c 4096 $f | head -c 25)" = "gsendmail-token-slot 1 2 " ]
 			! ls /var/lib/gsendmail/tokens | grep -q "\.tmp$"'
 	check "tester: cannot read the token cache even by name" \
 		sh_tester '! cat /var/lib/gsendmail/tokens/test.json'

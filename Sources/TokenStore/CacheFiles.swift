@@ -100,14 +100,15 @@ enum CacheFiles {
     try syncDirectory(of: path)
   }
 
-  /// Updates a file owned by `owner` (root) in place, under the account's lock, keeping it so:
-  /// the content is padded with spaces to a multiple of 4 KiB, so a shorter one never
-  /// leaves bytes of the previous one after it, and the file keeps that size. A reader
-  /// without the lock may see a write half done; it then reads again under the lock.
-  /// Nothing is written when the file is missing or belongs to someone else.
+  /// Stores `content` in a two-slot cache file owned by `owner` (root) without replacing
+  /// the file, so that it keeps its owner: the older slot is rewritten in place and
+  /// synced (see CacheSlots). The caller holds the account's lock. Nothing is written when
+  /// the file is missing, belongs to someone else, is not in the two-slot layout, or the
+  /// content does not fit a slot.
   /// - Returns: Whether it was written.
-  static func overwrite(_ path: String, ownedBy owner: UInt32, with content: [UInt8]) throws(TokenError) -> Bool {
-    let fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)
+  static func writeSlot(_ path: String, ownedBy owner: UInt32, content: [UInt8]) throws(TokenError) -> Bool {
+    // O_NONBLOCK: a FIFO put there must not hang the sender before the type is checked.
+    let fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
     guard fd >= 0 else {
       if errno == ENOENT { return false }
       throw .cacheWrite(path: path, reason: reason(errno))
@@ -115,19 +116,31 @@ enum CacheFiles {
     defer { close(fd) }
     var st = stat()
     guard fstat(fd, &st) == 0 else { throw .cacheWrite(path: path, reason: reason(errno)) }
-    guard st.st_uid == owner, st.st_mode & S_IFMT == S_IFREG else { return false }
-    let size = max(4096, (content.count + 4095) / 4096 * 4096)
-    let padded = content + [UInt8](repeating: 0x20, count: size - content.count)
+    guard st.st_uid == owner, st.st_mode & S_IFMT == S_IFREG, Int(st.st_size) == CacheSlots.fileSize else {
+      return false
+    }
+    var current = [UInt8](repeating: 0, count: CacheSlots.fileSize)
+    var got = 0
+    while got < current.count {
+      let n = current.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + got, $0.count - got, off_t(got)) }
+      if n < 0 && errno == EINTR { continue }
+      guard n > 0 else { throw .cacheWrite(path: path, reason: n < 0 ? reason(errno) : "shorter than its size") }
+      got += n
+    }
+    let newest = CacheSlots.newest(current)
+    let target = newest.map { 1 - $0.index } ?? 0
+    guard let slot = CacheSlots.slot(content, generation: (newest?.generation ?? 0) + 1) else { return false }
     var offset = 0
-    while offset < padded.count {
-      let n = padded.withUnsafeBytes { bytes in pwrite(fd, bytes.baseAddress! + offset, bytes.count - offset, off_t(offset)) }
+    while offset < slot.count {
+      let n = slot.withUnsafeBytes {
+        pwrite(fd, $0.baseAddress! + offset, $0.count - offset, off_t(target * CacheSlots.slotSize + offset))
+      }
       if n < 0 {
         if errno == EINTR { continue }
         throw .cacheWrite(path: path, reason: reason(errno))
       }
       offset += n
     }
-    if Int(st.st_size) > size, ftruncate(fd, off_t(size)) != 0 { throw .cacheWrite(path: path, reason: reason(errno)) }
     guard fsync(fd) == 0 else { throw .cacheWrite(path: path, reason: reason(errno)) }
     return true
   }
@@ -174,6 +187,8 @@ final class CacheLock {
     if fstat(fd, &st) == 0 && (st.st_uid == geteuid() || geteuid() == 0) && st.st_mode & 0o7777 != mode_t(mode) {
       _ = fchmod(fd, mode_t(mode))
     }
+    // Root takes back a lock file someone else made (its owner could chmod it to block all).
+    if geteuid() == 0 && st.st_uid != 0 { _ = fchown(fd, 0, gid_t.max) }
     let deadline = MonotonicClock.now() + timeout
     var pause = Duration.milliseconds(5)
     while flock(fd, LOCK_EX | LOCK_NB) != 0 {

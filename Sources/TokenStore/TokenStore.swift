@@ -70,13 +70,7 @@ public struct TokenStore: Sendable {
     throws(TokenError) -> String
   {
     try location.validate(account: account)
-    let seen: StoredTokens?
-    do {
-      seen = try load(account: account)
-    } catch .cacheCorrupt where location.writesInPlace {
-      // Read while another process rewrote it in place: read it again under the lock.
-      seen = nil
-    }
+    let seen = try load(account: account)
     if !forceRefresh, let token = seen?.usableAccessToken(now: now()) { return token }
 
     let lock = try lock(account: account)
@@ -89,7 +83,8 @@ public struct TokenStore: Sendable {
       if !forceRefresh || token != seen?.accessToken { return token }
     }
     let fresh = try requestToken(account: account, grant: grant, cached: current).tokens
-    try store(fresh, account: account)
+    // Without the lock (no lock file yet where nothing may be created) nothing is stored.
+    if lock != nil { try store(fresh, account: account) }
     guard let token = fresh.accessToken else { throw .notLoggedIn(account: account) }
     return token
   }
@@ -115,7 +110,7 @@ public struct TokenStore: Sendable {
     let lock = try lock(account: account)
     defer { lock?.unlock() }
     let (fresh, scope) = try requestToken(account: account, grant: grant, cached: try load(account: account))
-    try store(fresh, account: account)
+    if lock != nil { try store(fresh, account: account) }
     return Refresh(expiresAt: fresh.expiresAt, scope: scope)
   }
 
@@ -187,7 +182,13 @@ public struct TokenStore: Sendable {
   public func load(account: String) throws(TokenError) -> StoredTokens? {
     try location.validate(account: account)
     let path = location.cachePath(account: account)
-    guard let bytes = try CacheFiles.read(path) else { return nil }
+    guard var bytes = try CacheFiles.read(path) else { return nil }
+    if CacheSlots.isSlotted(bytes) {
+      guard let newest = CacheSlots.newest(bytes) else {
+        throw .cacheCorrupt(path: path, reason: "no whole slot")
+      }
+      bytes = newest.content
+    }
     do {
       return try StoredTokens.parse(bytes)
     } catch {
@@ -219,17 +220,22 @@ public struct TokenStore: Sendable {
       create: !location.writesInPlace)
   }
 
-  /// Writes the cache; the caller holds the lock. With `writesInPlace`, only an existing
-  /// cache file owned by root is updated; otherwise the tokens are not kept.
+  /// Writes the cache; the caller holds the lock. The system cache is written in the
+  /// two-slot layout (CacheSlots): replaced whole by root, and, with `writesInPlace`, only
+  /// its older slot rewritten in an existing file of root's (otherwise nothing is kept).
   /// - Returns: Whether the tokens were written.
   @discardableResult
   private func store(_ tokens: StoredTokens, account: String) throws(TokenError) -> Bool {
     let path = location.cachePath(account: account)
     let content = Array(tokens.serialized.utf8)
     if location.writesInPlace {
-      return try CacheFiles.overwrite(path, ownedBy: location.inPlaceOwner, with: content)
+      return try CacheFiles.writeSlot(path, ownedBy: location.inPlaceOwner, content: content)
     }
-    try CacheFiles.replace(path, with: content, mode: location.fileMode)
+    if location.isSystem, let file = CacheSlots.file(content) {
+      try CacheFiles.replace(path, with: file, mode: location.fileMode)
+    } else {
+      try CacheFiles.replace(path, with: content, mode: location.fileMode)
+    }
     return true
   }
 

@@ -278,22 +278,30 @@ struct TokenStoreTests {
     return stat(path, &st) == 0 ? UInt64(st.st_ino) : nil
   }
 
-  @Test("Written for another user: the owner's cache is updated in place (same file, padded), nothing new is created")
+  @Test("Written for another user: the older slot of the owner's file is rewritten in place; a torn slot is passed over")
   func inPlace() throws {
     defer { directory.remove() }
     try seedExpiredCache(store(isSystem: true))
     let before = inode(cachePath)
+    #expect(try Data(contentsOf: URL(fileURLWithPath: cachePath)).count == 8192)
     let token = try inPlaceStore().accessToken(account: "acct", grant: .refreshToken(client("ok")))
     #expect(token == "ya29.AT-1")
     #expect(inode(cachePath) == before && before != nil)
-    let bytes = try Data(contentsOf: URL(fileURLWithPath: cachePath))
-    #expect(bytes.count == 4096 && bytes.last == 0x20)
-    #expect(try store().load(account: "acct")?.accessToken == "ya29.AT-1")
+    var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: cachePath)))
+    #expect(bytes.count == 8192 && CacheSlots.newest(bytes)?.index == 1)
+    #expect(try store(isSystem: true).load(account: "acct")?.accessToken == "ya29.AT-1")
     #expect(try mode(cachePath) == 0o660)
     #expect(!FileManager.default.fileExists(atPath: cachePath + ".tmp"))
-    // A shorter token later: the old bytes after it are overwritten by padding.
-    #expect(try inPlaceStore().accessToken(account: "acct", grant: .refreshToken(client("ok")), forceRefresh: true) != "")
-    #expect(try store().load(account: "acct")?.refreshToken == Self.refreshToken)
+    // A write cut short (crash, file-size limit) spoils only its slot: the other is read.
+    bytes[4096 + 100] ^= 0x01
+    try Data(bytes).write(to: URL(fileURLWithPath: cachePath))
+    let previous = try #require(try store(isSystem: true).load(account: "acct"))
+    #expect(previous.accessToken == Self.staleAccess && previous.refreshToken == Self.refreshToken)
+    // The next writer rewrites the spoilt slot, not the good one.
+    let again = try inPlaceStore().accessToken(account: "acct", grant: .refreshToken(client("ok")))
+    let after = [UInt8](try Data(contentsOf: URL(fileURLWithPath: cachePath)))
+    #expect(CacheSlots.newest(after)?.index == 1 && CacheSlots.newest(after)?.generation == 2)
+    #expect(try store(isSystem: true).load(account: "acct")?.accessToken == again)
   }
 
   @Test("Written for another user: no cache file, or one owned by someone else, is not written; the token is still returned")
@@ -405,4 +413,26 @@ final class ResultBox: @unchecked Sendable {
   private var items: [Result<String, TokenError>] = []
   func append(_ item: Result<String, TokenError>) { lock.withLock { items.append(item) } }
   var values: [Result<String, TokenError>] { lock.withLock { items } }
+}
+
+@Suite("Token cache slots")
+struct CacheSlotsTests {
+  @Test("A slot round-trips; a changed byte, a cut or a bad header makes it invalid; the newest valid wins")
+  func slots() throws {
+    let json = Array(#"{"refresh_token":"r","access_token":"a","expires_at":5}"#.utf8)
+    let one = try #require(CacheSlots.slot(json, generation: 7))
+    #expect(one.count == 4096 && CacheSlots.decode(one[...])?.1 == json && CacheSlots.decode(one[...])?.0 == 7)
+    var flipped = one
+    flipped[60] ^= 0x20
+    #expect(CacheSlots.decode(flipped[...]) == nil)
+    #expect(CacheSlots.decode(one[..<50]) == nil)
+    #expect(CacheSlots.decode(Array("gsendmail-token-slot 1 x 3 0\nabc".utf8)[...]) == nil)
+    let older = try #require(CacheSlots.slot(Array("{}".utf8), generation: 6))
+    #expect(CacheSlots.newest(older + one)?.index == 1)
+    #expect(CacheSlots.newest(one + older)?.index == 0)
+    #expect(CacheSlots.newest(older + flipped)?.index == 0)
+    #expect(CacheSlots.newest(flipped + flipped) == nil)
+    #expect(CacheSlots.slot([UInt8](repeating: 0x61, count: 4090), generation: 1) == nil)
+    #expect(!CacheSlots.isSlotted(json) && CacheSlots.isSlotted(one))
+  }
 }
