@@ -373,7 +373,7 @@ send_checks() {
 	check "the refreshed cache still belongs to root: tester cannot read the system tokens" \
 		sh_chroot 'ls -l /var/lib/gsendmail/tokens; f=/var/lib/gsendmail/tokens/test.json
 			[ "$(stat -c %U:%G:%a:%s $f)" = root:gsendmail:660:8192 ]
-			[ "$(tail -c 4096 $f | head -c 25)" = "gsendmail-token-slot 1 2 " ]
+			[ "$(tail -c 4096 $f | head -c 25)" = "gsendmail-token-slot 2 2 " ]
 			! ls /var/lib/gsendmail/tokens | grep -q "\.tmp$"'
 	check "tester: cannot read the token cache even by name" \
 		sh_tester '! cat /var/lib/gsendmail/tokens/test.json'

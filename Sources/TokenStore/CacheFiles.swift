@@ -119,6 +119,14 @@ enum CacheFiles {
     guard st.st_uid == owner, st.st_mode & S_IFMT == S_IFREG, Int(st.st_size) == CacheSlots.fileSize else {
       return false
     }
+    // A caller's file-size limit would cut the write short: raise it, or do not write.
+    var limit = rlimit()
+    if getrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max, limit.rlim_cur < rlim_t(CacheSlots.fileSize) {
+      limit.rlim_cur = limit.rlim_max
+      guard setrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit) == 0,
+        limit.rlim_cur == rlim_t.max || limit.rlim_cur >= rlim_t(CacheSlots.fileSize)
+      else { return false }
+    }
     var current = [UInt8](repeating: 0, count: CacheSlots.fileSize)
     var got = 0
     while got < current.count {

@@ -231,7 +231,10 @@ public struct TokenStore: Sendable {
     if location.writesInPlace {
       return try CacheFiles.writeSlot(path, ownedBy: location.inPlaceOwner, content: content)
     }
-    if location.isSystem, let file = CacheSlots.file(content) {
+    if location.isSystem {
+      guard let file = CacheSlots.file(content) else {
+        throw .cacheWrite(path: path, reason: "the tokens do not fit a cache slot (\(content.count) bytes)")
+      }
       try CacheFiles.replace(path, with: file, mode: location.fileMode)
     } else {
       try CacheFiles.replace(path, with: content, mode: location.fileMode)

@@ -434,5 +434,15 @@ struct CacheSlotsTests {
     #expect(CacheSlots.newest(flipped + flipped) == nil)
     #expect(CacheSlots.slot([UInt8](repeating: 0x61, count: 4090), generation: 1) == nil)
     #expect(!CacheSlots.isSlotted(json) && CacheSlots.isSlotted(one))
+    // A write cut right after a new generation number leaves the new header's start over
+    // the old slot: the checksum covers the generation, so that is not a slot.
+    let old = try #require(CacheSlots.slot(json, generation: 1))
+    let oldHeader = String(decoding: old.prefix { $0 != 0x0A }, as: UTF8.self).split(separator: " ")
+    let mixed = Array("gsendmail-token-slot 2 9 \(oldHeader[3]) \(oldHeader[4])\n".utf8) + json
+    #expect(CacheSlots.decode(mixed[...]) == nil)
+    #expect(CacheSlots.decode(old[...])?.0 == 1)
+    // The last generation is refused: the next writer could not count past it.
+    let last = try #require(CacheSlots.slot(json, generation: UInt64.max))
+    #expect(CacheSlots.decode(last[...]) == nil)
   }
 }
