@@ -19,10 +19,12 @@ extension Doctor {
 
   /// The files an account reads its secrets from: present, readable, and private (SPEC §5).
   func fileChecks(_ account: Account, config: Configuration) -> [DoctorCheck] {
-    config.secretFiles(of: account, environment: environment).map { fileCheck(key: $0.key, path: $0.path, config: config) }
+    config.secretFiles(of: account, environment: environment).map {
+      fileCheck(key: $0.key, path: $0.path, config: config, account: account)
+    }
   }
 
-  func fileCheck(key: String, path: String, config: Configuration) -> DoctorCheck {
+  func fileCheck(key: String, path: String, config: Configuration, account: Account? = nil) -> DoctorCheck {
     var st = stat()
     guard stat(path, &st) == 0 else {
       let reason = String(cString: strerror(errno))
@@ -31,13 +33,39 @@ extension Doctor {
     if case .unsafePermissions(_, let problem, let fix) = Files.secretFileProblem(path) {
       return DoctorCheck(key, .fail, "\(path) \(problem)", fix: fix)
     }
+    let bytes: [UInt8]
     do {
-      _ = try Files.read(path, asCaller: !config.isSystem)
+      bytes = try Files.read(path, asCaller: !config.isSystem)
     } catch {
       return DoctorCheck(key, .fail, "\(path): \(error.reason)", fix: "make it readable by the user that sends mail")
     }
+    if config.isSystem, key == "token cache", let account,
+      let problem = Self.systemCacheProblem(path: path, owner: st.st_uid, bytes: bytes, account: account)
+    {
+      return problem
+    }
     let mode = String(st.st_mode & 0o7777, radix: 8)
     return DoctorCheck(key, .ok, "\(path), mode " + String(repeating: "0", count: max(0, 4 - mode.count)) + mode)
+  }
+
+  /// The system token cache must be root's and in the two-slot form, or the other users'
+  /// refreshes cannot be kept in it (and its owner could read it).
+  static func systemCacheProblem(path: String, owner: UInt32, bytes: [UInt8], account: Account) -> DoctorCheck? {
+    let again = account.auth == .oauth
+      ? "as root, gsendmailctl logout \(account.name) then gsendmailctl login \(account.name)"
+      : "as root, remove \(path) then run gsendmailctl doctor \(account.name)"
+    if owner != 0 {
+      return DoctorCheck(
+        "token cache", .warn,
+        "\(path) belongs to uid \(owner), not root: that user can read the account's tokens, and other users' refreshes are not kept",
+        fix: again)
+    }
+    if !CacheSlots.isSlotted(bytes) {
+      return DoctorCheck(
+        "token cache", .warn, "\(path) is in an older form: other users' refreshes are not kept in it",
+        fix: "run gsendmailctl doctor \(account.name) as root once")
+    }
+    return nil
   }
 
   // MARK: Credentials

@@ -8,13 +8,13 @@
 // newest valid slot. Pure.
 
 /// The two-slot form of a cache file.
-enum CacheSlots {
+public enum CacheSlots {
   static let slotSize = 4096
   static let fileSize = 2 * slotSize
   static let magic = Array("gsendmail-token-slot 2 ".utf8)
 
   /// Whether the bytes are in this layout (else they are a plain JSON cache).
-  static func isSlotted(_ bytes: [UInt8]) -> Bool { bytes.starts(with: magic) }
+  public static func isSlotted(_ bytes: [UInt8]) -> Bool { bytes.starts(with: magic) }
 
   /// One slot holding `content`, or nil when it does not fit.
   static func slot(_ content: [UInt8], generation: UInt64) -> [UInt8]? {

@@ -4,7 +4,7 @@
 // credentials and EHLO name checks against files in a temporary directory.
 
 import Testing
-import TokenStore
+@testable import TokenStore
 
 @testable import GSendmailKit
 
@@ -470,6 +470,21 @@ struct DoctorTests {
       unreachable.check == DoctorCheck(
         "credentials", .warn, "token refresh failed: token endpoint unreachable; the cached access token is valid for 30 more minutes",
         fix: "try again later"))
+  }
+
+  @Test("System token cache: one not owned by root, or in the older form, is a warning with the fix")
+  func systemCacheOwnership() throws {
+    let dir = try TempDir()
+    let config = try Self.config(dir, "auth = \"oauth\"\nclient_id = \"id\"\n")
+    let account = config.accounts[0]
+    let json = Array(#"{"refresh_token":"r","access_token":"a","expires_at":1}"#.utf8)
+    let slotted = try #require(CacheSlots.file(json))
+    #expect(Doctor.systemCacheProblem(path: "/t/alice.json", owner: 0, bytes: slotted, account: account) == nil)
+    let foreign = try #require(Doctor.systemCacheProblem(path: "/t/alice.json", owner: 1000, bytes: slotted, account: account))
+    #expect(foreign.status == .warn && foreign.detail.contains("uid 1000, not root"))
+    #expect(foreign.fix == "as root, gsendmailctl logout alice then gsendmailctl login alice")
+    let older = try #require(Doctor.systemCacheProblem(path: "/t/alice.json", owner: 0, bytes: json, account: account))
+    #expect(older.status == .warn && older.fix == "run gsendmailctl doctor alice as root once")
   }
 
   @Test("EHLO name: checked for the relay and for auth none only")
