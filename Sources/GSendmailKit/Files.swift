@@ -74,6 +74,8 @@ enum Files {
     var st = stat()
     guard stat(path, &st) == 0 else { return nil }  // a missing file is reported by its reader
     let mode = st.st_mode & 0o777
+    // The common case, checked on every send: private to its owner, no group to look up.
+    if mode & 0o077 == 0 { return nil }
     let groupName = getgrgid(st.st_gid).map { String(cString: $0.pointee.gr_name) }
     if mode & 0o007 != 0 {
       return .unsafePermissions(
