@@ -83,13 +83,7 @@ final class SubmissionPolicy: SMTPServerPolicy {
   /// cannot be is refused alone, not the whole message at the end of data.
   func recipient(_ recipient: SMTPRecipient, envelope: SMTPEnvelope, session: SMTPSessionInfo) -> SMTPServerDecision {
     do {
-      let mailboxes: [Mailbox]
-      do {
-        mailboxes = try AddressParser.parseRecipients(recipient.address)
-      } catch {
-        throw BadMessage("bad recipient address: \(describe(error))")
-      }
-      _ = try submission.resolvedRecipients(mailboxes)
+      _ = try submission.resolvedRecipients(Submission.mailboxes(given: [recipient.address]))
       return .accept
     } catch {
       return .reply(Self.reply(for: error))

@@ -89,10 +89,7 @@ enum MessageQueue {
       // recipients and choose the account now, and prepare the header stored as it came.
       let submission = Submission(
         invocation: Invocation(), config: config, aliases: try config.loadAliases(), environment: environment)
-      recipients = try submission.resolvedRecipients(
-        recipients.map { address throws(BadMessage) in
-          do { return try AddressParser.parseMailbox(address) } catch { throw BadMessage("bad recipient \(address) in the queue entry") }
-        })
+      recipients = try submission.resolvedRecipients(Submission.mailboxes(given: recipients))
       let prepared = try submission.prepare(
         fields: fields, body: MessageCore.BodyStatistics(), envelopeSender: sender.isEmpty ? nil : sender,
         recipients: recipients)

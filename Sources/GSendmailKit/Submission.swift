@@ -130,19 +130,27 @@ struct Submission {
   /// yet resolved.
   /// - Throws: `BadMessage` for a malformed address.
   func mailboxes(_ scanned: ScannedMessage, givenRecipients: [String], recipientsFromHeader: Bool) throws -> [Mailbox] {
-    var mailboxes: [Mailbox] = []
-    for argument in givenRecipients {
-      do {
-        mailboxes += try AddressParser.parseRecipients(argument)
-      } catch {
-        throw BadMessage("bad recipient address \(printable(argument)): \(describe(error))")
-      }
-    }
+    var mailboxes = try Self.mailboxes(given: givenRecipients)
     if recipientsFromHeader {
       do {
         mailboxes += try RecipientExtractor.recipients(from: scanned.fields)
       } catch {
         throw BadMessage("bad address in the header: \(describe(error))")
+      }
+    }
+    return mailboxes
+  }
+
+  /// Recipient arguments (command line, `RCPT TO`, a queue entry's envelope) as mailboxes,
+  /// local names not yet resolved.
+  /// - Throws: `BadMessage` naming the argument that is not an address.
+  static func mailboxes(given arguments: [String]) throws(BadMessage) -> [Mailbox] {
+    var mailboxes: [Mailbox] = []
+    for argument in arguments {
+      do {
+        mailboxes += try AddressParser.parseRecipients(argument)
+      } catch {
+        throw BadMessage("bad recipient address \(printable(argument)): \(describe(error))")
       }
     }
     return mailboxes
