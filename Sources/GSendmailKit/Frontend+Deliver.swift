@@ -72,9 +72,10 @@ extension Frontend {
     recipientsFromHeader: Bool, keepUnsendable: Bool = true, read: (BodySink) throws -> ScannedMessage
   ) throws -> QueueRunner.FirstAttempt? {
     let queue = MessageQueue.store(for: submission.config, environment: environment)
-    let draft: QueueDraft
+    let (store, draft): (FileQueueStore, QueueDraft)
+    let staging: PrivateStaging?
     do {
-      draft = try queue.create()
+      (store, draft, staging) = (queue, try queue.create(), nil)
     } catch {
       // With queue = false the queue is only where the body waits for its one attempt
       // (SPEC §7: no queue file is needed): without a usable queue, a private directory
@@ -82,25 +83,29 @@ extension Frontend {
       // system one keeps the set-group-ID group, and its spool is made by the package).
       guard !submission.config.queue && !submission.config.isSystem && invocation.deliveryMode != .queueOnly
       else { throw error }
-      let staging = try PrivateStaging(in: environment.nonEmpty("TMPDIR") ?? "/tmp", reason: error)
+      let made = try PrivateStaging(in: environment.nonEmpty("TMPDIR") ?? "/tmp", reason: error)
       do {
-        let outcome = try deliverDraft(
-          submission, invocation: invocation, envelopeSender: envelopeSender, recipients: recipients,
-          recipientsFromHeader: recipientsFromHeader, keepUnsendable: keepUnsendable,
-          store: staging.store, draft: try staging.store.create(), read: read)
-        staging.remove()
-        return outcome
+        (store, draft, staging) = (made.store, try made.store.create(), made)
       } catch {
-        // A message refused for good is kept, as in failed/ (SPEC §7), where it is.
-        if staging.holdsFailedMessage { throw KeptElsewhere(error, path: staging.path) }
-        staging.remove()
+        made.remove()
         throw error
       }
     }
-    return try deliverDraft(
-      submission, invocation: invocation, envelopeSender: envelopeSender, recipients: recipients,
-      recipientsFromHeader: recipientsFromHeader, keepUnsendable: keepUnsendable, store: queue, draft: draft,
-      read: read)
+    do {
+      let outcome = try deliverDraft(
+        submission, invocation: invocation, envelopeSender: envelopeSender, recipients: recipients,
+        recipientsFromHeader: recipientsFromHeader, keepUnsendable: keepUnsendable, store: store, draft: draft,
+        read: read)
+      staging?.remove()
+      return outcome
+    } catch {
+      // A staged message refused for good is kept, as in failed/ (SPEC §7), where it is.
+      if let staging {
+        if staging.holdsFailedMessage { throw KeptElsewhere(error, path: staging.path) }
+        staging.remove()
+      }
+      throw error
+    }
   }
 
   /// `spoolAndDeliver` once the draft is open in `store`.
