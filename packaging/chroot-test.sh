@@ -97,6 +97,37 @@ as_tester() {
 sh_chroot() { in_chroot /bin/sh -ec "$1"; }
 sh_tester() { as_tester /bin/sh -ec "$1"; }
 
+# start_test_server STATE_DIR [OPTION...]: starts the built gmail-test-server on
+# 127.0.0.1 with its state (records, CA, log) in STATE_DIR, plain HTTP for the token
+# endpoint; sets server_pid, smtp_port (STARTTLS) and http_port. The chroot shares the
+# host's network namespace, so programs inside reach it.
+start_test_server() {
+	local state=$1
+	shift
+	mkdir -p "$state"
+	"$top/.build/release/gmail-test-server" --state-dir "$state" --tls-port off --http-port 0 "$@" \
+		>"$state/ready" 2>"$state/log" &
+	server_pid=$!
+	smtp_port=""
+	local tries=0
+	while [ -z "$smtp_port" ] && [ $tries -lt 100 ]; do
+		# The server may not have opened its output yet: no file is not an error.
+		smtp_port=$(sed -n 's/^smtp 127.0.0.1:\([0-9]*\) starttls$/\1/p' "$state/ready" 2>/dev/null || true)
+		tries=$((tries + 1)); sleep 0.1
+	done
+	[ -n "$smtp_port" ] || die "the test server did not start: $(cat "$state/log")"
+	http_port=$(sed -n 's/^http 127.0.0.1:\([0-9]*\)$/\1/p' "$state/ready")
+}
+
+# stop_test_server: ends the server start_test_server started.
+stop_test_server() {
+	if [ -n "${server_pid:-}" ]; then
+		kill "$server_pid" 2>/dev/null || true
+		wait "$server_pid" 2>/dev/null || true
+		server_pid=""
+	fi
+}
+
 unmount_all() {
 	if mountpoint -q "$root/proc" 2>/dev/null; then
 		umount "$root/proc" || umount -l "$root/proc"
@@ -312,22 +343,12 @@ send_checks() {
 		return 0
 	fi
 	local state=$root/tmp/test-server
-	mkdir -p "$state"
 	# Access tokens the endpoint issues last 30 s, less than the 60 s margin: every send
 	# through the OAuth account refreshes, under the cache's lock.
-	"$server" --state-dir "$state" --tls-port off --http-port 0 --expires-in 30 \
+	start_test_server "$state" --expires-in 30 \
 		--refresh-token 1//chroot-refresh-token \
-		--user root@example.com --password chroot-app-password-42 >"$state/ready" 2>"$state/log" &
-	server_pid=$!
-	local port="" tries=0
-	while [ -z "$port" ] && [ $tries -lt 100 ]; do
-		# The server may not have opened its output yet: no file is not an error.
-		port=$(sed -n 's/^smtp 127.0.0.1:\([0-9]*\) starttls$/\1/p' "$state/ready" 2>/dev/null || true)
-		tries=$((tries + 1)); sleep 0.1
-	done
-	[ -n "$port" ] || die "the test server did not start: $(cat "$state/log")"
-	local http_port
-	http_port=$(sed -n 's/^http 127.0.0.1:\([0-9]*\)$/\1/p' "$state/ready")
+		--user root@example.com --password chroot-app-password-42
+	local port=$smtp_port
 	cp "$state/ca.pem" "$root/etc/gsendmail/test-ca.pem"
 	sh_chroot "
 		printf 'chroot-app-password-42\n' >/etc/gsendmail/password
@@ -377,8 +398,7 @@ send_checks() {
 			! ls /var/lib/gsendmail/tokens | grep -q "\.tmp$"'
 	check "tester: cannot read the token cache even by name" \
 		sh_tester '! cat /var/lib/gsendmail/tokens/test.json'
-	kill "$server_pid" 2>/dev/null || true
-	wait "$server_pid" 2>/dev/null || true
+	stop_test_server
 	check "server down: tester's message is queued (exit 0) and listed by mailq" \
 		sh_tester '/usr/sbin/sendmail -t </tmp/message && mailq | grep -q rcpt@example.org'
 	check "the queued entry belongs to group gsendmail, not readable by others" \
@@ -389,6 +409,22 @@ send_checks() {
 	sh_chroot 'rm -f /etc/gsendmail/password /etc/gsendmail/test-ca.pem'
 }
 send_checks
+
+# --- stages -----------------------------------------------------------------
+#
+# Each file in packaging/chroot-stages/ is one stage (a deployment walk-through, the
+# hostile-user checks, ...), sourced in name order with the helpers above. A stage
+# starts its own test server and leaves /etc/gsendmail/config.toml and the queue as
+# it found them.
+if [ -x "$top/.build/release/gmail-test-server" ]; then
+	for stage in "$here"/chroot-stages/*.sh; do
+		[ -f "$stage" ] || continue
+		say "stage $(basename "$stage" .sh)"
+		# shellcheck source=/dev/null
+		. "$stage"
+		stop_test_server
+	done
+fi
 
 # --- remove -----------------------------------------------------------------
 
