@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: build (debug, and release with the Swift runtime linked
 # statically), unit and end-to-end tests, interoperability tests against
-# aiosmtpd, man page lint, and — as root — the Debian package install test.
+# aiosmtpd, man page lint, and — as root — the Debian package install test on
+# bookworm and trixie.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,13 +40,15 @@ fi
 step "python tests (aiosmtpd interoperability)"
 .venv/bin/pytest -q Tests/python
 
-step "gsendmail's hot-code list covers what it runs now"
+step "gsendmail's hot-code list: how much of what it runs now it covers (a report)"
+# A stale list costs start-up speed, not correctness: this step never fails. The list
+# is rewritten at release time (packaging/README.md).
 log=.build/section-order-check.log
 if packaging/update-section-order.sh --check >"$log" 2>&1; then
-  tail -1 "$log"
+  grep -e "functions run now" -e "is stale" "$log"
 else
-  cat "$log"
-  exit 1
+  tail -3 "$log"
+  echo "(could not measure the coverage; not a test failure)"
 fi
 
 step "pure cores import no I/O"
@@ -63,7 +66,17 @@ mandoc -Tlint -W warning man/*.[0-9]
 echo "mandoc: clean"
 
 if [ "$(id -u)" = 0 ] && [ -x packaging/chroot-test.sh ] && [ "${SKIP_CHROOT:-}" != 1 ]; then
-  step "Debian packages: build, lintian, install in a clean chroot"
+  step "Debian packages: build, lintian, systemd-analyze verify"
   packaging/build-deb.sh
-  packaging/chroot-test.sh
+  # The same stages on Debian 12 and 13, each from its own cached chroot; both run
+  # before a failure of either fails the suite.
+  chroot_failed=""
+  for suite in bookworm trixie; do
+    step "Debian packages: install, use, remove and purge on $suite"
+    SUITE=$suite packaging/chroot-test.sh || chroot_failed="$chroot_failed $suite"
+  done
+  if [ -n "$chroot_failed" ]; then
+    echo "the Debian chroot test failed on:$chroot_failed" >&2
+    exit 1
+  fi
 fi
