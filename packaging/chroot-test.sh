@@ -6,8 +6,10 @@
 #   --fresh  make a new chroot with debootstrap instead of the cached one
 #   --keep   leave the chroot in packaging/out/chroot after the test
 # Environment:
-#   SUITE   Debian suite (default bookworm)
-#   MIRROR  Debian mirror (default: the machine's apt sources)
+#   SUITE   Debian suite: bookworm (default) or trixie; each has its own cached
+#           chroot, packaging/out/cache/SUITE-minbase.tar.zst
+#   MIRROR  Debian mirror (default: the machine's apt sources; for a suite
+#           they do not list, the host that serves the machine's own suite)
 #   GSENDMAIL_ALLOW_STUB=1  skip, instead of failing, the checks that need the
 #           real programs when the packaged ones do not print a version yet
 #
@@ -152,10 +154,10 @@ finish() {
 	exit "$rc"
 }
 
-# The first mirror of the machine's apt sources that serves $suite itself
-# (not -updates or -security), deb822 or one-line format.
+# detect_mirror SUITE: the first mirror of the machine's apt sources that
+# serves SUITE itself (not -updates or -security), deb822 or one-line format.
 detect_mirror() {
-	local f
+	local f suite=$1
 	for f in /etc/apt/sources.list.d/*.sources; do
 		[ -f "$f" ] || continue
 		awk -v suite="$suite" '
@@ -195,7 +197,12 @@ if [ -d "$root" ]; then
 	remove_root
 fi
 if [ "$fresh" -eq 1 ] || [ ! -f "$cache" ]; then
-	mirror=${MIRROR:-$(detect_mirror | head -n 1)}
+	mirror=${MIRROR:-$(detect_mirror "$suite" | head -n 1)}
+	if [ -z "$mirror" ]; then
+		# A suite the apt sources do not list (trixie on a bookworm machine):
+		# the mirror of the machine's own suite serves every suite.
+		mirror=$(detect_mirror "$(. /etc/os-release && echo "$VERSION_CODENAME")" | head -n 1)
+	fi
 	[ -n "$mirror" ] || die "no $suite mirror in the apt sources; set MIRROR"
 	say "debootstrap --variant=minbase $suite $mirror"
 	debootstrap --variant=minbase "$suite" "$root" "$mirror" >>"$log" 2>&1 ||
@@ -230,6 +237,22 @@ check "both packages installed" \
 	sh_chroot 'dpkg-query -W -f "\${Status}\n" gsendmail gsendmail-mta | grep -c "install ok installed" | grep -qx 2'
 sh_chroot 'dpkg-query -W -f "\${Package} \${Version} \${Installed-Size} KiB\n" gsendmail gsendmail-mta' | tee -a "$log"
 
+# What differs between the suites: which alternative of the hand-written
+# Depends (debian/control) apt picks for the libraries gsendmail opens.
+check "the chroot is Debian $suite" sh_chroot "grep -qx 'VERSION_CODENAME=$suite' /etc/os-release"
+case $suite in
+bookworm) suite_libs="libssl3 libcurl4" ;;
+trixie) suite_libs="libssl3t64 libcurl4t64" ;;
+*) suite_libs="" ;;
+esac
+if [ -n "$suite_libs" ]; then
+	check "$suite: Depends satisfied by $suite_libs" sh_chroot "
+		dpkg-query -W -f '\${Package} \${Status}\n' $suite_libs | grep -c ' install ok installed$' | grep -qx 2"
+else
+	skipped=$((skipped + 1))
+	printf 'skip %s: no suite-specific checks for this suite\n' "$suite"
+fi
+
 printed=$(in_chroot gsendmail --version 2>>"$log" || true)
 real=0
 if [ "$printed" = "gsendmail $upstream" ]; then
@@ -250,6 +273,10 @@ check "libssl.so.3, libcrypto.so.3 and libcurl.so.4 installed (dlopen targets)" 
 
 check "group gsendmail and user _gsendmail exist" \
 	sh_chroot 'getent group gsendmail && getent passwd _gsendmail | grep -q ":/nonexistent:/usr/sbin/nologin$"'
+check "user _gsendmail-smtp exists, in its own group, not in group gsendmail" sh_chroot '
+	getent passwd _gsendmail-smtp | grep -q ":/nonexistent:/usr/sbin/nologin$"
+	test "$(id -gn _gsendmail-smtp)" = _gsendmail-smtp
+	! id -Gn _gsendmail-smtp | tr " " "\n" | grep -qx gsendmail'
 check "/usr/sbin/gsendmail is 2755 root:gsendmail" \
 	sh_chroot 'test "$(stat -c "%a %U %G" /usr/sbin/gsendmail)" = "2755 root gsendmail"'
 check "dpkg-statoverride lists /usr/sbin/gsendmail" \
@@ -274,6 +301,20 @@ check "manual pages installed" sh_chroot '
 check "system queue timer enabled, SMTP socket not enabled" sh_chroot '
 	test -L /etc/systemd/system/timers.target.wants/gsendmail-queue.timer
 	! test -e /etc/systemd/system/sockets.target.wants/gsendmail-smtp.socket'
+check "gsendmail-smtp.socket: loopback only, by the socket's own IP access control" sh_chroot '
+	u=/usr/lib/systemd/system/gsendmail-smtp.socket
+	grep -qx "ListenStream=127.0.0.1:2525" $u && grep -qx "Accept=yes" $u
+	grep -qx "IPAddressDeny=any" $u && grep -qx "IPAddressAllow=localhost" $u'
+# The service runs the set-group-ID binary as an ordinary user: nothing in it may
+# set no_new_privs, which a non-root User= gets from any of these settings.
+check "gsendmail-smtp@.service: user _gsendmail-smtp, set-group-ID allowed" sh_chroot '
+	u=/usr/lib/systemd/system/gsendmail-smtp@.service
+	grep -qx "User=_gsendmail-smtp" $u && grep -qx "NoNewPrivileges=no" $u
+	! grep -E "^(DynamicUser|LockPersonality|MemoryDenyWriteExecute|PrivateDevices|ProtectClock|ProtectHostname|ProtectKernelLogs|ProtectKernelModules|ProtectKernelTunables|RestrictAddressFamilies|RestrictNamespaces|RestrictRealtime|RestrictSUIDSGID|SystemCallArchitectures|SystemCallFilter|SystemCallLog|IPAddressDeny|IPAddressAllow)=" $u'
+check "logrotate snippet installed as a conffile: 0660 root:gsendmail" sh_chroot '
+	dpkg-query -W -f "\${Conffiles}\n" gsendmail | grep -q "^ /etc/logrotate.d/gsendmail "
+	grep -q "^/var/log/gsendmail.log {" /etc/logrotate.d/gsendmail
+	grep -qP "^\tcreate 0660 root gsendmail$" /etc/logrotate.d/gsendmail'
 check "user queue timer enabled globally" \
 	sh_chroot 'test -L /etc/systemd/user/timers.target.wants/gsendmail-queue.timer'
 check "shell completions installed for bash, zsh and fish" sh_chroot '
@@ -323,6 +364,13 @@ check "tester: sendmail --dry-run -t exits 0 (set-group-ID read of the system co
 check_real "tester: --dry-run prints the envelope" \
 	sh_tester '/usr/sbin/sendmail --dry-run -t </tmp/message >/tmp/dry-tester
 		grep -q "^RCPT TO:<rcpt@example.org>" /tmp/dry-tester'
+# The -bs socket service's user, as gsendmail-smtp@.service runs it: through the
+# set-group-ID binary, like any local user.
+smtp_uid=$(in_chroot id -u _gsendmail-smtp)
+smtp_gid=$(in_chroot id -g _gsendmail-smtp)
+check "_gsendmail-smtp: sendmail --dry-run -t reads the system config (set-group-ID)" \
+	chroot --userspec="$smtp_uid:$smtp_gid" --groups="$smtp_gid" "$root" /usr/bin/env -i PATH=/usr/bin:/bin \
+	HOME=/nonexistent /bin/sh -ec '! cat /etc/gsendmail/config.toml 2>/dev/null && /usr/sbin/sendmail --dry-run -t </tmp/message'
 check "root: mailq exits 0" in_chroot mailq
 check_real "root: mailq says the queue is empty" sh_chroot 'mailq | grep -q "Mail queue is empty"'
 check "tester: mailq exits 0" as_tester /usr/bin/mailq
@@ -429,23 +477,36 @@ fi
 # --- remove -----------------------------------------------------------------
 
 say "dpkg --remove"
-# What users and the administrator own, and a message still in the queue.
+# What users own, and the message send_checks left in the queue.
 sh_chroot '
 	mkdir -p /home/tester/.config/gsendmail /home/tester/.local/state/gsendmail/queue
 	echo "# mine" >/home/tester/.config/gsendmail/config.toml
 	echo queued >/home/tester/.local/state/gsendmail/queue/entry
-	chown -R tester:tester /home/tester/.config /home/tester/.local
-	echo queued >/var/spool/gsendmail/entry
-	chgrp gsendmail /var/spool/gsendmail/entry'
-check "dpkg --remove gsendmail-mta gsendmail" in_chroot dpkg --remove gsendmail-mta gsendmail
+	chown -R tester:tester /home/tester/.config /home/tester/.local'
+queued=$(sh_chroot 'find /var/spool/gsendmail/entries -name "*.env" 2>/dev/null | wc -l')
+check_real "a message is queued before the removal" test "$queued" -ge 1
+
+# dpkg_out FILE COMMAND...: runs COMMAND in the chroot, its output also in FILE.
+dpkg_out() {
+	local file=$1 rc=0
+	shift
+	in_chroot "$@" >"$file" 2>&1 || rc=$?
+	cat "$file"
+	return $rc
+}
+check "dpkg --remove gsendmail-mta gsendmail" dpkg_out "$out/remove.out" dpkg --remove gsendmail-mta gsendmail
+if [ "$queued" -eq 1 ]; then queued_text="1 message"; else queued_text="$queued messages"; fi
+check_real "remove says how many messages are still queued, and where" \
+	grep -q "gsendmail: $queued_text still queued in /var/spool/gsendmail/entries" "$out/remove.out"
 check "programs and links gone" sh_chroot '
 	for f in /usr/sbin/gsendmail /usr/bin/gsendmailctl /usr/sbin/sendmail /usr/lib/sendmail \
 		/usr/bin/mailq /usr/sbin/newaliases; do ! test -e "$f" && ! test -L "$f"; done'
-check "remove keeps the queue and its message, tokens dir, config" sh_chroot '
-	test -f /var/spool/gsendmail/entry && test -d /var/spool/gsendmail/failed
-	test -d /var/lib/gsendmail/tokens && test -f /etc/gsendmail/config.toml'
-check "remove keeps the group, the user and the statoverride" sh_chroot '
-	getent group gsendmail && getent passwd _gsendmail
+check "remove keeps the queue and its messages, tokens dir, config, logrotate snippet" sh_chroot "
+	test \$(find /var/spool/gsendmail/entries -name '*.env' | wc -l) -eq $queued
+	test -d /var/spool/gsendmail/failed && test -d /var/lib/gsendmail/tokens
+	test -f /etc/gsendmail/config.toml && test -f /etc/logrotate.d/gsendmail"
+check "remove keeps the group, the users and the statoverride" sh_chroot '
+	getent group gsendmail && getent passwd _gsendmail && getent passwd _gsendmail-smtp
 	dpkg-statoverride --list /usr/sbin/gsendmail'
 check "gsendmail is in state config-files" \
 	sh_chroot 'dpkg-query -W -f "\${Status}\n" gsendmail | grep -qx "deinstall ok config-files"'
@@ -453,15 +514,33 @@ check "gsendmail is in state config-files" \
 # --- purge ------------------------------------------------------------------
 
 say "dpkg --purge"
-check "dpkg --purge gsendmail-mta gsendmail" in_chroot dpkg --purge gsendmail-mta gsendmail
-check "purge deletes /var/spool/gsendmail and /var/lib/gsendmail" \
-	sh_chroot '! test -e /var/spool/gsendmail && ! test -e /var/lib/gsendmail'
-check "purge deletes the statoverride and the user" sh_chroot '
-	! dpkg-statoverride --list /usr/sbin/gsendmail && ! getent passwd _gsendmail'
+# The log file the logrotate snippet rotates, and its rotated copies, beside a
+# log of another program.
+sh_chroot '
+	for f in gsendmail.log gsendmail.log.1 gsendmail.log.2.gz other.log; do echo line >/var/log/$f; done'
+ids_before=$(sh_chroot 'id -u _gsendmail; id -u _gsendmail-smtp; getent group gsendmail | cut -d: -f3')
+check "dpkg --purge gsendmail-mta gsendmail" dpkg_out "$out/purge.out" dpkg --purge gsendmail-mta gsendmail
+check_real "purge says it deletes the queue with its $queued_text" \
+	grep -q "gsendmail: deleting the queue /var/spool/gsendmail ($queued_text queued, " "$out/purge.out"
+check "purge says what it deletes and what it keeps" sh -c "
+	grep -q 'gsendmail: deleting the token cache /var/lib/gsendmail' '$out/purge.out'
+	grep -q 'gsendmail: deleting the log file /var/log/gsendmail.log' '$out/purge.out'
+	grep -q 'gsendmail: keeping /etc/gsendmail/config.toml' '$out/purge.out'
+	grep -q 'gsendmail: keeping the users _gsendmail and _gsendmail-smtp (locked)' '$out/purge.out'"
+check "purge deletes /var/spool/gsendmail, /var/lib/gsendmail, the logrotate snippet" \
+	sh_chroot '! test -e /var/spool/gsendmail && ! test -e /var/lib/gsendmail && ! test -e /etc/logrotate.d/gsendmail'
+check "purge deletes /var/log/gsendmail.log and its rotated copies, not other logs" sh_chroot '
+	! ls /var/log | grep "^gsendmail"; test -f /var/log/other.log'
+check "purge deletes the statoverride" sh_chroot '! dpkg-statoverride --list /usr/sbin/gsendmail'
+check "purge keeps the users, locked and expired, and the group" sh_chroot '
+	for u in _gsendmail _gsendmail-smtp; do
+		getent passwd $u | grep -q ":/usr/sbin/nologin$"
+		getent shadow $u | cut -d: -f2 | grep -q "^!"
+		test "$(getent shadow $u | cut -d: -f8)" = 1
+	done
+	getent group gsendmail'
 check "purge keeps the administrator's /etc/gsendmail/config.toml" \
 	sh_chroot 'test -f /etc/gsendmail/config.toml'
-check "purge keeps the group while config.toml still uses it" \
-	sh_chroot 'getent group gsendmail'
 check "purge leaves users' home data alone" sh_chroot '
 	test -f /home/tester/.config/gsendmail/config.toml
 	test -f /home/tester/.local/state/gsendmail/queue/entry'
@@ -471,11 +550,16 @@ check "dpkg knows nothing of either package" \
 	sh_chroot '! dpkg-query -W gsendmail 2>/dev/null && ! dpkg-query -W gsendmail-mta 2>/dev/null'
 
 say "reinstall and purge without a configuration"
-sh_chroot 'rm -f /etc/gsendmail/config.toml'
+sh_chroot 'rm -f /etc/gsendmail/config.toml /var/log/other.log'
 check "dpkg -i gsendmail (dependencies already there)" in_chroot dpkg -i "$main_in"
+check "reinstall reuses the kept users and group (same ids), no longer expired" sh_chroot "
+	test \"\$(id -u _gsendmail; id -u _gsendmail-smtp; getent group gsendmail | cut -d: -f3)\" = '$ids_before'
+	for u in _gsendmail _gsendmail-smtp; do test -z \"\$(getent shadow \$u | cut -d: -f8)\"; done"
+check "reinstall: /usr/sbin/gsendmail is 2755 root:gsendmail again" \
+	sh_chroot 'test "$(stat -c "%a %U %G" /usr/sbin/gsendmail)" = "2755 root gsendmail"'
 check "dpkg --purge gsendmail" in_chroot dpkg --purge gsendmail
-check "purge deletes the empty /etc/gsendmail and the unused group" sh_chroot '
-	! test -e /etc/gsendmail && ! getent group gsendmail'
+check "purge deletes the empty /etc/gsendmail, keeps the group" sh_chroot '
+	! test -e /etc/gsendmail && getent group gsendmail'
 {
 	printf '\n### left after purge\n'
 	sh_chroot 'ls -ld /etc/gsendmail /var/lib/gsendmail /var/spool/gsendmail 2>&1 || true
