@@ -314,7 +314,7 @@ check "gsendmail-smtp@.service: user _gsendmail-smtp, set-group-ID allowed" sh_c
 check "logrotate snippet installed as a conffile: 0660 root:gsendmail" sh_chroot '
 	dpkg-query -W -f "\${Conffiles}\n" gsendmail | grep -q "^ /etc/logrotate.d/gsendmail "
 	grep -q "^/var/log/gsendmail.log {" /etc/logrotate.d/gsendmail
-	grep -qP "^\tcreate 0660 root gsendmail$" /etc/logrotate.d/gsendmail'
+	grep -q "create 0660 root gsendmail$" /etc/logrotate.d/gsendmail'
 check "user queue timer enabled globally" \
 	sh_chroot 'test -L /etc/systemd/user/timers.target.wants/gsendmail-queue.timer'
 check "shell completions installed for bash, zsh and fish" sh_chroot '
