@@ -80,6 +80,7 @@ EOF
 	local forged='Dec  7 00:00:00 gsendmail[1]: id=FORGED status=sent (forged)'
 	printf '%s\n' "$forged" >"$root/tmp/forged-line"
 	sh_chroot 'f=$(cat /tmp/forged-line)
+		/usr/sbin/sendmail -L "$(printf "x\n%s" "$f")" log-crlf@example.org </tmp/message || true
 		/usr/sbin/sendmail -f "$(printf "evil@example.org\n%s" "$f")" log-crlf@example.org </tmp/message || true
 		/usr/sbin/sendmail -f "$(printf "evil@example.org\r%s" "$f")" log-crlf@example.org </tmp/message || true
 		/usr/sbin/sendmail "$(printf "log-crlf@example.org\r\n%s" "$f")" </tmp/message || true
@@ -91,7 +92,7 @@ EOF
 	check "log file: no input splits a line (every line is one whole record, no CR)" sh_chroot "
 		cat -A $logfile
 		! grep -q \"\$(printf '\r')\" $logfile
-		! grep -E -v '^[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} [!-~]+\[[0-9]{2,}\]: id=[^ ]+ from=<.*> status=(sent|deferred|bounced) \(.*\)$' $logfile"
+		! grep -E -v '^[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} [!-~]+\[[0-9]{2,}\]: id=[^ ]+ from=<.*> to=<.*> size=[0-9]+ relay=[^ ]+ delay=[0-9]+ status=(sent|deferred|bounced) \(.*\)$' $logfile"
 
 	# The shipped logrotate snippet, run by logrotate itself: the new file is
 	# made 0660 root:gsendmail, and the writers append to it.
