@@ -3,7 +3,10 @@
 # system with no Swift toolchain (a debootstrap --variant=minbase chroot).
 #
 # Usage: packaging/chroot-test.sh [--fresh] [--keep]
-#   --fresh  make a new chroot with debootstrap instead of the cached one
+#        packaging/chroot-test.sh --prepare [--fresh]
+#   --fresh    make a new chroot with debootstrap instead of the cached one
+#   --prepare  only make the cached chroot of $SUITE if it is missing (in a
+#              directory of its own; no .deb needed), e.g. while the code builds
 #   --keep   leave the chroot in packaging/out/chroot after the test
 # Environment:
 #   SUITE   Debian suite: bookworm (default) or trixie; each has its own cached
@@ -28,10 +31,12 @@ suite=${SUITE:-bookworm}
 cache=$out/cache/$suite-minbase.tar.zst
 log=$out/chroot-test.log
 fresh=0
+prepare=0
 keep=0
 for arg in "$@"; do
 	case $arg in
 	--fresh) fresh=1 ;;
+	--prepare) prepare=1 ;;
 	--keep) keep=1 ;;
 	-h | --help)
 		awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"
@@ -49,6 +54,9 @@ passed=0
 failed=0
 skipped=0
 mkdir -p "$out" "$out/cache"
+if [ "$prepare" -eq 1 ]; then
+	log=$out/prepare-$suite.log
+fi
 : >"$log"
 
 say() { printf '==> %s\n' "$*"; }
@@ -178,8 +186,37 @@ detect_mirror() {
 	done
 }
 
+# make_cache DIR: debootstrap $suite into DIR and cache it as $cache.
+make_cache() {
+	local dir=$1 mirror
+	mirror=${MIRROR:-$(detect_mirror "$suite" | head -n 1)}
+	if [ -z "$mirror" ]; then
+		# A suite the apt sources do not list (trixie on a bookworm machine):
+		# the mirror of the machine's own suite serves every suite.
+		mirror=$(detect_mirror "$(. /etc/os-release && echo "$VERSION_CODENAME")" | head -n 1)
+	fi
+	[ -n "$mirror" ] || die "no $suite mirror in the apt sources; set MIRROR"
+	say "debootstrap --variant=minbase $suite $mirror"
+	debootstrap --variant=minbase "$suite" "$dir" "$mirror" >>"$log" 2>&1 ||
+		die "debootstrap failed; see $log"
+	say "caching the chroot in $cache"
+	tar -C "$dir" --numeric-owner -cf - . | zstd -q -T0 -3 -o "$cache.tmp" -f
+	mv "$cache.tmp" "$cache"
+}
+
 [ "$(id -u)" -eq 0 ] || die "run as root (debootstrap and chroot need it)"
 command -v debootstrap >/dev/null || die "debootstrap is not installed"
+
+if [ "$prepare" -eq 1 ]; then
+	if [ "$fresh" -eq 1 ] || [ ! -f "$cache" ]; then
+		dir=$out/prepare-$suite
+		rm -rf --one-file-system "$dir"
+		make_cache "$dir"
+		rm -rf --one-file-system "$dir"
+	fi
+	say "cached chroot of $suite: $cache"
+	exit 0
+fi
 
 main_deb=$(ls -t "$out"/gsendmail_*_*.deb 2>/dev/null | head -n 1 || true)
 mta_deb=$(ls -t "$out"/gsendmail-mta_*_all.deb 2>/dev/null | head -n 1 || true)
@@ -197,19 +234,7 @@ if [ -d "$root" ]; then
 	remove_root
 fi
 if [ "$fresh" -eq 1 ] || [ ! -f "$cache" ]; then
-	mirror=${MIRROR:-$(detect_mirror "$suite" | head -n 1)}
-	if [ -z "$mirror" ]; then
-		# A suite the apt sources do not list (trixie on a bookworm machine):
-		# the mirror of the machine's own suite serves every suite.
-		mirror=$(detect_mirror "$(. /etc/os-release && echo "$VERSION_CODENAME")" | head -n 1)
-	fi
-	[ -n "$mirror" ] || die "no $suite mirror in the apt sources; set MIRROR"
-	say "debootstrap --variant=minbase $suite $mirror"
-	debootstrap --variant=minbase "$suite" "$root" "$mirror" >>"$log" 2>&1 ||
-		die "debootstrap failed; see $log"
-	say "caching the chroot in $cache"
-	tar -C "$root" --numeric-owner -cf - . | zstd -q -T0 -3 -o "$cache.tmp" -f
-	mv "$cache.tmp" "$cache"
+	make_cache "$root"
 else
 	say "unpacking the cached chroot $cache"
 	mkdir -p "$root"

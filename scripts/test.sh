@@ -8,6 +8,18 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
 
+chroot_test=0
+if [ "$(id -u)" = 0 ] && [ -x packaging/chroot-test.sh ] && [ "${SKIP_CHROOT:-}" != 1 ]; then
+  chroot_test=1
+  # The Debian chroots of the package test (debootstrap: mostly downloads) are made
+  # while the code builds, in a session of their own so that an early exit ends them.
+  mkdir -p packaging/out
+  setsid bash -c 'for suite in bookworm trixie; do SUITE=$suite packaging/chroot-test.sh --prepare; done' \
+    >packaging/out/prepare.log 2>&1 </dev/null &
+  prepare_pid=$!
+  trap 'kill -- -"$prepare_pid" 2>/dev/null || true' EXIT
+fi
+
 step "release build (as shipped: scripts/release-flags.sh)"
 top=$PWD
 source scripts/release-flags.sh
@@ -65,9 +77,11 @@ step "man pages"
 mandoc -Tlint -W warning man/*.[0-9]
 echo "mandoc: clean"
 
-if [ "$(id -u)" = 0 ] && [ -x packaging/chroot-test.sh ] && [ "${SKIP_CHROOT:-}" != 1 ]; then
+if [ "$chroot_test" = 1 ]; then
   step "Debian packages: build, lintian, systemd-analyze verify"
   packaging/build-deb.sh
+  # A chroot the preparation could not make is made by the test itself.
+  wait "$prepare_pid" || cat packaging/out/prepare.log
   # The same stages on Debian 12 and 13, each from its own cached chroot; both run
   # before a failure of either fails the suite.
   chroot_failed=""
