@@ -71,7 +71,7 @@ EOF
 	check "log file: group gsendmail may append, others may not write" sh_chroot "
 		ls -l $logfile; m=\$(stat -c %a $logfile)
 		test \"\$(stat -c %G $logfile)\" = gsendmail
-		case \$m in ?[67]?) ;; *) exit 1 ;; esac
+		case \$m in ?[2367]?) ;; *) exit 1 ;; esac
 		case \$m in *[2367]) exit 1 ;; esac"
 
 	# Inputs that try to end the line and write one of their own. Each may be
