@@ -4,7 +4,8 @@
 # With log = "file:/var/log/gsendmail.log" in the system configuration, every
 # process that logs appends its line: root, an unprivileged user through the
 # set-group-ID binary, and the queue runner as gsendmail-queue.service runs it
-# (user _gsendmail, group gsendmail, umask 0007). The lines come in the order of
+# (user _gsendmail, group gsendmail, umask 0007), and the -bs session as
+# gsendmail-smtp@.service runs it (user _gsendmail-smtp). The lines come in the order of
 # the deliveries, no input (an address or a -L ident with CR or LF in it) can
 # split a line or forge one, and the shipped logrotate snippet rotates the file
 # so that every writer can still append to the new one.
@@ -74,6 +75,22 @@ EOF
 		case \$m in ?[2367]?) ;; *) exit 1 ;; esac
 		case \$m in *[2367]) exit 1 ;; esac"
 
+	# The -bs session as gsendmail-smtp@.service runs it: user _gsendmail-smtp,
+	# outside group gsendmail, through the set-group-ID binary.
+	local smtp_uid smtp_gid
+	smtp_uid=$(in_chroot id -u _gsendmail-smtp)
+	smtp_gid=$(in_chroot id -g _gsendmail-smtp)
+	bs_session() {
+		printf 'EHLO printer.example\r\nMAIL FROM:<root@example.com>\r\nRCPT TO:<log-bs@example.org>\r\nDATA\r\nSubject: from the printer\r\n\r\nscan\r\n.\r\nQUIT\r\n' |
+			chroot --userspec="$smtp_uid:$smtp_gid" --groups="$smtp_gid" "$root" \
+				/usr/bin/env -i PATH=/usr/bin:/bin HOME=/nonexistent LANG=C.UTF-8 /usr/sbin/gsendmail -bs >"$state/bs.out"
+		cat "$state/bs.out"
+		grep -q '^250 2.0.0 OK: sent' "$state/bs.out"
+	}
+	check "-bs as _gsendmail-smtp: the printer's message is sent" bs_session
+	check "log file: the -bs session's line follows" sh_chroot "
+		tail -n 1 $logfile | grep -q ' to=<log-bs@example.org> .* status=sent '"
+
 	# Inputs that try to end the line and write one of their own. Each may be
 	# refused (exit non-zero); what is checked is the file. A forged line carries
 	# pid 1, which no real gsendmail process has here.
@@ -123,6 +140,6 @@ EOF
 		find /var/spool/gsendmail/entries -maxdepth 1 -type f -delete
 		find /root/queue.saved -maxdepth 1 -type f -exec mv {} /var/spool/gsendmail/entries/ \;
 		rmdir /root/queue.saved"
-	unset -f as_queue_runner after_rotate
+	unset -f as_queue_runner after_rotate bs_session
 }
 logfile_stage
