@@ -55,6 +55,14 @@ let package = Package(
       // Foundation's String methods from being picked over the standard library's
       // here, which would drag all of Foundation (and ICU) into gsendmail.
       swiftSettings: [.enableUpcomingFeature("MemberImportVisibility")]),
+    // What only gsendmailctl does (doctor, status, the queue commands): kept out of the
+    // set-group-ID gsendmail, which links GSendmailKit alone.
+    .target(
+      name: "GSendmailAdmin",
+      dependencies: [
+        "Codecs", "GSendmailKit", "MailQueue", "MessageCore", "OAuth2", "SMTPCore", "TokenStore", "Transport",
+      ],
+      swiftSettings: [.enableUpcomingFeature("MemberImportVisibility")]),
     // libstdc++.a for gsendmail: the C++ runtime pieces the static Swift runtime needs,
     // without loading libstdc++.so (module.modulemap says why).
     .target(name: "StaticCxxRuntime"),
@@ -62,7 +70,7 @@ let package = Package(
     .executableTarget(
       name: "gsendmailctl",
       dependencies: [
-        "Codecs", "GSendmailKit", "OAuth2", "TokenStore",
+        "Codecs", "GSendmailAdmin", "GSendmailKit", "OAuth2", "TokenStore",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
@@ -80,6 +88,8 @@ let package = Package(
     .testTarget(name: "TestServerKitTests", dependencies: ["TestServerKit", "Transport"]),
     .testTarget(name: "TransportTests", dependencies: ["CShim", "Transport", "TestServerKit", "SMTPServerCore"]),
     .testTarget(name: "GSendmailKitTests", dependencies: ["Codecs", "GSendmailKit", "MailQueue", "TestServerKit", "TokenStore"]),
+    .testTarget(
+      name: "GSendmailAdminTests", dependencies: ["GSendmailAdmin", "GSendmailKit", "TokenStore"]),
     .testTarget(name: "MailQueueTests", dependencies: ["MailQueue", "MessageCore", "TestSupport"]),
     .testTarget(name: "OAuth2Tests", dependencies: ["OAuth2"]),
     .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),

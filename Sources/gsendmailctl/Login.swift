@@ -6,6 +6,7 @@
 
 import ArgumentParser
 import Codecs
+import GSendmailAdmin
 import GSendmailKit
 import OAuth2
 import TokenStore

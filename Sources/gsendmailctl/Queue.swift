@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // `gsendmailctl queue list|flush|show|delete|retry`.
 import ArgumentParser
+import GSendmailAdmin
 import GSendmailKit
 
 struct Queue: ParsableCommand {

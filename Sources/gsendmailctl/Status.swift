@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // `gsendmailctl status`.
 import ArgumentParser
+import GSendmailAdmin
 import GSendmailKit
 
 struct Status: ParsableCommand {

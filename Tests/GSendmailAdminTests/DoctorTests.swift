@@ -6,6 +6,7 @@
 import Testing
 @testable import TokenStore
 
+@testable import GSendmailAdmin
 @testable import GSendmailKit
 
 #if canImport(Glibc)
