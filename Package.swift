@@ -48,8 +48,8 @@ let package = Package(
     .target(
       name: "GSendmailKit",
       dependencies: [
-        "CShim", "Codecs", "MessageCore", "SMTPCore", "SMTPServerCore", "TOMLCore", "Transport", "MailQueue",
-        "TokenStore",
+        "CShim", "Codecs", "HTTPClient", "MailQueue", "MessageCore", "OAuth2", "SMTPCore", "SMTPServerCore",
+        "TOMLCore", "TokenStore", "Transport",
       ],
       // A guard: no dependency imports Foundation, and should one ever do, this keeps
       // Foundation's String methods from being picked over the standard library's
