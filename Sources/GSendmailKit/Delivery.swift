@@ -4,6 +4,7 @@
 // EHLO, streams header and body, and returns the server's reply or throws a
 // DeliveryFailure.
 
+import GSendmailCore
 import MessageCore
 import SMTPCore
 

@@ -4,6 +4,7 @@
 // own group when running setgid. Failures are returned as errno text.
 
 #if canImport(Glibc)
+import GSendmailCore
 import Glibc
 #endif
 

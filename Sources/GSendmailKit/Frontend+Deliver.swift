@@ -2,6 +2,7 @@
 // The modes that handle messages: deliver (-bm, the default, and --dry-run),
 // verify (-bv).
 
+import GSendmailCore
 import MailQueue
 import MessageCore
 import SMTPCore

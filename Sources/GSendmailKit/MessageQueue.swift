@@ -4,6 +4,7 @@
 // entry back into a message to send. Every message is committed to the queue
 // before the first attempt, so a crash at any point leaves it queued or sent.
 
+import GSendmailCore
 import MailQueue
 import MessageCore
 import SMTPCore

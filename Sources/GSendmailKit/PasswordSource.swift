@@ -4,6 +4,7 @@
 // command that fails is a temporary failure whose reason carries its stderr;
 // the password itself never appears in an error.
 
+import GSendmailCore
 import CShim
 import Synchronization
 

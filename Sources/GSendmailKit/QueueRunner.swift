@@ -8,6 +8,7 @@
 // Failures to update the queue itself are logged nowhere else and never lose a
 // message: an entry that cannot be updated stays as it was and is tried again.
 
+import GSendmailCore
 import MailQueue
 import SMTPCore
 import Transport

@@ -4,6 +4,7 @@
 // the machine, perform the action it returns. Everything it decides is decided
 // by SMTPClient; this file only performs and translates failures.
 
+import GSendmailCore
 import SMTPCore
 import Transport
 

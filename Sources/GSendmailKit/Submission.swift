@@ -4,6 +4,7 @@
 // and resolve local names, choose the account and the envelope sender, and
 // prepare the header. Every failure is a typed error; nothing is sent here.
 
+import GSendmailCore
 import MessageCore
 import SMTPCore
 

@@ -3,6 +3,7 @@
 // exits 0 when no check failed, 1 when one did (gsendmailctl(8)).
 import ArgumentParser
 import GSendmailAdmin
+import GSendmailCore
 import GSendmailKit
 
 struct DoctorCommand: ParsableCommand {

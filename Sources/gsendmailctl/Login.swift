@@ -7,6 +7,7 @@
 import ArgumentParser
 import Codecs
 import GSendmailAdmin
+import GSendmailCore
 import GSendmailKit
 import OAuth2
 import TokenStore

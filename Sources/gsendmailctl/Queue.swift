@@ -2,6 +2,7 @@
 // `gsendmailctl queue list|flush|show|delete|retry`.
 import ArgumentParser
 import GSendmailAdmin
+import GSendmailCore
 import GSendmailKit
 
 struct Queue: ParsableCommand {

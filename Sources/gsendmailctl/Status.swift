@@ -2,6 +2,7 @@
 // `gsendmailctl status`.
 import ArgumentParser
 import GSendmailAdmin
+import GSendmailCore
 import GSendmailKit
 
 struct Status: ParsableCommand {

@@ -7,6 +7,7 @@ import Testing
 @testable import TokenStore
 
 @testable import GSendmailAdmin
+@testable import GSendmailCore
 @testable import GSendmailKit
 
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 import Codecs
+@testable import GSendmailCore
 @testable import GSendmailKit
 import Testing
 
