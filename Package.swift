@@ -18,7 +18,9 @@ let package = Package(
     .library(name: "TOMLCore", targets: ["TOMLCore"]),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    // Pinned: every build resolves the same version (Package.resolved is not kept: the
+    // commit ids it records differ between mirrors of the repository).
+    .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
   ],
   targets: [
     // OpenSSL headers only: libssl/libcrypto are opened with dlopen() by CShim on the
