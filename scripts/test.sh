@@ -64,10 +64,11 @@ else
 fi
 
 step "pure cores import no I/O"
-# Codecs, MessageCore, SMTPCore, SMTPServerCore, OAuth2 and TOMLCore stay free of Foundation
+# Codecs, MessageCore, SMTPCore, SMTPServerCore, OAuth2, TOMLCore and GSendmailCore stay free of Foundation
 # and Glibc: their behaviour is a function of their input, and tests feed them bytes.
 if grep -rnE '^\s*(@_implementationOnly |internal |public )?import (Foundation|FoundationEssentials|Glibc|Transport|CShim)' \
-  Sources/Codecs Sources/MessageCore Sources/SMTPCore Sources/SMTPServerCore Sources/OAuth2 Sources/TOMLCore; then
+  Sources/Codecs Sources/MessageCore Sources/SMTPCore Sources/SMTPServerCore Sources/OAuth2 Sources/TOMLCore \
+  Sources/GSendmailCore; then
   echo "a pure core imports an I/O module" >&2
   exit 1
 fi
