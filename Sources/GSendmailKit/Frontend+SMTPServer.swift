@@ -79,11 +79,13 @@ final class SubmissionPolicy: SMTPServerPolicy {
     self.invocation = invocation
   }
 
-  /// Each recipient is resolved as it comes (aliases, `local_recipient`), so that one that
-  /// cannot be is refused alone, not the whole message at the end of data.
+  /// Each recipient is resolved as it comes (aliases, `local_recipient`, the account's own
+  /// address), so that one that cannot be is refused alone, not the whole message at the
+  /// end of data.
   func recipient(_ recipient: SMTPRecipient, envelope: SMTPEnvelope, session: SMTPSessionInfo) -> SMTPServerDecision {
     do {
-      _ = try submission.resolvedRecipients(Submission.mailboxes(given: [recipient.address]))
+      let own = submission.accountAddress(envelopeSender: envelope.mailFrom.address, fields: [])
+      _ = try submission.resolvedRecipients(Submission.mailboxes(given: [recipient.address]), accountAddress: own)
       return .accept
     } catch {
       return .reply(Self.reply(for: error))
@@ -108,6 +110,7 @@ final class SubmissionPolicy: SMTPServerPolicy {
 
   /// Whether the message was refused for its size (here or by the server).
   static func isTooBig(_ error: any Error) -> Bool {
+    if let kept = error as? KeptInFailed { return isTooBig(kept.underlying) }
     if case .messageTooLarge = error as? MessageError { return true }
     if case .messageRejected(_, tooBig: true) = error as? DeliveryFailure { return true }
     return false

@@ -232,17 +232,18 @@ struct SendTests {
   func smtpServerModeLocalNames() throws {
     let rig = try Rig()
     let aliases = rig.dir.appendingPathComponent("aliases").path
-    try Data("ops: bob@example.org\n".utf8).write(to: URL(fileURLWithPath: aliases))
+    try Data("ops: bob@example.org\nprinter: |/usr/bin/lpr\n".utf8).write(to: URL(fileURLWithPath: aliases))
     let config = try rig.write(
       "local.toml", "aliases = \"\(aliases)\"\n" + (try String(contentsOfFile: try rig.config(), encoding: .utf8)))
-    let dialogue = "EHLO nas\r\nMAIL FROM:<root>\r\nRCPT TO:<nosuchname>\r\nRCPT TO:<ops>\r\n"
+    // An unknown name goes to the account's address; one aliased to a pipe is refused alone.
+    let dialogue = "EHLO nas\r\nMAIL FROM:<root>\r\nRCPT TO:<printer>\r\nRCPT TO:<ops>\r\nRCPT TO:<nosuchname>\r\n"
       + "DATA\r\nSubject: disk\r\n\r\nfull\r\n.\r\nQUIT\r\n"
     let r = try rig.send(["-C", config, "-bs"], dialogue)
     let replies = r.out.components(separatedBy: "\r\n")
-    #expect(replies.contains { $0.hasPrefix("550 5.1.1") && $0.contains("nosuchname") }, "\(r.out)")
+    #expect(replies.contains { $0.hasPrefix("550 5.1.1") && $0.contains("printer") }, "\(r.out)")
     #expect(replies.contains("250 2.0.0 OK: sent"), "\(r.out)")
     let m = try #require(rig.received.first)
-    #expect(m.record.recipients == ["bob@example.org"] && m.record.mailFrom == "alice@example.com")
+    #expect(m.record.recipients == ["bob@example.org", "alice@example.com"] && m.record.mailFrom == "alice@example.com")
   }
 
   // MARK: Security
