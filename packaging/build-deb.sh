@@ -153,6 +153,7 @@ chmod 0644 "$main/usr/share/bash-completion/completions/gsendmailctl" \
 
 install -d "$main/usr/share/doc/gsendmail/examples"
 install -m 0644 "$here/examples/config.toml" "$main/usr/share/doc/gsendmail/examples/config.toml"
+install -m 0644 "$here/debian/README.Debian" "$here/../docs/setup.md" "$main/usr/share/doc/gsendmail/"
 install -d "$main/DEBIAN"
 for script in postinst prerm postrm; do
 	install -m 0755 "$here/debian/gsendmail.$script" "$main/DEBIAN/$script"
