@@ -25,6 +25,21 @@ extension Account {
       revokeURL: revokeURL)
   }
 
+  /// The `client_secret_file`, when it is set and does not exist (the setup guide is due).
+  public var missingClientSecretFile: String? {
+    guard auth == .oauth, let file = clientSecretFile, !Files.exists(file) else { return nil }
+    return file
+  }
+
+  /// A service account's client ID, read from its key file (never the private key); nil
+  /// when the account is not one or the file cannot be read.
+  public var serviceAccountClientID: String? {
+    guard auth == .serviceAccount, let file = serviceAccountFile,
+      case .serviceAccount(let key, _, _)? = try? TokenGrant.serviceAccount(keyFile: file, subject: nil, tokenURL: nil)
+    else { return nil }
+    return key.clientID
+  }
+
   /// How the account gets access tokens for `sender`, or nil when it does not use OAuth.
   /// - Throws: `TokenError.credentials`; `.notLoggedIn` when OAuth has no client;
   ///   `ConfigError.unsafePermissions` for a service-account key others can read.

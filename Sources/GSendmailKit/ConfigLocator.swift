@@ -3,6 +3,10 @@
 // XDG file, then /etc/gsendmail/config.toml. Also where that choice puts the
 // queue and the token cache.
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Finds and loads the configuration.
 public enum ConfigLocator {
   /// The system-wide configuration file.
@@ -37,6 +41,12 @@ public enum ConfigLocator {
       do {
         bytes = try Files.read(path)
       } catch {
+        // The system file is root:gsendmail 0640: gsendmail reads it set-group-ID, but
+        // gsendmailctl runs with the caller's own groups.
+        if isSystem && error.errno == EACCES {
+          throw .unreadable(
+            path: path, reason: error.reason + "; run this as root (sudo), or add this user to group gsendmail")
+        }
         throw .unreadable(path: path, reason: error.reason)
       }
       let config = try ConfigParser.parse(utf8: bytes, path: path, home: env.home, isSystem: isSystem)

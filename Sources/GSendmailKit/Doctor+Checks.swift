@@ -28,7 +28,15 @@ extension Doctor {
     var st = stat()
     guard stat(path, &st) == 0 else {
       let reason = String(cString: strerror(errno))
-      return DoctorCheck(key, .fail, "\(path): \(reason)", fix: "create it, or correct \(key) in \(config.path)")
+      let guide = SetupGuide(config: config)
+      var fix = "create it, or correct \(key) in \(config.path)"
+      if key == "client_secret_file", let account {
+        fix = "create the OAuth client and download its JSON (gsendmailctl login \(account.name) prints the steps), then: "
+          + guide.installLines(from: "~/Downloads/client_secret_*.json", as: "client_secret.json").joined(separator: " && ")
+      } else if config.isSystem {
+        fix = "put it in place with: install -m 640 -o root -g gsendmail FILE \(path)"
+      }
+      return DoctorCheck(key, .fail, "\(path): \(reason)", fix: fix)
     }
     if case .unsafePermissions(_, let problem, let fix) = Files.secretFileProblem(path) {
       return DoctorCheck(key, .fail, "\(path) \(problem)", fix: fix)
@@ -37,7 +45,8 @@ extension Doctor {
     do {
       bytes = try Files.read(path, asCaller: !config.isSystem)
     } catch {
-      return DoctorCheck(key, .fail, "\(path): \(error.reason)", fix: "make it readable by the user that sends mail")
+      return DoctorCheck(
+        key, .fail, "\(path): \(error.reason)", fix: SetupGuide(config: config).unreadableFix(path, uid: environment.uid))
     }
     if config.isSystem, key == "token cache", let account,
       let problem = Self.systemCacheProblem(path: path, owner: st.st_uid, bytes: bytes, account: account)
@@ -349,7 +358,7 @@ final class SessionStages {
       fix = "set helo = \"host.example.com\" (this machine's public FQDN; now '\(heloName)') in [account.\(account.name)]"
     } else if authSent {
       fix = account.auth == .password
-        ? "check user and the password; for a Google account, use an app password (2-Step Verification must be on)"
+        ? "check user and the password; for a Google account, \(SetupGuide.appPasswordAdvice)"
         : "run gsendmailctl login \(account.name)"
     } else {
       fix = "see the server's reply above"
