@@ -13,7 +13,8 @@ struct Logout: ParsableCommand {
 
   @OptionGroup var global: GlobalOptions
 
-  @Argument(help: "The account (default: the configuration's default account).")
+  @Argument(
+    help: "The account (default: the configuration's default account).", completion: .custom(Completions.accounts))
   var account: String?
 
   func run() throws {
