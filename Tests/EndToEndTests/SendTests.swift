@@ -129,12 +129,13 @@ struct SendTests {
     #expect(r.stderr.contains("helo") && r.stderr.contains("FQDN"))
   }
 
-  @Test("Message too big for the server (552): 65")
+  @Test("Message too big for the server's SIZE: 65, refused before MAIL")
   func tooBig() throws {
     let rig = try Rig(maxMessageSize: 1000)
     let r = try rig.send(["-C", try rig.config(), "bob@example.org"], "Subject: big\n\n" + String(repeating: "0123456789\n", count: 200))
     #expect(r.status == 65, "\(r.stderr)")
-    #expect(r.stderr.contains("552"))
+    #expect(r.stderr.contains("bytes as it would be sent, over the server's SIZE limit (1000 bytes); it was not sent"), "\(r.stderr)")
+    #expect(rig.received.isEmpty)
   }
 
   @Test("Daily limit after DATA (550 5.4.5): 69")
