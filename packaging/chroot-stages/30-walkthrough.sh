@@ -29,7 +29,7 @@ as_www() {
 }
 
 # walk_records: how many messages the server has recorded.
-walk_records() { ls "$walk_state/records"/*.json 2>/dev/null | wc -l; }
+walk_records() { { ls "$walk_state/records"/*.eml 2>/dev/null || true; } | wc -l; }
 
 # walk_arrived N ADDRESS: the server's message N went to ADDRESS.
 walk_arrived() {
