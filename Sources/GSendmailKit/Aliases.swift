@@ -23,7 +23,8 @@ public enum AliasError: Error, Equatable, Sendable, CustomStringConvertible {
     case .localDelivery(let name, let target):
       return "alias \(name) expands to \(target), but gsendmail delivers no mail locally"
     case .unresolved(let name):
-      return "local recipient '\(name)' has no alias and no address to go to; add it to the aliases file or set local_recipient"
+      return "local recipient '\(name)' has no alias and no address to go to; "
+        + "add it to the aliases file or set local_recipient"
     }
   }
 }

@@ -62,6 +62,7 @@ struct AuthFailureRecord: Equatable {
     func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
     let sign = zoneOffsetMinutes < 0 ? "-" : "+"
     let offset = abs(zoneOffsetMinutes)
-    return "\(c.year)-\(two(c.month))-\(two(c.day)) \(two(c.hour)):\(two(c.minute)) \(sign)\(two(offset / 60))\(two(offset % 60))"
+    let zone = sign + two(offset / 60) + two(offset % 60)
+    return "\(c.year)-\(two(c.month))-\(two(c.day)) \(two(c.hour)):\(two(c.minute)) \(zone)"
   }
 }

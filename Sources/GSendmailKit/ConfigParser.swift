@@ -258,7 +258,10 @@ struct Reader {
   func path(_ key: String, _ expand: (String) -> String, isSystem: Bool) throws(ConfigError) -> String? {
     guard let text = try string(key) else { return nil }
     if isSystem && text.hasPrefix("~") {
-      throw invalid(key, "~ is the home of whoever runs gsendmail; the system configuration needs an absolute path such as /etc/gsendmail/\(text.split(separator: "/").last ?? "")")
+      let name = text.split(separator: "/").last ?? ""
+      throw invalid(
+        key, "~ is the home of whoever runs gsendmail; the system configuration needs an absolute path "
+          + "such as /etc/gsendmail/\(name)")
     }
     return expand(text)
   }

@@ -148,7 +148,8 @@ public struct Control {
   /// the key file) and the scope.
   static func delegationText(_ account: Account) -> String {
     guard let id = account.serviceAccountClientID else {
-      return "client ID unknown (the key file cannot be read); in the Admin console allow it the scope \(SetupGuide.mailScope)"
+      return "client ID unknown (the key file cannot be read); "
+        + "in the Admin console allow it the scope \(SetupGuide.mailScope)"
     }
     return "client ID \(id), scope \(SetupGuide.mailScope) (enter both in \(SetupGuide.delegationPlace))"
   }

@@ -69,7 +69,8 @@ struct Delivery {
     let capabilities = session.client.capabilities
     let decision = message.encoding(serverSupports8BitMIME: capabilities.supportsEightBitMIME)
     let (source, envelope) = try Self.wire(
-      message, body: body, decision: decision, limit: config.maxMessageSize, serverLimit: capabilities.maximumMessageSize)
+      message, body: body, decision: decision, limit: config.maxMessageSize,
+      serverLimit: capabilities.maximumMessageSize)
     return try session.send(envelope, timeout: config.timeout, source: source)
   }
 
@@ -90,16 +91,17 @@ struct Delivery {
       size = 0
       try source.stream { size += $0.count }
     }
-    let reencoded = source.quotedPrintable ? " (re-encoded as quoted-printable for a server without 8BITMIME or for a line over 998 octets)" : ""
+    let asSent =
+      "the message is \(size) bytes as it would be sent"
+      + (source.quotedPrintable
+        ? " (re-encoded as quoted-printable for a server without 8BITMIME or for a line over 998 octets)" : "")
     if size > limit {
       throw DeliveryFailure.messageRejected(
-        "the message is \(size) bytes as it would be sent\(reencoded), over max_message_size (\(limit) bytes); it was not sent",
-        tooBig: true)
+        asSent + ", over max_message_size (\(limit) bytes); it was not sent", tooBig: true)
     }
     if let serverLimit, size > serverLimit {
       throw DeliveryFailure.messageRejected(
-        "the message is \(size) bytes as it would be sent\(reencoded), over the server's SIZE limit (\(serverLimit) bytes); "
-          + "it was not sent", tooBig: true)
+        asSent + ", over the server's SIZE limit (\(serverLimit) bytes); it was not sent", tooBig: true)
     }
     var envelope = message.envelope(for: decision)
     envelope.size = size

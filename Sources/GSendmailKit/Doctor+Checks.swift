@@ -31,8 +31,9 @@ extension Doctor {
       let guide = SetupGuide(config: config)
       var fix = "create it, or correct \(key) in \(config.path)"
       if key == "client_secret_file", let account {
-        fix = "create the OAuth client and download its JSON (gsendmailctl login \(account.name) prints the steps), then: "
-          + guide.installLines(from: "~/Downloads/client_secret_*.json", as: "client_secret.json").joined(separator: " && ")
+        let install = guide.installLines(from: "~/Downloads/client_secret_*.json", as: "client_secret.json")
+        fix = "create the OAuth client and download its JSON (gsendmailctl login \(account.name) prints the steps), "
+          + "then: " + install.joined(separator: " && ")
       } else if config.isSystem {
         fix = "put it in place with: install -m 640 -o root -g gsendmail FILE \(path)"
       }
@@ -45,8 +46,8 @@ extension Doctor {
     do {
       bytes = try Files.read(path, asCaller: !config.isSystem)
     } catch {
-      return DoctorCheck(
-        key, .fail, "\(path): \(error.reason)", fix: SetupGuide(config: config).unreadableFix(path, uid: environment.uid))
+      let fix = SetupGuide(config: config).unreadableFix(path, uid: environment.uid)
+      return DoctorCheck(key, .fail, "\(path): \(error.reason)", fix: fix)
     }
     if config.isSystem, key == "token cache", let account,
       let problem = Self.systemCacheProblem(path: path, owner: st.st_uid, bytes: bytes, account: account)

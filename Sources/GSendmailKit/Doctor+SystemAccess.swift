@@ -54,8 +54,9 @@ extension Doctor {
     guard problems.isEmpty else {
       return DoctorCheck(
         "other users", .fail,
-        "group gsendmail cannot use \(problems.joined(separator: ", ")): cron jobs, www-data and other users cannot send "
-          + "through this account, only root", fix: fixes.joined(separator: "; "))
+        "group gsendmail cannot use \(problems.joined(separator: ", ")): "
+          + "cron jobs, www-data and other users cannot send through this account, only root",
+        fix: fixes.joined(separator: "; "))
     }
     return DoctorCheck(
       "other users", .ok,

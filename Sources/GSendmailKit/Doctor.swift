@@ -148,7 +148,8 @@ public struct Doctor {
       // Not a fault in the file: this user may not read it.
       let cut = String(reason.prefix { $0 != ";" })
       return DoctorCheck(
-        "config", .fail, "cannot read \(path): \(cut)", fix: "run this as root (sudo), or add this user to group gsendmail")
+        "config", .fail, "cannot read \(path): \(cut)",
+        fix: "run this as root (sudo), or add this user to group gsendmail")
     default:
       return DoctorCheck("config", .fail, "\(error)", fix: "correct the file; see gsendmail.conf(5)")
     }

@@ -101,7 +101,9 @@ extension Frontend {
     } catch {
       // A staged message refused for good is kept, as in failed/, where it is.
       if let staging {
-        if staging.holdsFailedMessage { throw KeptElsewhere((error as? KeptInFailed)?.underlying ?? error, path: staging.path) }
+        if staging.holdsFailedMessage {
+          throw KeptElsewhere((error as? KeptInFailed)?.underlying ?? error, path: staging.path)
+        }
         staging.remove()
       }
       throw error
@@ -127,7 +129,8 @@ extension Frontend {
         // The aliases file is broken (a syntax error, a loop), or a local name has nowhere
         // to go: the message was read, so it is kept in failed/ (gsendmail(8)) with its
         // recipients as given, resolved again on retry.
-        throw keepFailed(draft, in: store, scanned: scanned, sender: envelopeSender, recipients: given.map(\.addrSpec), reason: error)
+        throw keepFailed(
+          draft, in: store, scanned: scanned, sender: envelopeSender, recipients: given.map(\.addrSpec), reason: error)
       }
       guard !resolved.isEmpty else {
         throw BadMessage("no recipients: give addresses on the command line or use -t with To:, Cc: or Bcc:")
@@ -137,7 +140,8 @@ extension Frontend {
       } catch let error as ConfigError where keepUnsendable {
         // No account matches: the message was read, so it is kept in failed/, with the
         // header as it came, for the administrator to look at and retry.
-        throw keepFailed(draft, in: store, scanned: scanned, sender: envelopeSender, recipients: resolved, reason: error)
+        throw keepFailed(
+          draft, in: store, scanned: scanned, sender: envelopeSender, recipients: resolved, reason: error)
       }
     } catch {
       draft.abandon()
@@ -146,10 +150,10 @@ extension Frontend {
     let (entry, lock) = try store.commit(
       draft, envelope: MessageQueue.envelope(of: message), header: message.header, arrival: environment.now().seconds)
     let runner = queueRunner(submission.config, store: store, invocation: invocation)
-    if !toAccount.isEmpty {
+    if !toAccount.isEmpty, let own = message.account.ownAddress(sender: message.sender) {
       runner.log.note(
         "id=\(entry.id) local name\(toAccount.count == 1 ? "" : "s") \(toAccount.joined(separator: ", ")) "
-          + "without alias or local_recipient: sent to the account's address \(message.account.ownAddress(sender: message.sender) ?? "")",
+          + "without alias or local_recipient: sent to the account's address \(own)",
         now: environment.now())
     }
     if invocation.deliveryMode == .queueOnly {

@@ -46,7 +46,9 @@ enum MessageQueue {
         // or alone when the directory it is in exists; a missing home stays missing.
         if state.hasPrefix(base + "/") {
           makeDirectories(state, below: base)
-        } else if let slash = state.lastIndex(of: "/"), slash != state.startIndex, Files.exists(String(state[..<slash])) {
+        } else if let slash = state.lastIndex(of: "/"), slash != state.startIndex,
+          Files.exists(String(state[..<slash]))
+        {
           _ = mkdir(state, 0o700)
         }
         base = state

@@ -71,7 +71,7 @@ public struct SetupGuide {
     }
     text += """
         6. In \(configPath), under [account.\(account)], add:
-             client_secret_file = "\(isSystem ? secretPath("client_secret.json") : "~/.config/gsendmail/client_secret.json")"
+             client_secret_file = "\(secretPath("client_secret.json"))"
         7. Run: \(isSystem ? "sudo " : "")gsendmailctl login \(account)
 
       While the app's publishing status is "Testing", Google expires the login after 7 days;

@@ -52,7 +52,8 @@ struct PreparedMessage {
     case .quotedPrintable(let declare): eightBit = declare
     case .sevenBit, .refuse: eightBit = false
     }
-    return SMTPEnvelope(sender: sender, recipients: recipients, bodyType: eightBit ? .eightBitMIME : .sevenBit, dsn: dsn)
+    return SMTPEnvelope(
+      sender: sender, recipients: recipients, bodyType: eightBit ? .eightBitMIME : .sevenBit, dsn: dsn)
   }
 }
 
@@ -246,7 +247,8 @@ struct Submission {
             do {
               out.append(try AddressParser.parseMailbox(catchAll))
             } catch {
-              throw ConfigError.invalidValue(path: config.path, line: nil, key: "local_recipient", message: "not an address")
+              throw ConfigError.invalidValue(
+                path: config.path, line: nil, key: "local_recipient", message: "not an address")
             }
           } else if let own = accountAddress, let mailbox = try? AddressParser.parseMailbox(own) {
             out.append(mailbox)

@@ -20,7 +20,9 @@ public struct ServiceAccountKey: Equatable, Sendable, CustomStringConvertible {
   /// console's domain-wide delegation asks for. Not a secret.
   public var clientID: String?
 
-  public init(clientEmail: String, privateKeyPEM: String, privateKeyID: String?, tokenURI: String, clientID: String? = nil) {
+  public init(
+    clientEmail: String, privateKeyPEM: String, privateKeyID: String?, tokenURI: String, clientID: String? = nil
+  ) {
     self.clientEmail = clientEmail
     self.privateKeyPEM = privateKeyPEM
     self.privateKeyID = privateKeyID

@@ -127,6 +127,19 @@ struct DeploymentTests {
     #expect(json.out.contains("\"service_account_client_id\":\"1234567890\""), "\(json.out)")
   }
 
+  @Test("login --port N listens there and prints ssh -L N:127.0.0.1:N USER@HOST; nothing arriving is 75")
+  func loginPort() throws {
+    let rig = try Rig()
+    let config = try rig.config(auth: "oauth")
+    let port = try QueueTests.closedPort()
+    let r = try Self.ctl(["login", "alice", "--no-browser", "--port", "\(port)", "--wait-seconds", "1", "-C", config], rig)
+    #expect(r.status == 75, "\(r.stderr)")
+    #expect(r.stderr == "gsendmailctl: no redirect arrived within 1 s; run the login again\n", "\(r.stderr)")
+    #expect(r.out.contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A\(port)%2F"), "\(r.out)")
+    #expect(r.out.contains("\n  ssh -L \(port):127.0.0.1:\(port) \(NSUserName())@"), "\(r.out)")
+    #expect(!r.out.contains("gsendmailctl login --port"), "\(r.out)")
+  }
+
   @Test("XDG_STATE_HOME in a home without it (~/.local/state, no ~/.local) is made 0700 with what lies between")
   func stateHomeMade() throws {
     let rig = try Rig()

@@ -175,4 +175,19 @@ struct DeployTests {
     robot.serviceAccountFile = dir.appendingPathComponent("none.json").path
     #expect(doctor.delegationCheck(robot)?.status == .warn)
   }
+
+  @Test("doctor: a user who may not read the system configuration is told to use root or join the group")
+  func doctorUnreadableSystemConfig() {
+    let error = ConfigError.unreadable(
+      path: "/etc/gsendmail/config.toml",
+      reason: "Permission denied; run this as root (sudo), or add this user to group gsendmail")
+    #expect(
+      Doctor.configFailure(error)
+        == DoctorCheck(
+          "config", .fail, "cannot read /etc/gsendmail/config.toml: Permission denied",
+          fix: "run this as root (sudo), or add this user to group gsendmail"))
+    #expect(
+      Doctor.configFailure(.syntax(path: "c", line: 1, column: 2, message: "x")).fix
+        == "correct the file; see gsendmail.conf(5)")
+  }
 }
