@@ -22,6 +22,12 @@ walk_state=$root/tmp/walkthrough-server
 walk_saved=/tmp/walkthrough-config.orig
 sh_chroot "cp -p /etc/gsendmail/config.toml $walk_saved"
 
+# A user outside group gsendmail cannot read the system configuration: status says
+# what to do about it.
+check "walk-through: tester's gsendmailctl status says to run it as root or join group gsendmail (78)" \
+	sh_tester 'rc=0; err=$(gsendmailctl status 2>&1 >/dev/null) || rc=$?; printf "%s\n" "$err"; [ $rc -eq 78 ] &&
+		[ "$err" = "gsendmailctl: cannot read /etc/gsendmail/config.toml: Permission denied; run this as root (sudo), or add this user to group gsendmail" ]'
+
 # as_www COMMAND: a shell command run as www-data, as PHP's mail() would run sendmail.
 as_www() {
 	chroot --userspec=www-data:www-data --groups=www-data "$root" /usr/bin/env -i PATH=/usr/bin:/bin:/usr/sbin \
