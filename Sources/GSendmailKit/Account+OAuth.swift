@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Glue between the configuration and the token layer: an account's OAuth client
-// or service-account grant, and the token store of a configuration (SPEC §6).
+// or service-account grant, and the token store of a configuration (gsendmail.conf(5)).
 // Used by delivery (access tokens) and by gsendmailctl login, logout and status.
 
 import HTTPClient
@@ -12,7 +12,7 @@ extension Account {
   /// nil when neither is set.
   /// - Throws: `TokenError.credentials` for an unreadable or malformed file;
   ///   `ConfigError.unsafePermissions` when others can read it (it holds the client
-  ///   secret, as a config with `client_secret` does: SPEC §5).
+  ///   secret, as a config with `client_secret` does: gsendmail.conf(5)).
   public func oauthClient() throws -> OAuthClient? {
     if let file = clientSecretFile {
       if let problem = Files.secretFileProblem(file) { throw problem }
@@ -84,7 +84,7 @@ extension Configuration {
 }
 
 extension Configuration {
-  /// The files holding an account's secrets (SPEC §5), by config key: its password file,
+  /// The files holding an account's secrets (gsendmail.conf(5)), by config key: its password file,
   /// OAuth client file or service-account key, and its token cache when there is one.
   public func secretFiles(of account: Account, environment env: Environment) -> [(key: String, path: String)] {
     var files: [(key: String, path: String)] = []

@@ -26,7 +26,7 @@ public struct Control {
     QueueRunner(
       environment: environment, config: config, store: store,
       transcript: verbose ? { stderr?.write("gsendmailctl: \($0)\n") } : nil,
-      // Deliveries are logged as gsendmail's, whichever program made them (SPEC §10).
+      // Deliveries are logged as gsendmail's, whichever program made them (gsendmail(8)).
       log: DeliveryLog(target: config.log, ident: "gsendmail"))
   }
 

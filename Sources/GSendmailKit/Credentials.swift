@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The secret an account authenticates with: a password (file or command), or an
 // OAuth access token from the token store, refreshed when it is about to expire
-// and once more when the server rejected it (SPEC §6).
+// and once more when the server rejected it (gsendmail.conf(5)).
 
 import SMTPCore
 import TokenStore

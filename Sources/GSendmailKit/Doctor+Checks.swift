@@ -17,7 +17,7 @@ import Transport
 extension Doctor {
   // MARK: Files
 
-  /// The files an account reads its secrets from: present, readable, and private (SPEC §5).
+  /// The files an account reads its secrets from: present, readable, and private (gsendmail.conf(5)).
   func fileChecks(_ account: Account, config: Configuration) -> [DoctorCheck] {
     config.secretFiles(of: account, environment: environment).map {
       fileCheck(key: $0.key, path: $0.path, config: config, account: account)
@@ -154,7 +154,7 @@ extension Doctor {
         break
       }
       let failed = "token refresh failed: \(errorText(error))"
-      // Temporary as SPEC §7 means it (the endpoint out of reach), not a refused grant.
+      // Temporary as gsendmail(8) means it (the endpoint out of reach), not a refused grant.
       if let cached, ExitStatus.code(for: error) == .temporaryFailure {
         return (DoctorCheck("credentials", .warn, failed + "; " + cached, fix: "try again later"), true)
       }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// `gsendmailctl doctor` (SPEC §9): runs the checks of each account in order and
+// `gsendmailctl doctor` (gsendmailctl(8)): runs the checks of each account in order and
 // reports each as ok, warn, fail (or skip, when a check it needs failed), with the
 // fix. Nothing is sent unless a test message is asked for.
 // Failure policy: no check throws; every failure becomes a `fail` or `warn` line. The

@@ -78,7 +78,7 @@ extension Frontend {
       (store, draft, staging) = (queue, try queue.create(), nil)
     } catch {
       // With queue = false the queue is only where the body waits for its one attempt
-      // (SPEC §7: no queue file is needed): without a usable queue, a private directory
+      // (gsendmail.conf(5): no queue file is needed): without a usable queue, a private directory
       // serves. Only for a per-user configuration, whose files are the caller's own (the
       // system one keeps the set-group-ID group, and its spool is made by the package).
       guard !submission.config.queue && !submission.config.isSystem && invocation.deliveryMode != .queueOnly

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// `-bs`: SMTP on standard input and output (SPEC §8), for devices that cannot do
+// `-bs`: SMTP on standard input and output (gsendmail(8), SMTP SERVER MODE), for devices that cannot do
 // OAuth, behind a socket unit. Each message goes through the same path as -bm;
 // the reply to the end of data is 250 once it is sent (or queued), else the
 // mapped 4xx/5xx. An idle client gets 421 and the session ends.
@@ -116,7 +116,7 @@ final class SubmissionPolicy: SMTPServerPolicy {
     return false
   }
 
-  /// The SMTP reply for a failed submission, after SPEC §7's exit codes.
+  /// The SMTP reply for a failed submission, after gsendmail(8)'s exit codes.
   static func reply(for error: any Error) -> SMTPServerReply {
     let text = String(errorText(error).prefix(400))
     switch ExitStatus.code(for: error) {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// From standard input to a message ready to send (SPEC §4): read and scan the
+// From standard input to a message ready to send (gsendmail(8)): read and scan the
 // input, stream the body (line ends made CRLF) to a sink, find the recipients
 // and resolve local names, choose the account and the envelope sender, and
 // prepare the header. Every failure is a typed error; nothing is sent here.
