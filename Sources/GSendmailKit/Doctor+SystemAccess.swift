@@ -13,7 +13,7 @@
 extension Doctor {
   /// Whether group gsendmail can read (and, for the token cache, write) what the account
   /// needs; nil for a per-user configuration.
-  func systemAccessCheck(_ account: Account, config: Configuration) -> DoctorCheck? {
+  public func systemAccessCheck(_ account: Account, config: Configuration) -> DoctorCheck? {
     guard config.isSystem else { return nil }
     guard let entry = getgrnam("gsendmail") else {
       return DoctorCheck(

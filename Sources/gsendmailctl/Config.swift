@@ -24,6 +24,16 @@ struct Config: ParsableCommand {
             "gsendmailctl: warning: [account.\(account.name)] client_secret_file \(missing) does not exist; "
               + "gsendmailctl login \(account.name) prints how to create it\n")
         }
+        // A system account whose files group gsendmail cannot use works for root only.
+        if config.isSystem {
+          let doctor = Doctor(environment: environment)
+          for account in config.accounts {
+            guard let check = doctor.systemAccessCheck(account, config: config), check.status != .ok else { continue }
+            FileDescriptorSink(fd: 2).write(
+              "gsendmailctl: warning: [account.\(account.name)] \(check.detail)"
+                + (check.fix.map { "; fix: \($0)" } ?? "") + "\n")
+          }
+        }
         // What sending would refuse is an error here too.
         let problems = config.secretFileProblems(environment: environment)
         for problem in problems.dropLast() { FileDescriptorSink(fd: 2).write("gsendmailctl: \(errorText(problem))\n") }

@@ -136,6 +136,20 @@ password_file = "/etc/gsendmail/relay.password"
 helo = "host.example.com"' --relay
 sh_chroot 'rm -f /etc/gsendmail/relay.password'
 
+# The mistake of issue reports: a secret file only root can read. Root's own sends
+# work, other users' cannot; doctor and config check say so, with the fix.
+sh_chroot "printf '%s\n' 'abcd efgh ijkl mnop' | install -m 600 -o root -g root /dev/stdin /etc/gsendmail/alice.password
+	printf '[account.alice]\nfrom = \"alice@example.com\"\nauth = \"password\"\npassword_file = \"/etc/gsendmail/alice.password\"\nhost = \"127.0.0.1\"\nport = 1\n' >/tmp/walk.toml
+	install -m 640 -o root -g gsendmail /tmp/walk.toml /etc/gsendmail/config.toml && rm -f /tmp/walk.toml"
+check "walk-through: a password file only root can read: doctor fails 'other users' with the chown" \
+	sh_chroot 'out=$(gsendmailctl doctor alice || true); printf "%s\n" "$out"
+		printf "%s\n" "$out" | grep -q "^  fail  other users: group gsendmail cannot use /etc/gsendmail/alice.password (password_file)"
+		printf "%s\n" "$out" | grep -qF "fix: chown root:gsendmail /etc/gsendmail/alice.password && chmod 640 /etc/gsendmail/alice.password"'
+check "walk-through: config check warns about it" \
+	sh_chroot 'err=$(gsendmailctl config check 2>&1 >/dev/null); printf "%s\n" "$err"
+		printf "%s\n" "$err" | grep -q "^gsendmailctl: warning: \[account.alice\] group gsendmail cannot use /etc/gsendmail/alice.password"'
+sh_chroot 'rm -f /etc/gsendmail/alice.password'
+
 # Leave /etc/gsendmail as it was.
 sh_chroot "install -m 640 -o root -g gsendmail $walk_saved /etc/gsendmail/config.toml && rm -f $walk_saved /etc/gsendmail/test-ca.pem"
 rm -rf "$walk_state"
