@@ -28,7 +28,7 @@ public struct Control {
     QueueRunner(
       environment: environment, config: config, store: store,
       transcript: verbose ? { stderr?.write("gsendmailctl: \($0)\n") } : nil,
-      // Deliveries are logged as gsendmail's, whichever program made them (SPEC §10).
+      // Deliveries are logged as gsendmail's, whichever program made them (gsendmail(8)).
       log: DeliveryLog(target: config.log, ident: "gsendmail"))
   }
 
@@ -47,6 +47,11 @@ public struct Control {
   @discardableResult
   public func queueFlush(force: Bool = false, account: String? = nil, verbose: Bool = false, stderr: OutputSink? = nil) throws -> Int {
     try runner(verbose: verbose, stderr: stderr).run(force: force, account: account)
+  }
+
+  /// The ids in the queue and in failed/ (for shell completion).
+  public func queueIDs() -> [String] {
+    (((try? store.list()) ?? []) + ((try? store.listFailed()) ?? [])).map(\.id.rawValue)
   }
 
   /// `queue show ID`: envelope, state, last error, and the message.
@@ -90,6 +95,8 @@ public struct Control {
     var queued: Int
     var deferredForLogin: Int
     var failed: Int
+    /// The last authentication failure, until a session authenticates again.
+    var authFailure: AuthFailureRecord?
   }
 
   func accountStatuses(_ name: String?) throws -> [AccountStatus] {
@@ -103,8 +110,10 @@ public struct Control {
     let queued = (try? store.list()) ?? []
     let failed = (try? store.listFailed()) ?? []
     let tokens = config.tokenStore(environment: environment)
+    let tokenDirectory = ConfigLocator.tokenDirectory(for: config, environment: environment)
     let now = environment.now().seconds
     return accounts.map { account in
+      let authFailure = AuthFailureRecord.read(directory: tokenDirectory, account: account.name)
       var token = "not used"
       var expires: Int?
       var refreshIssued: Int?
@@ -127,13 +136,24 @@ public struct Control {
           if account.auth == .oauth && !hasRefresh { token += "; no refresh token (run gsendmailctl login \(account.name))" }
           if let issuedAt { token += "; refresh token " + Self.age(since: issuedAt, now: now) + " old" }
         }
+        if authFailure != nil { token += "; refused at the last attempt (see last failure)" }
       }
       let mine = queued.filter { $0.envelope.account == account.name }
       return AccountStatus(
         account: account, token: token, expires: expires, refreshIssued: refreshIssued, queued: mine.count,
         deferredForLogin: mine.filter(\.deferredForAuthentication).count,
-        failed: failed.filter { $0.envelope.account == account.name }.count)
+        failed: failed.filter { $0.envelope.account == account.name }.count, authFailure: authFailure)
     }
+  }
+
+  /// What a Workspace administrator enters for a service account: its client ID (from
+  /// the key file) and the scope.
+  static func delegationText(_ account: Account) -> String {
+    guard let id = account.serviceAccountClientID else {
+      return "client ID unknown (the key file cannot be read); "
+        + "in the Admin console allow it the scope \(SetupGuide.mailScope)"
+    }
+    return "client ID \(id), scope \(SetupGuide.mailScope) (enter both in \(SetupGuide.delegationPlace))"
   }
 
   /// "3 days", "1 day", "less than a day".
@@ -152,7 +172,10 @@ public struct Control {
           + "\"port\":\(s.account.port),\"auth\":\(JSON.quoted(s.account.auth.rawValue)),"
           + "\"token\":\(JSON.quoted(s.token)),\"expires_at\":\(s.expires.map(String.init) ?? "null"),"
           + "\"refresh_token_issued_at\":\(s.refreshIssued.map(String.init) ?? "null"),"
-          + "\"queued\":\(s.queued),\"deferred_for_login\":\(s.deferredForLogin),\"failed\":\(s.failed)}"
+          + "\"queued\":\(s.queued),\"deferred_for_login\":\(s.deferredForLogin),\"failed\":\(s.failed),"
+          + "\"last_auth_failure\":"
+          + (s.authFailure.map { "{\"time\":\($0.time),\"reason\":\(JSON.quoted($0.reason))}" } ?? "null") + ","
+          + "\"service_account_client_id\":\(s.account.serviceAccountClientID.map(JSON.quoted) ?? "null")}"
       }
       return "{\"config\":\(JSON.quoted(config.path)),\"accounts\":[\(items.joined(separator: ","))]}\n"
     }
@@ -168,6 +191,13 @@ public struct Control {
           out += ", access token expires \(e - environment.now().seconds > 0 ? "in \((e - environment.now().seconds) / 60) min" : "—")"
         }
         out += "\n"
+      }
+      if let failure = s.authFailure {
+        out += "  last failure: \(failure.localTime(zoneOffsetMinutes: environment.zoneOffsetMinutes(failure.time))): "
+          + "\(failure.reason)\n"
+      }
+      if s.account.auth == .serviceAccount {
+        out += "  delegation: " + Self.delegationText(s.account) + "\n"
       }
       out += "  queue:  \(s.queued) queued (\(s.deferredForLogin) waiting for login), \(s.failed) failed\n"
     }

@@ -58,7 +58,7 @@ public enum ConfigParser {
     }
     let top = Reader(table: table, path: path, section: nil)
     config.defaultAccount = try top.string("default")
-    config.aliasesFile = try top.string("aliases").map(expand)
+    config.aliasesFile = try top.path("aliases", expand, isSystem: isSystem)
     config.localRecipient = try top.string("local_recipient")
     if let catchAll = config.localRecipient, !isValidFrom(catchAll) || catchAll.hasPrefix("*@") {
       throw top.invalid("local_recipient", "expected an address such as admin@example.com")
@@ -84,7 +84,7 @@ public enum ConfigParser {
         guard let one = accountTable[name]?.table else {
           throw Reader(table: accountTable, path: path, section: "account").invalid(name, "must be a table ([account.\(name)])")
         }
-        config.accounts.append(try parseAccount(name: name, table: one, path: path, expand: expand))
+        config.accounts.append(try parseAccount(name: name, table: one, path: path, isSystem: isSystem, expand: expand))
       }
     }
     if config.accounts.isEmpty {
@@ -97,7 +97,7 @@ public enum ConfigParser {
   }
 
   private static func parseAccount(
-    name: String, table: TOMLTable, path: String, expand: (String) -> String
+    name: String, table: TOMLTable, path: String, isSystem: Bool, expand: (String) -> String
   ) throws(ConfigError) -> Account {
     let section = "account.\(name)"
     for key in table.keys where !accountKeys.contains(key) {
@@ -131,13 +131,13 @@ public enum ConfigParser {
     account.route = route
     account.displayName = try r.string("name")
     account.auth = try r.choice("auth", AuthMethod.self) ?? .oauth
-    account.tlsCAFile = try r.string("tls_ca_file").map(expand)
+    account.tlsCAFile = try r.path("tls_ca_file", expand, isSystem: isSystem)
     account.helo = try r.string("helo")
     if let helo = account.helo, helo.isEmpty || helo.contains(where: { $0 == " " || $0.isNewline }) {
       throw r.invalid("helo", "must be a host name")
     }
     account.mechanism = try r.choice("mechanism", OAuthMechanism.self) ?? .xoauth2
-    account.clientSecretFile = try r.string("client_secret_file").map(expand)
+    account.clientSecretFile = try r.path("client_secret_file", expand, isSystem: isSystem)
     account.clientID = try r.string("client_id")
     account.clientSecret = try r.string("client_secret")
     for key in ["auth_url", "token_url", "revoke_url"] {
@@ -151,9 +151,9 @@ public enum ConfigParser {
       default: account.revokeURL = url
       }
     }
-    account.serviceAccountFile = try r.string("service_account_file").map(expand)
+    account.serviceAccountFile = try r.path("service_account_file", expand, isSystem: isSystem)
     account.user = try r.string("user")
-    account.passwordFile = try r.string("password_file").map(expand)
+    account.passwordFile = try r.path("password_file", expand, isSystem: isSystem)
     account.passwordCommand = try r.string("password_command")
     switch account.auth {
     case .password:
@@ -251,6 +251,19 @@ package struct Reader {
     guard let value = table[key] else { return nil }
     guard let s = value.string else { throw invalid(key, "expected a string") }
     return s
+  }
+
+  /// A file path, `~/` expanded; in the system configuration, which gsendmail reads for
+  /// every local user, `~` (each caller's own home) is refused.
+  package func path(_ key: String, _ expand: (String) -> String, isSystem: Bool) throws(ConfigError) -> String? {
+    guard let text = try string(key) else { return nil }
+    if isSystem && text.hasPrefix("~") {
+      let name = text.split(separator: "/").last ?? ""
+      throw invalid(
+        key, "~ is the home of whoever runs gsendmail; the system configuration needs an absolute path "
+          + "such as /etc/gsendmail/\(name)")
+    }
+    return expand(text)
   }
 
   package func int(_ key: String) throws(ConfigError) -> Int? {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The secret an account authenticates with: a password (file or command), or an
 // OAuth access token from the token store, refreshed when it is about to expire
-// and once more when the server rejected it (SPEC §6).
+// and once more when the server rejected it (gsendmail.conf(5)).
 
 import GSendmailCore
 import SMTPCore
@@ -31,9 +31,9 @@ struct Credentials {
     case .oauth, .serviceAccount:
       do {
         guard let grant = try account.tokenGrant(sender: sender) else { return nil }
+        // The files holding secrets (the cache among them) were checked before connecting
+        // (Delivery.openSession).
         let store = config.tokenStore(environment: environment)
-        // The cache holds secrets: one that others can read is refused, as a password file is.
-        if let problem = Files.secretFileProblem(store.location.cachePath(account: account.name)) { throw problem }
         return Credential(try store.accessToken(account: account.name, grant: grant, forceRefresh: forceRefresh))
       } catch let error as TokenError {
         switch error.kind {

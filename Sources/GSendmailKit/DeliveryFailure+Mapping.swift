@@ -2,6 +2,7 @@
 // How transport and SMTP failures become SPEC §7 outcomes, with a message that
 // says what happened and what to do, quoting the server's reply.
 
+import GSendmailCore
 import SMTPCore
 import Transport
 
@@ -62,7 +63,14 @@ extension DeliveryFailure {
         text += " (token rejected: status \(challenge.status ?? "?"), scope \(challenge.scope ?? "?"))"
       }
       if auth.reply.code / 100 == 4 { return .temporary(text) }
-      return .authentication(text + "; check the account, or run gsendmailctl login")
+      switch auth.mechanism {
+      case .plain, .login:
+        // A password: Google takes only app passwords (or the Workspace user's password
+        // where the administrator allows it); there is nothing to log in to.
+        return .authentication(text + "; check user and password_file, or \(SetupGuide.appPasswordAdvice)")
+      case .xoauth2, .oauthBearer:
+        return .authentication(text + "; check the account, or run gsendmailctl login")
+      }
     case .recipientsRejected(let results):
       let refused = results.filter { !$0.isAccepted }
       let text = refused.map { "\($0.recipient): \(quote($0.reply))" }.joined(separator: "; ")

@@ -60,6 +60,16 @@ public struct DeliveryLog: Sendable {
     }
   }
 
+  /// Logs a line that is not a delivery attempt (severity info); failures are ignored.
+  public func note(_ message: String, now: (seconds: Int, zoneOffsetMinutes: Int)) {
+    let clean = String(message.map { $0.isNewline || $0 == "\t" ? " " : $0 })
+    switch target {
+    case .none: return
+    case .syslog: sendSyslog(clean, severity: 6, now: now)
+    case .file(let path): append(clean, to: path, now: now)
+    }
+  }
+
   /// RFC 3164 framing over the local datagram socket, as syslog(3) does.
   func sendSyslog(_ message: String, severity: Int, now: (seconds: Int, zoneOffsetMinutes: Int)) {
     let facilityMail = 2

@@ -21,6 +21,7 @@ public enum ExitStatus {
   public static func code(for error: any Error) -> SysExit {
     switch error {
     case let kept as KeptElsewhere: return code(for: kept.underlying)
+    case let kept as KeptInFailed: return code(for: kept.underlying)
     case is UsageError: return .usage
     case is BadMessage, is MessageError, is AddressError, is PreparationError: return .dataError
     case is InputError: return .noInput
@@ -70,6 +71,9 @@ public func errorText(_ error: any Error) -> String {
   case is AddressError, is PreparationError: return describe(error)
   case let kept as KeptElsewhere:
     return errorText(kept.underlying) + "; the message is kept in \(kept.path)/queue/failed/ (there is no usable queue)"
+  case let kept as KeptInFailed:
+    return errorText(kept.underlying)
+      + "; the message is kept in \(kept.directory)/failed/ as \(kept.id) (see gsendmailctl queue show \(kept.id))"
   case let e as QueueError:
     if case .io(_, let code, .mkdir) = e, code == ENOENT || code == EACCES {
       return "\(e) (a per-user queue is kept under $XDG_STATE_HOME, by default ~/.local/state: "

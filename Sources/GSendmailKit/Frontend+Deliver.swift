@@ -49,7 +49,7 @@ extension Frontend {
       let message = try submission.prepare(
         scanned, envelopeSender: invocation.sender, givenRecipients: invocation.recipients,
         recipientsFromHeader: invocation.recipientsFromHeader)
-      try printDryRun(message, body: sink.bytes)
+      try printDryRun(message, body: sink.bytes, limit: submission.config.maxMessageSize)
       return .ok
     }
     let outcome = try spoolAndDeliver(
@@ -79,7 +79,7 @@ extension Frontend {
       (store, draft, staging) = (queue, try queue.create(), nil)
     } catch {
       // With queue = false the queue is only where the body waits for its one attempt
-      // (SPEC §7: no queue file is needed): without a usable queue, a private directory
+      // (gsendmail.conf(5): no queue file is needed): without a usable queue, a private directory
       // serves. Only for a per-user configuration, whose files are the caller's own (the
       // system one keeps the set-group-ID group, and its spool is made by the package).
       guard !submission.config.queue && !submission.config.isSystem && invocation.deliveryMode != .queueOnly
@@ -100,9 +100,11 @@ extension Frontend {
       staging?.remove()
       return outcome
     } catch {
-      // A staged message refused for good is kept, as in failed/ (SPEC §7), where it is.
+      // A staged message refused for good is kept, as in failed/, where it is.
       if let staging {
-        if staging.holdsFailedMessage { throw KeptElsewhere(error, path: staging.path) }
+        if staging.holdsFailedMessage {
+          throw KeptElsewhere((error as? KeptInFailed)?.underlying ?? error, path: staging.path)
+        }
         staging.remove()
       }
       throw error
@@ -116,27 +118,31 @@ extension Frontend {
     read: (BodySink) throws -> ScannedMessage
   ) throws -> QueueRunner.FirstAttempt? {
     let message: PreparedMessage
+    let toAccount: [String]
     do {
       let scanned = try read(DraftSink(draft))
       let given = try submission.mailboxes(scanned, givenRecipients: recipients, recipientsFromHeader: recipientsFromHeader)
+      let own = submission.accountAddress(envelopeSender: envelopeSender, fields: scanned.fields)
       let resolved: [String]
       do {
-        resolved = try submission.resolvedRecipients(given)
-      } catch let error as AliasError where keepUnsendable && ExitStatus.code(for: error) == .configuration {
-        // The aliases file is broken (a syntax error, a loop): the message was read, so it
-        // is kept in failed/ with its recipients as given, resolved again on retry.
-        keepFailed(draft, in: store, scanned: scanned, sender: envelopeSender, recipients: given.map(\.addrSpec), reason: error)
-        throw error
+        (resolved, toAccount) = try submission.resolve(given, accountAddress: own)
+      } catch let error as AliasError where keepUnsendable {
+        // The aliases file is broken (a syntax error, a loop), or a local name has nowhere
+        // to go: the message was read, so it is kept in failed/ (gsendmail(8)) with its
+        // recipients as given, resolved again on retry.
+        throw keepFailed(
+          draft, in: store, scanned: scanned, sender: envelopeSender, recipients: given.map(\.addrSpec), reason: error)
+      }
+      guard !resolved.isEmpty else {
+        throw BadMessage("no recipients: give addresses on the command line or use -t with To:, Cc: or Bcc:")
       }
       do {
         message = try submission.prepare(scanned, envelopeSender: envelopeSender, recipients: resolved)
-      } catch let error as ConfigError {
-        // No account matches: the message was read, so it is kept in failed/ (SPEC §7),
-        // with the header as it came, for the administrator to look at and retry.
-        if keepUnsendable {
-          keepFailed(draft, in: store, scanned: scanned, sender: envelopeSender, recipients: resolved, reason: error)
-        }
-        throw error
+      } catch let error as ConfigError where keepUnsendable {
+        // No account matches: the message was read, so it is kept in failed/, with the
+        // header as it came, for the administrator to look at and retry.
+        throw keepFailed(
+          draft, in: store, scanned: scanned, sender: envelopeSender, recipients: resolved, reason: error)
       }
     } catch {
       draft.abandon()
@@ -144,25 +150,44 @@ extension Frontend {
     }
     let (entry, lock) = try store.commit(
       draft, envelope: MessageQueue.envelope(of: message), header: message.header, arrival: environment.now().seconds)
+    let runner = queueRunner(submission.config, store: store, invocation: invocation)
+    if !toAccount.isEmpty, let own = message.account.ownAddress(sender: message.sender) {
+      runner.log.note(
+        "id=\(entry.id) local name\(toAccount.count == 1 ? "" : "s") \(toAccount.joined(separator: ", ")) "
+          + "without alias or local_recipient: sent to the account's address \(own)",
+        now: environment.now())
+    }
     if invocation.deliveryMode == .queueOnly {
       lock.release()
       return nil
     }
-    return try queueRunner(submission.config, store: store, invocation: invocation).deliverNew(entry, lock: lock, message: message)
+    do {
+      return try runner.deliverNew(entry, lock: lock, message: message)
+    } catch {
+      // Refused for good after it was read: it is in failed/ now; the error line says where.
+      guard (try? store.load(entry.id))?.area == .failed else { throw error }
+      throw KeptInFailed(error, id: entry.id.rawValue, directory: store.directory)
+    }
   }
 
   /// Commits a message that cannot be sent with this configuration straight to failed/.
+  /// - Returns: The error to throw: `reason`, saying where the message is kept.
   private func keepFailed(
-    _ draft: QueueDraft, in store: any QueueStore, scanned: ScannedMessage, sender: String?, recipients: [String],
+    _ draft: QueueDraft, in store: FileQueueStore, scanned: ScannedMessage, sender: String?, recipients: [String],
     reason: any Error
-  ) {
+  ) -> any Error {
     let header = scanned.fields.flatMap(\.wireBytes) + [13, 10]
     let envelope = QueueEnvelope(sender: sender ?? "", account: MessageQueue.unchosenAccount, recipients: recipients)
     guard let (entry, lock) = try? store.commit(draft, envelope: envelope, header: header, arrival: environment.now().seconds)
-    else { return }
+    else { return reason }
     var failed = entry
     failed.lastError = errorText(reason)
-    try? store.moveToFailed(failed, holding: lock)
+    do {
+      try store.moveToFailed(failed, holding: lock)
+    } catch {
+      return reason
+    }
+    return KeptInFailed(reason, id: entry.id.rawValue, directory: store.directory)
   }
 
   func queueRunner(_ config: Configuration, store: any QueueStore, invocation: Invocation) -> QueueRunner {
@@ -212,16 +237,17 @@ extension Frontend {
   /// `--dry-run`: the envelope as `MAIL FROM`/`RCPT TO` lines for a server that offers
   /// SIZE, 8BITMIME, SMTPUTF8 and DSN, an empty line, then the message as it would go
   /// out (CRLF, re-encoded when a line is too long, not dot-stuffed).
-  /// - Throws: `BadMessage` for a message that would be refused.
-  func printDryRun(_ message: PreparedMessage, body: [UInt8]) throws {
+  /// - Throws: `BadMessage` for a message that would be refused, `DeliveryFailure` for one
+  ///   over `limit` as it would be sent.
+  func printDryRun(_ message: PreparedMessage, body: [UInt8], limit: Int) throws {
     var capabilities = SMTPCapabilities()
     capabilities.supportsSize = true
     capabilities.supportsEightBitMIME = true
     capabilities.supportsSMTPUTF8 = true
     capabilities.supportsDSN = true
     let decision = message.encoding(serverSupports8BitMIME: true)
-    let bytes = try Delivery.wireBytes(message, body: MemoryByteSource(bytes: body), decision: decision)
-    let envelope = message.envelope(for: decision)
+    let (bytes, envelope) = try Delivery.wire(
+      message, body: MemoryByteSource(bytes: body), decision: decision, limit: limit, serverLimit: nil)
     var out = Array(SMTPClient.mailCommand(envelope, capabilities: capabilities).transcript.utf8) + [13, 10]
     for index in envelope.recipients.indices {
       out += Array(SMTPClient.rcptCommand(envelope, index, capabilities: capabilities).transcript.utf8) + [13, 10]

@@ -48,8 +48,14 @@ package enum MessageQueue {
     if !config.isSystem {
       var base = environment.home
       if let state = environment.nonEmpty("XDG_STATE_HOME") {
-        // XDG: a missing state directory is made (0700), when the directory it is in exists.
-        if let slash = state.lastIndex(of: "/"), slash != state.startIndex, Files.exists(String(state[..<slash])) {
+        // XDG: a missing state directory is made (0700), with the missing directories
+        // between it and the home that exists (~/.local/state in a home without ~/.local),
+        // or alone when the directory it is in exists; a missing home stays missing.
+        if state.hasPrefix(base + "/") {
+          makeDirectories(state, below: base)
+        } else if let slash = state.lastIndex(of: "/"), slash != state.startIndex,
+          Files.exists(String(state[..<slash]))
+        {
           _ = mkdir(state, 0o700)
         }
         base = state
@@ -96,7 +102,9 @@ package enum MessageQueue {
       // recipients and choose the account now, and prepare the header stored as it came.
       let submission = Submission(
         invocation: Invocation(), config: config, aliases: try config.loadAliases(), environment: environment)
-      recipients = try submission.resolvedRecipients(Submission.mailboxes(given: recipients))
+      recipients = try submission.resolvedRecipients(
+        Submission.mailboxes(given: recipients),
+        accountAddress: submission.accountAddress(envelopeSender: sender.isEmpty ? nil : sender, fields: fields))
       let prepared = try submission.prepare(
         fields: fields, body: MessageCore.BodyStatistics(), envelopeSender: sender.isEmpty ? nil : sender,
         recipients: recipients)
@@ -171,5 +179,20 @@ struct KeptElsewhere: Error {
   package init(_ underlying: any Error, path: String) {
     self.underlying = underlying
     self.path = path
+  }
+}
+
+/// A message refused for good after it was read, kept in the queue's failed/: the error,
+/// and where the message is.
+struct KeptInFailed: Error {
+  let underlying: any Error
+  let id: String
+  /// The queue directory.
+  let directory: String
+
+  init(_ underlying: any Error, id: String, directory: String) {
+    self.underlying = underlying
+    self.id = id
+    self.directory = directory
   }
 }

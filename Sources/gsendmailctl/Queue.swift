@@ -38,7 +38,7 @@ struct Queue: ParsableCommand {
   struct Show: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print an entry: envelope, state, last error, message.")
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The queue ID.") var id: String
+    @Argument(help: "The queue ID.", completion: .custom(Completions.queueIDs)) var id: String
 
     func run() throws {
       try runMapped { FileDescriptorSink(fd: 1).write(try Control(configFile: global.configFile).queueShow(id)) }
@@ -48,7 +48,7 @@ struct Queue: ParsableCommand {
   struct Delete: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Delete an entry from the queue or from failed/.")
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The queue ID.") var id: String
+    @Argument(help: "The queue ID.", completion: .custom(Completions.queueIDs)) var id: String
 
     func run() throws {
       try runMapped { try Control(configFile: global.configFile).queueDelete(id) }
@@ -59,7 +59,7 @@ struct Queue: ParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Make an entry due now (back from failed/ if it is there) and try to send it.")
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The queue ID.") var id: String
+    @Argument(help: "The queue ID.", completion: .custom(Completions.queueIDs)) var id: String
     @Flag(name: .shortAndLong, help: "Print the SMTP dialogue, secrets redacted.") var verbose = false
 
     func run() throws {
