@@ -3,6 +3,7 @@
 // OAuth access token from the token store, refreshed when it is about to expire
 // and once more when the server rejected it (SPEC §6).
 
+import HTTPClient
 import SMTPCore
 import TokenStore
 
@@ -30,11 +31,15 @@ struct Credentials {
     case .oauth, .serviceAccount:
       do {
         guard let grant = try account.tokenGrant(sender: sender) else { return nil }
-        let store = config.tokenStore(environment: environment)
+        var store = config.tokenStore(environment: environment)
+        store.notice = { FileDescriptorSink(fd: 2).write("gsendmail: \($0)\n") }
         // The cache holds secrets: one that others can read is refused, as a password file is.
         if let problem = Files.secretFileProblem(store.location.cachePath(account: account.name)) { throw problem }
         return Credential(try store.accessToken(account: account.name, grant: grant, forceRefresh: forceRefresh))
       } catch let error as TokenError {
+        // libcurl that cannot be loaded (no descriptors left, say) is this process's
+        // trouble, not the account's: not a delivery attempt.
+        if case .http(.libraryUnavailable) = error { throw DeliveryFailure.resource(errorText(error)) }
         switch error.kind {
         case .temporary: throw DeliveryFailure.temporary(errorText(error))
         case .authentication: throw DeliveryFailure.authentication(errorText(error))

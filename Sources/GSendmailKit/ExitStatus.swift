@@ -20,6 +20,7 @@ public enum ExitStatus {
   public static func code(for error: any Error) -> SysExit {
     switch error {
     case let kept as KeptElsewhere: return code(for: kept.underlying)
+    case let notQueued as NotQueued: return code(for: notQueued.underlying)
     case is UsageError: return .usage
     case is BadMessage, is MessageError, is AddressError, is PreparationError: return .dataError
     case is InputError: return .noInput
@@ -31,7 +32,7 @@ public enum ExitStatus {
       }
     case let failure as DeliveryFailure:
       switch failure {
-      case .temporary: return .temporaryFailure
+      case .temporary, .limited, .resource: return .temporaryFailure
       case .authentication: return .noPermission
       case .recipientsRejected: return .noUser
       case .messageRejected(_, let tooBig): return tooBig ? .dataError : .unavailable
@@ -40,7 +41,7 @@ public enum ExitStatus {
     case let error as QueueError:
       switch error {
       case .notFound, .invalidID: return .noUser  // gsendmailctl queue show|delete|retry
-      default: return error.isOutOfSpace ? .temporaryFailure : .cannotCreate
+      default: return error.isOutOfSpace || error.isResourceShortage ? .temporaryFailure : .cannotCreate
       }
     case let error as TokenError:
       switch error.kind {

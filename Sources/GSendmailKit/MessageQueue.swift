@@ -51,7 +51,9 @@ enum MessageQueue {
     }
     let policy: QueueDirectoryPolicy =
       config.isSystem ? .system(group: getgrnam("gsendmail").map { $0.pointee.gr_gid }) : .perUser
-    return FileQueueStore(directory: directory, policy: policy)
+    return FileQueueStore(
+      directory: directory, policy: policy,
+      quarantinesCorruptEntries: QueueAccess.runner(config, environment).isUnrestricted)
   }
 
   /// `mkdir -p` with mode 0700 for the per-user state directories, below `base` only:
@@ -66,12 +68,12 @@ enum MessageQueue {
     }
   }
 
-  /// The queue envelope of a prepared message.
-  static func envelope(of message: PreparedMessage) -> QueueEnvelope {
+  /// The queue envelope of a prepared message, submitted by the real user `submitter`.
+  static func envelope(of message: PreparedMessage, submitter: UInt32) -> QueueEnvelope {
     QueueEnvelope(
       sender: message.sender, account: message.account.name, recipients: message.recipients,
       notify: message.dsn?.notify.map { $0.map(\.rawValue).joined(separator: ",") },
-      ret: message.dsn?.ret?.rawValue, envid: message.dsn?.envelopeID)
+      ret: message.dsn?.ret?.rawValue, envid: message.dsn?.envelopeID, submitter: submitter)
   }
 
   /// The message a queue entry holds, ready for Delivery.
