@@ -8,6 +8,7 @@
 // Failures to update the queue itself are logged nowhere else and never lose a
 // message: an entry that cannot be updated stays as it was and is tried again.
 
+import Codecs
 import MailQueue
 import MessageCore
 import SMTPCore
@@ -225,12 +226,14 @@ final class QueueRunner {
 }
 
 /// A temporary failure with `queue = false`: nothing was kept (exit 75), so the message
-/// must say that the caller, not gsendmail, tries again.
+/// says that the caller, not gsendmail, has to try again (texts from lower layers that
+/// promise a later try are corrected).
 struct NotQueued: Error, CustomStringConvertible {
   let underlying: any Error
   init(_ underlying: any Error) { self.underlying = underlying }
   var description: String {
-    errorText(underlying) + "; the message was not queued (queue = false): send it again later"
+    errorText(underlying).replacingText("; will try again later", with: "")
+      + "; the message was not queued (queue = false): send it again later"
   }
 }
 
