@@ -143,7 +143,7 @@ final class QueueRunner {
       let now = environment.now().seconds
       if let account, listed.envelope.account != account { continue }
       guard policy.disposition(of: listed, now: now, force: force) != .notDue, let lock = try lockForRun(listed.id),
-        let entry = try? store.load(listed.id), access.admits(entry)
+        let entry = try reload(listed.id, lock: lock), access.admits(entry)
       else { continue }
       let disposition = policy.disposition(of: entry, now: now, force: force)
       if disposition == .notDue { continue }
@@ -211,6 +211,18 @@ final class QueueRunner {
       }
     }
     return summary
+  }
+
+  /// Reads a locked entry again (it may have changed since the listing): nil when it is
+  /// gone or unreadable. Running short of descriptors or memory stops the run.
+  private func reload(_ id: QueueID, lock: QueueLock) throws -> QueueEntry? {
+    do {
+      return try store.load(id)
+    } catch {
+      lock.release()
+      if error.isResourceShortage { throw DeliveryFailure.resource("cannot read a queue entry: \(error)") }
+      return nil
+    }
   }
 
   /// Locks an entry for this run without waiting: nil when another runner has it (or it
