@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// How transport and SMTP failures become SPEC §7 outcomes, with a message that
+// How transport and SMTP failures become delivery outcomes, with a message that
 // says what happened and what to do, quoting the server's reply.
 
 import MailQueue

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// What went wrong when a message was handed to a server, in SPEC §7's terms.
+// What went wrong when a message was handed to a server, in the terms of the exit
+// status table of gsendmail(8).
 // The delivery code turns transport and SMTP errors into these; ExitStatus.swift
 // turns these into exit codes.
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The one place that decides gsendmail's exit status (SPEC §7). Every layer
+// The one place that decides gsendmail's exit status (gsendmail(8), EXIT STATUS). Every layer
 // throws errors that name what happened; this maps them. Anything unexpected is
 // an internal error (70).
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The front end's side of the queue (SPEC §7): where the queue of a
+// The front end's side of the queue (gsendmail(8), QUEUE): where the queue of a
 // configuration lives, spooling a message as it is read, and turning a queue
 // entry back into a message to send. Every message is committed to the queue
 // before the first attempt, so a crash at any point leaves it queued or sent.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Delivery from the queue (SPEC §7): the first attempt of a new message, and
-// queue runs (`gsendmail -q`, `gsendmailctl queue flush`, after `login`). Each
+// Delivery from the queue (gsendmail(8), QUEUE): the first attempt of a new message,
+// and queue runs (`gsendmail -q` and `gsendmailctl queue flush`, which attempt every
+// entry; `queue flush --due`, the timer's run; after `login`). Each
 // attempt ends in exactly one of: removed (sent), deferred with its reason and
 // next-attempt time, or moved to failed/ (permanent, or expired — with a failure
 // notice to the sender). Queue runs reuse one SMTP session per account and login
@@ -249,7 +250,7 @@ struct NotQueued: Error, CustomStringConvertible {
   }
 }
 
-/// Whether a later attempt may succeed: SPEC §7's temporary outcomes, authentication
+/// Whether a later attempt may succeed: the temporary outcomes, authentication
 /// failures (deferred until `login`), and configuration problems (the file may be fixed).
 func isTemporary(_ error: any Error) -> Bool {
   switch error {

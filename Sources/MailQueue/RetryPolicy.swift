@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// When to try a queued message again, and when to give up (SPEC §7). Pure: the
+// When to try a queued message again, and when to give up (gsendmail(8), QUEUE). Pure: the
 // clock is a parameter. Kept apart from storage, as OpenSMTPD keeps its
 // scheduler apart from its queue.
 //
@@ -27,7 +27,7 @@ public struct RetryPolicy: Equatable, Sendable {
   /// How long a message may stay queued, in seconds (`queue_lifetime`, 5 d).
   public var lifetime: Int
 
-  /// Makes a policy; the defaults are SPEC §7's.
+  /// Makes a policy; the defaults are those gsendmail(8) documents.
   public init(initialDelay: Int = 300, maximumDelay: Int = 14_400, lifetime: Int = 432_000) {
     self.initialDelay = initialDelay
     self.maximumDelay = maximumDelay

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The token manager of SPEC §6: hands out an access token for an account, reusing the
+// The token manager: hands out an access token for an account, reusing the
 // cached one until 60 s before it expires, otherwise refreshing it under an exclusive
 // per-account lock so that any number of concurrent processes make one request.
 //

@@ -47,6 +47,29 @@ struct QueueFlushTests {
     #expect(plain.stderr.isEmpty && plain.out.isEmpty)
   }
 
+  @Test("An entry locked by a stopped process is passed over at once, not waited for")
+  func lockedEntrySkipped() throws {
+    let rig = try Rig()
+    let config = try QueueTests.queueConfig(rig)
+    for rcpt in ["bob@example.org", "carol@example.org"] {
+      #expect(try rig.send(["-C", config, "-odq", rcpt], simpleMessage).status == 0)
+    }
+    let entries = rig.dir.appendingPathComponent("state/gsendmail/queue/entries").path
+    let body = try #require(try FileManager.default.contentsOfDirectory(atPath: entries).sorted().first { $0.hasSuffix(".body") })
+    // A holder that never lets go (as a runner stopped with kill -STOP would).
+    let holder = Process()
+    holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
+    holder.arguments = [entries + "/" + body, "sleep", "30"]
+    try holder.run()
+    defer { holder.terminate() }
+    usleep(300_000)
+    let started = Date()
+    let run = try Harness.run(Self.gsendmail, ["-C", config, "-q"], environment: rig.environment, timeout: 20)
+    #expect(run.status == 0 && Date().timeIntervalSince(started) < 10, "\(run.stderr)")
+    #expect(rig.received.count == 1)
+    #expect(try Self.json(rig, config).contains("\"attempts\":0"))
+  }
+
   @Test("queue flush attempts entries waiting for login too")
   func flushTriesLoginWaiters() throws {
     let rig = try Rig()
