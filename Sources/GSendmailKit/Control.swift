@@ -130,8 +130,9 @@ public struct Control {
     } else {
       accounts = config.accounts
     }
-    let queued = (try? store.list()) ?? []
-    let failed = (try? store.listFailed()) ?? []
+    let visible = QueueAccess.viewer(config, environment)
+    let queued = ((try? store.list()) ?? []).filter(visible.admits)
+    let failed = ((try? store.listFailed()) ?? []).filter(visible.admits)
     let tokens = config.tokenStore(environment: environment)
     let now = environment.now().seconds
     return accounts.map { account in

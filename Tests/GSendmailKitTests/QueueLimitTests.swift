@@ -166,3 +166,36 @@ struct QueueLimitTests {
     #expect(ExitStatus.code(for: failure) == .temporaryFailure)
   }
 }
+
+@Suite("failed/ retention through the runner", .serialized)
+struct FailedRetentionTests {
+  @Test("A queue run removes failed/ entries older than failed_lifetime, one log line each")
+  func purge() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fr-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let store = FileQueueStore(directory: dir + "/queue")
+    let clock = QueueRunnerTests.Clock()
+    var ids: [QueueID] = []
+    for _ in 0..<2 {
+      let entry = try QueueRunnerTests.enqueue(store, at: clock.now - 40 * 86_400)
+      let lock = try #require(try store.tryLock(entry.id))
+      try store.moveToFailed(entry, holding: lock)
+      ids.append(entry.id)
+    }
+    // One has been in failed/ for 31 days, the other for 29.
+    for (id, days) in zip(ids, [31, 29]) {
+      let time = clock.now - days * 86_400
+      var times = [timeval(tv_sec: time, tv_usec: 0), timeval(tv_sec: time, tv_usec: 0)]
+      utimes(dir + "/queue/failed/\(id).env", &times)
+    }
+    let config = try QueueRunnerTests.config(port: 1, caFile: "/nonexistent", logFile: dir + "/mail.log")
+    _ = try QueueRunner(
+      environment: QueueRunnerTests.environment(clock), config: config, store: store, transcript: nil,
+      log: DeliveryLog(target: config.log)
+    ).run()
+    #expect(try store.listFailed().map(\.id) == [ids[1]])
+    let log = try String(contentsOfFile: dir + "/mail.log", encoding: .utf8)
+    #expect(log.contains("id=\(ids[0]) from=<alice@example.com> removed from failed/ after failed_lifetime (30 days)"), "\(log)")
+    #expect(!log.contains("id=\(ids[1])"))
+  }
+}
