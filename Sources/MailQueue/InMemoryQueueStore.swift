@@ -154,12 +154,12 @@ public final class InMemoryQueueStore: QueueStore {
     return true
   }
 
-  /// In memory an entry's time in failed/ counts from its next-attempt time (the runner
-  /// sets it to the time of the move).
+  /// In memory there is no time of the move to failed/: an entry's age there counts from
+  /// its arrival.
   public func purgeFailed(now: Int, maximumAge: Int, admits: (QueueEntry) -> Bool) throws(QueueError) -> [QueueEntry] {
     state.withLock { state in
       let old = state.failed.values.map(\.entry).filter {
-        now - $0.nextAttempt >= maximumAge && admits($0) && !state.locked.contains($0.id)
+        now - $0.arrival >= maximumAge && admits($0) && !state.locked.contains($0.id)
       }
       for entry in old { state.failed[entry.id] = nil }
       return old.sorted { $0.id < $1.id }
