@@ -204,9 +204,7 @@ final class QueueRunner {
         // would meet the same fate now, so they are deferred with the same reason.
         if sessions[key] == nil && isTemporary(error) { broken[key] = error }
         _ = try? settle(entry, lock: lock, error: error, interactive: false, relay: relay)
-        if case .limited = error as? DeliveryFailure, let failure = error as? DeliveryFailure,
-          let updated = try? store.load(entry.id)
-        {
+        if let failure = error as? DeliveryFailure, failure.limit != nil, let updated = try? store.load(entry.id) {
           limited[message.account.name] = (failure, updated.nextAttempt)
         }
       }
