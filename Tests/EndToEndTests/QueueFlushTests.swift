@@ -114,6 +114,13 @@ struct QueueFlushTests {
       #expect(r.status == 0, "\(r.stderr)")
     }
     #expect(rig.received.count == 2)
+    // On a terminal, the caller is told why the message waits.
+    let message = rig.dir.appendingPathComponent("message").path
+    try Data(simpleMessage.utf8).write(to: URL(fileURLWithPath: message))
+    let tty = try Harness.run(
+      "/usr/bin/script", ["-qec", "'\(Self.gsendmail)' -C '\(config)' bob@example.org <'\(message)'", "/dev/null"],
+      environment: rig.environment)
+    #expect(tty.status == 0 && tty.out.contains("queued as ") && tty.out.contains("held by the local limit max_messages_per_day = 2"), "\(tty.out)")
     let listing = try QueueTests.mailq(rig, config)
     #expect(listing.contains("(held until ") && listing.contains("max_messages_per_day = 2"), "\(listing)")
     // A flush respects the local limit.
