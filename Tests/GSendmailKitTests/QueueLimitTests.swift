@@ -41,6 +41,7 @@ struct QueueLimitTests {
     let summary = try Self.runner(clock, config, store).run()
     #expect(summary.sent == 0 && summary.deferred == 2 && summary.failed == 0)
     #expect(summary.nextAttempt == clock.now + 3600)
+    #expect(summary.line(zoneOffsetMinutes: { _ in 0 }) == "sent 0, deferred 2 (next try at Fri Jan 15 09:00:00), failed 0")
     #expect(try store.listFailed().isEmpty)
     let a = try store.load(first.id)
     let b = try store.load(second.id)
