@@ -47,6 +47,28 @@ struct QueueFlushTests {
     #expect(plain.stderr.isEmpty && plain.out.isEmpty)
   }
 
+  @Test("Under umask 0777 the queue's files and directories still get their modes, and the entry is sent")
+  func umask777() throws {
+    let rig = try Rig()
+    let config = try QueueTests.queueConfig(rig)
+    let message = rig.dir.appendingPathComponent("message").path
+    try Data(simpleMessage.utf8).write(to: URL(fileURLWithPath: message))
+    let r = try Harness.run(
+      "/bin/sh", ["-c", "umask 777 && exec '\(Self.gsendmail)' -C '\(config)' -odq bob@example.org <'\(message)'"],
+      environment: rig.environment)
+    #expect(r.status == 0, "\(r.stderr)")
+    let queue = rig.dir.appendingPathComponent("state/gsendmail/queue").path
+    func mode(_ path: String) throws -> Int {
+      (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue ?? -1
+    }
+    for sub in ["tmp", "entries", "failed", "corrupt"] { #expect(try mode(queue + "/" + sub) == 0o700, "\(sub)") }
+    let files = try FileManager.default.contentsOfDirectory(atPath: queue + "/entries")
+    #expect(files.count == 2)
+    for file in files { #expect(try mode(queue + "/entries/" + file) == 0o600, "\(file)") }
+    #expect(try Harness.run(Self.gsendmail, ["-C", config, "-q"], environment: rig.environment).status == 0)
+    #expect(rig.received.count == 1)
+  }
+
   @Test("An entry locked by a stopped process is passed over at once, not waited for")
   func lockedEntrySkipped() throws {
     let rig = try Rig()
