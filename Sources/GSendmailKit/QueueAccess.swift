@@ -17,11 +17,14 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import GSendmailCore
 import MailQueue
 
-struct QueueAccess: Equatable {
+package struct QueueAccess: Equatable {
   /// Only entries submitted by this real uid; nil: every entry.
-  var owner: UInt32?
+  package var owner: UInt32?
+
+  package init(owner: UInt32?) { self.owner = owner }
 
   /// The system queue runner's user (the systemd service's `User=`).
   static let queueUserName = "_gsendmail"
@@ -29,21 +32,21 @@ struct QueueAccess: Equatable {
   static let groupName = "gsendmail"
 
   /// Whether an entry is within reach.
-  func admits(_ entry: QueueEntry) -> Bool {
+  package func admits(_ entry: QueueEntry) -> Bool {
     owner == nil || entry.envelope.submitter == owner
   }
 
   /// Whether this caller handles every entry (and quarantines corrupt ones).
-  var isUnrestricted: Bool { owner == nil }
+  package var isUnrestricted: Bool { owner == nil }
 
   /// What a queue run (`-q`, `queue flush`, a first attempt's notices) may handle.
-  static func runner(_ config: Configuration, _ environment: Environment) -> QueueAccess {
+  package static func runner(_ config: Configuration, _ environment: Environment) -> QueueAccess {
     guard config.isSystem, environment.uid != 0, !isQueueUser(environment.uid) else { return QueueAccess(owner: nil) }
     return QueueAccess(owner: environment.uid)
   }
 
   /// What `mailq` and `queue list|show` may show.
-  static func viewer(_ config: Configuration, _ environment: Environment) -> QueueAccess {
+  package static func viewer(_ config: Configuration, _ environment: Environment) -> QueueAccess {
     let runner = runner(config, environment)
     guard runner.owner != nil, !isGroupMember(environment) else { return QueueAccess(owner: nil) }
     return runner

@@ -4,6 +4,7 @@
 // and the housekeeping of failed/ entries past `failed_lifetime`. Every outcome is
 // one log line.
 
+import GSendmailCore
 import MailQueue
 import MessageCore
 import SMTPCore
@@ -118,7 +119,7 @@ extension QueueRunner {
   }
 
   /// The offset just after the first empty line (CRLF CRLF), or the end.
-  static func endOfHeader(_ bytes: [UInt8]) -> Int {
+  package static func endOfHeader(_ bytes: [UInt8]) -> Int {
     var i = 0
     while i + 3 < bytes.count {
       if bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 { return i + 4 }

@@ -10,6 +10,7 @@
 // message: an entry that cannot be updated stays as it was and is tried again.
 
 import Codecs
+import GSendmailCore
 import MailQueue
 import MessageCore
 import SMTPCore
@@ -19,20 +20,20 @@ import Transport
 import Glibc
 #endif
 
-final class QueueRunner {
-  let environment: Environment
-  let config: Configuration
-  let store: any QueueStore
-  let transcript: ((String) -> Void)?
-  let log: DeliveryLog
+package final class QueueRunner {
+  package let environment: Environment
+  package let config: Configuration
+  package let store: any QueueStore
+  package let transcript: ((String) -> Void)?
+  package let log: DeliveryLog
   /// Whose entries this runner handles.
-  let access: QueueAccess
+  package let access: QueueAccess
   /// Failure notices queued during this run, delivered before it ends.
   var notices: [QueueEntry] = []
   /// What this run did, for the summary line.
   var summary = Summary()
 
-  init(
+  package init(
     environment: Environment, config: Configuration, store: any QueueStore, transcript: ((String) -> Void)?,
     log: DeliveryLog, access: QueueAccess? = nil
   ) {
@@ -44,20 +45,20 @@ final class QueueRunner {
     self.access = access ?? QueueAccess.runner(config, environment)
   }
 
-  var policy: RetryPolicy { RetryPolicy(lifetime: config.queueLifetime) }
-  var delivery: Delivery { Delivery(environment: environment, config: config, transcript: transcript) }
+  package var policy: RetryPolicy { RetryPolicy(lifetime: config.queueLifetime) }
+  package var delivery: Delivery { Delivery(environment: environment, config: config, transcript: transcript) }
 
   /// What a queue run did.
-  struct Summary: Equatable {
-    var sent = 0
-    var deferred = 0
-    var failed = 0
+  package struct Summary: Equatable {
+    package var sent = 0
+    package var deferred = 0
+    package var failed = 0
     /// The earliest next attempt of what was deferred.
-    var nextAttempt: Int?
+    package var nextAttempt: Int?
     /// Entries that could not be read, skipped.
-    var skipped: [QueueError] = []
+    package var skipped: [QueueError] = []
 
-    var tried: Int { sent + deferred + failed }
+    package var tried: Int { sent + deferred + failed }
 
     mutating func deferred(until time: Int) {
       deferred += 1
@@ -65,7 +66,7 @@ final class QueueRunner {
     }
 
     /// `sent 2, deferred 1 (next try at Mon Dec  7 10:05:00), failed 0`.
-    func line(zoneOffsetMinutes: (Int) -> Int) -> String {
+    package func line(zoneOffsetMinutes: (Int) -> Int) -> String {
       var text = "sent \(sent), deferred \(deferred)"
       if deferred > 0, let next = nextAttempt {
         text += " (next try at " + DateStamp(epochSeconds: Int64(next), utcOffsetMinutes: zoneOffsetMinutes(next)).mailq + ")"
@@ -123,7 +124,7 @@ final class QueueRunner {
   /// - Throws: `DeliveryFailure.resource` or a `QueueError` when the run could not go on
   ///   (out of descriptors or memory, the queue unreadable); no entry was changed for it.
   @discardableResult
-  func run(force: Bool = false, account: String? = nil) throws -> Summary {
+  package func run(force: Bool = false, account: String? = nil) throws -> Summary {
     summary = Summary()
     let start = environment.now().seconds
     try? store.sweep(now: start, minimumAge: 3600)

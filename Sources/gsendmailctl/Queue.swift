@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 // `gsendmailctl queue list|flush|show|delete|retry`.
 import ArgumentParser
+import GSendmailAdmin
+import GSendmailCore
+import GSendmailKit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import GSendmailKit
 
 struct Queue: ParsableCommand {
   static let configuration = CommandConfiguration(

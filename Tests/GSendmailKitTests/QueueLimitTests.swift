@@ -4,6 +4,7 @@
 // entries leaves the others alone.
 import Foundation
 @testable import GSendmailKit
+import GSendmailCore
 import MailQueue
 import SMTPCore
 import TestServerKit
