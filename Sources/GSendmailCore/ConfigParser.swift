@@ -10,13 +10,14 @@ import TOMLCore
 /// Parses and validates the configuration file.
 public enum ConfigParser {
   package static let topKeys = [
-    "default", "aliases", "local_recipient", "max_message_size", "queue", "queue_lifetime", "log",
-    "timeout", "account",
+    "default", "aliases", "local_recipient", "max_message_size", "queue", "queue_lifetime", "failed_lifetime",
+    "log", "timeout", "account",
   ]
   package static let accountKeys = [
     "from", "name", "route", "auth", "host", "port", "tls", "tls_ca_file", "helo", "mechanism",
     "client_secret_file", "client_id", "client_secret", "auth_url", "token_url", "revoke_url",
     "service_account_file", "user", "password_file", "password_command",
+    "max_messages_per_day", "max_recipients_per_day", "max_messages_per_minute",
   ]
   /// Every key, for the man page test.
   public static var allKeys: [String] { topKeys.filter { $0 != "account" } + accountKeys }
@@ -66,6 +67,7 @@ public enum ConfigParser {
     if let size = try top.size("max_message_size") { config.maxMessageSize = size }
     if let queue = try top.bool("queue") { config.queue = queue }
     if let life = try top.duration("queue_lifetime") { config.queueLifetime = life }
+    if let life = try top.duration("failed_lifetime") { config.failedLifetime = life }
     if let timeout = try top.duration("timeout") {
       guard timeout > 0, timeout <= 86_400 else { throw top.invalid("timeout", "must be between 1s and 1d") }
       config.timeout = timeout
@@ -155,6 +157,15 @@ public enum ConfigParser {
     account.user = try r.string("user")
     account.passwordFile = try r.path("password_file", expand, isSystem: isSystem)
     account.passwordCommand = try r.string("password_command")
+    for key in ["max_messages_per_day", "max_recipients_per_day", "max_messages_per_minute"] {
+      guard let limit = try r.int(key) else { continue }
+      guard limit >= 1 else { throw r.invalid(key, "must be at least 1") }
+      switch key {
+      case "max_messages_per_day": account.maxMessagesPerDay = limit
+      case "max_recipients_per_day": account.maxRecipientsPerDay = limit
+      default: account.maxMessagesPerMinute = limit
+      }
+    }
     switch account.auth {
     case .password:
       guard account.passwordFile != nil || account.passwordCommand != nil else {

@@ -4,6 +4,7 @@
 // and once more when the server rejected it (gsendmail.conf(5)).
 
 import GSendmailCore
+import HTTPClient
 import SMTPCore
 import TokenStore
 
@@ -33,9 +34,13 @@ struct Credentials {
         guard let grant = try account.tokenGrant(sender: sender) else { return nil }
         // The files holding secrets (the cache among them) were checked before connecting
         // (Delivery.openSession).
-        let store = config.tokenStore(environment: environment)
+        var store = config.tokenStore(environment: environment)
+        store.notice = { FileDescriptorSink(fd: 2).write("gsendmail: \($0)\n") }
         return Credential(try store.accessToken(account: account.name, grant: grant, forceRefresh: forceRefresh))
       } catch let error as TokenError {
+        // libcurl that cannot be loaded (no descriptors left, say) is this process's
+        // trouble, not the account's: not a delivery attempt.
+        if case .http(.libraryUnavailable) = error { throw DeliveryFailure.resource(errorText(error)) }
         switch error.kind {
         case .temporary: throw DeliveryFailure.temporary(errorText(error))
         case .authentication: throw DeliveryFailure.authentication(errorText(error))

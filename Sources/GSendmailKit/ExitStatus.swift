@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The one place that decides gsendmail's exit status (SPEC §7). Every layer
+// The one place that decides gsendmail's exit status (gsendmail(8), EXIT STATUS). Every layer
 // throws errors that name what happened; this maps them. Anything unexpected is
 // an internal error (70).
 
@@ -22,6 +22,7 @@ public enum ExitStatus {
     switch error {
     case let kept as KeptElsewhere: return code(for: kept.underlying)
     case let kept as KeptInFailed: return code(for: kept.underlying)
+    case let notQueued as NotQueued: return code(for: notQueued.underlying)
     case is UsageError: return .usage
     case is BadMessage, is MessageError, is AddressError, is PreparationError: return .dataError
     case is InputError: return .noInput
@@ -33,7 +34,7 @@ public enum ExitStatus {
       }
     case let failure as DeliveryFailure:
       switch failure {
-      case .temporary: return .temporaryFailure
+      case .temporary, .limited, .resource: return .temporaryFailure
       case .authentication: return .noPermission
       case .recipientsRejected: return .noUser
       case .messageRejected(_, let tooBig): return tooBig ? .dataError : .unavailable
@@ -42,7 +43,7 @@ public enum ExitStatus {
     case let error as QueueError:
       switch error {
       case .notFound, .invalidID: return .noUser  // gsendmailctl queue show|delete|retry
-      default: return error.isOutOfSpace ? .temporaryFailure : .cannotCreate
+      default: return error.isOutOfSpace || error.isResourceShortage ? .temporaryFailure : .cannotCreate
       }
     case let error as TokenError:
       switch error.kind {

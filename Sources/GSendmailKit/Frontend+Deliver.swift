@@ -149,7 +149,8 @@ extension Frontend {
       throw error
     }
     let (entry, lock) = try store.commit(
-      draft, envelope: MessageQueue.envelope(of: message), header: message.header, arrival: environment.now().seconds)
+      draft, envelope: MessageQueue.envelope(of: message, submitter: environment.uid), header: message.header,
+      arrival: environment.now().seconds)
     let runner = queueRunner(submission.config, store: store, invocation: invocation)
     if !toAccount.isEmpty, let own = message.account.ownAddress(sender: message.sender) {
       runner.log.note(
@@ -177,7 +178,8 @@ extension Frontend {
     reason: any Error
   ) -> any Error {
     let header = scanned.fields.flatMap(\.wireBytes) + [13, 10]
-    let envelope = QueueEnvelope(sender: sender ?? "", account: MessageQueue.unchosenAccount, recipients: recipients)
+    let envelope = QueueEnvelope(
+      sender: sender ?? "", account: MessageQueue.unchosenAccount, recipients: recipients, submitter: environment.uid)
     guard let (entry, lock) = try? store.commit(draft, envelope: envelope, header: header, arrival: environment.now().seconds)
     else { return reason }
     var failed = entry
@@ -196,7 +198,9 @@ extension Frontend {
       log: DeliveryLog(target: config.log, ident: invocation.syslogTag ?? "gsendmail"))
   }
 
-  /// `-q`: delivers what is due, then exits; 75 when the queue cannot be run at all.
+  /// `-q` (and `-qINTERVAL`, which runs once): attempts every queued message within the
+  /// caller's reach now, as Postfix's `postqueue -f` does; on a terminal, one summary
+  /// line. 75 when the queue cannot be run at all.
   func runQueue(_ invocation: Invocation) throws -> SysExit {
     let config: Configuration
     do {
@@ -206,25 +210,40 @@ extension Frontend {
       return .temporaryFailure
     }
     let store = MessageQueue.store(for: config, environment: environment)
+    let summary: QueueRunner.Summary
     do {
-      try queueRunner(config, store: store, invocation: invocation).run()
+      summary = try queueRunner(config, store: store, invocation: invocation).run(force: true)
     } catch {
       stderr.write("gsendmail: cannot run the queue: \(errorText(error))\n")
       return .temporaryFailure
     }
+    reportSkipped(summary.skipped)
+    if environment.stderrIsTerminal {
+      stderr.write("gsendmail: queue run: \(summary.line(zoneOffsetMinutes: environment.zoneOffsetMinutes))\n")
+    }
     return .ok
   }
 
-  /// `-bp` / `mailq`: the queue in Postfix's layout.
+  /// `-bp` / `mailq`: the queue in Postfix's layout — for a caller other than root or a
+  /// member of group gsendmail, only the entries it submitted. Entries that cannot be read
+  /// are left out with a note on standard error.
   func listQueue(_ invocation: Invocation) throws -> SysExit {
     // Without any configuration nothing can have been queued.
     guard let config = try loadConfigIfAny(invocation) else {
       stdout.write(QueueListing.emptyText)
       return .ok
     }
-    let entries = try MessageQueue.store(for: config, environment: environment).list()
-    stdout.write(QueueListing.mailq(entries, zoneOffsetMinutes: environment.zoneOffsetMinutes))
+    let scan = try MessageQueue.store(for: config, environment: environment).scan(.queued)
+    let access = QueueAccess.viewer(config, environment)
+    stdout.write(QueueListing.mailq(scan.entries.filter(access.admits), zoneOffsetMinutes: environment.zoneOffsetMinutes))
+    reportSkipped(scan.skipped)
     return .ok
+  }
+
+  /// One stderr line per queue entry that could not be read (at most ten, then a count).
+  func reportSkipped(_ skipped: [QueueError]) {
+    for error in skipped.prefix(10) { stderr.write("gsendmail: skipped a queue entry: \(error)\n") }
+    if skipped.count > 10 { stderr.write("gsendmail: skipped \(skipped.count - 10) more queue entries\n") }
   }
 
   /// The `-v` dialogue on standard error.

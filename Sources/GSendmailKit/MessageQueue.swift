@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The front end's side of the queue (SPEC §7): where the queue of a
+// The front end's side of the queue (gsendmail(8), QUEUE): where the queue of a
 // configuration lives, spooling a message as it is read, and turning a queue
 // entry back into a message to send. Every message is committed to the queue
 // before the first attempt, so a crash at any point leaves it queued or sent.
@@ -64,7 +64,9 @@ package enum MessageQueue {
     }
     let policy: QueueDirectoryPolicy =
       config.isSystem ? .system(group: getgrnam("gsendmail").map { $0.pointee.gr_gid }) : .perUser
-    return FileQueueStore(directory: directory, policy: policy)
+    return FileQueueStore(
+      directory: directory, policy: policy,
+      quarantinesCorruptEntries: QueueAccess.runner(config, environment).isUnrestricted)
   }
 
   /// `mkdir -p` with mode 0700 for the per-user state directories, below `base` only:
@@ -79,12 +81,12 @@ package enum MessageQueue {
     }
   }
 
-  /// The queue envelope of a prepared message.
-  package static func envelope(of message: PreparedMessage) -> QueueEnvelope {
+  /// The queue envelope of a prepared message, submitted by the real user `submitter`.
+  package static func envelope(of message: PreparedMessage, submitter: UInt32) -> QueueEnvelope {
     QueueEnvelope(
       sender: message.sender, account: message.account.name, recipients: message.recipients,
       notify: message.dsn?.notify.map { $0.map(\.rawValue).joined(separator: ",") },
-      ret: message.dsn?.ret?.rawValue, envid: message.dsn?.envelopeID)
+      ret: message.dsn?.ret?.rawValue, envid: message.dsn?.envelopeID, submitter: submitter)
   }
 
   /// The message a queue entry holds, ready for Delivery.

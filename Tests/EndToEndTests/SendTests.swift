@@ -138,12 +138,12 @@ struct SendTests {
     #expect(rig.received.isEmpty)
   }
 
-  @Test("Daily limit after DATA (550 5.4.5): 69")
+  @Test("Daily limit after DATA (550 5.4.5) with queue = false: 75, a limit to wait for, not a refusal")
   func dailyLimit() throws {
     let rig = try Rig(scenarios: [.dailyLimit(after: 0)])
     let r = try rig.send(["-C", try rig.config(), "bob@example.org"], simpleMessage)
-    #expect(r.status == 69)
-    #expect(r.stderr.contains("5.4.5"))
+    #expect(r.status == 75)
+    #expect(r.stderr.contains("5.4.5") && r.stderr.contains("Gmail daily sending limit"))
   }
 
   @Test("Connection dropped mid-DATA: 75")
