@@ -126,8 +126,8 @@ public struct TokenStore: Sendable {
       url = client.tokenURL
       form = .refresh(
         refreshToken: refresh, clientID: client.clientID, clientSecret: client.clientSecret)
-    case .serviceAccount(let key, let subject, let tokenURL):
-      let assertion = JWTAssertion(key: key, subject: subject, audience: tokenURL, now: now())
+    case .serviceAccount(let key, let subject, let tokenURL, let scope):
+      let assertion = JWTAssertion(key: key, subject: subject, scope: scope, audience: tokenURL, now: now())
       let pem = Array(key.privateKeyPEM.utf8)
       let sign = self.sign
       let jwt: String
