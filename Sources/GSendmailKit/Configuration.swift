@@ -16,6 +16,8 @@ public enum Route: String, Equatable, Sendable, CaseIterable {
   case relay
   /// `host`, `port` and `tls` must be given.
   case custom
+  /// The Gmail API's `users.messages.send` over HTTPS (`api_url`), with a `gmail.send` token.
+  case gmailAPI = "gmail-api"
 }
 
 /// How an account authenticates.
@@ -58,6 +60,8 @@ public struct Account: Equatable, Sendable {
   public var authURL = "https://accounts.google.com/o/oauth2/v2/auth"
   public var tokenURL = "https://oauth2.googleapis.com/token"
   public var revokeURL = "https://oauth2.googleapis.com/revoke"
+  /// The Gmail API's base URL (route `gmail-api`); the upload path is added to it.
+  public var apiURL = "https://gmail.googleapis.com"
   public var serviceAccountFile: String?
   /// Login or impersonated user; `nil` means `from`.
   public var user: String?

@@ -35,6 +35,7 @@ final class QueueRunner {
 
   var policy: RetryPolicy { RetryPolicy(lifetime: config.queueLifetime) }
   var delivery: Delivery { Delivery(environment: environment, config: config, transcript: transcript) }
+  var apiDelivery: GmailAPIDelivery { GmailAPIDelivery(environment: environment, config: config, transcript: transcript) }
 
   // MARK: The first attempt
 
@@ -51,8 +52,14 @@ final class QueueRunner {
   func deliverNew(_ entry: QueueEntry, lock: QueueLock, message: PreparedMessage) throws -> FirstAttempt {
     var relay = "none"
     do {
-      let reply = try delivery.send(message, body: EntryBody(store: store, entry: entry, lock: lock), relay: &relay)
-      sent(entry, lock: lock, reply: reply, relay: relay)
+      let body = EntryBody(store: store, entry: entry, lock: lock)
+      if message.account.route == .gmailAPI {
+        let result = try apiDelivery.send(message, body: body, relay: &relay)
+        sent(entry, lock: lock, detail: "id=\(result.id)", relay: result.relay)
+        return .sent
+      }
+      let reply = try delivery.send(message, body: body, relay: &relay)
+      sent(entry, lock: lock, detail: reply.description, relay: relay)
       return .sent
     } catch {
       if isTemporary(error) && !config.queue {
@@ -105,6 +112,16 @@ final class QueueRunner {
         _ = try? settle(entry, lock: lock, error: error, interactive: false)
         continue
       }
+      if message.account.route == .gmailAPI {
+        var relay = "none"
+        do {
+          let result = try apiDelivery.send(message, body: EntryBody(store: store, entry: entry, lock: lock), relay: &relay)
+          sent(entry, lock: lock, detail: "id=\(result.id)", relay: result.relay)
+        } catch {
+          _ = try? settle(entry, lock: lock, error: error, interactive: false, relay: relay)
+        }
+        continue
+      }
       // One session per account and login user (a pattern account logs in as the sender).
       let key = message.account.name + "\u{0}" + message.account.loginUser(sender: message.sender)
       if let error = broken[key] {
@@ -120,7 +137,7 @@ final class QueueRunner {
         relay = session.relay
         do {
           let reply = try delivery.send(message, body: EntryBody(store: store, entry: entry, lock: lock), in: session)
-          sent(entry, lock: lock, reply: reply, relay: session.relay)
+          sent(entry, lock: lock, detail: reply.description, relay: session.relay)
         } catch {
           if !(session.connection.isOpen && session.client.isReady) { sessions[key] = nil }
           throw error
@@ -137,14 +154,14 @@ final class QueueRunner {
 
   // MARK: Outcomes
 
-  private func sent(_ entry: QueueEntry, lock: QueueLock, reply: SMTPReply, relay: String) {
-    logAttempt(entry, status: .sent, relay: relay, detail: reply.description)
+  private func sent(_ entry: QueueEntry, lock: QueueLock, detail: String, relay: String) {
+    logAttempt(entry, status: .sent, relay: relay, detail: detail)
     do {
       try store.remove(holding: lock)
     } catch {
       // The server has it; the entry must not be sent again: park it in failed/.
       var sentEntry = entry
-      sentEntry.lastError = "sent (\(reply.description)), but could not be removed from the queue: \(errorText(error))"
+      sentEntry.lastError = "sent (\(detail)), but could not be removed from the queue: \(errorText(error))"
       try? store.moveToFailed(sentEntry, holding: lock)
       logAttempt(entry, status: .sent, relay: relay, detail: sentEntry.lastError)
     }
