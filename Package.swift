@@ -67,7 +67,7 @@ let package = Package(
       ]),
 
     // The local Gmail look-alike used by tests, benchmarks and the README demo.
-    .target(name: "TestServerKit", dependencies: ["Codecs", "SMTPServerCore", "Transport"]),
+    .target(name: "TestServerKit", dependencies: ["Codecs", "MessageCore", "SMTPServerCore", "Transport"]),
     .executableTarget(name: "gmail-test-server", dependencies: ["TestServerKit"]),
 
     // Helpers shared by test targets (feeding input whole, by line, by byte).
