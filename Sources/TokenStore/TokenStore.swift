@@ -256,6 +256,12 @@ public struct TokenStore: Sendable {
     }
   }
 
+  /// The scopes the cached tokens were last granted (space-separated), as the token
+  /// endpoint said; nil when there is no cache or it did not say. Never a token.
+  public func grantedScope(account: String) -> String? {
+    (try? load(account: account))?.flatMap(\.scope)
+  }
+
   // MARK: Login and logout
 
   /// Exchanges an authorization code (the end of `gsendmailctl login`) and saves the tokens.
@@ -282,7 +288,8 @@ public struct TokenStore: Sendable {
     let tokens = StoredTokens(
       refreshToken: response.refreshToken ?? previous?.refreshToken,
       accessToken: response.accessToken, expiresAt: now() + response.expiresIn,
-      refreshTokenIssuedAt: response.refreshToken != nil ? now() : previous?.refreshTokenIssuedAt)
+      refreshTokenIssuedAt: response.refreshToken != nil ? now() : previous?.refreshTokenIssuedAt,
+      scope: response.scope)
     guard tokens.refreshToken != nil else {
       throw .endpoint(
         account: account,

@@ -80,7 +80,7 @@ struct Login: ParsableCommand {
   }
 
   private func signIn(store: TokenStore, account: Account, client: OAuthClient) throws {
-    let session = try LoginSession(client: client, loginHint: account.loginHint)
+    let session = try LoginSession(client: client, loginHint: account.loginHint, scope: account.oauthScope)
     say("Open this URL in a browser and sign in as \(account.loginHint):\n")
     say("  \(session.authorizationURL)\n")
     say("On another machine's browser, first forward the port from that machine:")

@@ -202,3 +202,47 @@ struct GmailAPITests {
     #expect(r.status == 78 && r.stderr.contains("gmail-api"), "\(r.stderr)")
   }
 }
+
+@Suite("Logging in for the Gmail API route", .serialized)
+struct GmailAPILoginTests {
+  @Test("login asks for gmail.send alone for an API account (mail.google.com for SMTP); status shows the grant")
+  func loginScope() throws {
+    let bench = try OAuthBench()
+    defer { bench.expectNoSecrets() }
+    let smtp = try bench.config()
+    let smtpLogin = try bench.startLogin(smtp)
+    let smtpURL = try #require(smtpLogin.authorizationURL(), "no URL printed: \(smtpLogin.stdout)")
+    smtpLogin.stop()
+    #expect(OAuthBench.query(of: smtpURL)["scope"] == "https://mail.google.com/")
+
+    let text = try String(contentsOfFile: smtp, encoding: .utf8)
+      .replacingOccurrences(of: "route = \"custom\"", with: "route = \"gmail-api\"")
+      + "api_url = \"\(bench.rig.server.httpsAPIURL!)\"\n"
+    let config = try bench.rig.write("api-login.toml", text)
+    let login = try bench.startLogin(config)
+    defer { login.stop() }
+    let url = try #require(login.authorizationURL(), "no URL printed: \(login.stdout)")
+    #expect(OAuthBench.query(of: url)["scope"] == GmailAPITests.sendScope)
+    let location = try bench.authorize(url)
+    bench.secrets.insert(OAuthBench.query(of: location)["code"] ?? "")
+    _ = try LoopbackHTTP.request("GET", location)
+    #expect(login.waitForExit(timeout: 30) == 0, "\(login.stderr)")
+    bench.record("login", login)
+
+    let status = try bench.ctl(["status", "alice", "-C", config])
+    #expect(status.out.contains("scope:  \(GmailAPITests.sendScope)\n"), "\(status.out)")
+    #expect(status.out.contains("route:  gmail-api (https://127.0.0.1:"), "\(status.out)")
+    let check = try bench.ctl(["config", "check", "-C", config])
+    #expect(check.out.contains("# token scope: \(GmailAPITests.sendScope)"), "\(check.out)")
+
+    // The send-only token goes through the API, and SMTP refuses it.
+    let sent = try bench.send(config)
+    #expect(sent.status == 0, "\(sent.stderr)")
+    #expect(bench.rig.received.count == 1 && bench.rig.received[0].record.route == "api")
+    bench.record("send", sent)
+    let refused = try bench.send(smtp)
+    #expect(refused.status == 77, "\(refused.stderr)")
+    bench.record("smtp", refused)
+    #expect(bench.rig.received.count == 1)
+  }
+}
