@@ -193,6 +193,23 @@ struct GmailAPITests {
     #expect(!r.stderr.contains(rig.token))
   }
 
+  @Test("doctor: the API reached over HTTPS, gmail.send is enough, a wider scope is a warning; the test message uploads")
+  func doctor() throws {
+    let rig = try Self.rig()
+    let dns = try TestNameServer(zone: DoctorEndToEndTests.goodZone)
+    defer { dns.stop() }
+    let config = try Self.apiConfig(rig)
+    var r = try DoctorEndToEndTests.doctor(rig, ["-C", config, "--send-test", "bob@example.org"], dns: dns)
+    #expect(r.out.contains("ok    https: \(rig.server.httpsAPIURL!) answered"), "\(r.out)")
+    #expect(r.out.contains("ok    credentials: access token refreshed, valid for 59 minutes; scope \(Self.sendScope)\n"), "\(r.out)")
+    #expect(r.out.contains("ok    send-test: sent from alice@example.com to bob@example.org through the Gmail API"), "\(r.out)")
+    #expect(!r.out.contains("smtp:") && !r.out.contains(rig.token))
+    #expect(rig.received.first?.record.route == "api")
+    rig.server.setTokenEndpointBehavior(TokenEndpointBehavior(scope: "https://mail.google.com/"))
+    r = try DoctorEndToEndTests.doctor(rig, ["-C", config], dns: dns)
+    #expect(r.out.contains("warn  credentials: ") && r.out.contains("more than the Gmail API route needs"), "\(r.out)")
+  }
+
   @Test("A route gmail-api account with auth password is a configuration error")
   func passwordRefused() throws {
     let rig = try Self.rig()
