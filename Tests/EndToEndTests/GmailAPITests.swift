@@ -262,4 +262,24 @@ struct GmailAPILoginTests {
     bench.record("smtp", refused)
     #expect(bench.rig.received.count == 1)
   }
+
+  @Test("A service account asks for gmail.send in its JWT and uploads to users/USER")
+  func serviceAccount() throws {
+    let bench = try OAuthBench()
+    defer { bench.expectNoSecrets() }
+    let key = try bench.makeServiceAccountKey()
+    bench.rig.server.trustServiceAccount(key.trusted)
+    let text = try String(contentsOfFile: try bench.serviceAccountConfig(keyFile: key.file), encoding: .utf8)
+      .replacingOccurrences(of: "route = \"custom\"", with: "route = \"gmail-api\"")
+      + "api_url = \"\(bench.rig.server.httpsAPIURL!)\"\n"
+    let config = try bench.rig.write("sa-api.toml", text)
+    let r = try bench.send(config)
+    #expect(r.status == 0, "\(r.stderr)")
+    bench.record("send", r)
+    #expect(bench.rig.server.oauthCheckStats.assertions.first?.accepted == true)
+    let message = try #require(bench.rig.received.first)
+    #expect(message.record.route == "api" && message.record.authUser == "alice@example.com")
+    let cache = try String(contentsOfFile: bench.cachePath, encoding: .utf8)
+    #expect(cache.contains(#""scope":"\#(GmailAPITests.sendScope)""#), "\(cache)")
+  }
 }
