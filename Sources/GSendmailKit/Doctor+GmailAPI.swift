@@ -6,6 +6,7 @@
 
 import HTTPClient
 import OAuth2
+import TokenStore
 
 extension Doctor {
   /// `https` in place of the SMTP session's tcp, tls and smtp checks.
@@ -36,6 +37,20 @@ extension Doctor {
         fix: login)
     }
     return nil
+  }
+
+  /// For an SMTP account whose token carries `https://mail.google.com/`: a warning that the
+  /// token opens the whole mailbox, and that the API route would send with gmail.send alone.
+  func apiRouteAdvice(_ account: Account, config: Configuration) -> DoctorCheck? {
+    guard account.route != .gmailAPI, account.auth == .oauth || account.auth == .serviceAccount,
+      let scope = config.tokenStore(environment: environment).grantedScope(account: account.name),
+      scope.split(separator: " ").contains(Substring(GoogleOAuth.gmailScope))
+    else { return nil }
+    return DoctorCheck(
+      "scope", .warn,
+      "the token's scope \(GoogleOAuth.gmailScope) (which SMTP needs) can read, change and delete the whole mailbox",
+      fix: "route = \"gmail-api\" sends over HTTPS with \(GoogleOAuth.gmailSendScope) alone (see gsendmail.conf(5)); "
+        + "then run gsendmailctl login \(account.name)")
   }
 
   /// Uploads the test message as delivery would.

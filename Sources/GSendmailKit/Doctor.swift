@@ -154,6 +154,7 @@ public struct Doctor {
     for check in fileChecks(account, config: config) { emit(check) }
     let credentials = credentialsCheck(account, config: config)
     emit(credentials.check)
+    if let advice = apiRouteAdvice(account, config: config) { emit(advice) }
     if let check = heloCheck(account) { emit(check) }
 
     var reachable = false

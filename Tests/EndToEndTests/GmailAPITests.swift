@@ -208,6 +208,10 @@ struct GmailAPITests {
     rig.server.setTokenEndpointBehavior(TokenEndpointBehavior(scope: "https://mail.google.com/"))
     r = try DoctorEndToEndTests.doctor(rig, ["-C", config], dns: dns)
     #expect(r.out.contains("warn  credentials: ") && r.out.contains("more than the Gmail API route needs"), "\(r.out)")
+    // The same wide token on an SMTP account: a warning that the API route needs less.
+    r = try DoctorEndToEndTests.doctor(rig, ["-C", try rig.config(auth: "oauth")], dns: dns)
+    #expect(r.out.contains("warn  scope: the token's scope https://mail.google.com/"), "\(r.out)")
+    #expect(r.out.contains("route = \"gmail-api\" sends over HTTPS"), "\(r.out)")
   }
 
   @Test("A route gmail-api account with auth password is a configuration error")
