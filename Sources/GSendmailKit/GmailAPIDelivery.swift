@@ -11,30 +11,37 @@
 // Failure policy: every outcome is a DeliveryFailure or a BadMessage, as for SMTP, so
 // the queue treats both routes alike.
 
+import GSendmailCore
 import HTTPClient
 import MailQueue
 import MessageCore
 
-struct GmailAPIDelivery {
-  var environment: Environment
-  var config: Configuration
-  var transcript: ((String) -> Void)?
+package struct GmailAPIDelivery {
+  package var environment: Environment
+  package var config: Configuration
+  package var transcript: ((String) -> Void)?
+
+  package init(environment: Environment, config: Configuration, transcript: ((String) -> Void)?) {
+    self.environment = environment
+    self.config = config
+    self.transcript = transcript
+  }
 
   /// The largest message sent with the simple upload; larger ones use a resumable session.
   static let simpleUploadLimit = 5 * 1024 * 1024
 
   /// What an upload achieved.
-  struct Sent {
+  package struct Sent {
     /// The id Gmail gave the sent message.
-    var id: String
+    package var id: String
     /// `host[ip]:port` for the log line.
-    var relay: String
+    package var relay: String
   }
 
   /// Uploads one message.
   /// - Parameter relay: Set to `host[ip]:port` once the API answered.
   /// - Throws: `DeliveryFailure`, `BadMessage`, `ConfigError`.
-  func send(_ message: PreparedMessage, body: ByteSource, relay: inout String) throws -> Sent {
+  package func send(_ message: PreparedMessage, body: ByteSource, relay: inout String) throws -> Sent {
     let account = message.account
     let header = try uploadHeader(message)
     let quotedPrintable = try isQuotedPrintable(message)

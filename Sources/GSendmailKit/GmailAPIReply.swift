@@ -6,6 +6,7 @@
 // Pure: status and body in, outcome out.
 
 import Codecs
+import GSendmailCore
 import OAuth2
 
 /// The meaning of one reply to an upload.
@@ -80,13 +81,5 @@ enum GmailAPIOutcome: Equatable {
   private static func oneLine(_ text: String) -> String {
     let flat = String(text.map { $0.isNewline || $0 == "\t" ? " " : $0 })
     return flat.count > 300 ? String(flat.prefix(300)) + "…" : flat
-  }
-}
-
-extension Account {
-  /// The OAuth scope the account's tokens are asked for: `gmail.send` alone for the API
-  /// route, `https://mail.google.com/` (the only one SMTP accepts) otherwise.
-  public var oauthScope: String {
-    route == .gmailAPI ? GoogleOAuth.gmailSendScope : GoogleOAuth.gmailScope
   }
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The Gmail API's replies to users.messages.send and the delivery outcome each means.
+@testable import GSendmailCore
 @testable import GSendmailKit
 import Testing
 

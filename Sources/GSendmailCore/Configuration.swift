@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The resolved configuration of SPEC §5, after parsing and validation. Pure data.
 
+import OAuth2
+
 /// Where log lines go (`log = …`).
 public enum LogTarget: Equatable, Sendable {
   case syslog
@@ -102,4 +104,12 @@ public struct Configuration: Equatable, Sendable {
   public var accounts: [Account] = []
 
   public func account(named name: String) -> Account? { accounts.first { $0.name == name } }
+}
+
+extension Account {
+  /// The OAuth scope the account's tokens are asked for: `gmail.send` alone for the API
+  /// route, `https://mail.google.com/` (the only one SMTP accepts) otherwise.
+  public var oauthScope: String {
+    route == .gmailAPI ? GoogleOAuth.gmailSendScope : GoogleOAuth.gmailScope
+  }
 }

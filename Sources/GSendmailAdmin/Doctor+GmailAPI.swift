@@ -4,6 +4,8 @@
 // scope (gmail.send is all it needs; more is a warning), and the test message uploaded
 // as delivery uploads it.
 
+import GSendmailCore
+import GSendmailKit
 import HTTPClient
 import OAuth2
 import TokenStore
