@@ -35,10 +35,14 @@ package struct Delivery {
     }
     let tls: SMTPClient.TLSMode = account.tls == .implicit ? .implicit : .starttls
     let credentials = Credentials(account: account, sender: sender, config: config, environment: environment)
-    return try SMTPSession(
-      host: account.host, port: account.port, tls: account.tls, caFile: account.tlsCAFile, timeout: config.timeout,
-      configuration: .init(heloName: account.helo ?? environment.hostName, tls: tls, authentication: authentication),
-      credentials: credentials.provide, transcript: transcript, connectedRelay: &relay)
+    do {
+      return try SMTPSession(
+        host: account.host, port: account.port, tls: account.tls, caFile: account.tlsCAFile, timeout: config.timeout,
+        configuration: .init(heloName: account.helo ?? environment.hostName, tls: tls, authentication: authentication),
+        credentials: credentials.provide, transcript: transcript, connectedRelay: &relay)
+    } catch DeliveryFailure.authentication(let text) {
+      throw DeliveryFailure.authentication(text + GmailAPIDelivery.smtpScopeHint(account, config: config, environment: environment))
+    }
   }
 
   /// Sends one message in a new session.

@@ -15,6 +15,8 @@ import GSendmailCore
 import HTTPClient
 import MailQueue
 import MessageCore
+import OAuth2
+import TokenStore
 
 package struct GmailAPIDelivery {
   package var environment: Environment
@@ -79,6 +81,17 @@ package struct GmailAPIDelivery {
       case .rejected(let text): throw DeliveryFailure.messageRejected(text, tooBig: false)
       }
     }
+  }
+
+  /// For an SMTP account whose token was granted a scope without `https://mail.google.com/`
+  /// (a login made for the API route, gmail.send alone): why SMTP refused it, and the fix.
+  static func smtpScopeHint(_ account: Account, config: Configuration, environment: Environment) -> String {
+    guard account.auth == .oauth || account.auth == .serviceAccount,
+      let scope = config.tokenStore(environment: environment).grantedScope(account: account.name),
+      !scope.split(separator: " ").contains(Substring(GoogleOAuth.gmailScope))
+    else { return "" }
+    return " (the token was granted \(scope) only; SMTP needs \(GoogleOAuth.gmailScope): "
+      + "run gsendmailctl login \(account.name), or set route = \"gmail-api\")"
   }
 
   /// One upload: simple up to `simpleUploadLimit`, else a resumable session.

@@ -186,7 +186,7 @@ struct GmailAPITests {
     let rig = try Self.rig()
     var r = try rig.send(["-C", try rig.config(auth: "oauth"), "bob@example.org"], simpleMessage)
     #expect(r.status == 77, "\(r.stderr)")
-    #expect(r.stderr.contains("scope"), "\(r.stderr)")
+    #expect(r.stderr.contains("granted \(Self.sendScope) only; SMTP needs https://mail.google.com/"), "\(r.stderr)")
     r = try rig.send(["-C", try Self.apiConfig(rig), "bob@example.org"], simpleMessage)
     #expect(r.status == 0, "\(r.stderr)")
     #expect(rig.received.count == 1 && rig.received[0].record.route == "api")
