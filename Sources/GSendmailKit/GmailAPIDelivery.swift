@@ -245,7 +245,7 @@ final class UploadStream: UploadBody {
     while offset == pending.count {
       if finished { return 0 }
       if let chunk = try next() {
-        pending = encoder != nil ? encoder!.push(chunk) : chunk
+        pending = encoder?.push(chunk) ?? chunk
       } else {
         pending = encoder?.finish() ?? []
         finished = true
@@ -253,8 +253,9 @@ final class UploadStream: UploadBody {
       offset = 0
     }
     let n = min(buffer.count, pending.count - offset)
+    guard let target = buffer.baseAddress else { return 0 }
     pending.withUnsafeBytes { source in
-      buffer.baseAddress!.copyMemory(from: source.baseAddress! + offset, byteCount: n)
+      if let base = source.baseAddress { target.copyMemory(from: base + offset, byteCount: n) }
     }
     offset += n
     return n

@@ -95,6 +95,14 @@ struct GmailAPITests {
       recipients: ["bob@example.org", "erin@example.org"])
   }
 
+  @Test("A body line over 998 octets and 8-bit text: re-encoded alike by both routes")
+  func longLines() throws {
+    let long = String(repeating: "x", count: 3000)
+    try bothRoutes(
+      ["-t"], "To: bob@example.org\nSubject: long\nContent-Type: text/plain; charset=utf-8\n\n\(long)\nh\u{e9}llo\n",
+      recipients: ["bob@example.org"])
+  }
+
   @Test("An alias: To: root is rewritten to the address it was delivered to")
   func alias() throws {
     let rig = try Self.rig()
