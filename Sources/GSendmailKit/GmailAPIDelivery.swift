@@ -76,7 +76,9 @@ package struct GmailAPIDelivery {
         if forceRefresh { throw DeliveryFailure.authentication(text) }
         forceRefresh = true
       case .authentication(let text): throw DeliveryFailure.authentication(text)
-      case .rateLimited(let text), .temporary(let text): throw DeliveryFailure.temporary(text)
+      // Gmail's limits: retried on the queue's schedule (the place to give them a longer one).
+      case .rateLimited(let text): throw DeliveryFailure.temporary(text)
+      case .temporary(let text): throw DeliveryFailure.temporary(text)
       case .badMessage(let text): throw BadMessage(text)
       case .rejected(let text): throw DeliveryFailure.messageRejected(text, tooBig: false)
       }
