@@ -3,6 +3,7 @@
 import ArgumentParser
 import GSendmailCore
 import GSendmailKit
+import TokenStore
 
 struct Config: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -18,6 +19,11 @@ struct Config: ParsableCommand {
         let environment = Environment.current()
         let config = try ConfigLocator.load(configFile: global.configFile, environment: environment)
         print(config.resolvedDescription, terminator: "")
+        // The scope each OAuth account's cached token was granted (what the token endpoint said).
+        let tokens = config.tokenStore(environment: environment)
+        for account in config.accounts where account.auth == .oauth || account.auth == .serviceAccount {
+          print("# [account.\(account.name)] granted scope: \(tokens.grantedScope(account: account.name) ?? "none recorded")")
+        }
         // What sending would refuse is an error here too.
         let problems = config.secretFileProblems(environment: environment)
         for problem in problems.dropLast() { FileDescriptorSink(fd: 2).write("gsendmailctl: \(errorText(problem))\n") }

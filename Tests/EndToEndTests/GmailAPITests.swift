@@ -263,6 +263,7 @@ struct GmailAPILoginTests {
     #expect(status.out.contains("route:  gmail-api (https://127.0.0.1:"), "\(status.out)")
     let check = try bench.ctl(["config", "check", "-C", config])
     #expect(check.out.contains("# token scope: \(GmailAPITests.sendScope)"), "\(check.out)")
+    #expect(check.out.contains("# [account.alice] granted scope: \(GmailAPITests.sendScope)\n"), "\(check.out)")
 
     // The send-only token goes through the API, and SMTP refuses it.
     let sent = try bench.send(config)
