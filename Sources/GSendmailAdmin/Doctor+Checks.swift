@@ -173,6 +173,9 @@ extension Doctor {
     }
     guard let scope = result?.scope else { return (DoctorCheck("credentials", .ok, detail), true) }
     detail += "; scope \(scope)"
+    if account.route == .gmailAPI {
+      return (Self.apiScopeCheck(account, scope: scope, detail: detail) ?? DoctorCheck("credentials", .ok, detail), true)
+    }
     if !scope.split(separator: " ").contains(Substring(GoogleOAuth.gmailScope)) {
       let fix = account.auth == .oauth
         ? "run gsendmailctl login \(account.name) and allow access to Gmail (it asks for \(GoogleOAuth.gmailScope))"
@@ -296,6 +299,9 @@ extension Doctor {
       let scanned = try submission.scan(Array(text.utf8), into: sink)
       let message = try submission.prepare(scanned, envelopeSender: nil, givenRecipients: [recipient], recipientsFromHeader: false)
       // Sent directly, not through the queue: a test message that fails is reported, not kept.
+      if account.route == .gmailAPI {
+        return apiSendTest(message, body: sink.bytes, recipient: recipient, config: config)
+      }
       var relay = ""
       let reply = try Delivery(environment: environment, config: config, transcript: nil)
         .send(message, body: MemoryByteSource(bytes: sink.bytes), relay: &relay)

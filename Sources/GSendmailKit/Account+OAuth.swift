@@ -54,7 +54,8 @@ extension Account {
         throw TokenError.credentials(path: "[account.\(name)]", problem: "service_account_file is not set")
       }
       if let problem = Files.secretFileProblem(file) { throw problem }
-      return try TokenGrant.serviceAccount(keyFile: file, subject: loginUser(sender: sender), tokenURL: tokenURL)
+      return try TokenGrant.serviceAccount(
+        keyFile: file, subject: loginUser(sender: sender), tokenURL: tokenURL, scope: oauthScope)
     case .password, .none:
       return nil
     }

@@ -50,11 +50,11 @@ package struct Delivery {
       if account.auth != .none { AuthFailureRecord.clear(directory: tokens, account: account.name) }
       return session
     } catch let failure as DeliveryFailure {
-      if case .authentication(let reason) = failure {
-        AuthFailureRecord(time: environment.now().seconds, reason: reason).write(
-          directory: tokens, account: account.name, create: !config.isSystem)
-      }
-      throw failure
+      guard case .authentication(let reason) = failure else { throw failure }
+      let text = reason + GmailAPIDelivery.smtpScopeHint(account, config: config, environment: environment)
+      AuthFailureRecord(time: environment.now().seconds, reason: text).write(
+        directory: tokens, account: account.name, create: !config.isSystem)
+      throw DeliveryFailure.authentication(text)
     }
   }
 

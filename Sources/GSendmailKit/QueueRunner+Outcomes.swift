@@ -10,15 +10,16 @@ import MessageCore
 import SMTPCore
 
 extension QueueRunner {
-  func sent(_ entry: QueueEntry, lock: QueueLock, reply: SMTPReply, relay: String) {
-    logAttempt(entry, status: .sent, relay: relay, detail: reply.description)
+  /// - Parameter detail: What the server said: the SMTP reply, or the Gmail API's message id.
+  func sent(_ entry: QueueEntry, lock: QueueLock, detail: String, relay: String) {
+    logAttempt(entry, status: .sent, relay: relay, detail: detail)
     summary.sent += 1
     do {
       try store.remove(holding: lock)
     } catch {
       // The server has it; the entry must not be sent again: park it in failed/.
       var sentEntry = entry
-      sentEntry.lastError = "sent (\(reply.description)), but could not be removed from the queue: \(errorText(error))"
+      sentEntry.lastError = "sent (\(detail)), but could not be removed from the queue: \(errorText(error))"
       try? store.moveToFailed(sentEntry, holding: lock)
       logAttempt(entry, status: .sent, relay: relay, detail: sentEntry.lastError)
     }

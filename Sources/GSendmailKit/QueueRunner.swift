@@ -47,6 +47,7 @@ package final class QueueRunner {
 
   package var policy: RetryPolicy { RetryPolicy(lifetime: config.queueLifetime) }
   package var delivery: Delivery { Delivery(environment: environment, config: config, transcript: transcript) }
+  var apiDelivery: GmailAPIDelivery { GmailAPIDelivery(environment: environment, config: config, transcript: transcript) }
 
   /// What a queue run did.
   package struct Summary: Equatable {
@@ -97,8 +98,15 @@ package final class QueueRunner {
         hold(entry, lock: lock, reason: wait.reason, until: wait.until, attempted: false)
         return .queued(entry.id, wait.reason)
       }
-      let reply = try delivery.send(message, body: EntryBody(store: store, entry: entry, lock: lock), relay: &relay)
-      sent(entry, lock: lock, reply: reply, relay: relay)
+      let body = EntryBody(store: store, entry: entry, lock: lock)
+      if message.account.route == .gmailAPI {
+        let result = try apiDelivery.send(message, body: body, relay: &relay)
+        sent(entry, lock: lock, detail: "id=\(result.id)", relay: result.relay)
+        recordSend(message)
+        return .sent
+      }
+      let reply = try delivery.send(message, body: body, relay: &relay)
+      sent(entry, lock: lock, detail: reply.description, relay: relay)
       recordSend(message)
       return .sent
     } catch {
@@ -174,6 +182,24 @@ package final class QueueRunner {
         hold(entry, lock: lock, reason: failure.description, until: until, attempted: false)
         continue
       }
+      if message.account.route == .gmailAPI {
+        var relay = "none"
+        do {
+          let result = try apiDelivery.send(message, body: EntryBody(store: store, entry: entry, lock: lock), relay: &relay)
+          sent(entry, lock: lock, detail: "id=\(result.id)", relay: result.relay)
+          recordSend(message)
+        } catch {
+          if case .resource = error as? DeliveryFailure {
+            lock.release()
+            throw error
+          }
+          _ = try? settle(entry, lock: lock, error: error, interactive: false, relay: relay)
+          if let failure = error as? DeliveryFailure, failure.limit != nil, let updated = try? store.load(entry.id) {
+            limited[message.account.name] = (failure, updated.nextAttempt)
+          }
+        }
+        continue
+      }
       // One session per account and login user (a pattern account logs in as the sender).
       let key = message.account.name + "\u{0}" + message.account.loginUser(sender: message.sender)
       if let error = broken[key] {
@@ -189,7 +215,7 @@ package final class QueueRunner {
         relay = session.relay
         do {
           let reply = try delivery.send(message, body: EntryBody(store: store, entry: entry, lock: lock), in: session)
-          sent(entry, lock: lock, reply: reply, relay: session.relay)
+          sent(entry, lock: lock, detail: reply.description, relay: session.relay)
           recordSend(message)
         } catch {
           if !(session.connection.isOpen && session.client.isReady) { sessions[key] = nil }

@@ -177,6 +177,23 @@ struct ConfigParserTests {
     #expect(ConfigParser.isAllowedEndpoint("https://oauth2.googleapis.com/token"))
   }
 
+  @Test("route = gmail-api: api_url (https://, or http:// on loopback), OAuth or service account only")
+  func gmailAPI() throws {
+    var config = try ConfigParser.parse(
+      "[account.a]\nfrom = \"a@example.com\"\nroute = \"gmail-api\"\n", path: "c", home: "/h")
+    #expect(config.accounts[0].route == .gmailAPI && config.accounts[0].apiURL == "https://gmail.googleapis.com")
+    #expect(config.accounts[0].host == "gmail.googleapis.com" && config.accounts[0].port == 443)
+    config = try ConfigParser.parse(
+      "[account.a]\nfrom = \"a@example.com\"\nroute = \"gmail-api\"\napi_url = \"http://127.0.0.1:8080/\"\n",
+      path: "c", home: "/h")
+    #expect(config.accounts[0].apiURL == "http://127.0.0.1:8080" && config.accounts[0].host == "127.0.0.1")
+    for bad in ["api_url = \"http://gmail.googleapis.com\"", "auth = \"password\"\npassword_file = \"/p\"", "auth = \"none\""] {
+      #expect(throws: ConfigError.self) {
+        try ConfigParser.parse("[account.a]\nfrom = \"a@example.com\"\nroute = \"gmail-api\"\n\(bad)\n", path: "c", home: "/h")
+      }
+    }
+  }
+
   @Test("Units")
   func units() {
     #expect(Units.bytes("35MB") == 36_700_160 && Units.bytes("1MiB") == 1_048_576 && Units.bytes("512") == 512)
