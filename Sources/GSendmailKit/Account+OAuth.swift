@@ -36,7 +36,7 @@ extension Account {
   /// when the account is not one or the file cannot be read.
   public var serviceAccountClientID: String? {
     guard auth == .serviceAccount, let file = serviceAccountFile,
-      case .serviceAccount(let key, _, _)? = try? TokenGrant.serviceAccount(keyFile: file, subject: nil, tokenURL: nil)
+      case .serviceAccount(let key, _, _, _)? = try? TokenGrant.serviceAccount(keyFile: file, subject: nil, tokenURL: nil)
     else { return nil }
     return key.clientID
   }

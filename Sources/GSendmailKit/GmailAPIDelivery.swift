@@ -76,8 +76,8 @@ package struct GmailAPIDelivery {
         if forceRefresh { throw DeliveryFailure.authentication(text) }
         forceRefresh = true
       case .authentication(let text): throw DeliveryFailure.authentication(text)
-      // Gmail's limits: retried on the queue's schedule (the place to give them a longer one).
-      case .rateLimited(let text): throw DeliveryFailure.temporary(text)
+      // Gmail's limits: deferred with the queue's long backoff for limits.
+      case .rateLimited(let limit, let text): throw DeliveryFailure.limited(limit, text)
       case .temporary(let text): throw DeliveryFailure.temporary(text)
       case .badMessage(let text): throw BadMessage(text)
       case .rejected(let text): throw DeliveryFailure.messageRejected(text, tooBig: false)
@@ -148,7 +148,8 @@ package struct GmailAPIDelivery {
         let submission = Submission(
           invocation: Invocation(), config: config, aliases: try config.loadAliases(), environment: environment)
         for name in names {
-          resolved[name] = try? submission.resolve([Mailbox(localPart: name, domain: nil)])
+          resolved[name] = try? submission.resolvedRecipients(
+            [Mailbox(localPart: name, domain: nil)], accountAddress: message.account.ownAddress(sender: message.sender))
         }
       }
       return try APIRecipientReconciler.reconcile(fields, envelope: message.recipients, localNames: resolved)

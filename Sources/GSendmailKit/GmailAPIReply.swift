@@ -8,6 +8,7 @@
 import Codecs
 import GSendmailCore
 import OAuth2
+import SMTPCore
 
 /// The meaning of one reply to an upload.
 enum GmailAPIOutcome: Equatable {
@@ -19,7 +20,7 @@ enum GmailAPIOutcome: Equatable {
   /// console): an authentication failure.
   case authentication(String)
   /// 429 and the 403 limit reasons: Gmail's sending or rate limits.
-  case rateLimited(String)
+  case rateLimited(SendingLimit, String)
   /// 5xx and anything else worth another try later.
   case temporary(String)
   /// 400 `invalidArgument`/`badRequest`, 413: the message itself is refused (65).
@@ -56,9 +57,11 @@ enum GmailAPIOutcome: Equatable {
     case 401:
       return .invalidCredentials("the Gmail API refused the access token (\(said)); run gsendmailctl login \(account)")
     case 429:
-      return .rateLimited("Gmail's sending rate limit (\(said)); the message stays queued")
+      let limit = SendingLimit.named(httpStatus: 429, reason: reasons.first) ?? .rate
+      return .rateLimited(limit, "Gmail's sending \(limit == .daily ? "daily limit" : "rate limit") (\(said)); the message stays queued")
     case 403 where reasons.contains(where: limitReasons.contains):
-      return .rateLimited("Gmail's sending limit (\(said)); the message stays queued")
+      let limit = reasons.lazy.compactMap { SendingLimit.named(httpStatus: 403, reason: $0) }.first ?? .rate
+      return .rateLimited(limit, "Gmail's sending \(limit == .daily ? "daily limit" : "rate limit") (\(said)); the message stays queued")
     case 403 where reasons.contains("insufficientPermissions") || googleStatus == "PERMISSION_DENIED" && reasons.isEmpty:
       return .authentication(
         "the account's token lacks the scope \(scope) (\(said)); run gsendmailctl login \(account)")

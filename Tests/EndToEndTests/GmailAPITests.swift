@@ -165,7 +165,7 @@ struct GmailAPITests {
     #expect(rig.received.count == 1)
   }
 
-  @Test("With the queue on, a rate limit queues the message (0) and the log names the API")
+  @Test("With the queue on, a rate limit holds the message (0) with the long backoff; the log names the API")
   func queued() throws {
     let rig = try Self.rig(scenarios: [.apiError(status: 429, reason: nil, times: 1)])
     let log = rig.dir.appendingPathComponent("mail.log").path
@@ -177,6 +177,9 @@ struct GmailAPITests {
     #expect(rig.received.isEmpty)
     let deferred = try String(contentsOfFile: log, encoding: .utf8)
     let entry = try #require(deferred.split(separator: " ").first { $0.hasPrefix("id=") }).dropFirst(3)
+    // A limit, not an ordinary temporary failure: mailq says it is held, and why.
+    let listing = try rig.send(["-C", config, "-bp"], "")
+    #expect(listing.out.contains("held until") && listing.out.contains("rate limit"), "\(listing.out)")
     r = try Harness.run(Harness.binary("gsendmailctl"), ["queue", "retry", String(entry), "-C", config], environment: rig.environment)
     #expect(r.status == 0, "\(r.stderr)")
     #expect(rig.received.count == 1)
