@@ -46,9 +46,14 @@ final class QueueRunner {
   }
 
   /// Tries a message just committed to the queue.
+  /// - Parameter interactive: Whether the caller waits for the outcome. A detached child
+  ///   (`-odb`) is not: its permanent failures are handled as in a queue run (failed/ and
+  ///   a failure notice, see `deliverDetached`).
   /// - Throws: A permanent failure (the entry is then in failed/), or, with `queue = false`,
   ///   a temporary one (the entry is removed).
-  func deliverNew(_ entry: QueueEntry, lock: QueueLock, message: PreparedMessage) throws -> FirstAttempt {
+  func deliverNew(
+    _ entry: QueueEntry, lock: QueueLock, message: PreparedMessage, interactive: Bool = true
+  ) throws -> FirstAttempt {
     var relay = "none"
     do {
       let reply = try delivery.send(message, body: EntryBody(store: store, entry: entry, lock: lock), relay: &relay)
@@ -60,16 +65,28 @@ final class QueueRunner {
         try? store.remove(holding: lock)
         throw error
       }
-      return try settle(entry, lock: lock, error: error, interactive: true, relay: relay)
+      return try settle(entry, lock: lock, error: error, interactive: interactive, relay: relay)
     }
+  }
+
+  /// The first attempt made by the detached child of `-odb`: the same attempt as
+  /// `deliverNew`, with the outcomes of a queue run of that one entry; a failure notice it
+  /// queues is delivered before the child ends.
+  func deliverDetached(_ entry: QueueEntry, lock: QueueLock, message: PreparedMessage) {
+    _ = try? deliverNew(entry, lock: lock, message: message, interactive: false)
+    lock.release()
+    let queued = Set(notices.map(\.id))
+    notices.removeAll()
+    if !queued.isEmpty { _ = try? run(force: true, only: queued) }
   }
 
   // MARK: Queue runs
 
-  /// Delivers what is due (everything with `force`), optionally for one account only.
+  /// Delivers what is due (everything with `force`), optionally for one account only, or
+  /// only the entries `only` names.
   /// - Returns: The number of entries tried.
   @discardableResult
-  func run(force: Bool = false, account: String? = nil) throws -> Int {
+  func run(force: Bool = false, account: String? = nil, only: Set<QueueID>? = nil) throws -> Int {
     try? store.sweep(now: environment.now().seconds, minimumAge: 3600)
     var sessions: [String: SMTPSession] = [:]
     var broken: [String: any Error] = [:]
@@ -84,6 +101,7 @@ final class QueueRunner {
       // when the run has crossed into a later second.
       let now = environment.now().seconds
       if let account, listed.envelope.account != account { continue }
+      if let only, !only.contains(listed.id) { continue }
       guard policy.disposition(of: listed, now: now, force: force) != .notDue,
         let lock = try? store.tryLock(listed.id), let entry = try? store.load(listed.id)
       else { continue }
