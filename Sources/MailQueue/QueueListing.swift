@@ -39,7 +39,7 @@ public enum QueueListing {
       let sender = entry.envelope.sender.isEmpty ? "MAILER-DAEMON" : entry.envelope.sender
       out += padRight(id, 11) + " " + padLeft(String(entry.size), 7) + " " + time + "  " + sender + "\n"
       if !entry.lastError.isEmpty { out += "(" + entry.lastError + ")\n" }
-      for rcpt in entry.envelope.recipients { out += String(repeating: " ", count: 41) + rcpt + "\n" }
+      for rcpt in entry.envelope.recipients { out += recipientIndent + rcpt + "\n" }
       out += "\n"
     }
     let kbytes = (total + 1023) / 1024
@@ -72,11 +72,17 @@ public enum QueueListing {
 
 
 
+  /// The column of the recipients, made once rather than once per line.
+  private static let recipientIndent = String(repeating: " ", count: 41)
+
+  // IDs and sizes are ASCII: their width is their UTF-8 length, without grapheme breaking.
   private static func padRight(_ text: String, _ width: Int) -> String {
-    text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+    let count = text.utf8.count
+    return count >= width ? text : text + String(repeating: " ", count: width - count)
   }
 
   private static func padLeft(_ text: String, _ width: Int) -> String {
-    text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
+    let count = text.utf8.count
+    return count >= width ? text : String(repeating: " ", count: width - count) + text
   }
 }
