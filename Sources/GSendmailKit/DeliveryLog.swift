@@ -5,6 +5,7 @@
 // No secret reaches a log line: only envelope, relay, size, timing and the
 // server's reply or our own reason.
 
+import GSendmailCore
 import MessageCore
 
 #if canImport(Glibc)

@@ -147,7 +147,7 @@ public struct Environment: Sendable {
   /// `$XDG_STATE_HOME`, else `~/.local/state`.
   public var stateHome: String { nonEmpty("XDG_STATE_HOME") ?? home + "/.local/state" }
 
-  func nonEmpty(_ key: String) -> String? {
+  package func nonEmpty(_ key: String) -> String? {
     guard let v = variables[key], !v.isEmpty else { return nil }
     return v
   }

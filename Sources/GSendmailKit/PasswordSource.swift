@@ -4,6 +4,7 @@
 // command that fails is a temporary failure whose reason carries its stderr;
 // the password itself never appears in an error.
 
+import GSendmailCore
 import CShim
 import Synchronization
 
@@ -11,11 +12,11 @@ import Synchronization
 import Glibc
 #endif
 
-enum PasswordSource {
+package enum PasswordSource {
   /// Reads the password configured for an account.
   /// - Throws: `ConfigError` for a missing or unsafe file, `DeliveryFailure.temporary` for a
   ///   failing command.
-  static func password(for account: Account, asCaller: Bool, timeout: Int = 60, setgid: Bool = false) throws -> String {
+  package static func password(for account: Account, asCaller: Bool, timeout: Int = 60, setgid: Bool = false) throws -> String {
     if let file = account.passwordFile {
       if let problem = Files.secretFileProblem(file) { throw problem }
       let text: String
@@ -49,7 +50,7 @@ enum PasswordSource {
   /// Passwords the commands printed in this process, by command.
   private static let printed = Mutex<[String: String]>([:])
 
-  static func firstLine(_ text: String) -> String {
+  package static func firstLine(_ text: String) -> String {
     var line = text.prefix { $0 != "\n" }
     if line.hasSuffix("\r") { line = line.dropLast() }
     return String(line)
@@ -60,7 +61,7 @@ enum PasswordSource {
   ///   - timeout: Seconds; a command still running then is killed (temporary failure).
   ///   - setgid: Running set-group-ID: the command gets a fixed `PATH` and nothing else from
   ///     the caller's environment, so a user cannot redirect it (SPEC §5).
-  static func run(_ command: String, timeout: Int = 60, setgid: Bool = false) throws
+  package static func run(_ command: String, timeout: Int = 60, setgid: Bool = false) throws
     -> (status: Int32, stdout: [UInt8], stderr: [UInt8])
   {
     var outPipe: [Int32] = [0, 0]
