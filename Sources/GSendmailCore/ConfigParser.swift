@@ -11,7 +11,7 @@ import TOMLCore
 public enum ConfigParser {
   package static let topKeys = [
     "default", "aliases", "local_recipient", "max_message_size", "queue", "queue_lifetime", "failed_lifetime",
-    "log", "timeout", "account",
+    "log", "timeout", "delivery", "account",
   ]
   package static let accountKeys = [
     "from", "name", "route", "auth", "host", "port", "tls", "tls_ca_file", "helo", "mechanism",
@@ -71,6 +71,13 @@ public enum ConfigParser {
     if let timeout = try top.duration("timeout") {
       guard timeout > 0, timeout <= 86_400 else { throw top.invalid("timeout", "must be between 1s and 1d") }
       config.timeout = timeout
+    }
+    if let delivery = try top.string("delivery") {
+      switch delivery {
+      case "interactive": config.deliversInBackground = false
+      case "background": config.deliversInBackground = true
+      default: throw top.invalid("delivery", "expected \"interactive\" or \"background\"")
+      }
     }
     if let log = try top.string("log") {
       switch log {

@@ -25,6 +25,7 @@ extension Configuration {
     case .file(let p): out.append("log = \(q("file:" + p))")
     }
     out.append("timeout = \(q("\(timeout)s"))")
+    out.append("delivery = \(deliversInBackground ? "\"background\"" : "\"interactive\"")")
     for a in accounts {
       out.append("")
       out.append("[account.\(a.name)]")

@@ -100,6 +100,9 @@ public struct Configuration: Equatable, Sendable {
   /// Bytes. Default: Gmail's advertised SIZE.
   public var maxMessageSize = 35_882_577
   public var queue = true
+  /// `delivery = "background"`: without an `-od` option a new message is committed to the
+  /// queue, the caller gets exit 0, and a detached child delivers it (as `-odb`).
+  public var deliversInBackground = false
   /// Seconds.
   public var queueLifetime = 5 * 86_400
   /// Seconds a message is kept in failed/ before a queue run removes it.

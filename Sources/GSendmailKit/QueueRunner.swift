@@ -88,9 +88,14 @@ package final class QueueRunner {
   }
 
   /// Tries a message just committed to the queue.
+  /// - Parameter interactive: Whether the caller waits for the outcome. A detached child
+  ///   (`-odb`) is not: its permanent failures are handled as in a queue run (failed/ and
+  ///   a failure notice, see `deliverDetached`).
   /// - Throws: A permanent failure (the entry is then in failed/), or, with `queue = false`,
   ///   a temporary one (the entry is removed).
-  func deliverNew(_ entry: QueueEntry, lock: QueueLock, message: PreparedMessage) throws -> FirstAttempt {
+  func deliverNew(
+    _ entry: QueueEntry, lock: QueueLock, message: PreparedMessage, interactive: Bool = true
+  ) throws -> FirstAttempt {
     var relay = "none"
     do {
       if let wait = localLimitWait(message) {
@@ -120,19 +125,30 @@ package final class QueueRunner {
         lock.release()
         return .queued(entry.id, reason)
       }
-      return try settle(entry, lock: lock, error: error, interactive: true, relay: relay)
+      return try settle(entry, lock: lock, error: error, interactive: interactive, relay: relay)
     }
+  }
+
+  /// The first attempt made by the detached child of `-odb`: the same attempt as
+  /// `deliverNew`, with the outcomes of a queue run of that one entry; a failure notice it
+  /// queues is delivered before the child ends.
+  func deliverDetached(_ entry: QueueEntry, lock: QueueLock, message: PreparedMessage) {
+    _ = try? deliverNew(entry, lock: lock, message: message, interactive: false)
+    lock.release()
+    let queued = Set(notices.map(\.id))
+    notices.removeAll()
+    if !queued.isEmpty { _ = try? run(force: true, only: queued) }
   }
 
   // MARK: Queue runs
 
   /// A queue run: every entry within reach (`force`: `-q`, `queue flush`, `login`), or only
-  /// those due (`queue flush --due`, the timer's run), optionally for one account only.
+  /// those due (`queue flush --due`, the timer's run), optionally for one account only, or only the entries `only` names.
   /// - Returns: What the run did.
   /// - Throws: `DeliveryFailure.resource` or a `QueueError` when the run could not go on
   ///   (out of descriptors or memory, the queue unreadable); no entry was changed for it.
   @discardableResult
-  package func run(force: Bool = false, account: String? = nil) throws -> Summary {
+  package func run(force: Bool = false, account: String? = nil, only: Set<QueueID>? = nil) throws -> Summary {
     summary = Summary()
     let start = environment.now().seconds
     try? store.sweep(now: start, minimumAge: 3600)
@@ -152,6 +168,7 @@ package final class QueueRunner {
       // when the run has crossed into a later second.
       let now = environment.now().seconds
       if let account, listed.envelope.account != account { continue }
+      if let only, !only.contains(listed.id) { continue }
       guard policy.disposition(of: listed, now: now, force: force) != .notDue, let lock = try lockForRun(listed.id),
         let entry = try reload(listed.id, lock: lock), access.admits(entry)
       else { continue }

@@ -44,6 +44,14 @@ struct ConfigParserTests {
   func defaults() throws {
     let c = try ConfigParser.parse("[account.a]\nfrom = \"a@example.com\"\n", path: "c", home: "/h")
     #expect(c.maxMessageSize == 35_882_577 && c.timeout == 60 && c.queueLifetime == 5 * 86_400)
+    #expect(!c.deliversInBackground)
+  }
+
+  @Test("delivery: interactive or background", arguments: [("interactive", false), ("background", true)])
+  func delivery(value: String, background: Bool) throws {
+    let c = try ConfigParser.parse("delivery = \"\(value)\"\n[account.a]\nfrom = \"a@example.com\"\n", path: "c", home: "/h")
+    #expect(c.deliversInBackground == background)
+    #expect(c.resolvedDescription.contains("delivery = \"\(value)\""))
   }
 
   @Test("tls = implicit defaults to port 465; host and port override the route")
@@ -136,7 +144,8 @@ struct ConfigParserTests {
   @Test("Bad top-level values are refused", arguments: [
     "max_message_size = \"35 parsecs\"", "timeout = \"0s\"", "queue = \"yes\"", "log = \"stderr\"",
     "default = \"nobody\"", "queue_lifetime = \"5 fortnights\"", "timeout = 9223372036854775807",
-    "local_recipient = \"nobody\"", "local_recipient = \"*@example.com\"", "failed_lifetime = \"forever\"",
+    "local_recipient = \"nobody\"", "local_recipient = \"*@example.com\"", "failed_lifetime = \"forever\"", "delivery = \"later\"",
+    "delivery = true",
   ])
   func badTopValues(line: String) {
     #expect(throws: ConfigError.self) {

@@ -113,6 +113,44 @@ struct QueueRunnerTests {
     #expect(try store.list().isEmpty)
   }
 
+  @Test("The detached attempt of -odb: a refused recipient goes to failed/ and its notice is sent before it returns; the interactive attempt throws instead")
+  func detachedAttempt() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qr-\(UUID().uuidString)")
+    var c = GmailTestServerConfiguration(stateDirectory: dir.path)
+    c.httpPort = nil
+    c.implicitTLSPort = nil
+    c.mode = .relay
+    c.scenarios = [.permanentRecipientFailure("bob@example.org")]
+    let server = try GmailTestServer(c)
+    defer { server.stop() }
+    let clock = Clock()
+    let store = InMemoryQueueStore()
+    let config = try Self.config(port: server.startTLSPort!, caFile: server.caFile, logFile: dir.path + "/mail.log")
+    let environment = Self.environment(clock)
+    let runner = QueueRunner(environment: environment, config: config, store: store, transcript: nil, log: DeliveryLog(target: config.log))
+
+    let interactive = try Self.enqueue(store, at: clock.now)
+    let interactiveLock = try #require(try store.tryLock(interactive.id))
+    #expect(throws: DeliveryFailure.self) {
+      try runner.deliverNew(
+        interactive, lock: interactiveLock, message: try MessageQueue.message(of: interactive, config: config, environment: environment))
+    }
+    interactiveLock.release()
+    #expect(server.messages.isEmpty)
+
+    let detached = try Self.enqueue(store, at: clock.now)
+    let lock = try #require(try store.tryLock(detached.id))
+    runner.deliverDetached(detached, lock: lock, message: try MessageQueue.message(of: detached, config: config, environment: environment))
+    #expect(!lock.isHeld)
+    #expect(Set(try store.listFailed().map(\.id)) == [interactive.id, detached.id])
+    // One notice, for the detached attempt only, delivered from <> to the sender.
+    #expect(server.messages.count == 1)
+    #expect(server.messages.first?.record.mailFrom == "" && server.messages.first?.record.recipients == ["alice@example.com"])
+    #expect(try store.list().isEmpty)
+    let log = try String(contentsOfFile: dir.path + "/mail.log", encoding: .utf8)
+    #expect(log.components(separatedBy: "status=bounced").count - 1 == 2 && log.contains("status=sent"))
+  }
+
   @Test("No token: deferred for login, not due until forced")
   func authenticationDeferral() throws {
     let (server, dir) = try Self.rig()

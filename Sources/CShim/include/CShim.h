@@ -122,5 +122,9 @@ int gs_dns_query(const char *name, int type, const char *server_ipv4, int server
 /// Closes every descriptor from `from` up in the spawned process (glibc 2.34+).
 /// The corresponding C function is `posix_spawn_file_actions_addclosefrom_np`.
 int gs_spawn_file_actions_closefrom(posix_spawn_file_actions_t *actions, int from);
+/// Closes every descriptor from 3 up except `keep` (none when `keep` < 3), in this process.
+/// Returns 0, or -1 with errno (ENOSYS before Linux 5.9). The corresponding C function is
+/// `close_range`.
+int gs_close_descriptors_except(int keep);
 
 #endif
