@@ -87,10 +87,10 @@ public struct Control {
     let queueID = try QueueID(id)
     let entry = try visibleEntry(queueID)
     var text = "id: \(entry.id)\nqueue: \(entry.area.rawValue)\narrival: \(entry.arrival)\n"
-    text += "sender: <\(entry.envelope.sender)>\naccount: \(entry.envelope.account)\n"
+    text += "sender: <\(entry.envelope.sender)>\naccount: \(entry.envelope.account ?? "none chosen yet")\n"
     for r in entry.envelope.recipients { text += "recipient: <\(r)>\n" }
     text += "size: \(entry.size)\nattempts: \(entry.attempts)\nnext attempt: \(entry.nextAttempt)\n"
-    if entry.deferredForAuthentication { text += "waiting for: gsendmailctl login \(entry.envelope.account)\n" }
+    if entry.deferredForAuthentication { text += "waiting for: gsendmailctl login \(entry.envelope.account ?? "")\n" }
     if entry.held { text += "held: until \(entry.nextAttempt) for a sending limit\n" }
     if !entry.lastError.isEmpty { text += "last error: \(entry.lastError)\n" }
     var out = Array((text + "\n").utf8) + entry.header

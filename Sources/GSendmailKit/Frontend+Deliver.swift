@@ -205,7 +205,7 @@ extension Frontend {
   ) -> any Error {
     let header = scanned.fields.flatMap(\.wireBytes) + [13, 10]
     let envelope = QueueEnvelope(
-      sender: sender ?? "", account: MessageQueue.unchosenAccount, recipients: recipients, submitter: environment.uid)
+      sender: sender ?? "", account: nil, recipients: recipients, submitter: environment.uid)
     guard let (entry, lock) = try? store.commit(draft, envelope: envelope, header: header, arrival: environment.now().seconds)
     else { return reason }
     var failed = entry

@@ -47,7 +47,7 @@ extension QueueRunner {
         var updated = entry
         // Only an OAuth account waits for `gsendmailctl login`; a password or service-account
         // account is retried on the normal schedule once its credentials are fixed.
-        let waitsForLogin = isAuthentication(error) && config.account(named: entry.envelope.account)?.auth == .oauth
+        let waitsForLogin = isAuthentication(error) && entry.envelope.account.flatMap(config.account(named:))?.auth == .oauth
         updated.recordTemporaryFailure(reason: reason, nextAttempt: at, forAuthentication: waitsForLogin)
         try? store.update(updated, holding: lock)
         logAttempt(entry, status: .deferred, relay: relay, detail: reason)
@@ -116,7 +116,7 @@ extension QueueRunner {
   func queueNotice(for entry: QueueEntry, lock: QueueLock, failures: [FailureNotice.FailedRecipient]) {
     let now = environment.now()
     var generator = SystemRandomNumberGenerator()
-    guard let account = config.account(named: entry.envelope.account),
+    guard let account = entry.envelope.account.flatMap(config.account(named:)),
       let notice = FailureNotice.make(
         for: entry,
         failures: failures,

@@ -67,7 +67,7 @@ public enum QueueListing {
     let objects = entries.map { entry in
       "{\"id\":\(JSON.quoted(entry.id.rawValue)),\"queue\":\(JSON.quoted(entry.area.rawValue))"
         + ",\"arrival\":\(entry.arrival),\"size\":\(entry.size)"
-        + ",\"sender\":\(JSON.quoted(entry.envelope.sender)),\"account\":\(JSON.quoted(entry.envelope.account))"
+        + ",\"sender\":\(JSON.quoted(entry.envelope.sender)),\"account\":\(entry.envelope.account.map(JSON.quoted) ?? "null")"
         + ",\"recipients\":[\(entry.envelope.recipients.map(JSON.quoted).joined(separator: ","))]"
         + ",\"attempts\":\(entry.attempts),\"next_attempt\":\(entry.nextAttempt)"
         + ",\"last_error\":\(JSON.quoted(entry.lastError))"
