@@ -53,9 +53,10 @@ extension Frontend {
       return .ok
     }
     let outcome = try spoolAndDeliver(
-      submission, invocation: invocation, envelopeSender: invocation.sender, recipients: invocation.recipients,
-      recipientsFromHeader: invocation.recipientsFromHeader
-    ) { try submission.read(from: stdinFD, into: $0) }
+      SubmissionRequest(
+        submission: submission, envelopeSender: invocation.sender, recipients: invocation.recipients,
+        recipientsFromHeader: invocation.recipientsFromHeader
+      ) { try submission.read(from: stdinFD, into: $0) })
     if case .queued(let id, let reason) = outcome, environment.stderrIsTerminal {
       stderr.write("gsendmail: queued as \(id): \(reason)\n")
     }
@@ -67,12 +68,9 @@ extension Frontend {
   /// then — unless `-odq` — tried at once, here or (`-odb`) by a detached child.
   /// - Returns: nil when this process made no attempt (`-odq`, `-odb`), else what the first
   ///   attempt did.
-  /// - Parameter keepUnsendable: Keep a message no account matches in failed/ (-bm: the
-  ///   caller has no other copy); -bs answers 4xx instead and the client keeps it.
-  func spoolAndDeliver(
-    _ submission: Submission, invocation: Invocation, envelopeSender: String?, recipients: [String],
-    recipientsFromHeader: Bool, keepUnsendable: Bool = true, read: (BodySink) throws -> ScannedMessage
-  ) throws -> QueueRunner.FirstAttempt? {
+  func spoolAndDeliver(_ request: SubmissionRequest) throws -> QueueRunner.FirstAttempt? {
+    let submission = request.submission
+    let invocation = submission.invocation
     let queue = MessageQueue.store(for: submission.config, environment: environment)
     let (store, draft): (FileQueueStore, QueueDraft)
     let staging: PrivateStaging?
@@ -94,10 +92,7 @@ extension Frontend {
       }
     }
     do {
-      let outcome = try deliverDraft(
-        submission, invocation: invocation, envelopeSender: envelopeSender, recipients: recipients,
-        recipientsFromHeader: recipientsFromHeader, keepUnsendable: keepUnsendable, store: store, draft: draft,
-        read: read)
+      let outcome = try deliverDraft(request, store: store, draft: draft)
       staging?.remove()
       return outcome
     } catch {
@@ -114,15 +109,16 @@ extension Frontend {
 
   /// `spoolAndDeliver` once the draft is open in `store`.
   private func deliverDraft(
-    _ submission: Submission, invocation: Invocation, envelopeSender: String?, recipients: [String],
-    recipientsFromHeader: Bool, keepUnsendable: Bool, store: FileQueueStore, draft: QueueDraft,
-    read: (BodySink) throws -> ScannedMessage
+    _ request: SubmissionRequest, store: FileQueueStore, draft: QueueDraft
   ) throws -> QueueRunner.FirstAttempt? {
+    let (submission, invocation) = (request.submission, request.submission.invocation)
+    let (envelopeSender, keepUnsendable) = (request.envelopeSender, request.keepUnsendable)
     let message: PreparedMessage
     let toAccount: [String]
     do {
-      let scanned = try read(DraftSink(draft))
-      let given = try submission.mailboxes(scanned, givenRecipients: recipients, recipientsFromHeader: recipientsFromHeader)
+      let scanned = try request.read(DraftSink(draft))
+      let given = try submission.mailboxes(
+        scanned, givenRecipients: request.recipients, recipientsFromHeader: request.recipientsFromHeader)
       let own = submission.accountAddress(envelopeSender: envelopeSender, fields: scanned.fields)
       let resolved: [String]
       do {
@@ -315,4 +311,21 @@ package struct MemoryByteSource: ByteSource {
       offset = end
     }
   }
+}
+
+/// One message to submit, as the front end was asked to: the submission it belongs to
+/// (configuration, aliases, command line), the envelope given, and how to read the body.
+struct SubmissionRequest {
+  var submission: Submission
+  /// `-f`, or `MAIL FROM` under `-bs`; nil: the account's.
+  var envelopeSender: String?
+  /// The recipients given (command line or `RCPT TO`).
+  var recipients: [String]
+  /// `-t`: recipients from the header too.
+  var recipientsFromHeader: Bool
+  /// Keep a message no account matches in failed/ (-bm: the caller has no other copy);
+  /// -bs answers 4xx instead and the client keeps it.
+  var keepUnsendable = true
+  /// Reads the message, writing its body into the sink.
+  var read: (BodySink) throws -> ScannedMessage
 }

@@ -96,9 +96,10 @@ final class SubmissionPolicy: SMTPServerPolicy {
   func messageReceived(_ message: SMTPReceivedMessage, session: SMTPSessionInfo) -> SMTPServerDecision {
     do {
       let outcome = try frontend.spoolAndDeliver(
-        submission, invocation: invocation, envelopeSender: message.envelope.mailFrom.address,
-        recipients: message.envelope.recipients.map(\.address), recipientsFromHeader: false, keepUnsendable: false
-      ) { try submission.scan(message.data, into: $0) }
+        SubmissionRequest(
+          submission: submission, envelopeSender: message.envelope.mailFrom.address,
+          recipients: message.envelope.recipients.map(\.address), recipientsFromHeader: false, keepUnsendable: false
+        ) { [submission] in try submission.scan(message.data, into: $0) })
       switch outcome {
       case .sent: return .reply(SMTPServerReply(250, "2.0.0", "OK: sent"))
       case .queued(let id, _): return .reply(SMTPServerReply(250, "2.0.0", "OK: queued as \(id)"))
