@@ -190,7 +190,7 @@ extension Doctor {
   // MARK: EHLO name
 
   /// For the relay and for accounts without AUTH (an IP allow-list), whose servers check
-  /// the EHLO name: it must be a public FQDN, not `localhost` or an address (gmail.md §9).
+  /// the EHLO name: it must be a public FQDN, not `localhost` or an address (docs/design.md, "Gmail on the wire").
   func heloCheck(_ account: Account) -> DoctorCheck? {
     guard account.route == .relay || account.auth == .none else { return nil }
     let name = account.helo ?? environment.hostName

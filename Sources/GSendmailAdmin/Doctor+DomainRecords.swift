@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The doctor's checks of the sender domain's DNS (gmail.md §9): SPF, DKIM with Google's
+// The doctor's checks of the sender domain's DNS (docs/design.md, "Gmail on the wire"): SPF, DKIM with Google's
 // selector, and DMARC. Skipped for gmail.com and googlemail.com, whose records Google
 // keeps. The analysis of the records is pure; only `domainRecordChecks` looks them up.
 // Failure policy: a missing or weak record is a warning (mail still goes out, but may be

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Which account sends a message (SPEC §5 "Account choice") and which envelope
-// sender it uses (SPEC §4). Pure.
+// Which account sends a message (gsendmail.conf(5) "Account choice") and which envelope
+// sender it uses (gsendmail(8), "THE MESSAGE"). Pure.
 
 extension Configuration {
   /// Picks the account: `--account`; else the account whose `from` matches the envelope

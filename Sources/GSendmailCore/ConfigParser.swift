@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Turns config.toml text into a validated Configuration (SPEC §5). TOML syntax
+// Turns config.toml text into a validated Configuration (gsendmail.conf(5)). TOML syntax
 // is TOMLCore's; everything after that — key names, types, ranges, the nearest
 // valid key for a typo, line numbers for our own errors — is here. Accounts keep
 // the order of the file. Pure: the caller reads the file.
@@ -209,7 +209,7 @@ public enum ConfigParser {
     return String(hostPort.prefix { $0 != ":" })
   }
 
-  /// `https://…`, or `http://` to a loopback host (SPEC §5).
+  /// `https://…`, or `http://` to a loopback host (gsendmail.conf(5)).
   package static func isAllowedEndpoint(_ url: String) -> Bool {
     if url.hasPrefix("https://") { return url.count > 8 }
     guard url.hasPrefix("http://") else { return false }

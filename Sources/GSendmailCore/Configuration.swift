@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The resolved configuration of SPEC §5, after parsing and validation. Pure data.
+// The resolved configuration of gsendmail.conf(5), after parsing and validation. Pure data.
 
 import OAuth2
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Which configuration file is used (SPEC §5): -C, $GSENDMAIL_CONFIG, the user's
+// Which configuration file is used (gsendmail.conf(5)): -C, $GSENDMAIL_CONFIG, the user's
 // XDG file, then /etc/gsendmail/config.toml. Also where that choice puts the
 // queue and the token cache.
 
@@ -29,7 +29,7 @@ public enum ConfigLocator {
     let places = candidates(configFile: configFile, environment: env)
     for (path, explicit) in places {
       let isSystem = path == systemPath
-      // Under setgid (SPEC §5) only the system file is looked at with the gsendmail group;
+      // Under setgid (gsendmail.conf(5)) only the system file is looked at with the gsendmail group;
       // the caller's own files are looked at with the caller's rights, and once one of
       // them is chosen the group is given up for good, so that nothing done for a
       // per-user configuration (its password_command, its queue) can use it.
@@ -59,12 +59,12 @@ public enum ConfigLocator {
     throw .notFound(searched: places.map(\.path))
   }
 
-  /// The queue directory for a configuration (SPEC §7).
+  /// The queue directory for a configuration (gsendmail(8), "QUEUE" and "EXIT STATUS").
   public static func queueDirectory(for config: Configuration, environment env: Environment) -> String {
     config.isSystem ? "/var/spool/gsendmail" : env.stateHome + "/gsendmail/queue"
   }
 
-  /// The token cache directory for a configuration (SPEC §6).
+  /// The token cache directory for a configuration (docs/design.md, "Token cache").
   public static func tokenDirectory(for config: Configuration, environment env: Environment) -> String {
     config.isSystem ? "/var/lib/gsendmail/tokens" : env.stateHome + "/gsendmail/tokens"
   }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// One log line per delivery attempt (SPEC §10), Postfix style, to syslog
+// One log line per delivery attempt (gsendmail(8), "LOGGING"), Postfix style, to syslog
 // (facility mail), a file, or nowhere. Where /dev/log is missing (containers,
 // CI) syslog lines are dropped silently: logging never fails a delivery.
 // No secret reaches a log line: only envelope, relay, size, timing and the

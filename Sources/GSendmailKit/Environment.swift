@@ -75,7 +75,7 @@ public struct Environment: Sendable {
     let nameVariable = vars["USER"] ?? vars["LOGNAME"] ?? ""
     let homeVariable = vars["HOME"] ?? ""
     if isSetgid {
-      // Environment that could redirect a setgid program is ignored (SPEC §5). The dynamic
+      // Environment that could redirect a setgid program is ignored (gsendmail.conf(5)). The dynamic
       // loader already ignores LD_* in secure mode; this keeps such variables out of what
       // gsendmail itself reads, and commands it runs get a fixed environment
       // (PasswordSource).

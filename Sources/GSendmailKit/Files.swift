@@ -39,7 +39,7 @@ package enum Files {
 
   /// Reads a whole file of at most `limit` bytes.
   /// - Parameter asCaller: Drop the setgid group while opening, so that a file the caller
-  ///   names is read with the caller's own rights only (SPEC §5).
+  ///   names is read with the caller's own rights only (gsendmail.conf(5)).
   package static func read(_ path: String, limit: Int = 1 << 20, asCaller: Bool = false) throws(FileError) -> [UInt8] {
     let saved = getegid()
     if asCaller && saved != getgid() { _ = setegid(getgid()) }
@@ -69,7 +69,7 @@ package enum Files {
   }
 
   /// Checks that a file holding secrets is readable by its owner and, at most, the
-  /// `gsendmail` group (SPEC §5).
+  /// `gsendmail` group (gsendmail.conf(5)).
   /// - Returns: `nil` when safe, else the `ConfigError` naming the fix.
   package static func secretFileProblem(_ path: String) -> ConfigError? {
     var st = stat()

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Where `auth = "password"` gets its secret (SPEC §6): the first line of
+// Where `auth = "password"` gets its secret (docs/design.md, "Token cache"): the first line of
 // `password_file`, or the first line of what `password_command` prints. A
 // command that fails is a temporary failure whose reason carries its stderr;
 // the password itself never appears in an error.
@@ -70,7 +70,7 @@ package enum PasswordSource {
   /// - Parameters:
   ///   - timeout: Seconds; a command still running then is killed (temporary failure).
   ///   - setgid: Running set-group-ID: the command gets a fixed `PATH` and nothing else from
-  ///     the caller's environment, so a user cannot redirect it (SPEC §5).
+  ///     the caller's environment, so a user cannot redirect it (gsendmail.conf(5)).
   package static func run(_ command: String, timeout: Int = 60, setgid: Bool = false) throws
     -> (status: Int32, stdout: [UInt8], stderr: [UInt8])
   {

@@ -178,7 +178,7 @@ package final class SMTPSession {
         }
         emit(.body(size: size))
         // RFC 5321 §4.5.3.2.6: the wait for the reply to the end of data is the long one
-        // (SPEC §5: ten times the timeout); the usual timeout is back once it arrived.
+        // (gsendmail.conf(5): ten times the timeout); the usual timeout is back once it arrived.
         guard case .wait = client.bodyFinished() else { preconditionFailure("bodyFinished() must wait for the reply") }
         connection.timeout = .seconds(dataTimeout)
         defer { connection.timeout = saved }

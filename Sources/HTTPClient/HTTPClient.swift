@@ -2,7 +2,7 @@
 // HTTP GET and form POST for the OAuth endpoints, through libcurl loaded on the first
 // request (CCurlShim). Synchronous: the caller's thread waits at most `timeout`.
 // Policy: https:// only (http:// allowed on a loopback host, for tests and the local
-// emulator, SPEC §5); certificates and host names always verified; no redirects
+// emulator, gsendmail.conf(5)); certificates and host names always verified; no redirects
 // followed; environment proxies ignored; bodies capped at `maximumResponseBytes`.
 // Failure policy: throws `HTTPError`; any HTTP status is a response, not an error.
 

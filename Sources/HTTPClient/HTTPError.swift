@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 // The errors of one HTTP request. Failure policy: every case but `insecureURL` is a
-// temporary failure in SPEC §7 terms (the endpoint may answer later); `insecureURL` is
+// temporary failure in gsendmail(8), "QUEUE" and "EXIT STATUS" terms (the endpoint may answer later); `insecureURL` is
 // a configuration problem. The text never contains a request body.
 
 /// Why an HTTP request got no response.
 public enum HTTPError: Error, Equatable, Sendable, CustomStringConvertible {
   /// libcurl.so.4 could not be loaded (or is older than 7.85).
   case libraryUnavailable(String)
-  /// The URL is not `https://`, nor `http://` on a loopback host (SPEC §5).
+  /// The URL is not `https://`, nor `http://` on a loopback host (gsendmail.conf(5)).
   case insecureURL(String)
   /// The whole request took longer than its timeout.
   case timedOut(url: String, seconds: Int)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Which URLs the OAuth endpoints may have (SPEC §5): https://, or http:// on a loopback
+// Which URLs the OAuth endpoints may have (gsendmail.conf(5)): https://, or http:// on a loopback
 // host (127.0.0.1, ::1, localhost) for tests. Pure string checks.
 
 /// Decides whether a URL may be used for an OAuth endpoint.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Turns the header as read into the header that is sent (SPEC §4): removes Bcc, Resent-Bcc
+// Turns the header as read into the header that is sent (gsendmail(8), "THE MESSAGE"): removes Bcc, Resent-Bcc
 // and Return-Path; adds From, Date and Message-ID when missing; switches a single-part body
 // to quoted-printable when asked; folds lines over 998 octets. Nothing else is added or
 // reordered. Pure function of its inputs (clock, names and ids are injected).

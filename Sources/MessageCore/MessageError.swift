@@ -4,7 +4,7 @@
 
 /// What was wrong with a message read from standard input.
 public enum MessageError: Error, Equatable, Sendable {
-  /// A NUL byte at this offset of the input (SPEC §4 refuses them anywhere in the message).
+  /// A NUL byte at this offset of the input (gsendmail(8), "THE MESSAGE" refuses them anywhere in the message).
   case nulByte(offset: Int)
   /// The header section is longer than the limit, in bytes.
   case headerTooLarge(limit: Int)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Chooses how a body goes to the server (SPEC §4): as it is (7bit or BODY=8BITMIME),
+// Chooses how a body goes to the server (gsendmail(8), "THE MESSAGE"): as it is (7bit or BODY=8BITMIME),
 // re-encoded as quoted-printable, or refused when it needs re-encoding but is not a
 // single-part 7bit/8bit message. Pure function of the scan and the server's EHLO.
 

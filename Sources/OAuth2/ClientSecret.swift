@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Google's OAuth client file, as downloaded from the Cloud Console:
 // `{"installed":{"client_id":…,"client_secret":…,"auth_uri":…,"token_uri":…}}` for a
-// Desktop client, `{"web":{…}}` for a Web client (reference/gmail.md §6.1). Pure.
+// Desktop client, `{"web":{…}}` for a Web client (docs/design.md, "Gmail on the wire"). Pure.
 // Failure policy: throws `CredentialsFileError` naming the missing or wrong field.
 
 import Codecs

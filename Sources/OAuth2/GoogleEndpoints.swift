@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Google's OAuth endpoints and the Gmail scope (reference/gmail.md §0, §6.1). Pure data.
+// Google's OAuth endpoints and the Gmail scope (docs/design.md, "Gmail on the wire"). Pure data.
 
 /// Google's defaults; every one can be overridden by the configuration.
 public enum GoogleOAuth {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The service-account JWT (RFC 7519, RFC 7523 §2.1; reference/gmail.md §7, T7):
+// The service-account JWT (RFC 7519, RFC 7523 §2.1; docs/design.md, "Gmail on the wire"):
 // header `{"alg":"RS256","typ":"JWT","kid":…}`, claims `iss`, `sub`, `scope`, `aud`,
 // `iat`, `exp` (one hour), base64url, signed by a function passed in. Pure.
 // Failure policy: the signer's error is passed through unchanged.

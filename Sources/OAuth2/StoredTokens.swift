@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The content of one token cache file (SPEC §6):
+// The content of one token cache file (docs/design.md, "Token cache"):
 // `{"refresh_token":…,"access_token":…,"expires_at":EPOCH,"refresh_token_issued_at":EPOCH,
 // "scope":"…"}` (the issue time when the refresh token's age is known, the scope when the
 // token endpoint said what it granted), and the reuse rule

@@ -32,7 +32,7 @@
 //   empty line (XOAUTH2) or `AQ==` (RFC 7628 §3.2.3) and decoded into the failure. A `535`
 //   to an OAuth mechanism asks once for a forced token refresh and re-sends AUTH in the same
 //   session; a second rejection is final.
-// - A transaction is all or nothing (SPEC §7). With PIPELINING, MAIL and every RCPT go in
+// - A transaction is all or nothing (gsendmail(8), "QUEUE" and "EXIT STATUS"). With PIPELINING, MAIL and every RCPT go in
 //   one write, and DATA joins them only for a single recipient (then a refused recipient
 //   leaves no one to deliver to, and RFC 2920 makes the server refuse DATA). With several
 //   recipients DATA waits for all RCPT replies, so a partly refused list ends with RSET and

@@ -156,7 +156,7 @@ public enum SMTPFailure: Error, Hashable, Sendable {
   case rejected(SMTPReply, during: SMTPPhase)
   /// `AUTH` was refused with a 5xx.
   case authenticationFailed(AuthenticationFailure)
-  /// At least one recipient was refused, so nothing was sent (all or nothing, SPEC §7).
+  /// At least one recipient was refused, so nothing was sent (all or nothing, gsendmail(8), "QUEUE" and "EXIT STATUS").
   /// Every recipient of the envelope is listed with its reply, accepted ones included.
   case recipientsRejected([RecipientResult])
   /// An envelope address contains a control character, `<` or `>`; nothing was sent for it.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Gmail's wire texts (reference/gmail.md §1–3, §5, §10): the greeting, the EHLO lists,
+// Gmail's wire texts (docs/design.md, "Gmail on the wire"): the greeting, the EHLO lists,
 // the success replies with their two-space quirks, and the failure replies, each ending
 // in ` <sid> - gsmtp` where Gmail puts it. Pure values built per session.
 
@@ -17,7 +17,7 @@ struct GmailReplies {
   /// ` <sid> - gsmtp`.
   var suffix: String { " \(sid) - gsmtp" }
 
-  /// The session configuration: EHLO lists of gmail.md §1.2 and every text of §1.3.
+  /// The session configuration: EHLO lists of docs/design.md, "Gmail on the wire" and every text of §1.3.
   func configuration(maxMessageSize: Int, clientAddress: String) -> SMTPServerConfiguration {
     var configuration = SMTPServerConfiguration(
       hostname: hostname,
@@ -103,7 +103,7 @@ struct GmailReplies {
       "https://support.google.com/mail/?p=BadCredentials")
   }
 
-  /// The JSON of Gmail's XOAUTH2 error challenge (gmail.md §2.2).
+  /// The JSON of Gmail's XOAUTH2 error challenge (docs/design.md, "Gmail on the wire").
   static let tokenErrorJSON =
     #"{"status":"400","schemes":"Bearer","scope":"https://mail.google.com/"}"#
 
@@ -138,7 +138,7 @@ struct GmailReplies {
       "https://support.google.com/mail/?p=DailyLimitExceeded")
   }
 
-  /// `555 5.5.2 Syntax error, cannot decode response. …` (gmail.md T4).
+  /// `555 5.5.2 Syntax error, cannot decode response. …` (docs/design.md, "Gmail on the wire").
   private var syntax: SMTPServerReply {
     SMTPServerReply(
       555, "5.5.2",

@@ -3,7 +3,7 @@
 // `GET /auth` (redirects with `code` and `state`), `POST /token` (refresh_token,
 // authorization_code and jwt-bearer grants, checked as Google checks them: see
 // OAuthChecks) and `POST /revoke`. One request per connection
-// (`Connection: close`), one thread per connection. Plain HTTP (SPEC allows http:// on
+// (`Connection: close`), one thread per connection. Plain HTTP (gsendmail.conf(5) allows http:// on
 // loopback), or HTTPS with the test CA's certificate, as Google serves it. Failure policy: a malformed request gets 400 and the connection closes;
 // the endpoint never logs a token or a form body.
 

@@ -182,7 +182,7 @@ final class CacheLock {
   ///
   /// The file is opened read-only (flock needs no more), so that anyone who may read it
   /// may lock it; the one who creates it sets `mode` exactly, whatever the umask, so that
-  /// the `gsendmail` group can read a lock file made by root or by any user (SPEC §5).
+  /// the `gsendmail` group can read a lock file made by root or by any user (gsendmail.conf(5)).
   /// - Parameter create: Make the lock file when it is missing; otherwise a missing one
   ///   makes the initializer return nil.
   init?(path: String, mode: UInt32, timeout: Duration, create: Bool = true) throws(TokenError) {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // How an account gets new access tokens: an installed-app OAuth client with a refresh
-// token, or a service-account key (SPEC §5, §6). Pure data, plus loading the files.
+// token, or a service-account key (gsendmail.conf(5); docs/design.md, "Token cache"). Pure data, plus loading the files.
 // Failure policy: a missing or malformed credentials file throws
 // `TokenError.credentials` naming the path and the problem (never its content).
 

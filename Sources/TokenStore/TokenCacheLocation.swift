@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Where an account's token cache lives and with which modes (SPEC §6): per user
+// Where an account's token cache lives and with which modes (docs/design.md, "Token cache"): per user
 // `$XDG_STATE_HOME/gsendmail/tokens/` (directory 0700, files 0600), or the system's
 // `/var/lib/gsendmail/tokens/` (directory 2770 root:gsendmail, files 0660). Pure data.
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The errors of getting, storing and revoking tokens, and how each counts in SPEC §7:
+// The errors of getting, storing and revoking tokens, and how each counts in gsendmail(8), "QUEUE" and "EXIT STATUS":
 // temporary (queue and retry), authentication (deferred until `gsendmailctl login`), or
 // configuration (exit 78). Failure policy: the text names the account, file or endpoint
 // and what to do; it never contains a token, a code, a client secret or a key.

@@ -19,7 +19,7 @@ import CShim
 /// a server's per-connection thread), hence `@unchecked Sendable`.
 public final class Connection: @unchecked Sendable {
   /// How long each wait for the peer may last: one connect attempt, one handshake step,
-  /// one read, one write that cannot make progress. Change it between calls (SPEC §5:
+  /// one read, one write that cannot make progress. Change it between calls (gsendmail.conf(5):
   /// ten times longer for the reply to the end of DATA).
   public var timeout: Duration
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The errors of the transport layer: resolving, connecting, TLS, reading and writing.
-// Failure policy: every case is a temporary failure in SPEC §7 terms (the server may be
+// Failure policy: every case is a temporary failure in gsendmail(8), "QUEUE" and "EXIT STATUS" terms (the server may be
 // reachable and its certificate fixed later), except `tlsConfiguration` (a bad
 // `tls_ca_file` or server key), which is a configuration problem. The front end decides
 // what each means for the exit code; nothing here exits or logs.

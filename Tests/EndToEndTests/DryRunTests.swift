@@ -1,4 +1,4 @@
-// The exact caller invocations of SPEC §3 and the argv[0] links, through the real
+// The exact caller invocations of gsendmail(8), "Options" and the argv[0] links, through the real
 // binary with --dry-run: envelope and bytes checked.
 import Foundation
 import Testing

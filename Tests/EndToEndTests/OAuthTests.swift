@@ -1,4 +1,4 @@
-// OAuth end to end (SPEC §6, §9): `gsendmailctl login` driven by a test that plays the
+// OAuth end to end (docs/design.md, "Token cache"; gsendmailctl(8)): `gsendmailctl login` driven by a test that plays the
 // browser, the token cache on disk, refresh (with locking, rotation, failures) and the
 // service-account grant, through the real binaries against the Gmail emulator, whose
 // token endpoint checks PKCE, redirect URIs, refresh tokens and signed assertions as

@@ -1,4 +1,4 @@
-// The real gsendmail binary against the Gmail test server: each SPEC §7 outcome,
+// The real gsendmail binary against the Gmail test server: each gsendmail(8), "QUEUE" and "EXIT STATUS" outcome,
 // checked through the exit code, stderr and what the server recorded.
 import Foundation
 import TestServerKit

@@ -27,7 +27,7 @@ struct ConfigParserTests {
     helo = "host.example.com"
     """
 
-  @Test("SPEC §5's example parses with its defaults")
+  @Test("gsendmail.conf(5): example parses with its defaults")
   func specExample() throws {
     let c = try ConfigParser.parse(Self.example, path: "/x/config.toml", home: "/home/alice")
     #expect(c.defaultAccount == "personal" && c.maxMessageSize == 36_700_160 && c.queueLifetime == 432_000)

@@ -56,7 +56,7 @@ struct AliasesTests {
 
 @Suite("Exit codes")
 struct ExitStatusTests {
-  @Test("SPEC §7 outcomes map to their codes", arguments: [
+  @Test("Delivery outcomes map to their exit codes (gsendmail(8), EXIT STATUS)", arguments: [
     (DeliveryFailure.temporary("x"), SysExit.temporaryFailure),
     (.authentication("x"), .noPermission),
     (.recipientsRejected("x"), .noUser),

@@ -4,7 +4,7 @@ import Testing
 
 @Suite("Sendmail command line")
 struct SendmailOptionsTests {
-  // MARK: The exact invocations of SPEC §3
+  // MARK: The exact invocations of gsendmail(8), "Options"
 
   @Test("Debian cron: -FCronDaemon -i -B8BITMIME -oem USER")
   func debianCron() throws {

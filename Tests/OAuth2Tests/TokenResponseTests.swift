@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Token endpoint replies (T6, T7, reference/gmail.md §6.5): success, rotation, every
+// Token endpoint replies (T6, T7, docs/design.md, "Gmail on the wire"): success, rotation, every
 // RFC 6749 §5.2 error, and the unusable replies that must count as temporary.
 
 import Testing

@@ -1,4 +1,4 @@
-// Every reply of gmail.md §3.1 delivered at the step where Gmail sends it, and what the
+// Every reply of docs/design.md, "Gmail on the wire" delivered at the step where Gmail sends it, and what the
 // client makes of it: temporary or permanent, which phase, and whether the session goes on
 // ("message-failed": the next message can use it; "failed": it is over). The front end pins
 // exit codes on top of this classification.
@@ -6,7 +6,7 @@
 import SMTPCore
 import Testing
 
-@Suite("Gmail reply table (gmail.md §3)")
+@Suite("Gmail reply table (Gmail on the wire)")
 struct GmailReplyTableTests {
   /// Drives a fresh session to `phase` and hands it `reply` there; returns the outcome as
   /// `failed …`, `message-failed …` or another short word.

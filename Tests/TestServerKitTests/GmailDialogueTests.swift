@@ -3,7 +3,7 @@ import TestServerKit
 import Testing
 import Transport
 
-@Suite("Gmail emulator: the dialogues of gmail.md §10", .serialized)
+@Suite("Gmail emulator: the dialogues of Gmail on the wire", .serialized)
 struct GmailDialogueTests {
   static let preTLS = [
     "250-smtp.gmail.com at your service, [127.0.0.1]", "250-SIZE 35882577", "250-8BITMIME",

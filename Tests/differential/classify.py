@@ -21,12 +21,12 @@ OUT = os.path.join(HERE, "..", "MessageCoreTests", "Fixtures", "differential-dis
 d = json.load(open(sys.argv[1], encoding='utf-8'))
 R = {
  'addr-spec local part with no domain':
-   "SPEC §4: a recipient without @ is a local name for the aliases file (RFC 5322 §3.4.1 wants a domain; sendmail and Postfix accept bare local names, RFC 5321 §4.1.1.3 does so for Postmaster)",
+   "gsendmail(8), "THE MESSAGE": a recipient without @ is a local name for the aliases file (RFC 5322 §3.4.1 wants a domain; sendmail and Postfix accept bare local names, RFC 5321 §4.1.1.3 does so for Postmaster)",
  'end of header in group':
    "RFC 5322 §3.4 group: the missing ';' at the end of the field changes no mailbox; Python also extracts these addresses (it only flags a defect), robustness principle RFC 1122 §1.2.2",
  'end of header in group-list': None,
  'invalid address in address-list':
-   "RFC 5322 §3.4 name-addr: the mailbox is the angle-addr; an unquoted '@' or '.' in the display name is tolerated but never becomes the address (SPEC §4 spoof rule); Python returns the display-name text as the address",
+   "RFC 5322 §3.4 name-addr: the mailbox is the angle-addr; an unquoted '@' or '.' in the display name is tolerated but never becomes the address (gsendmail(8), "THE MESSAGE" spoof rule); Python returns the display-name text as the address",
  'phrase does not start with word': None,
  'invalid mailbox in mailbox-list':
    "RFC 5322 §3.4 / §4.4: group members may use obs-domain with CFWS and a display name holding '@'; the angle-addr is the mailbox",
@@ -35,7 +35,7 @@ R = {
  'missing trailing whitespace after encoded-word':
    "RFC 2047 §5 and §6: encoded-word rules govern the display name only, which is never decoded here; the addr-specs are unaffected",
  'EXC AttributeError':
-   "Python raises AttributeError in _header_value_parser when a display name is followed by '<' with no space; RFC 5322 §3.4 name-addr = [display-name] angle-addr needs none (a domain-less angle-addr is a local name per SPEC §4)",
+   "Python raises AttributeError in _header_value_parser when a display name is followed by '<' with no space; RFC 5322 §3.4 name-addr = [display-name] angle-addr needs none (a domain-less angle-addr is a local name per gsendmail(8), "THE MESSAGE")",
 }
 QUOTE = "RFC 5322 §3.4.1 and §3.2.4: a local part that is not a dot-atom (empty, '..', a trailing '.') must be written as a quoted-string; Python's addr_spec drops the quotes"
 out=[]; bad=0
