@@ -157,7 +157,9 @@ public struct Control {
       if account.auth == .oauth || account.auth == .serviceAccount {
         switch tokens.status(account: account.name) {
         case .none:
-          token = account.auth == .oauth ? "none (run gsendmailctl login \(account.name))" : "none yet (fetched on the first send)"
+          token =
+            account.auth == .oauth
+            ? "none (run gsendmailctl login \(account.name))" : "none yet (fetched on the first send)"
         case .unusable(let reason):
           token = "unusable: \(reason)"
         case .present(let hasRefresh, let valid, let expiresAt, let issuedAt):
@@ -170,7 +172,9 @@ public struct Control {
           } else {
             token = "expired (run gsendmailctl login \(account.name))"
           }
-          if account.auth == .oauth && !hasRefresh { token += "; no refresh token (run gsendmailctl login \(account.name))" }
+          if account.auth == .oauth && !hasRefresh {
+            token += "; no refresh token (run gsendmailctl login \(account.name))"
+          }
           if let issuedAt { token += "; refresh token " + Self.age(since: issuedAt, now: now) + " old" }
         }
         if authFailure != nil { token += "; refused at the last attempt (see last failure)" }
@@ -197,8 +201,10 @@ public struct Control {
   /// A remark on a granted scope: what the route needs that is missing, or more than it needs.
   static func scopeNote(granted: String, account: Account) -> String {
     let scopes = granted.split(separator: " ").map(String.init)
-    if !scopes.contains(account.oauthScope) && !(account.route == .gmailAPI && scopes.contains(GoogleOAuth.gmailScope)) {
-      return " (the \(account.route.rawValue) route needs \(account.oauthScope): run gsendmailctl login \(account.name))"
+    if !scopes.contains(account.oauthScope) && !(account.route == .gmailAPI && scopes.contains(GoogleOAuth.gmailScope))
+    {
+      return
+        " (the \(account.route.rawValue) route needs \(account.oauthScope): run gsendmailctl login \(account.name))"
     }
     if account.route == .gmailAPI && scopes != [GoogleOAuth.gmailSendScope] {
       return " (more than this route needs: gsendmailctl login \(account.name) asks for gmail.send alone)"
@@ -242,7 +248,8 @@ public struct Control {
       if s.account.auth == .oauth || s.account.auth == .serviceAccount {
         out += "  token:  \(s.token)"
         if let e = s.expires {
-          out += ", access token expires \(e - environment.now().seconds > 0 ? "in \((e - environment.now().seconds) / 60) min" : "—")"
+          out +=
+            ", access token expires \(e - environment.now().seconds > 0 ? "in \((e - environment.now().seconds) / 60) min" : "—")"
         }
         out += "\n"
         out += "  scope:  \(s.scope ?? "not recorded (the next token refresh records it)")"
@@ -250,7 +257,8 @@ public struct Control {
         out += "\n"
       }
       if let failure = s.authFailure {
-        out += "  last failure: \(failure.localTime(zoneOffsetMinutes: environment.zoneOffsetMinutes(failure.time))): "
+        out +=
+          "  last failure: \(failure.localTime(zoneOffsetMinutes: environment.zoneOffsetMinutes(failure.time))): "
           + "\(failure.reason)\n"
       }
       if s.account.auth == .serviceAccount {

@@ -34,7 +34,8 @@ extension Doctor {
       var fix = "create it, or correct \(key) in \(config.path)"
       if key == "client_secret_file", let account {
         let install = guide.installLines(from: "~/Downloads/client_secret_*.json", as: "client_secret.json")
-        fix = "create the OAuth client and download its JSON (gsendmailctl login \(account.name) prints the steps), "
+        fix =
+          "create the OAuth client and download its JSON (gsendmailctl login \(account.name) prints the steps), "
           + "then: " + install.joined(separator: " && ")
       } else if config.isSystem {
         fix = "put it in place with: install -m 640 -o root -g gsendmail FILE \(path)"
@@ -63,7 +64,8 @@ extension Doctor {
   /// The system token cache must be root's and in the two-slot form, or the other users'
   /// refreshes cannot be kept in it (and its owner could read it).
   static func systemCacheProblem(path: String, owner: UInt32, bytes: [UInt8], account: Account) -> DoctorCheck? {
-    let again = account.auth == .oauth
+    let again =
+      account.auth == .oauth
       ? "as root, gsendmailctl logout \(account.name) then gsendmailctl login \(account.name)"
       : "as root, remove \(path) then run gsendmailctl doctor \(account.name)"
     if owner != 0 {
@@ -94,7 +96,10 @@ extension Doctor {
         _ = try PasswordSource.password(for: account, asCaller: !config.isSystem)
         return (DoctorCheck("credentials", .ok, "a password can be read from \(source)"), true)
       } catch {
-        return (DoctorCheck("credentials", .fail, "\(source): \(errorText(error))", fix: "correct \(source) in \(config.path)"), false)
+        return (
+          DoctorCheck(
+            "credentials", .fail, "\(source): \(errorText(error))", fix: "correct \(source) in \(config.path)"), false
+        )
       }
     case .oauth, .serviceAccount:
       return tokenCheck(account, config: config)
@@ -102,7 +107,8 @@ extension Doctor {
   }
 
   func tokenCheck(_ account: Account, config: Configuration) -> (check: DoctorCheck, usable: Bool) {
-    let login = account.auth == .oauth
+    let login =
+      account.auth == .oauth
       ? "run gsendmailctl login \(account.name)"
       : "check service_account_file and the key's domain-wide delegation"
     let store = config.tokenStore(environment: environment)
@@ -130,7 +136,9 @@ extension Doctor {
     guard canRefresh, let refresh = refreshAccessToken else {
       if let cached {
         if account.auth == .oauth && !canRefresh {
-          return (DoctorCheck("credentials", .warn, cached + "; no refresh token, so it cannot be renewed", fix: login), true)
+          return (
+            DoctorCheck("credentials", .warn, cached + "; no refresh token, so it cannot be renewed", fix: login), true
+          )
         }
         return (DoctorCheck("credentials", .ok, cached), true)
       }
@@ -149,7 +157,8 @@ extension Doctor {
         return (
           DoctorCheck(
             "credentials", .fail, errorText(error),
-            fix: "check the owner and mode of \(store.location.directory) (gsendmailctl runs as \(environment.userName))"),
+            fix:
+              "check the owner and mode of \(store.location.directory) (gsendmailctl runs as \(environment.userName))"),
           cached != nil
         )
       default:
@@ -166,7 +175,8 @@ extension Doctor {
     var detail = "access token refreshed, valid for \(minutes) minutes"
     if let refreshIssued {
       // Google gives no sign of a client's publishing status; the token's age is one.
-      detail += "; refresh token \(Control.age(since: refreshIssued, now: now)) old"
+      detail +=
+        "; refresh token \(Control.age(since: refreshIssued, now: now)) old"
         + (now - refreshIssued >= 7 * 86400
           ? ", so the OAuth client is not one limited to 7 days"
           : " (a client left in \"Testing\" loses it after 7 days)")
@@ -174,14 +184,18 @@ extension Doctor {
     guard let scope = result?.scope else { return (DoctorCheck("credentials", .ok, detail), true) }
     detail += "; scope \(scope)"
     if account.route == .gmailAPI {
-      return (Self.apiScopeCheck(account, scope: scope, detail: detail) ?? DoctorCheck("credentials", .ok, detail), true)
+      return (
+        Self.apiScopeCheck(account, scope: scope, detail: detail) ?? DoctorCheck("credentials", .ok, detail), true
+      )
     }
     if !scope.split(separator: " ").contains(Substring(GoogleOAuth.gmailScope)) {
-      let fix = account.auth == .oauth
+      let fix =
+        account.auth == .oauth
         ? "run gsendmailctl login \(account.name) and allow access to Gmail (it asks for \(GoogleOAuth.gmailScope))"
         : "in the Admin console (Security > API controls > Domain-wide delegation), give the service account's client ID the scope \(GoogleOAuth.gmailScope)"
       return (
-        DoctorCheck("credentials", .fail, detail + ", without \(GoogleOAuth.gmailScope), which SMTP needs", fix: fix), true
+        DoctorCheck("credentials", .fail, detail + ", without \(GoogleOAuth.gmailScope), which SMTP needs", fix: fix),
+        true
       )
     }
     return (DoctorCheck("credentials", .ok, detail), true)
@@ -251,8 +265,10 @@ extension Doctor {
       let user = account.loginUser(sender: sender)
       checks.append(DoctorCheck("smtp", .ok, "EHLO \(heloName) accepted, AUTH as \(user) accepted" + offered))
     case (_, false):
-      checks.append(DoctorCheck("smtp", .warn, "EHLO \(heloName) accepted; AUTH not tried without a credential" + offered,
-        fix: "see the credentials check"))
+      checks.append(
+        DoctorCheck(
+          "smtp", .warn, "EHLO \(heloName) accepted; AUTH not tried without a credential" + offered,
+          fix: "see the credentials check"))
     }
     return checks
   }
@@ -297,7 +313,8 @@ extension Doctor {
     do {
       let sink = MemoryBodySink()
       let scanned = try submission.scan(Array(text.utf8), into: sink)
-      let message = try submission.prepare(scanned, envelopeSender: nil, givenRecipients: [recipient], recipientsFromHeader: false)
+      let message = try submission.prepare(
+        scanned, envelopeSender: nil, givenRecipients: [recipient], recipientsFromHeader: false)
       // Sent directly, not through the queue: a test message that fails is reported, not kept.
       if account.route == .gmailAPI {
         return apiSendTest(message, body: sink.bytes, recipient: recipient, config: config)
@@ -349,27 +366,40 @@ final class SessionStages {
   func failureChecks(_ error: String, account: Account, heloName: String) -> [DoctorCheck] {
     guard connected else {
       return [
-        DoctorCheck("tcp", .fail, error, fix: "check that this machine may connect to \(account.host) port \(account.port) (firewalls and some cloud providers block 25, 465 and 587)"),
+        DoctorCheck(
+          "tcp", .fail, error,
+          fix:
+            "check that this machine may connect to \(account.host) port \(account.port) (firewalls and some cloud providers block 25, 465 and 587)"
+        ),
         DoctorCheck("tls", .skip, "no connection"),
         DoctorCheck("smtp", .skip, "no connection"),
       ]
     }
     let tcp = DoctorCheck("tcp", .ok, "connected to \(account.host) port \(account.port)")
     let heloRejected = (lastCommand == "EHLO" || lastCommand == "HELO") && (lastReplyCode.map { $0 >= 400 } ?? false)
-    if tls == nil && !heloRejected && (startTLSSent || account.tls == .implicit || lastCommand == "EHLO" || lastCommand == "HELO") {
+    if tls == nil && !heloRejected
+      && (startTLSSent || account.tls == .implicit || lastCommand == "EHLO" || lastCommand == "HELO")
+    {
       return [
         tcp,
-        DoctorCheck("tls", .fail, error, fix: "check the host name, this machine's clock, and the CA certificates (the ca-certificates package, or tls_ca_file)"),
+        DoctorCheck(
+          "tls", .fail, error,
+          fix:
+            "check the host name, this machine's clock, and the CA certificates (the ca-certificates package, or tls_ca_file)"
+        ),
         DoctorCheck("smtp", .skip, "TLS failed; AUTH is never sent without it"),
       ]
     }
-    let tlsCheck = tls.map { DoctorCheck("tls", .ok, "\($0), certificate verified for \(account.host)") }
+    let tlsCheck =
+      tls.map { DoctorCheck("tls", .ok, "\($0), certificate verified for \(account.host)") }
       ?? DoctorCheck("tls", .skip, "the session ended before STARTTLS")
     let fix: String
     if heloRejected {
-      fix = "set helo = \"host.example.com\" (this machine's public FQDN; now '\(heloName)') in [account.\(account.name)]"
+      fix =
+        "set helo = \"host.example.com\" (this machine's public FQDN; now '\(heloName)') in [account.\(account.name)]"
     } else if authSent {
-      fix = account.auth == .password
+      fix =
+        account.auth == .password
         ? "check user and the password; for a Google account, \(SetupGuide.appPasswordAdvice)"
         : "run gsendmailctl login \(account.name)"
     } else {

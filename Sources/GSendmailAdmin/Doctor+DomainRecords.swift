@@ -22,7 +22,8 @@ extension Doctor {
     if let text = environment.nonEmpty(Self.dnsServerVariable) {
       guard let parsed = DNSServer(parsing: text) else {
         return ["spf", "dkim", "dmarc"].map {
-          DoctorCheck($0, .fail, "\(Self.dnsServerVariable)=\(text) is not ADDRESS:PORT", fix: "unset it (it is for tests)")
+          DoctorCheck(
+            $0, .fail, "\(Self.dnsServerVariable)=\(text) is not ADDRESS:PORT", fix: "unset it (it is for tests)")
         }
       }
       server = parsed
@@ -33,12 +34,15 @@ extension Doctor {
       do {
         return analyse(try DNS.txtRecords(name: name, server: server, timeout: timeout))
       } catch {
-        return DoctorCheck(check, .warn, "cannot look up TXT at \(name): \(error)", fix: "check this machine's DNS (/etc/resolv.conf)")
+        return DoctorCheck(
+          check, .warn, "cannot look up TXT at \(name): \(error)", fix: "check this machine's DNS (/etc/resolv.conf)")
       }
     }
     return [
       lookUp(domain, "spf") { records in
-        DomainRecords.spf(domain: domain, records: records) { try DNS.txtRecords(name: $0, server: server, timeout: timeout) }
+        DomainRecords.spf(domain: domain, records: records) {
+          try DNS.txtRecords(name: $0, server: server, timeout: timeout)
+        }
       },
       lookUp("google._domainkey." + domain, "dkim") { DomainRecords.dkim(domain: domain, records: $0) },
       lookUp("_dmarc." + domain, "dmarc") { DomainRecords.dmarc(domain: domain, records: $0) },
@@ -60,7 +64,8 @@ enum DomainRecords {
     let suggested = "v=spf1 \(googleSPF) ~all"
     switch spf.count {
     case 0:
-      return DoctorCheck("spf", .warn, "\(domain) has no SPF record", fix: "publish a TXT record at \(domain): \"\(suggested)\"")
+      return DoctorCheck(
+        "spf", .warn, "\(domain) has no SPF record", fix: "publish a TXT record at \(domain): \"\(suggested)\"")
     case 1:
       break
     default:
@@ -85,24 +90,33 @@ enum DomainRecords {
       terms.insert(googleSPF, at: terms.firstIndex { mechanism($0) == "all" } ?? terms.endIndex)
     }
     let rewritten = (["v=spf1"] + terms).joined(separator: " ")
-    if rewritten != (["v=spf1"] + spfTerms(record)).joined(separator: " ") { fixes.append("publish instead: \"\(rewritten)\"") }
+    if rewritten != (["v=spf1"] + spfTerms(record)).joined(separator: " ") {
+      fixes.append("publish instead: \"\(rewritten)\"")
+    }
     if !walk.loops.isEmpty {
-      problems.append("\(walk.loops.joined(separator: ", ")) includes a record that includes it again, which receivers treat as an error")
+      problems.append(
+        "\(walk.loops.joined(separator: ", ")) includes a record that includes it again, which receivers treat as an error"
+      )
       fixes.append("break the include loop")
     }
     if !walk.withoutRecord.isEmpty {
-      problems.append("\(walk.withoutRecord.joined(separator: ", ")) has no single SPF record, which receivers treat as an error")
+      problems.append(
+        "\(walk.withoutRecord.joined(separator: ", ")) has no single SPF record, which receivers treat as an error")
       fixes.append("remove or fix " + walk.withoutRecord.joined(separator: ", "))
     }
     let atLeast = walk.unchecked.isEmpty ? "" : "at least "
     if walk.lookups > SPFWalk.limit {
       problems.append(
-        "it needs \(atLeast)\(walk.lookups) DNS look-ups (include, a, mx, ptr, exists, redirect, nested ones counted), more than the \(SPFWalk.limit) receivers allow (RFC 7208 §4.6.4)")
-      fixes.append("bring the look-ups down to \(SPFWalk.limit): drop includes no longer used, or list their addresses (ip4:, ip6:) instead")
+        "it needs \(atLeast)\(walk.lookups) DNS look-ups (include, a, mx, ptr, exists, redirect, nested ones counted), more than the \(SPFWalk.limit) receivers allow (RFC 7208 §4.6.4)"
+      )
+      fixes.append(
+        "bring the look-ups down to \(SPFWalk.limit): drop includes no longer used, or list their addresses (ip4:, ip6:) instead"
+      )
     }
     if !walk.unchecked.isEmpty {
       problems.append(
-        "\(walk.unchecked.joined(separator: ", ")) could not be looked up, so the record could not be checked whole (DNS look-ups counted so far: \(walk.lookups))")
+        "\(walk.unchecked.joined(separator: ", ")) could not be looked up, so the record could not be checked whole (DNS look-ups counted so far: \(walk.lookups))"
+      )
       fixes.append("run the doctor again when DNS answers")
     }
     if problems.isEmpty {
@@ -230,7 +244,8 @@ enum DomainRecords {
   /// A key record at Google's default selector: `v=DKIM1` and a non-empty `p=`.
   static func dkim(domain: String, records: [String]) -> DoctorCheck {
     let name = "google._domainkey.\(domain)"
-    let fix = "in the Google Admin console (Apps > Google Workspace > Gmail > Authenticate email), "
+    let fix =
+      "in the Google Admin console (Apps > Google Workspace > Gmail > Authenticate email), "
       + "generate a 2048-bit key, publish it at \(name), and start authentication"
     guard !records.isEmpty else {
       return DoctorCheck("dkim", .warn, "no DKIM key at \(name)", fix: fix)
@@ -275,9 +290,11 @@ enum DomainRecords {
         fix: "keep one v=DMARC1 record")
     }
     guard let policy = tags(dmarc[0])["p"], !policy.isEmpty else {
-      return DoctorCheck("dmarc", .warn, "\(name) has no p= policy", fix: "add p=none (or quarantine, or reject) to \"\(dmarc[0])\"")
+      return DoctorCheck(
+        "dmarc", .warn, "\(name) has no p= policy", fix: "add p=none (or quarantine, or reject) to \"\(dmarc[0])\"")
     }
-    return DoctorCheck("dmarc", .ok, "\(name): p=\(policy)" + (policy.lowercased() == "none" ? " (monitoring only)" : ""))
+    return DoctorCheck(
+      "dmarc", .ok, "\(name): p=\(policy)" + (policy.lowercased() == "none" ? " (monitoring only)" : ""))
   }
 
   // MARK: Tag lists

@@ -13,7 +13,8 @@ import TokenStore
 extension Doctor {
   /// `https` in place of the SMTP session's tcp, tls and smtp checks.
   func apiReachability(_ account: Account, config: Configuration) -> DoctorCheck {
-    let client = HTTPClient(timeout: .seconds(config.timeout), caFile: account.tlsCAFile, userAgent: "gsendmail/\(gsendmailVersion)")
+    let client = HTTPClient(
+      timeout: .seconds(config.timeout), caFile: account.tlsCAFile, userAgent: "gsendmail/\(gsendmailVersion)")
     do {
       let response = try client.get(url: account.apiURL + "/upload/gmail/v1/users/me/messages/send")
       return DoctorCheck("https", .ok, "\(account.apiURL) answered (HTTP \(response.status)) over verified TLS")
@@ -27,11 +28,13 @@ extension Doctor {
   /// What to say of a granted scope for a gmail-api account: nil when it is gmail.send alone.
   static func apiScopeCheck(_ account: Account, scope: String, detail: String) -> DoctorCheck? {
     let scopes = scope.split(separator: " ").map(String.init)
-    let login = account.auth == .oauth
+    let login =
+      account.auth == .oauth
       ? "run gsendmailctl login \(account.name) (it asks for \(GoogleOAuth.gmailSendScope) alone)"
       : "in the Admin console (Security > API controls > Domain-wide delegation), give the service account's client ID the scope \(GoogleOAuth.gmailSendScope)"
     if !scopes.contains(GoogleOAuth.gmailSendScope) && !scopes.contains(GoogleOAuth.gmailScope) {
-      return DoctorCheck("credentials", .fail, detail + ", without \(GoogleOAuth.gmailSendScope), which the Gmail API needs", fix: login)
+      return DoctorCheck(
+        "credentials", .fail, detail + ", without \(GoogleOAuth.gmailSendScope), which the Gmail API needs", fix: login)
     }
     if scopes.contains(where: { $0 != GoogleOAuth.gmailSendScope && $0 != "openid" && $0 != "email" }) {
       return DoctorCheck(
@@ -61,7 +64,8 @@ extension Doctor {
     do {
       let sent = try GmailAPIDelivery(environment: environment, config: config, transcript: nil)
         .send(message, body: MemoryByteSource(bytes: body), relay: &relay)
-      return DoctorCheck("send-test", .ok, "sent from \(message.sender) to \(recipient) through the Gmail API; id \(sent.id)")
+      return DoctorCheck(
+        "send-test", .ok, "sent from \(message.sender) to \(recipient) through the Gmail API; id \(sent.id)")
     } catch {
       return DoctorCheck("send-test", .fail, "not sent to \(recipient): \(errorText(error))")
     }

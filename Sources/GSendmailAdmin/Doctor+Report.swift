@@ -23,7 +23,8 @@ public enum DoctorReport {
   /// `  ok    name: detail`, and for a fix, `        fix: …` under it.
   public static func line(_ check: DoctorCheck) -> String {
     let status = check.status.rawValue
-    var out = "  " + status + String(repeating: " ", count: max(1, 6 - status.count)) + check.name + ": " + check.detail + "\n"
+    var out =
+      "  " + status + String(repeating: " ", count: max(1, 6 - status.count)) + check.name + ": " + check.detail + "\n"
     if let fix = check.fix { out += "        fix: " + fix + "\n" }
     return out
   }
@@ -35,7 +36,8 @@ public enum DoctorReport {
     let failed = count(.fail), warned = count(.warn), skipped = count(.skip)
     var parts = ["\(failed) failed", "\(warned) warning\(warned == 1 ? "" : "s")"]
     if skipped > 0 { parts.append("\(skipped) skipped") }
-    return "\n" + (failed == 0 ? "ok: " : "FAILED: ") + "\(checks.count) check\(checks.count == 1 ? "" : "s"), " + parts.joined(separator: ", ") + "\n"
+    return "\n" + (failed == 0 ? "ok: " : "FAILED: ") + "\(checks.count) check\(checks.count == 1 ? "" : "s"), "
+      + parts.joined(separator: ", ") + "\n"
   }
 
   /// Whether any check failed (`gsendmailctl doctor` then exits 1).

@@ -77,7 +77,9 @@ public struct Doctor {
   public static let dnsServerVariable = "GSENDMAIL_DNS_SERVER"
 
   /// A doctor for these options; `run` does the work.
-  public init(environment: Environment, configFile: String? = nil, accountName: String? = nil, sendTestTo: String? = nil) {
+  public init(
+    environment: Environment, configFile: String? = nil, accountName: String? = nil, sendTestTo: String? = nil
+  ) {
     self.environment = environment
     self.configFile = configFile
     self.accountName = accountName
@@ -119,7 +121,10 @@ public struct Doctor {
     let accounts: [Account]
     if let name = accountName {
       guard let account = config.account(named: name) else {
-        emit(DoctorCheck("account", .fail, "no account named '\(name)'", fix: "use one of: \(config.accounts.map(\.name).joined(separator: ", "))"))
+        emit(
+          DoctorCheck(
+            "account", .fail, "no account named '\(name)'",
+            fix: "use one of: \(config.accounts.map(\.name).joined(separator: ", "))"))
         output.write(DoctorReport.summary(sections))
         return sections
       }
@@ -171,7 +176,9 @@ public struct Doctor {
     let dns = resolveHost(account)
     emit(dns)
     if account.route == .gmailAPI {
-      let https = dns.status == .fail ? DoctorCheck("https", .skip, "the API host did not resolve") : apiReachability(account, config: config)
+      let https =
+        dns.status == .fail
+        ? DoctorCheck("https", .skip, "the API host did not resolve") : apiReachability(account, config: config)
       emit(https)
       reachable = https.status == .ok
     } else if dns.status == .fail {
