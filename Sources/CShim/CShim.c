@@ -8,6 +8,8 @@
 // Sockets are non-blocking; the caller waits (poll) when told WANT_READ/WANT_WRITE.
 // Writes go through a custom BIO using send(MSG_NOSIGNAL) so that a peer that closed
 // never raises SIGPIPE.
+// One file over 400 lines on purpose: every OpenSSL function gsendmail calls is looked
+// up here with dlsym, next to the code that uses it, so the table and its users stay in step.
 #define _GNU_SOURCE
 #include "CShim.h"
 

@@ -43,6 +43,8 @@
 //   usable (after RSET when a transaction was open) so a queue run can send the next one.
 // - Every command comes as an OutgoingCommand: bytes for the wire, and a transcript line
 //   with secrets replaced by `<redacted>`.
+// - One file over 400 lines on purpose: the whole state machine, read top to bottom as the
+//   session runs.
 
 /// A sans-IO SMTP client session.
 public struct SMTPClient: Sendable {

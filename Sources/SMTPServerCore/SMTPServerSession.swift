@@ -14,6 +14,8 @@
 // 5xx reply and counted; past `maxErrors` the session sends 421 and closes. Nothing
 // the peer sends can trap; misuse by the driver (calling `start()` twice, or
 // `tlsEstablished()` without a pending STARTTLS) is a precondition failure.
+// One file over 400 lines on purpose: the state machine and its transitions read as
+// one, as in the client.
 
 import Codecs
 

@@ -18,6 +18,8 @@
 // Failure policy: a failed request never deletes or rewrites the cache; the old refresh
 // token is kept unless the endpoint returns a new one. Errors are `TokenError`s whose
 // `kind` says how they count for delivery.
+// One file over 400 lines on purpose: reading, refreshing under the lock and writing
+// the cache are one protocol, kept where it can be read in one go.
 
 import Codecs
 import HTTPClient
