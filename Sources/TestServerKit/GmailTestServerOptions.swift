@@ -15,6 +15,9 @@ public struct GmailTestServerOptions: Sendable {
   public var verbose: Bool
   /// Whether `--help` was given.
   public var help: Bool
+  /// `--trust-service-account EMAIL=FILE`: service accounts whose assertions the token
+  /// endpoint accepts, each with the file holding its public key (PEM).
+  public var trustedServiceAccounts: [(clientEmail: String, publicKeyFile: String)] = []
 
   /// A bad command line.
   public enum UsageError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -58,6 +61,9 @@ public struct GmailTestServerOptions: Sendable {
       --token-scope SCOPE    scope of tokens issued without one of their own (default
                              https://mail.google.com/; SMTP accepts only that one, the
                              Gmail API's send also https://www.googleapis.com/auth/gmail.send)
+      --trust-service-account EMAIL=FILE
+                             accept jwt-bearer assertions issued by EMAIL and signed with
+                             the private half of the public key (PEM) in FILE
       --no-records           keep records in memory only
       --exit-on-stdin-eof    also stop when standard input reaches end of file
       --verbose              log sessions to standard error (never a secret)
@@ -132,6 +138,11 @@ public struct GmailTestServerOptions: Sendable {
       case "--rotate-refresh-tokens": options.tokenBehavior.rotateRefreshTokens = true
       case "--expires-in": options.tokenBehavior.expiresIn = try number(flag)
       case "--token-scope": options.tokenBehavior.scope = try value(flag)
+      case "--trust-service-account":
+        let text = try value(flag)
+        guard let equals = text.firstIndex(of: "="), equals != text.startIndex, text.index(after: equals) != text.endIndex
+        else { throw .badValue(flag: flag, value: text) }
+        options.trustedServiceAccounts.append((String(text[..<equals]), String(text[text.index(after: equals)...])))
       case "--no-records": configuration.recordToDisk = false
       case "--exit-on-stdin-eof": options.exitOnStdinEOF = true
       case "--verbose": options.verbose = true

@@ -43,6 +43,13 @@ do {
   exit(1)
 }
 server.setTokenEndpointBehavior(options.tokenBehavior)
+for (email, file) in options.trustedServiceAccounts {
+  guard let pem = try? String(contentsOfFile: file, encoding: .utf8) else {
+    complain("cannot read the public key \(file)")
+    exit(1)
+  }
+  server.trustServiceAccount(TrustedServiceAccount(clientEmail: email, publicKeyPEM: pem))
+}
 
 var lines: [String] = []
 if let port = server.startTLSPort { lines.append("smtp 127.0.0.1:\(port) starttls") }

@@ -66,7 +66,18 @@ struct OptionsTests {
     (["--password", "pw"], .unpairedCredential),
     (["--user", "u"], .unpairedCredential),
     (["--token-failure", "teapot"], .badValue(flag: "--token-failure", value: "teapot")),
+    (["--trust-service-account", "sa@example.iam.gserviceaccount.com"],
+     .badValue(flag: "--trust-service-account", value: "sa@example.iam.gserviceaccount.com")),
+    (["--trust-service-account", "=key.pem"], .badValue(flag: "--trust-service-account", value: "=key.pem")),
   ]
+
+  @Test("--trust-service-account names the account and its public key file")
+  func trustServiceAccount() throws {
+    let options = try GmailTestServerOptions.parse(
+      ["--trust-service-account", "sa@p.iam.gserviceaccount.com=/etc/k=1.pem"], defaultStateDirectory: "/tmp/d")
+    #expect(options.trustedServiceAccounts.map(\.clientEmail) == ["sa@p.iam.gserviceaccount.com"])
+    #expect(options.trustedServiceAccounts.map(\.publicKeyFile) == ["/etc/k=1.pem"])
+  }
 
   @Test("Bad command lines are refused", arguments: bad)
   func badCommandLine(arguments: [String], error: GmailTestServerOptions.UsageError) {
