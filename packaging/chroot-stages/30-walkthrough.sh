@@ -3,8 +3,8 @@
 # README.Debian tell it, for each mode the test server can play: Gmail with OAuth
 # (the login done with --refresh-token-stdin, as the browser cannot run here), an
 # app password pasted with Google's spaces, the Workspace relay by IP address
-# (auth = "none") and the relay with SMTP AUTH. A service account is not walked
-# through: the test server's command line cannot be told to trust a key.
+# (auth = "none"), the relay with SMTP AUTH, and a service account with
+# domain-wide delegation (its key made here, trusted by the test server).
 #
 # For each mode: the system configuration and its secret files are installed as
 # the docs say (install -m 640 -o root -g gsendmail), then
@@ -135,6 +135,35 @@ user = "relay-user@example.com"
 password_file = "/etc/gsendmail/relay.password"
 helo = "host.example.com"' --relay
 sh_chroot 'rm -f /etc/gsendmail/relay.password'
+
+# A service account: Google would hand over the key file; here openssl makes the key
+# and the test server trusts its public half, as Google does once delegation is set.
+walk_key=$(mktemp -d)
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$walk_key/key.pem" 2>/dev/null
+openssl pkey -in "$walk_key/key.pem" -pubout -out "$walk_key/pub.pem"
+python3 - "$walk_key" <<'PY'
+import json, sys
+d = sys.argv[1]
+json.dump({"type": "service_account", "project_id": "walkthrough", "private_key_id": "k1",
+           "private_key": open(d + "/key.pem").read(),
+           "client_email": "robot@walkthrough.iam.gserviceaccount.com", "client_id": "112233445566778899",
+           "token_uri": "https://oauth2.googleapis.com/token"}, open(d + "/key.json", "w"))
+PY
+cp "$walk_key/key.json" "$root/tmp/PROJECT-walkthrough.json"
+sh_chroot "install -m 640 -o root -g gsendmail /tmp/PROJECT-walkthrough.json /etc/gsendmail/service-account.json
+	rm -f /tmp/PROJECT-walkthrough.json"
+check "walk-through service-account: status prints the client ID to paste into the Admin console" \
+	sh_chroot 'printf "[account.robot]\nfrom = \"*@example.com\"\nauth = \"service-account\"\nservice_account_file = \"/etc/gsendmail/service-account.json\"\n" >/tmp/sa.toml
+		gsendmailctl status robot -C /tmp/sa.toml | grep -q "112233445566778899"; rc=$?; rm -f /tmp/sa.toml; exit $rc'
+walk_mode service-account robot root@example.com www-data@example.com '[account.robot]
+from = "*@example.com"
+auth = "service-account"
+service_account_file = "/etc/gsendmail/service-account.json"
+token_url = "http://127.0.0.1:HTTP_PORT/token"
+allowed_senders = { "www-data" = ["www-data@example.com"] }' \
+	--trust-service-account "robot@walkthrough.iam.gserviceaccount.com=$walk_key/pub.pem"
+sh_chroot 'rm -f /etc/gsendmail/service-account.json'
+rm -rf "$walk_key"
 
 # The mistake of issue reports: a secret file only root can read. Root's own sends
 # work, other users' cannot; doctor and config check say so, with the fix.
