@@ -24,7 +24,7 @@ let package = Package(
     .executableTarget(
       name: "MessageCoreFuzz",
       dependencies: [
-        .product(name: "MessageCore", package: "gsendmail"), .product(name: "TOMLCore", package: "gsendmail"),
+        "FuzzSupport", .product(name: "MessageCore", package: "gsendmail"), .product(name: "TOMLCore", package: "gsendmail"),
       ],
       swiftSettings: entryPoint),
     .executableTarget(

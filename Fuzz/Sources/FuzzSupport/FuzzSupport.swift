@@ -2,9 +2,10 @@
 // Helpers shared by the libFuzzer targets: a trap that names the broken invariant, and a
 // chunker that splits an input the same way on every run of the same bytes.
 
-/// A broken invariant: the trap makes libFuzzer save the input that caused it.
+/// A broken invariant: the trap makes libFuzzer save the input that caused it. (Not
+/// `preconditionFailure`, whose message an optimised build drops.)
 public func trap(_ why: String) -> Never {
-  preconditionFailure(why)
+  fatalError(why)
 }
 
 /// Splits a byte array into chunks of pseudo-random sizes (1…16 bytes mostly, now and
