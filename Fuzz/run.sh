@@ -47,11 +47,18 @@ if [[ $(basename "$top" | tr '[:upper:]' '[:lower:]') == fuzz ]]; then
 fi
 
 echo "== building the fuzz targets (release, fuzzer + address sanitizers)"
-# Without -sanitize-coverage the Swift modules are not instrumented and libFuzzer finds
-# "no interesting inputs".
+# SwiftPM passes its sanitizers to swiftc as separate -sanitize= flags in no fixed order,
+# and only the last one takes effect: the Swift code may silently lose the address
+# sanitizer. The combined flag, passed last, gives both. Without -sanitize-coverage the
+# Swift modules are not instrumented and libFuzzer finds "no interesting inputs".
 (cd "$fuzz" && swift build -c release --sanitize=fuzzer --sanitize=address \
+  -Xswiftc -sanitize=fuzzer,address \
   -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp)
 bin="$fuzz/.build/release"
+if ! nm -u "$bin/Codecs.build/JSON.swift.o" | grep -q __asan_; then
+  echo "run.sh: the Swift modules were built without the address sanitizer (remove $bin and build again)" >&2
+  exit 2
+fi
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/gsendmail-fuzz.XXXXXX")
 failed=0
