@@ -14,7 +14,11 @@ let package = Package(
     .executable(name: "gsendmailctl", targets: ["gsendmailctl"]),
     .executable(name: "gmail-test-server", targets: ["gmail-test-server"]),
     // For the libFuzzer package in Fuzz/, which depends on this one by path.
+    .library(name: "Codecs", targets: ["Codecs"]),
     .library(name: "MessageCore", targets: ["MessageCore"]),
+    .library(name: "OAuth2", targets: ["OAuth2"]),
+    .library(name: "SMTPCore", targets: ["SMTPCore"]),
+    .library(name: "SMTPServerCore", targets: ["SMTPServerCore"]),
     .library(name: "TOMLCore", targets: ["TOMLCore"]),
   ],
   dependencies: [

@@ -3,6 +3,7 @@
 // chunks, with and without dot termination), to the address parsers, to the encoders and
 // to the TOML parser of the configuration file.
 // Any trap, hang or sanitizer report is a bug; parse errors are expected and ignored.
+import FuzzSupport
 import MessageCore
 import TOMLCore
 
@@ -66,11 +67,6 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     if error.line < 1 || error.line > lines + 1 || error.column < 1 { trap("TOML error outside the document") }
   }
   return 0
-}
-
-/// A broken invariant: the trap makes libFuzzer save the input that caused it.
-private func trap(_ why: String) -> Never {
-  preconditionFailure(why)
 }
 
 extension HeaderPreparer.Options {
