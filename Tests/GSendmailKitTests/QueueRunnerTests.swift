@@ -56,6 +56,17 @@ struct QueueRunnerTests {
     return entry
   }
 
+  /// A relay-mode test server playing `scenarios`, and its state directory.
+  static func relay(scenarios: [GmailScenario]) throws -> (GmailTestServer, URL) {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qr-\(UUID().uuidString)")
+    var c = GmailTestServerConfiguration(stateDirectory: dir.path)
+    c.httpPort = nil
+    c.implicitTLSPort = nil
+    c.mode = .relay
+    c.scenarios = scenarios
+    return (try GmailTestServer(c), dir)
+  }
+
   static func rig() throws -> (GmailTestServer, String) {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qr-\(UUID().uuidString)")
     var c = GmailTestServerConfiguration(stateDirectory: dir.path)
@@ -115,13 +126,7 @@ struct QueueRunnerTests {
 
   @Test("The detached attempt of -odb: a refused recipient goes to failed/ and its notice is sent before it returns; the interactive attempt throws instead")
   func detachedAttempt() throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qr-\(UUID().uuidString)")
-    var c = GmailTestServerConfiguration(stateDirectory: dir.path)
-    c.httpPort = nil
-    c.implicitTLSPort = nil
-    c.mode = .relay
-    c.scenarios = [.permanentRecipientFailure("bob@example.org")]
-    let server = try GmailTestServer(c)
+    let (server, dir) = try Self.relay(scenarios: [.permanentRecipientFailure("bob@example.org")])
     defer { server.stop() }
     let clock = Clock()
     let store = InMemoryQueueStore()
@@ -153,13 +158,7 @@ struct QueueRunnerTests {
 
   @Test("A failure notice gives each recipient its own status and the server's reply (RFC 3464)")
   func perRecipientNotice() throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qr-\(UUID().uuidString)")
-    var c = GmailTestServerConfiguration(stateDirectory: dir.path)
-    c.httpPort = nil
-    c.implicitTLSPort = nil
-    c.mode = .relay
-    c.scenarios = [.permanentRecipientFailure("bob@example.org"), .temporaryRecipientFailure("carol@example.org")]
-    let server = try GmailTestServer(c)
+    let (server, dir) = try Self.relay(scenarios: [.permanentRecipientFailure("bob@example.org"), .temporaryRecipientFailure("carol@example.org")])
     defer { server.stop() }
     let clock = Clock()
     let store = InMemoryQueueStore()
