@@ -79,7 +79,7 @@ let package = Package(
     .testTarget(name: "SMTPServerCoreTests", dependencies: ["SMTPServerCore", "Codecs", "TestSupport"]),
     .testTarget(name: "TestServerKitTests", dependencies: ["TestServerKit", "Transport"]),
     .testTarget(name: "TransportTests", dependencies: ["CShim", "Transport", "TestServerKit", "SMTPServerCore"]),
-    .testTarget(name: "GSendmailKitTests", dependencies: ["Codecs", "GSendmailKit", "MailQueue", "TestServerKit", "TokenStore"]),
+    .testTarget(name: "GSendmailKitTests", dependencies: ["CShim", "Codecs", "GSendmailKit", "MailQueue", "TestServerKit", "TokenStore"]),
     .testTarget(name: "MailQueueTests", dependencies: ["MailQueue", "MessageCore", "TestSupport"]),
     .testTarget(name: "OAuth2Tests", dependencies: ["OAuth2"]),
     .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),
