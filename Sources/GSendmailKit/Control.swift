@@ -27,7 +27,7 @@ public struct Control {
       environment: environment, config: config, store: store,
       transcript: verbose ? { stderr?.write("gsendmailctl: \($0)\n") } : nil,
       // Deliveries are logged as gsendmail's, whichever program made them (SPEC §10).
-      log: DeliveryLog(target: config.log, ident: "gsendmail"))
+      log: DeliveryLog(target: config.log, ident: "gsendmail", shared: config.isSystem))
   }
 
   // MARK: Queue
