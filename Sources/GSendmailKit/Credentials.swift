@@ -24,9 +24,13 @@ struct Credentials {
     case .password:
       // A rejected password is final: no second try.
       if forceRefresh { return nil }
+      let log = DeliveryLog(target: config.log, shared: config.isSystem)
+      let now = environment.now
+      let context = PasswordSource.CommandContext(
+        system: config.isSystem, setgid: environment.isSetgid, home: environment.home,
+        log: { log.note($0, now: now()) })
       return Credential(
-        try PasswordSource.password(
-          for: account, asCaller: !config.isSystem, timeout: config.timeout, setgid: environment.isSetgid))
+        try PasswordSource.password(for: account, asCaller: !config.isSystem, timeout: config.timeout, context: context))
     case .oauth, .serviceAccount:
       do {
         guard let grant = try account.tokenGrant(sender: sender) else { return nil }
