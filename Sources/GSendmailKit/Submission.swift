@@ -64,6 +64,9 @@ struct Submission {
   var config: Configuration
   var aliases: AliasTable
   var environment: Environment
+  /// Whether the sender policy holds (a new message from a local caller; not a queue run
+  /// re-preparing a kept one, whose caller is gone).
+  var checksSender = false
 
   // MARK: Reading
 
@@ -192,9 +195,18 @@ struct Submission {
     let headerFrom = firstFromAddress(fields)
     let account = try config.chooseAccount(
       named: invocation.account, sender: given.flatMap { $0.isEmpty ? nil : $0 }, headerFrom: headerFrom)
-    let sender = given ?? account.defaultSender(headerFrom: headerFrom, userName: environment.userName)
-
-    let fromAddress = sender.isEmpty ? account.defaultSender(headerFrom: nil, userName: environment.userName) : sender
+    var sender = given ?? account.defaultSender(headerFrom: headerFrom, userName: environment.userName)
+    var fromAddress = sender.isEmpty ? account.defaultSender(headerFrom: nil, userName: environment.userName) : sender
+    if checksSender {
+      let policy = SenderPolicy(caller: environment.caller, config: config)
+      if !policy.isUnrestricted, let allowed = policy.defaultSender(on: account, headerFrom: headerFrom) {
+        if given == nil { sender = allowed }
+        if given == nil || sender.isEmpty { fromAddress = allowed }
+      }
+      // The From: header that would be added names fromAddress: checked as the header's.
+      let header = fields.contains { $0.hasName("From") } ? fromAddresses(fields) : [fromAddress]
+      try policy.check(account: account, sender: sender, headerFrom: header)
+    }
     let domain = fromAddress.split(separator: "@").last.map(String.init) ?? environment.hostName
     let now = environment.now()
     let options = HeaderPreparer.Options(
@@ -265,6 +277,16 @@ struct Submission {
     dsnParameters(notify: invocation.dsnNotify, ret: invocation.dsnReturn, envelopeID: invocation.dsnEnvelopeID)
   }
 
+
+  /// Every address of the `From:` fields, local names left out; nil when one cannot be read.
+  func fromAddresses(_ fields: [HeaderField]) -> [String]? {
+    var out: [String] = []
+    for field in fields where field.hasName("From") {
+      guard let list = try? AddressParser.parseAddressList(field.rawValue) else { return nil }
+      out += list.flatMap(\.mailboxes).filter { !$0.isLocal }.map(\.addrSpec)
+    }
+    return out
+  }
 
   func firstFromAddress(_ fields: [HeaderField]) -> String? {
     guard let from = fields.first(where: { $0.hasName("From") }),
