@@ -2,8 +2,9 @@
 // The log file of `log = "file:PATH"`: appended to by every process that delivers
 // through the configuration. A system configuration's file is written by root, by
 // users through the setgid binary and by the queue user, so it is `0660` group
-// `gsendmail`; whoever creates it sets that exactly (whatever the umask), and root
-// repairs a file of its own that lost it (an older version made it 0640).
+// `gsendmail`. Only root creates it (a file belongs to its creator, who could then
+// rewrite it at will), with that mode exactly whatever the umask, and root repairs
+// a file of its own that lost it (an older version made it 0640).
 
 #if canImport(Glibc)
 import Glibc
@@ -17,6 +18,9 @@ enum LogFile {
     let flags = O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK
     var fd = open(path, flags)
     if fd < 0 && errno == ENOENT {
+      guard !shared || getuid() == 0 else {
+        return "it does not exist (root creates it, mode 0660 group gsendmail, on its first delivery)"
+      }
       fd = open(path, flags | O_CREAT | O_EXCL, shared ? 0o660 : 0o600)
       if fd >= 0 {
         settle(fd, shared: shared, created: true)

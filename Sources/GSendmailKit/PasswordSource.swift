@@ -111,6 +111,9 @@ enum PasswordSource {
       close(errPipe[0])
     }
     guard pid > 0 else { throw DeliveryFailure.temporary("password_command: cannot start /bin/sh") }
+    // The child makes its own process group too; whichever runs first, a kill of the group
+    // on timeout finds it.
+    _ = setpgid(pid, pid)
     var out: [UInt8] = []
     var err: [UInt8] = []
     var fds = [pollfd(fd: outPipe[0], events: Int16(POLLIN), revents: 0), pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0)]
