@@ -120,7 +120,9 @@ public struct Environment: Sendable {
     // The password database, likewise, only when asked: the user name for a pattern
     // account's sender, the home directory when HOME is unset or cannot be trusted.
     let entry = Lazy<PasswordEntry?>(lookup: { PasswordEntry(uid: uid) })
-    environment.userNameSource = Lazy(lookup: { entry.value?.name ?? nameVariable })
+    // Under setgid the name decides what the sender policy allows: never the caller's USER.
+    let fallbackName = isSetgid ? "" : nameVariable
+    environment.userNameSource = Lazy(lookup: { entry.value?.name ?? fallbackName })
     let gid = getgid()
     environment.groupNamesSource = Lazy(lookup: { entry.value.map { memberships(user: $0.name, gid: gid) } ?? [] })
     // Under setgid, HOME is the caller's to choose; the password database is not.
