@@ -11,7 +11,7 @@
  * copy of the environment is not enough: those libraries call getenv() on the real
  * one. So, before main() and before any library is opened with dlopen(), a process
  * that runs with privileges it did not inherit throws the real environment away
- * and rebuilds it from the short allow-list below, each value checked.
+ * but for the short allow-list below, each value checked, and a fixed PATH.
  *
  * Do not add a variable to the list unless gsendmail itself reads it and a hostile
  * value cannot make a privileged process read, write or execute a file the caller
@@ -27,7 +27,6 @@
 #define _GNU_SOURCE
 #include "CShim.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -107,37 +106,35 @@ int gs_secure_environment_keeps(const char *entry) {
 
 int gs_secure_start_state(void) { return gs_secure_state; }
 
-/* Runs before main(), ahead of the program's other constructors. */
+/* Whether the entries [first, last) hold one named like `entry` (through its '='). */
+static int gs_name_seen(char **first, char **last, const char *entry) {
+  size_t len = (size_t)(strchr(entry, '=') - entry) + 1;
+  for (char **p = first; p < last; p++) {
+    if (strncmp(*p, entry, len) == 0) return 1;
+  }
+  return 0;
+}
+
+/* Runs before main(), ahead of the program's other constructors.
+ *
+ * The environment is rebuilt in place, in the array the kernel laid out: kept entries
+ * move to its front, the caller's PATH entry becomes ours, the rest is cut off. Nothing
+ * is allocated, so nothing can fail; and `environ` keeps pointing where it did, which
+ * matters: the Swift runtime finds the argument vector next to it. A caller who set no
+ * PATH gets none (gsendmail runs no program through PATH). */
 __attribute__((constructor(101))) static void gs_secure_start(void) {
   if (getauxval(AT_SECURE) == 0 && getegid() == getgid() && geteuid() == getuid()) return;
   umask(007);
-  /* The entries kept, copied before the environment is cleared (they point into it). */
-  enum { GS_MAX_KEPT = 16 };
-  char *kept[GS_MAX_KEPT];
-  int count = 0;
-  for (char **p = environ; p != NULL && *p != NULL && count < GS_MAX_KEPT; p++) {
-    if (!gs_secure_environment_keeps(*p)) continue;
+  static char safe_path[] = "PATH=" GS_SAFE_PATH;
+  char **out = environ;
+  for (char **p = environ; p != NULL && *p != NULL; p++) {
+    char *entry = *p;
+    if (strncmp(entry, "PATH=", 5) == 0) entry = safe_path;
+    else if (!gs_secure_environment_keeps(entry)) continue;
     /* One entry per name: the first wins, as getenv() would answer. */
-    size_t name_len = (size_t)(strchr(*p, '=') - *p) + 1;
-    int seen = 0;
-    for (int i = 0; i < count; i++) seen |= strncmp(kept[i], *p, name_len) == 0;
-    if (seen) continue;
-    if ((kept[count] = strdup(*p)) == NULL) goto fail;
-    count++;
+    if (gs_name_seen(environ, out, entry)) continue;
+    *out++ = entry;
   }
-  if (clearenv() != 0) goto fail;
-  if (setenv("PATH", GS_SAFE_PATH, 1) != 0) goto fail;
-  for (int i = 0; i < count; i++) {
-    char *eq = strchr(kept[i], '=');
-    *eq = '\0';
-    int rc = setenv(kept[i], eq + 1, 1);
-    free(kept[i]);
-    if (rc != 0) goto fail;
-  }
+  if (out != NULL) *out = NULL;
   gs_secure_state = 1;
-  return;
-fail:
-  /* Without a clean environment nothing is safe to run: EX_TEMPFAIL, the caller may retry. */
-  (void)!write(2, "gsendmail: cannot set up a safe environment (out of memory); try again\n", 71);
-  _exit(75);
 }
