@@ -64,6 +64,8 @@ chmod 0644 "$root/tmp/message-hostile"
 
 check "hostile: root logs the system account in against the HTTPS token endpoint" \
 	sh_chroot 'printf "1//chroot-refresh-token\n" | gsendmailctl login test --refresh-token-stdin'
+# The login delivered what send_checks left queued, creating the log: start without it.
+sh_chroot 'rm -f /var/log/gsendmail.log'
 check "hostile: tester's send does not create the system log file (it says so, and uses syslog)" \
 	sh_tester 'out=$(/usr/sbin/sendmail -t </tmp/message-hostile 2>&1); printf "%s\n" "$out"
 		! test -e /var/log/gsendmail.log && printf "%s" "$out" | grep -q "cannot write the log file"'
