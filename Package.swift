@@ -1,9 +1,10 @@
 // swift-tools-version:6.0
 // gsendmail: a sendmail-compatible mail submission agent for Gmail and the
-// Google Workspace relay. Arrows point down: pure cores (Codecs, MessageCore,
-// SMTPCore, SMTPServerCore, TOMLCore) import no I/O; Transport is the only
-// target that touches sockets and OpenSSL; GSendmailKit is the front end; the
-// executables stay thin.
+// Google Workspace relay. Arrows point down (docs/design.md, "Layers"): pure cores
+// (Codecs, MessageCore, SMTPCore, SMTPServerCore, TOMLCore, OAuth2, GSendmailCore)
+// import no I/O; Transport is the only target that touches sockets and OpenSSL;
+// GSendmailKit does the front end's I/O (delivery, queue glue, credentials, the log);
+// GSendmailAdmin is what only gsendmailctl runs; the executables stay thin.
 import PackageDescription
 
 let package = Package(
@@ -17,7 +18,9 @@ let package = Package(
     .library(name: "TOMLCore", targets: ["TOMLCore"]),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    // Pinned: every build resolves the same version (Package.resolved is not kept: the
+    // commit ids it records differ between mirrors of the repository).
+    .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
   ],
   targets: [
     // OpenSSL headers only: libssl/libcrypto are opened with dlopen() by CShim on the
@@ -44,16 +47,28 @@ let package = Package(
     .target(name: "OAuth2", dependencies: ["Codecs"]),
     .target(name: "TokenStore", dependencies: ["Codecs", "OAuth2", "HTTPClient", "Transport"]),
 
+    // What the front end decides, pure: the command line, the configuration and account
+    // choice, aliases. No I/O: tests feed it values.
+    .target(name: "GSendmailCore", dependencies: ["Codecs", "MessageCore", "TOMLCore"]),
     // Front end: options, config, accounts, aliases, delivery, the exit-code table.
     .target(
       name: "GSendmailKit",
       dependencies: [
-        "CShim", "Codecs", "MessageCore", "SMTPCore", "SMTPServerCore", "TOMLCore", "Transport", "MailQueue",
-        "TokenStore",
+        "CShim", "Codecs", "GSendmailCore", "HTTPClient", "MailQueue", "MessageCore", "OAuth2", "SMTPCore", "SMTPServerCore",
+        "TOMLCore", "TokenStore", "Transport",
       ],
       // A guard: no dependency imports Foundation, and should one ever do, this keeps
       // Foundation's String methods from being picked over the standard library's
       // here, which would drag all of Foundation (and ICU) into gsendmail.
+      swiftSettings: [.enableUpcomingFeature("MemberImportVisibility")]),
+    // What only gsendmailctl does (doctor, status, the queue commands): kept out of the
+    // set-group-ID gsendmail, which links GSendmailKit alone.
+    .target(
+      name: "GSendmailAdmin",
+      dependencies: [
+        "Codecs", "GSendmailCore", "GSendmailKit", "MailQueue", "MessageCore", "OAuth2", "SMTPCore", "TokenStore",
+        "Transport",
+      ],
       swiftSettings: [.enableUpcomingFeature("MemberImportVisibility")]),
     // libstdc++.a for gsendmail: the C++ runtime pieces the static Swift runtime needs,
     // without loading libstdc++.so (module.modulemap says why).
@@ -62,7 +77,7 @@ let package = Package(
     .executableTarget(
       name: "gsendmailctl",
       dependencies: [
-        "Codecs", "GSendmailKit", "OAuth2", "TokenStore",
+        "Codecs", "GSendmailAdmin", "GSendmailCore", "GSendmailKit", "OAuth2", "TokenStore",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
@@ -79,7 +94,10 @@ let package = Package(
     .testTarget(name: "SMTPServerCoreTests", dependencies: ["SMTPServerCore", "Codecs", "TestSupport"]),
     .testTarget(name: "TestServerKitTests", dependencies: ["TestServerKit", "Transport"]),
     .testTarget(name: "TransportTests", dependencies: ["CShim", "Transport", "TestServerKit", "SMTPServerCore"]),
-    .testTarget(name: "GSendmailKitTests", dependencies: ["CShim", "Codecs", "GSendmailKit", "MailQueue", "TestServerKit", "TokenStore"]),
+    .testTarget(name: "GSendmailCoreTests", dependencies: ["GSendmailCore"]),
+    .testTarget(name: "GSendmailKitTests", dependencies: ["CShim", "Codecs", "GSendmailCore", "GSendmailKit", "MailQueue", "TestServerKit", "TokenStore"]),
+    .testTarget(
+      name: "GSendmailAdminTests", dependencies: ["GSendmailAdmin", "GSendmailCore", "GSendmailKit", "TokenStore"]),
     .testTarget(name: "MailQueueTests", dependencies: ["MailQueue", "MessageCore", "TestSupport"]),
     .testTarget(name: "OAuth2Tests", dependencies: ["OAuth2"]),
     .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),

@@ -12,7 +12,8 @@
 # yet (placeholders), with a warning instead of an error.
 #
 # Fails (non-zero) on: a build error, a version mismatch, a manual page that
-# mandoc -Tlint finds fault with, a library that links the Swift runtime
+# mandoc -Tlint finds fault with, a unit that systemd-analyze verify (when
+# installed) finds fault with, a library that links the Swift runtime
 # dynamically, or a lintian error.
 set -euo pipefail
 
@@ -151,12 +152,35 @@ sed -i '1{/^#!/d}' "$main/usr/share/bash-completion/completions/gsendmailctl"
 chmod 0644 "$main/usr/share/bash-completion/completions/gsendmailctl" \
 	"$main/usr/share/zsh/vendor-completions/_gsendmailctl" "$main/usr/share/fish/vendor_completions.d/gsendmailctl.fish"
 
+# The log file's rotation; a conffile, like everything under /etc.
+install -d "$main/etc/logrotate.d"
+install -m 0644 "$here/logrotate.gsendmail" "$main/etc/logrotate.d/gsendmail"
 install -d "$main/usr/share/doc/gsendmail/examples"
 install -m 0644 "$here/examples/config.toml" "$main/usr/share/doc/gsendmail/examples/config.toml"
 install -d "$main/DEBIAN"
 for script in postinst prerm postrm; do
 	install -m 0755 "$here/debian/gsendmail.$script" "$main/DEBIAN/$script"
 done
+(cd "$main" && find etc -type f -printf '/%p\n' | LC_ALL=C sort >DEBIAN/conffiles)
+chmod 0644 "$main/DEBIAN/conffiles"
+
+# The units as systemd reads them, when this machine has systemd-analyze: in a
+# copy of the package tree over the machine's own units (the targets they
+# name), so that ExecStart= finds the programs. A warning fails too.
+if command -v systemd-analyze >/dev/null; then
+	say "systemd-analyze verify"
+	sroot=$out/work/systemd-root
+	install -d "$sroot/usr/lib/systemd"
+	cp -r /usr/lib/systemd/system "$sroot/usr/lib/systemd/"
+	cp -a "$main/usr" "$sroot/"
+	units=(gsendmail-queue.timer gsendmail-queue.service gsendmail-smtp.socket gsendmail-smtp@.service)
+	verify=$(cd "$sroot" && systemd-analyze verify --root=. --man=no \
+		"${units[@]/#/usr/lib/systemd/system/}" 2>&1) || verify="${verify:-failed}"
+	if [ -n "$verify" ]; then
+		printf '%s\n' "$verify" >&2
+		die "systemd-analyze verify found fault with the units"
+	fi
+fi
 
 say "package tree: gsendmail-mta"
 # argv[0] picks the mode: sendmail = gsendmail, mailq = -bp, newaliases = -bi.

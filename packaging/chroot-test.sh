@@ -3,11 +3,16 @@
 # system with no Swift toolchain (a debootstrap --variant=minbase chroot).
 #
 # Usage: packaging/chroot-test.sh [--fresh] [--keep]
-#   --fresh  make a new chroot with debootstrap instead of the cached one
+#        packaging/chroot-test.sh --prepare [--fresh]
+#   --fresh    make a new chroot with debootstrap instead of the cached one
+#   --prepare  only make the cached chroot of $SUITE if it is missing (in a
+#              directory of its own; no .deb needed), e.g. while the code builds
 #   --keep   leave the chroot in packaging/out/chroot after the test
 # Environment:
-#   SUITE   Debian suite (default bookworm)
-#   MIRROR  Debian mirror (default: the machine's apt sources)
+#   SUITE   Debian suite: bookworm (default) or trixie; each has its own cached
+#           chroot, packaging/out/cache/SUITE-minbase.tar.zst
+#   MIRROR  Debian mirror (default: the machine's apt sources; for a suite
+#           they do not list, the host that serves the machine's own suite)
 #   GSENDMAIL_ALLOW_STUB=1  skip, instead of failing, the checks that need the
 #           real programs when the packaged ones do not print a version yet
 #
@@ -26,10 +31,12 @@ suite=${SUITE:-bookworm}
 cache=$out/cache/$suite-minbase.tar.zst
 log=$out/chroot-test.log
 fresh=0
+prepare=0
 keep=0
 for arg in "$@"; do
 	case $arg in
 	--fresh) fresh=1 ;;
+	--prepare) prepare=1 ;;
 	--keep) keep=1 ;;
 	-h | --help)
 		awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"
@@ -47,137 +54,27 @@ passed=0
 failed=0
 skipped=0
 mkdir -p "$out" "$out/cache"
+if [ "$prepare" -eq 1 ]; then
+	log=$out/prepare-$suite.log
+fi
 : >"$log"
 
-say() { printf '==> %s\n' "$*"; }
-die() {
-	printf 'chroot-test.sh: %s\n' "$*" >&2
-	exit 1
-}
-
-# check DESCRIPTION COMMAND...: one test; the command's output goes to the log.
-check() {
-	local desc=$1
-	shift
-	printf '\n### %s\n$ %s\n' "$desc" "$*" >>"$log"
-	if "$@" >>"$log" 2>&1; then
-		passed=$((passed + 1))
-		printf 'ok   %s\n' "$desc"
-	else
-		failed=$((failed + 1))
-		printf 'FAIL %s\n' "$desc"
-	fi
-}
-
-# check_real DESCRIPTION COMMAND...: a test of what the real programs do;
-# skipped with placeholder binaries when GSENDMAIL_ALLOW_STUB=1.
-check_real() {
-	if [ "$real" -eq 0 ] && [ "${GSENDMAIL_ALLOW_STUB:-0}" = 1 ]; then
-		skipped=$((skipped + 1))
-		printf 'skip %s (placeholder binaries)\n' "$1"
-		return 0
-	fi
-	check "$@"
-}
-
-# in_chroot COMMAND...: run as root in the chroot with a clean environment.
-in_chroot() {
-	chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-		HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
-}
-
-# as_tester COMMAND...: run as the unprivileged user "tester", in no group but
-# its own.
-as_tester() {
-	chroot --userspec="$tester_uid:$tester_gid" --groups="$tester_gid" "$root" \
-		/usr/bin/env -i PATH=/usr/bin:/bin HOME=/home/tester LANG=C.UTF-8 "$@"
-}
-
-# sh_chroot SCRIPT: a shell script run as root in the chroot.
-sh_chroot() { in_chroot /bin/sh -ec "$1"; }
-sh_tester() { as_tester /bin/sh -ec "$1"; }
-
-# start_test_server STATE_DIR [OPTION...]: starts the built gmail-test-server on
-# 127.0.0.1 with its state (records, CA, log) in STATE_DIR, plain HTTP for the token
-# endpoint; sets server_pid, smtp_port (STARTTLS) and http_port. The chroot shares the
-# host's network namespace, so programs inside reach it.
-start_test_server() {
-	local state=$1
-	shift
-	mkdir -p "$state"
-	"$top/.build/release/gmail-test-server" --state-dir "$state" --tls-port off --http-port 0 "$@" \
-		>"$state/ready" 2>"$state/log" &
-	server_pid=$!
-	smtp_port=""
-	local tries=0
-	while [ -z "$smtp_port" ] && [ $tries -lt 100 ]; do
-		# The server may not have opened its output yet: no file is not an error.
-		smtp_port=$(sed -n 's/^smtp 127.0.0.1:\([0-9]*\) starttls$/\1/p' "$state/ready" 2>/dev/null || true)
-		tries=$((tries + 1)); sleep 0.1
-	done
-	[ -n "$smtp_port" ] || die "the test server did not start: $(cat "$state/log")"
-	http_port=$(sed -n 's/^http 127.0.0.1:\([0-9]*\)$/\1/p' "$state/ready")
-}
-
-# stop_test_server: ends the server start_test_server started.
-stop_test_server() {
-	if [ -n "${server_pid:-}" ]; then
-		kill "$server_pid" 2>/dev/null || true
-		wait "$server_pid" 2>/dev/null || true
-		server_pid=""
-	fi
-}
-
-unmount_all() {
-	if mountpoint -q "$root/proc" 2>/dev/null; then
-		umount "$root/proc" || umount -l "$root/proc"
-	fi
-}
-
-remove_root() {
-	unmount_all
-	if mountpoint -q "$root/proc" 2>/dev/null; then
-		die "$root/proc is still mounted; not removing $root"
-	fi
-	rm -rf --one-file-system "$root"
-}
-
-finish() {
-	local rc=$?
-	if [ -n "${server_pid:-}" ]; then kill "$server_pid" 2>/dev/null || true; fi
-	unmount_all
-	if [ "$keep" -eq 0 ] && [ -d "$root" ]; then
-		remove_root
-	fi
-	exit "$rc"
-}
-
-# The first mirror of the machine's apt sources that serves $suite itself
-# (not -updates or -security), deb822 or one-line format.
-detect_mirror() {
-	local f
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -f "$f" ] || continue
-		awk -v suite="$suite" '
-			function flush() {
-				if (deb && uris != "" && index(" " suites " ", " " suite " ")) { print uris; found = 1; exit }
-				deb = 0; uris = ""; suites = ""
-			}
-			/^[ \t]*$/ { flush(); next }
-			/^Types:/ { deb = ($0 ~ /(^|[ \t])deb([ \t]|$)/) }
-			/^URIs:/ { uris = $2 }
-			/^Suites:/ { sub(/^Suites:[ \t]*/, ""); suites = $0 }
-			END { if (!found) flush() }
-		' "$f"
-	done
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-		[ -f "$f" ] || continue
-		sed -e 's/\[[^]]*\]//' "$f" | awk -v suite="$suite" '$1 == "deb" && $3 == suite { print $2 }'
-	done
-}
+# shellcheck source=packaging/chroot-lib.sh
+. "$here/chroot-lib.sh"
 
 [ "$(id -u)" -eq 0 ] || die "run as root (debootstrap and chroot need it)"
 command -v debootstrap >/dev/null || die "debootstrap is not installed"
+
+if [ "$prepare" -eq 1 ]; then
+	if [ "$fresh" -eq 1 ] || [ ! -f "$cache" ]; then
+		dir=$out/prepare-$suite
+		rm -rf --one-file-system "$dir"
+		make_cache "$dir"
+		rm -rf --one-file-system "$dir"
+	fi
+	say "cached chroot of $suite: $cache"
+	exit 0
+fi
 
 main_deb=$(ls -t "$out"/gsendmail_*_*.deb 2>/dev/null | head -n 1 || true)
 mta_deb=$(ls -t "$out"/gsendmail-mta_*_all.deb 2>/dev/null | head -n 1 || true)
@@ -195,14 +92,7 @@ if [ -d "$root" ]; then
 	remove_root
 fi
 if [ "$fresh" -eq 1 ] || [ ! -f "$cache" ]; then
-	mirror=${MIRROR:-$(detect_mirror | head -n 1)}
-	[ -n "$mirror" ] || die "no $suite mirror in the apt sources; set MIRROR"
-	say "debootstrap --variant=minbase $suite $mirror"
-	debootstrap --variant=minbase "$suite" "$root" "$mirror" >>"$log" 2>&1 ||
-		die "debootstrap failed; see $log"
-	say "caching the chroot in $cache"
-	tar -C "$root" --numeric-owner -cf - . | zstd -q -T0 -3 -o "$cache.tmp" -f
-	mv "$cache.tmp" "$cache"
+	make_cache "$root"
 else
 	say "unpacking the cached chroot $cache"
 	mkdir -p "$root"
@@ -230,6 +120,22 @@ check "both packages installed" \
 	sh_chroot 'dpkg-query -W -f "\${Status}\n" gsendmail gsendmail-mta | grep -c "install ok installed" | grep -qx 2'
 sh_chroot 'dpkg-query -W -f "\${Package} \${Version} \${Installed-Size} KiB\n" gsendmail gsendmail-mta' | tee -a "$log"
 
+# What differs between the suites: which alternative of the hand-written
+# Depends (debian/control) apt picks for the libraries gsendmail opens.
+check "the chroot is Debian $suite" sh_chroot "grep -qx 'VERSION_CODENAME=$suite' /etc/os-release"
+case $suite in
+bookworm) suite_libs="libssl3 libcurl4" ;;
+trixie) suite_libs="libssl3t64 libcurl4t64" ;;
+*) suite_libs="" ;;
+esac
+if [ -n "$suite_libs" ]; then
+	check "$suite: Depends satisfied by $suite_libs" sh_chroot "
+		dpkg-query -W -f '\${Package} \${Status}\n' $suite_libs | grep -c ' install ok installed$' | grep -qx 2"
+else
+	skipped=$((skipped + 1))
+	printf 'skip %s: no suite-specific checks for this suite\n' "$suite"
+fi
+
 printed=$(in_chroot gsendmail --version 2>>"$log" || true)
 real=0
 if [ "$printed" = "gsendmail $upstream" ]; then
@@ -250,6 +156,10 @@ check "libssl.so.3, libcrypto.so.3 and libcurl.so.4 installed (dlopen targets)" 
 
 check "group gsendmail and user _gsendmail exist" \
 	sh_chroot 'getent group gsendmail && getent passwd _gsendmail | grep -q ":/nonexistent:/usr/sbin/nologin$"'
+check "user _gsendmail-smtp exists, in its own group, not in group gsendmail" sh_chroot '
+	getent passwd _gsendmail-smtp | grep -q ":/nonexistent:/usr/sbin/nologin$"
+	test "$(id -gn _gsendmail-smtp)" = _gsendmail-smtp
+	! id -Gn _gsendmail-smtp | tr " " "\n" | grep -qx gsendmail'
 check "/usr/sbin/gsendmail is 2755 root:gsendmail" \
 	sh_chroot 'test "$(stat -c "%a %U %G" /usr/sbin/gsendmail)" = "2755 root gsendmail"'
 check "dpkg-statoverride lists /usr/sbin/gsendmail" \
@@ -274,6 +184,20 @@ check "manual pages installed" sh_chroot '
 check "system queue timer enabled, SMTP socket not enabled" sh_chroot '
 	test -L /etc/systemd/system/timers.target.wants/gsendmail-queue.timer
 	! test -e /etc/systemd/system/sockets.target.wants/gsendmail-smtp.socket'
+check "gsendmail-smtp.socket: loopback only, by the socket's own IP access control" sh_chroot '
+	u=/usr/lib/systemd/system/gsendmail-smtp.socket
+	grep -qx "ListenStream=127.0.0.1:2525" $u && grep -qx "Accept=yes" $u
+	grep -qx "IPAddressDeny=any" $u && grep -qx "IPAddressAllow=localhost" $u'
+# The service runs the set-group-ID binary as an ordinary user: nothing in it may
+# set no_new_privs, which a non-root User= gets from any of these settings.
+check "gsendmail-smtp@.service: user _gsendmail-smtp, set-group-ID allowed" sh_chroot '
+	u=/usr/lib/systemd/system/gsendmail-smtp@.service
+	grep -qx "User=_gsendmail-smtp" $u && grep -qx "NoNewPrivileges=no" $u
+	! grep -E "^(DynamicUser|LockPersonality|MemoryDenyWriteExecute|PrivateDevices|ProtectClock|ProtectHostname|ProtectKernelLogs|ProtectKernelModules|ProtectKernelTunables|RestrictAddressFamilies|RestrictNamespaces|RestrictRealtime|RestrictSUIDSGID|SystemCallArchitectures|SystemCallFilter|SystemCallLog|IPAddressDeny|IPAddressAllow)=" $u'
+check "logrotate snippet installed as a conffile: 0660 root:gsendmail" sh_chroot '
+	dpkg-query -W -f "\${Conffiles}\n" gsendmail | grep -q "^ /etc/logrotate.d/gsendmail "
+	grep -q "^/var/log/gsendmail.log {" /etc/logrotate.d/gsendmail
+	grep -q "create 0660 root gsendmail$" /etc/logrotate.d/gsendmail'
 check "user queue timer enabled globally" \
 	sh_chroot 'test -L /etc/systemd/user/timers.target.wants/gsendmail-queue.timer'
 check "shell completions installed for bash, zsh and fish" sh_chroot '
@@ -323,6 +247,13 @@ check "tester: sendmail --dry-run -t exits 0 (set-group-ID read of the system co
 check_real "tester: --dry-run prints the envelope" \
 	sh_tester '/usr/sbin/sendmail --dry-run -t </tmp/message >/tmp/dry-tester
 		grep -q "^RCPT TO:<rcpt@example.org>" /tmp/dry-tester'
+# The -bs socket service's user, as gsendmail-smtp@.service runs it: through the
+# set-group-ID binary, like any local user.
+smtp_uid=$(in_chroot id -u _gsendmail-smtp)
+smtp_gid=$(in_chroot id -g _gsendmail-smtp)
+check "_gsendmail-smtp: sendmail --dry-run -t reads the system config (set-group-ID)" \
+	chroot --userspec="$smtp_uid:$smtp_gid" --groups="$smtp_gid" "$root" /usr/bin/env -i PATH=/usr/bin:/bin \
+	HOME=/nonexistent /bin/sh -ec '! cat /etc/gsendmail/config.toml 2>/dev/null && /usr/sbin/sendmail --dry-run -t </tmp/message'
 check "root: mailq exits 0" in_chroot mailq
 check_real "root: mailq says the queue is empty" sh_chroot 'mailq | grep -q "Mail queue is empty"'
 check "tester: mailq exits 0" as_tester /usr/bin/mailq
@@ -426,61 +357,10 @@ if [ -x "$top/.build/release/gmail-test-server" ]; then
 	done
 fi
 
-# --- remove -----------------------------------------------------------------
+# --- remove, purge, reinstall ------------------------------------------------
 
-say "dpkg --remove"
-# What users and the administrator own, and a message still in the queue.
-sh_chroot '
-	mkdir -p /home/tester/.config/gsendmail /home/tester/.local/state/gsendmail/queue
-	echo "# mine" >/home/tester/.config/gsendmail/config.toml
-	echo queued >/home/tester/.local/state/gsendmail/queue/entry
-	chown -R tester:tester /home/tester/.config /home/tester/.local
-	echo queued >/var/spool/gsendmail/entry
-	chgrp gsendmail /var/spool/gsendmail/entry'
-check "dpkg --remove gsendmail-mta gsendmail" in_chroot dpkg --remove gsendmail-mta gsendmail
-check "programs and links gone" sh_chroot '
-	for f in /usr/sbin/gsendmail /usr/bin/gsendmailctl /usr/sbin/sendmail /usr/lib/sendmail \
-		/usr/bin/mailq /usr/sbin/newaliases; do ! test -e "$f" && ! test -L "$f"; done'
-check "remove keeps the queue and its message, tokens dir, config" sh_chroot '
-	test -f /var/spool/gsendmail/entry && test -d /var/spool/gsendmail/failed
-	test -d /var/lib/gsendmail/tokens && test -f /etc/gsendmail/config.toml'
-check "remove keeps the group, the user and the statoverride" sh_chroot '
-	getent group gsendmail && getent passwd _gsendmail
-	dpkg-statoverride --list /usr/sbin/gsendmail'
-check "gsendmail is in state config-files" \
-	sh_chroot 'dpkg-query -W -f "\${Status}\n" gsendmail | grep -qx "deinstall ok config-files"'
-
-# --- purge ------------------------------------------------------------------
-
-say "dpkg --purge"
-check "dpkg --purge gsendmail-mta gsendmail" in_chroot dpkg --purge gsendmail-mta gsendmail
-check "purge deletes /var/spool/gsendmail and /var/lib/gsendmail" \
-	sh_chroot '! test -e /var/spool/gsendmail && ! test -e /var/lib/gsendmail'
-check "purge deletes the statoverride and the user" sh_chroot '
-	! dpkg-statoverride --list /usr/sbin/gsendmail && ! getent passwd _gsendmail'
-check "purge keeps the administrator's /etc/gsendmail/config.toml" \
-	sh_chroot 'test -f /etc/gsendmail/config.toml'
-check "purge keeps the group while config.toml still uses it" \
-	sh_chroot 'getent group gsendmail'
-check "purge leaves users' home data alone" sh_chroot '
-	test -f /home/tester/.config/gsendmail/config.toml
-	test -f /home/tester/.local/state/gsendmail/queue/entry'
-check "purge leaves no systemd links" \
-	sh_chroot 'test -z "$(find /etc/systemd /var/lib/systemd -name "*gsendmail*" 2>/dev/null)"'
-check "dpkg knows nothing of either package" \
-	sh_chroot '! dpkg-query -W gsendmail 2>/dev/null && ! dpkg-query -W gsendmail-mta 2>/dev/null'
-
-say "reinstall and purge without a configuration"
-sh_chroot 'rm -f /etc/gsendmail/config.toml'
-check "dpkg -i gsendmail (dependencies already there)" in_chroot dpkg -i "$main_in"
-check "dpkg --purge gsendmail" in_chroot dpkg --purge gsendmail
-check "purge deletes the empty /etc/gsendmail and the unused group" sh_chroot '
-	! test -e /etc/gsendmail && ! getent group gsendmail'
-{
-	printf '\n### left after purge\n'
-	sh_chroot 'ls -ld /etc/gsendmail /var/lib/gsendmail /var/spool/gsendmail 2>&1 || true
-		getent group gsendmail || echo "group gsendmail: absent"'
-} >>"$log" 2>&1
+# shellcheck source=packaging/chroot-remove.sh
+. "$here/chroot-remove.sh"
 
 elapsed=$(($(date +%s) - start))
 printf '\nchroot test: %d s; log: %s\n' "$elapsed" "$log"

@@ -11,9 +11,11 @@
 # sent by -q, mailq, --dry-run and --version.
 #
 # Usage: packaging/update-section-order.sh          rewrite the list
-#        packaging/update-section-order.sh --check  write nothing; fail when the list
-#                                                   misses more than 10% of the
-#                                                   functions these invocations run
+#        packaging/update-section-order.sh --check  write nothing; print the share of
+#                                                   the functions these invocations run
+#                                                   that the list holds (a report: a
+#                                                   stale list costs speed, not
+#                                                   correctness)
 # Needs valgrind and python3. Failure policy: any step that fails stops the script.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -85,7 +87,7 @@ if check:
     share = 1 - len(missing) / len(lines)
     print(f"{order}: lists {share:.0%} of the {len(lines)} functions run now")
     if share < 0.9:
-        sys.exit("the hot-function list is stale: run packaging/update-section-order.sh")
+        print("the list is stale (start-up speed only): run packaging/update-section-order.sh before a release")
 else:
     with open(order, "w") as f:
         f.write("\n".join(lines) + "\n")

@@ -3,6 +3,7 @@
 // or service-account grant, and the token store of a configuration (SPEC §6).
 // Used by delivery (access tokens) and by gsendmailctl login, logout and status.
 
+import GSendmailCore
 import HTTPClient
 import OAuth2
 import TokenStore

@@ -3,6 +3,8 @@
 // XDG file, then /etc/gsendmail/config.toml. Also where that choice puts the
 // queue and the token cache.
 
+import GSendmailCore
+
 /// Finds and loads the configuration.
 public enum ConfigLocator {
   /// The system-wide configuration file.

@@ -3,6 +3,7 @@
 // OAuth access token from the token store, refreshed when it is about to expire
 // and once more when the server rejected it (SPEC §6).
 
+import GSendmailCore
 import SMTPCore
 import TokenStore
 

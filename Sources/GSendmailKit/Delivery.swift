@@ -4,19 +4,26 @@
 // EHLO, streams header and body, and returns the server's reply or throws a
 // DeliveryFailure.
 
+import GSendmailCore
 import MessageCore
 import SMTPCore
 
 /// Sends messages for one account.
-struct Delivery {
-  var environment: Environment
-  var config: Configuration
-  var transcript: ((String) -> Void)?
+package struct Delivery {
+  package var environment: Environment
+  package var config: Configuration
+  package var transcript: ((String) -> Void)?
+
+  package init(environment: Environment, config: Configuration, transcript: ((String) -> Void)?) {
+    self.environment = environment
+    self.config = config
+    self.transcript = transcript
+  }
 
   /// Opens a session for an account.
   /// - Parameter relay: Set to `host[ip]:port` once connected, even when TLS, EHLO or AUTH
   ///   then fails (left as it was when the connection failed).
-  func openSession(_ account: Account, sender: String, relay: inout String) throws -> SMTPSession {
+  package func openSession(_ account: Account, sender: String, relay: inout String) throws -> SMTPSession {
     let user = account.loginUser(sender: sender)
     let authentication: SMTPClient.Authentication
     switch account.auth {
@@ -39,14 +46,14 @@ struct Delivery {
   ///   was when the connection failed).
   /// - Returns: The server's reply to the end of data.
   /// - Throws: `DeliveryFailure`, `BadMessage`, `ConfigError`.
-  func send(_ message: PreparedMessage, body: ByteSource, relay: inout String) throws -> SMTPReply {
+  package func send(_ message: PreparedMessage, body: ByteSource, relay: inout String) throws -> SMTPReply {
     let session = try openSession(message.account, sender: message.sender, relay: &relay)
     defer { session.quit() }
     return try send(message, body: body, in: session)
   }
 
   /// Sends one message in an open session.
-  func send(_ message: PreparedMessage, body: ByteSource, in session: SMTPSession) throws -> SMTPReply {
+  package func send(_ message: PreparedMessage, body: ByteSource, in session: SMTPSession) throws -> SMTPReply {
     let decision = message.encoding(serverSupports8BitMIME: session.client.capabilities.supportsEightBitMIME)
     let source = try Self.wireBytes(message, body: body, decision: decision)
     return try session.send(message.envelope(for: decision), timeout: config.timeout, source: source)
@@ -70,7 +77,7 @@ struct Delivery {
   }
 
   /// The prepared header rewritten for a quoted-printable body.
-  static func quotedPrintableHeader(_ header: [UInt8]) throws -> [UInt8] {
+  package static func quotedPrintableHeader(_ header: [UInt8]) throws -> [UInt8] {
     var scanner = MessageScanner()
     try scanner.push(header)
     let fields = try scanner.finish().fields
@@ -84,11 +91,11 @@ struct Delivery {
 
 /// Header then body, the body optionally quoted-printable encoded.
 struct MessageBytes: ByteSource {
-  var header: [UInt8]
-  var body: ByteSource
-  var quotedPrintable: Bool
+  package var header: [UInt8]
+  package var body: ByteSource
+  package var quotedPrintable: Bool
 
-  func stream(_ write: ([UInt8]) throws -> Void) throws {
+  package func stream(_ write: ([UInt8]) throws -> Void) throws {
     try write(header)
     guard quotedPrintable else {
       try body.stream(write)

@@ -6,6 +6,7 @@
 // server's reply or our own reason. Every field is escaped (`LogEscaping`), so no
 // address, reply or tag can start a line of its own.
 
+import GSendmailCore
 import MessageCore
 
 #if canImport(Glibc)

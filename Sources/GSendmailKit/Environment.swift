@@ -4,6 +4,7 @@
 // randomness. Tests build one by hand to pin them.
 
 import CShim
+import GSendmailCore
 import Synchronization
 
 #if canImport(Glibc)
@@ -156,7 +157,7 @@ public struct Environment: Sendable {
   /// `$XDG_STATE_HOME`, else `~/.local/state`.
   public var stateHome: String { nonEmpty("XDG_STATE_HOME") ?? home + "/.local/state" }
 
-  func nonEmpty(_ key: String) -> String? {
+  package func nonEmpty(_ key: String) -> String? {
     guard let v = variables[key], !v.isEmpty else { return nil }
     return v
   }

@@ -3,6 +3,7 @@
 // throws errors that name what happened; this maps them. Anything unexpected is
 // an internal error (70).
 
+import GSendmailCore
 import MailQueue
 import MessageCore
 import TokenStore

@@ -4,6 +4,7 @@
 // own group when running setgid. Failures are returned as errno text.
 
 #if canImport(Glibc)
+import GSendmailCore
 import Glibc
 #endif
 
@@ -16,10 +17,10 @@ public struct FileError: Error, Equatable, Sendable, CustomStringConvertible {
   public var description: String { "\(path): \(reason)" }
 }
 
-enum Files {
+package enum Files {
   /// Whether `path` exists (any type).
   /// - Parameter asCaller: Look with the caller's own group when running setgid.
-  static func exists(_ path: String, asCaller: Bool = false) -> Bool {
+  package static func exists(_ path: String, asCaller: Bool = false) -> Bool {
     let saved = getegid()
     let drop = asCaller && saved != getgid()
     if drop { _ = setegid(getgid()) }
@@ -30,7 +31,7 @@ enum Files {
 
   /// Gives up the setgid group for the rest of the process (real, effective and saved
   /// group become the caller's). The corresponding C function is `setregid`.
-  static func dropSetgidGroup() {
+  package static func dropSetgidGroup() {
     let gid = getgid()
     // Setting the real group makes the saved set-group-ID follow (setregid(2)).
     if getegid() != gid { _ = setregid(gid, gid) }
@@ -39,7 +40,7 @@ enum Files {
   /// Reads a whole file of at most `limit` bytes.
   /// - Parameter asCaller: Drop the setgid group while opening, so that a file the caller
   ///   names is read with the caller's own rights only (SPEC §5).
-  static func read(_ path: String, limit: Int = 1 << 20, asCaller: Bool = false) throws(FileError) -> [UInt8] {
+  package static func read(_ path: String, limit: Int = 1 << 20, asCaller: Bool = false) throws(FileError) -> [UInt8] {
     let saved = getegid()
     if asCaller && saved != getgid() { _ = setegid(getgid()) }
     let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -63,14 +64,14 @@ enum Files {
   }
 
   /// Reads a UTF-8 text file.
-  static func readText(_ path: String, asCaller: Bool = false) throws(FileError) -> String {
+  package static func readText(_ path: String, asCaller: Bool = false) throws(FileError) -> String {
     String(decoding: try read(path, asCaller: asCaller), as: UTF8.self)
   }
 
   /// Checks that a file holding secrets is readable by its owner and, at most, the
   /// `gsendmail` group (SPEC §5).
   /// - Returns: `nil` when safe, else the `ConfigError` naming the fix.
-  static func secretFileProblem(_ path: String) -> ConfigError? {
+  package static func secretFileProblem(_ path: String) -> ConfigError? {
     var st = stat()
     guard stat(path, &st) == 0 else { return nil }  // a missing file is reported by its reader
     let mode = st.st_mode & 0o777

@@ -2,6 +2,7 @@
 // The modes that handle messages: deliver (-bm, the default, and --dry-run),
 // verify (-bv).
 
+import GSendmailCore
 import MailQueue
 import MessageCore
 import SMTPCore
@@ -233,9 +234,10 @@ extension Frontend {
 }
 
 /// A body held in memory.
-struct MemoryByteSource: ByteSource {
+package struct MemoryByteSource: ByteSource {
   var bytes: [UInt8]
-  func stream(_ write: ([UInt8]) throws -> Void) throws {
+  package init(bytes: [UInt8]) { self.bytes = bytes }
+  package func stream(_ write: ([UInt8]) throws -> Void) throws {
     var offset = 0
     while offset < bytes.count {
       let end = min(offset + 65536, bytes.count)

@@ -4,6 +4,7 @@
 // the reply to the end of data is 250 once it is sent (or queued), else the
 // mapped 4xx/5xx. An idle client gets 421 and the session ends.
 
+import GSendmailCore
 import MessageCore
 import SMTPServerCore
 

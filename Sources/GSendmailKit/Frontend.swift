@@ -4,6 +4,7 @@
 // ExitStatus chooses.
 
 #if canImport(Glibc)
+import GSendmailCore
 import Glibc
 #endif
 import CShim

@@ -4,6 +4,7 @@
 // entry back into a message to send. Every message is committed to the queue
 // before the first attempt, so a crash at any point leaves it queued or sent.
 
+import GSendmailCore
 import MailQueue
 import MessageCore
 import SMTPCore
@@ -14,29 +15,35 @@ import Glibc
 
 /// Writes the body into a queue draft as it is read.
 final class DraftSink: BodySink {
-  let draft: QueueDraft
-  init(_ draft: QueueDraft) { self.draft = draft }
-  func append(_ bytes: [UInt8]) throws { try draft.append(bytes) }
+  package let draft: QueueDraft
+  package init(_ draft: QueueDraft) { self.draft = draft }
+  package func append(_ bytes: [UInt8]) throws { try draft.append(bytes) }
 }
 
 /// Streams a queued body, holding the entry's lock.
-struct EntryBody: ByteSource {
-  var store: any QueueStore
-  var entry: QueueEntry
-  var lock: QueueLock
+package struct EntryBody: ByteSource {
+  package var store: any QueueStore
+  package var entry: QueueEntry
+  package var lock: QueueLock
 
-  func stream(_ write: ([UInt8]) throws -> Void) throws {
+  package init(store: any QueueStore, entry: QueueEntry, lock: QueueLock) {
+    self.store = store
+    self.entry = entry
+    self.lock = lock
+  }
+
+  package func stream(_ write: ([UInt8]) throws -> Void) throws {
     let reader = try store.openBody(of: entry, holding: lock)
     while let chunk = try reader.next() { try write(chunk) }
   }
 }
 
-enum MessageQueue {
+package enum MessageQueue {
   /// The account name of an entry kept in failed/ because no account matched it.
-  static let unchosenAccount = "none"
+  package static let unchosenAccount = "none"
 
   /// The queue store of a configuration, creating its directories when missing.
-  static func store(for config: Configuration, environment: Environment) -> FileQueueStore {
+  package static func store(for config: Configuration, environment: Environment) -> FileQueueStore {
     let directory = ConfigLocator.queueDirectory(for: config, environment: environment)
     if !config.isSystem {
       var base = environment.home
@@ -57,7 +64,7 @@ enum MessageQueue {
   /// `mkdir -p` with mode 0700 for the per-user state directories, below `base` only:
   /// a home directory that does not exist (a system user's `/nonexistent`) is never
   /// created; the queue then reports that it cannot be written.
-  static func makeDirectories(_ path: String, below base: String) {
+  package static func makeDirectories(_ path: String, below base: String) {
     guard Files.exists(base), path.hasPrefix(base + "/") else { return }
     var prefix = base
     for part in path.dropFirst(base.count).split(separator: "/") {
@@ -67,7 +74,7 @@ enum MessageQueue {
   }
 
   /// The queue envelope of a prepared message.
-  static func envelope(of message: PreparedMessage) -> QueueEnvelope {
+  package static func envelope(of message: PreparedMessage) -> QueueEnvelope {
     QueueEnvelope(
       sender: message.sender, account: message.account.name, recipients: message.recipients,
       notify: message.dsn?.notify.map { $0.map(\.rawValue).joined(separator: ",") },
@@ -76,7 +83,7 @@ enum MessageQueue {
 
   /// The message a queue entry holds, ready for Delivery.
   /// - Throws: `ConfigError.unknownAccount` when the account is no longer configured.
-  static func message(of entry: QueueEntry, config: Configuration, environment: Environment) throws -> PreparedMessage {
+  package static func message(of entry: QueueEntry, config: Configuration, environment: Environment) throws -> PreparedMessage {
     var scanner = MessageScanner()
     try scanner.push(entry.header)
     var fields = try scanner.finish().fields
@@ -117,13 +124,13 @@ enum MessageQueue {
 /// `queue = false` and a per-user queue cannot be used. Removed by `remove()` once the
 /// message is sent or refused for now; kept when the message ended in its failed/.
 struct PrivateStaging {
-  let path: String
-  let store: FileQueueStore
+  package let path: String
+  package let store: FileQueueStore
 
   /// - Parameters:
   ///   - parent: Where to make it.
   ///   - reason: Why the queue could not be used, thrown if no directory can be made.
-  init(in parent: String, reason: any Error) throws {
+  package init(in parent: String, reason: any Error) throws {
     var template = Array((parent + "/gsendmail-staging-XXXXXX").utf8CString)
     guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else { throw reason }
     path = String(cString: made)
@@ -131,11 +138,11 @@ struct PrivateStaging {
   }
 
   /// Whether a message was refused for good and kept in its failed/.
-  var holdsFailedMessage: Bool { !((try? store.listFailed()) ?? []).isEmpty }
+  package var holdsFailedMessage: Bool { !((try? store.listFailed()) ?? []).isEmpty }
 
   /// Removes the directory and everything below it (the caller's own files: staging is
   /// only for a per-user configuration, which runs without the set-group-ID group).
-  func remove() {
+  package func remove() {
     Self.removeTree(path)
   }
 
@@ -158,10 +165,10 @@ struct PrivateStaging {
 /// A message refused for good while staged outside the queue: the error, and where the
 /// message is kept.
 struct KeptElsewhere: Error {
-  let underlying: any Error
-  let path: String
+  package let underlying: any Error
+  package let path: String
 
-  init(_ underlying: any Error, path: String) {
+  package init(_ underlying: any Error, path: String) {
     self.underlying = underlying
     self.path = path
   }

@@ -6,6 +6,7 @@
 // (which mailq shows) says where to look; for a user's own configuration the
 // reason carries its first line. The password itself never appears in an error.
 
+import GSendmailCore
 import CShim
 import Synchronization
 
@@ -13,11 +14,11 @@ import Synchronization
 import Glibc
 #endif
 
-enum PasswordSource {
+package enum PasswordSource {
   /// Reads the password configured for an account.
   /// - Throws: `ConfigError` for a missing or unsafe file, `DeliveryFailure.temporary` for a
   ///   failing command.
-  static func password(for account: Account, asCaller: Bool, timeout: Int = 60, context: CommandContext = .init()) throws -> String {
+  package static func password(for account: Account, asCaller: Bool, timeout: Int = 60, context: CommandContext = .init()) throws -> String {
     if let file = account.passwordFile {
       if let problem = Files.secretFileProblem(file) { throw problem }
       let text: String
@@ -53,14 +54,14 @@ enum PasswordSource {
   /// Passwords the commands printed in this process, by command.
   private static let printed = Mutex<[String: String]>([:])
 
-  static func firstLine(_ text: String) -> String {
+  package static func firstLine(_ text: String) -> String {
     var line = text.prefix { $0 != "\n" }
     if line.hasSuffix("\r") { line = line.dropLast() }
     return String(line)
   }
 
   /// How a password command runs.
-  struct CommandContext {
+  package struct CommandContext {
     /// The command comes from the system configuration (written by root).
     var system = false
     /// The process runs set-group-ID.
@@ -69,6 +70,13 @@ enum PasswordSource {
     var home = ""
     /// Where the command's error output is written for the system configuration.
     var log: (String) -> Void = { _ in }
+
+    package init(system: Bool = false, setgid: Bool = false, home: String = "", log: @escaping (String) -> Void = { _ in }) {
+      self.system = system
+      self.setgid = setgid
+      self.home = home
+      self.log = log
+    }
 
     /// The command's group: a system command keeps the set-group-ID group as its real group
     /// too (a shell would drop it otherwise); a user's own command runs with the caller's
@@ -87,7 +95,7 @@ enum PasswordSource {
   /// - Parameters:
   ///   - timeout: Seconds; a command still running then is killed (temporary failure).
   ///   - context: The group and environment it runs with.
-  static func run(_ command: String, timeout: Int = 60, context: CommandContext = .init()) throws
+  package static func run(_ command: String, timeout: Int = 60, context: CommandContext = .init()) throws
     -> (status: Int32, stdout: [UInt8], stderr: [UInt8])
   {
     var outPipe: [Int32] = [0, 0]

@@ -8,6 +8,7 @@
 // Failures to update the queue itself are logged nowhere else and never lose a
 // message: an entry that cannot be updated stays as it was and is tried again.
 
+import GSendmailCore
 import MailQueue
 import SMTPCore
 import Transport
@@ -16,16 +17,16 @@ import Transport
 import Glibc
 #endif
 
-final class QueueRunner {
-  let environment: Environment
-  let config: Configuration
-  let store: any QueueStore
-  let transcript: ((String) -> Void)?
-  let log: DeliveryLog
+package final class QueueRunner {
+  package let environment: Environment
+  package let config: Configuration
+  package let store: any QueueStore
+  package let transcript: ((String) -> Void)?
+  package let log: DeliveryLog
   /// Failure notices queued during this run, delivered before it ends.
   private var notices: [QueueEntry] = []
 
-  init(environment: Environment, config: Configuration, store: any QueueStore, transcript: ((String) -> Void)?, log: DeliveryLog) {
+  package init(environment: Environment, config: Configuration, store: any QueueStore, transcript: ((String) -> Void)?, log: DeliveryLog) {
     self.environment = environment
     self.config = config
     self.store = store
@@ -33,8 +34,8 @@ final class QueueRunner {
     self.log = log
   }
 
-  var policy: RetryPolicy { RetryPolicy(lifetime: config.queueLifetime) }
-  var delivery: Delivery { Delivery(environment: environment, config: config, transcript: transcript) }
+  package var policy: RetryPolicy { RetryPolicy(lifetime: config.queueLifetime) }
+  package var delivery: Delivery { Delivery(environment: environment, config: config, transcript: transcript) }
 
   // MARK: The first attempt
 
@@ -69,7 +70,7 @@ final class QueueRunner {
   /// Delivers what is due (everything with `force`), optionally for one account only.
   /// - Returns: The number of entries tried.
   @discardableResult
-  func run(force: Bool = false, account: String? = nil) throws -> Int {
+  package func run(force: Bool = false, account: String? = nil) throws -> Int {
     try? store.sweep(now: environment.now().seconds, minimumAge: 3600)
     var sessions: [String: SMTPSession] = [:]
     var broken: [String: any Error] = [:]
@@ -232,7 +233,7 @@ final class QueueRunner {
   }
 
   /// The offset just after the first empty line (CRLF CRLF), or the end.
-  static func endOfHeader(_ bytes: [UInt8]) -> Int {
+  package static func endOfHeader(_ bytes: [UInt8]) -> Int {
     var i = 0
     while i + 3 < bytes.count {
       if bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 { return i + 4 }

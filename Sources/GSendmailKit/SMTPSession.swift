@@ -4,31 +4,32 @@
 // the machine, perform the action it returns. Everything it decides is decided
 // by SMTPClient; this file only performs and translates failures.
 
+import GSendmailCore
 import SMTPCore
 import Transport
 
 /// Supplies the secret for AUTH: an access token or a password.
 /// `forceRefresh` is true once, after the server rejected a token.
-typealias CredentialProvider = (_ forceRefresh: Bool) throws -> Credential?
+package typealias CredentialProvider = (_ forceRefresh: Bool) throws -> Credential?
 
 /// Bytes produced in bounded chunks, so memory does not grow with the message: a body
 /// on disk or in memory, or a whole message (CRLF line ends, not yet dot-stuffed).
-protocol ByteSource {
+package protocol ByteSource {
   /// Calls `write` with successive chunks.
   func stream(_ write: ([UInt8]) throws -> Void) throws
 }
 
 /// One SMTP session with a server.
-final class SMTPSession {
-  let connection: Connection
-  var client: SMTPClient
-  var parser = SMTPReplyParser()
-  let serverName: String
-  let caFile: String?
-  let credentials: CredentialProvider
-  let transcript: ((String) -> Void)?
+package final class SMTPSession {
+  package let connection: Connection
+  package var client: SMTPClient
+  package var parser = SMTPReplyParser()
+  package let serverName: String
+  package let caFile: String?
+  package let credentials: CredentialProvider
+  package let transcript: ((String) -> Void)?
   /// `host[ip]:port` for logs.
-  let relay: String
+  package let relay: String
 
   private enum Stop {
     case ready
@@ -42,7 +43,7 @@ final class SMTPSession {
   /// - Parameter connectedRelay: Set to `host[ip]:port` as soon as the TCP connection is
   ///   made, so that a failure of TLS, EHLO or AUTH is logged with the server it reached.
   /// - Throws: `DeliveryFailure`.
-  init(
+  package init(
     host: String, port: Int, tls: TLSMode, caFile: String?, timeout: Int, configuration: SMTPClient.Configuration,
     credentials: @escaping CredentialProvider, transcript: ((String) -> Void)?, connectedRelay: inout String
   ) throws {
@@ -74,7 +75,7 @@ final class SMTPSession {
   /// Sends one message in the open session.
   /// - Returns: The server's reply to the end of data.
   /// - Throws: `DeliveryFailure` (the session stays usable after a rejected message).
-  func send(_ envelope: SMTPEnvelope, timeout: Int, source: ByteSource) throws -> SMTPReply {
+  package func send(_ envelope: SMTPEnvelope, timeout: Int, source: ByteSource) throws -> SMTPReply {
     self.source = source
     self.dataTimeout = timeout * 10
     defer { self.source = nil }
@@ -86,7 +87,7 @@ final class SMTPSession {
   }
 
   /// Ends the session: politely when it is idle, else by closing the connection.
-  func quit() {
+  package func quit() {
     if connection.isOpen && client.isReady { _ = try? drive(client.quit()) }
     connection.close()
   }

@@ -4,6 +4,7 @@
 // and resolve local names, choose the account and the envelope sender, and
 // prepare the header. Every failure is a typed error; nothing is sent here.
 
+import GSendmailCore
 import MessageCore
 import SMTPCore
 
@@ -12,20 +13,21 @@ import Glibc
 #endif
 
 /// Receives the body as it is read, in bounded chunks.
-protocol BodySink: AnyObject {
+package protocol BodySink: AnyObject {
   func append(_ bytes: [UInt8]) throws
 }
 
 /// Keeps the body in memory (for `--dry-run` and `-bv`, which never keep a message).
-final class MemoryBodySink: BodySink {
-  var bytes: [UInt8] = []
-  func append(_ bytes: [UInt8]) { self.bytes += bytes }
+package final class MemoryBodySink: BodySink {
+  package var bytes: [UInt8] = []
+  package init() {}
+  package func append(_ bytes: [UInt8]) { self.bytes += bytes }
 }
 
 /// A message read from input and prepared for sending.
-struct PreparedMessage {
+package struct PreparedMessage {
   /// The envelope sender; empty for the null sender.
-  var sender: String
+  package var sender: String
   /// Recipients as addr-specs, duplicates removed.
   var recipients: [String]
   var account: Account
@@ -59,7 +61,7 @@ struct PreparedMessage {
 }
 
 /// Reads and prepares messages for one invocation.
-struct Submission {
+package struct Submission {
   var invocation: Invocation
   var config: Configuration
   var aliases: AliasTable
@@ -67,6 +69,16 @@ struct Submission {
   /// Whether the sender policy holds (a new message from a local caller; not a queue run
   /// re-preparing a kept one, whose caller is gone).
   var checksSender = false
+
+  package init(
+    invocation: Invocation, config: Configuration, aliases: AliasTable, environment: Environment, checksSender: Bool = false
+  ) {
+    self.invocation = invocation
+    self.config = config
+    self.aliases = aliases
+    self.checksSender = checksSender
+    self.environment = environment
+  }
 
   // MARK: Reading
 
@@ -96,7 +108,7 @@ struct Submission {
   }
 
   /// Scans a message that is already in memory (`-bs`).
-  func scan(_ bytes: [UInt8], into sink: BodySink) throws -> ScannedMessage {
+  package func scan(_ bytes: [UInt8], into sink: BodySink) throws -> ScannedMessage {
     var scanner = MessageScanner(options: .init(dotTerminates: false, maxMessageBytes: config.maxMessageSize))
     var normalizer = LineEndNormalizer()
     try scanner.push(bytes)
@@ -115,7 +127,7 @@ struct Submission {
   ///     nil when none was given.
   ///   - givenRecipients: Recipient arguments (command line, or `RCPT TO` for `-bs`).
   ///   - recipientsFromHeader: `-t`.
-  func prepare(
+  package func prepare(
     _ scanned: ScannedMessage, envelopeSender: String?, givenRecipients: [String], recipientsFromHeader: Bool
   ) throws -> PreparedMessage {
     let recipients = try recipients(scanned, givenRecipients: givenRecipients, recipientsFromHeader: recipientsFromHeader)
@@ -320,7 +332,7 @@ func dsnParameters(notify: String?, ret: String?, envelopeID: String?) -> SMTPEn
 }
 
 /// Text safe to show in a one-line message: control characters escaped.
-func printable(_ text: String) -> String {
+package func printable(_ text: String) -> String {
   var out = ""
   for scalar in text.unicodeScalars {
     if scalar.value < 0x20 || scalar.value == 0x7f {
@@ -333,7 +345,7 @@ func printable(_ text: String) -> String {
 }
 
 /// A readable description of a MessageCore error.
-func describe(_ error: any Error) -> String {
+package func describe(_ error: any Error) -> String {
   switch error {
   case let e as AddressError: return describeAddress(e)
   case let e as PreparationError:

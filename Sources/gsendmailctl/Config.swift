@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // `gsendmailctl config check`.
 import ArgumentParser
+import GSendmailCore
 import GSendmailKit
 
 struct Config: ParsableCommand {

@@ -2,6 +2,8 @@
 // `gsendmailctl doctor [ACCOUNT] [--send-test ADDRESS]`: runs GSendmailKit's Doctor and
 // exits 0 when no check failed, 1 when one did (gsendmailctl(8)).
 import ArgumentParser
+import GSendmailAdmin
+import GSendmailCore
 import GSendmailKit
 
 struct DoctorCommand: ParsableCommand {

@@ -2,6 +2,7 @@
 // gsendmailctl: management commands. Each subcommand is thin; the work is in
 // GSendmailKit, and errors map to exit codes through ExitStatus.
 import ArgumentParser
+import GSendmailCore
 import GSendmailKit
 
 #if canImport(Glibc)

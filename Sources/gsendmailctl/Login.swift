@@ -6,6 +6,8 @@
 
 import ArgumentParser
 import Codecs
+import GSendmailAdmin
+import GSendmailCore
 import GSendmailKit
 import OAuth2
 import TokenStore

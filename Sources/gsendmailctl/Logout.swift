@@ -4,6 +4,7 @@
 // errors exit by kind.
 
 import ArgumentParser
+import GSendmailCore
 import GSendmailKit
 import TokenStore
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // `gsendmailctl queue list|flush|show|delete|retry`.
 import ArgumentParser
+import GSendmailAdmin
+import GSendmailCore
 import GSendmailKit
 
 struct Queue: ParsableCommand {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // `gsendmailctl status`.
 import ArgumentParser
+import GSendmailAdmin
+import GSendmailCore
 import GSendmailKit
 
 struct Status: ParsableCommand {

@@ -4,6 +4,7 @@
 // Failure policy: token errors print one line and exit 75, 77 or 78 by their kind.
 
 import ArgumentParser
+import GSendmailCore
 import GSendmailKit
 import TokenStore
 

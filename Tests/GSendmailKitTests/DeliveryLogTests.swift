@@ -6,6 +6,7 @@
 import Synchronization
 import Testing
 
+@testable import GSendmailCore
 @testable import GSendmailKit
 
 #if canImport(Glibc)

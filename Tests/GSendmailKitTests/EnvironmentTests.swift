@@ -4,6 +4,7 @@
 
 import Testing
 
+@testable import GSendmailCore
 @testable import GSendmailKit
 
 #if canImport(Glibc)

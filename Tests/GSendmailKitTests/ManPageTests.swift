@@ -1,4 +1,5 @@
 import Codecs
+@testable import GSendmailCore
 @testable import GSendmailKit
 import Testing
 
@@ -39,10 +40,14 @@ struct ManPageTests {
     #expect(text.contains(key), "gsendmail.conf.5 does not mention \(key)")
   }
 
-  @Test("gsendmail(8) lists every exit code", arguments: SysExit.table.map(\.code.rawValue))
-  func exitCodes(code: Int32) throws {
+  @Test("gsendmail(8) lists every exit code with its status", arguments: SysExit.table.map { ($0.code.rawValue, $0.status) })
+  func exitCodes(code: Int32, status: String) throws {
     let text = Self.plain(try Self.page("gsendmail.8"))
     let found = ["\n", " "].contains { text.contains("\n.It \(code)" + $0) }
     #expect(found, "gsendmail.8 has no EXIT STATUS entry for \(code)")
+    if code != 0 {
+      let line = text.split(separator: "\n").first { $0.hasPrefix(".It \(code) ") }
+      #expect(line?.hasSuffix("status \(status)") == true, "gsendmail.8's entry for \(code) does not give status \(status)")
+    }
   }
 }

@@ -1,6 +1,7 @@
 // The queue runner against the in-memory store, with the clock injected: the retry
 // schedule, lifetime expiry and notices, authentication deferral, and the log lines.
 import Foundation
+@testable import GSendmailCore
 @testable import GSendmailKit
 import MailQueue
 import TestServerKit

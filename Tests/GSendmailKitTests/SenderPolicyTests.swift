@@ -5,6 +5,7 @@
 import MessageCore
 import Testing
 
+@testable import GSendmailCore
 @testable import GSendmailKit
 
 @Suite("Sender policy")

@@ -1,3 +1,4 @@
+@testable import GSendmailCore
 @testable import GSendmailKit
 import Testing
 

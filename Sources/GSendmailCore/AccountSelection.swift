@@ -26,7 +26,7 @@ extension Configuration {
   }
 
   /// Whether `address` matches a `*@domain` pattern (domain compared without case).
-  static func matches(pattern: String, _ address: String) -> Bool {
+  package static func matches(pattern: String, _ address: String) -> Bool {
     guard pattern.hasPrefix("*@"), let at = address.lastIndex(of: "@") else { return false }
     return address[address.index(after: at)...].lowercased() == pattern.dropFirst(2).lowercased()
   }

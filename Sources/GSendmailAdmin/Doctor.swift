@@ -5,6 +5,8 @@
 // Failure policy: no check throws; every failure becomes a `fail` or `warn` line. The
 // caller turns "some check failed" into the exit status (1).
 
+import GSendmailCore
+import GSendmailKit
 import TokenStore
 import Transport
 

@@ -6,6 +6,8 @@
 // filtered); conflicting records, which receivers treat as an error, fail; a look-up
 // that fails is a warning that says the record could not be checked.
 
+import GSendmailCore
+import GSendmailKit
 import Codecs
 import Transport
 

@@ -9,11 +9,11 @@ import TOMLCore
 
 /// Parses and validates the configuration file.
 public enum ConfigParser {
-  static let topKeys = [
+  package static let topKeys = [
     "default", "aliases", "local_recipient", "max_message_size", "queue", "queue_lifetime", "log",
     "timeout", "trusted_users", "account",
   ]
-  static let accountKeys = [
+  package static let accountKeys = [
     "from", "name", "route", "auth", "host", "port", "tls", "tls_ca_file", "helo", "mechanism",
     "client_secret_file", "client_id", "client_secret", "auth_url", "token_url", "revoke_url",
     "service_account_file", "user", "password_file", "password_command", "allowed_senders",
@@ -169,14 +169,14 @@ public enum ConfigParser {
     return account
   }
 
-  static func isValidFrom(_ from: String) -> Bool {
+  package static func isValidFrom(_ from: String) -> Bool {
     let parts = from.split(separator: "@", omittingEmptySubsequences: false)
     guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, parts[1].contains(".") || parts[1] == "localhost" else { return false }
     return !from.contains(where: { $0 == " " || $0 == "<" || $0 == ">" || $0.isNewline })
   }
 
   /// `https://…`, or `http://` to a loopback host (SPEC §5).
-  static func isAllowedEndpoint(_ url: String) -> Bool {
+  package static func isAllowedEndpoint(_ url: String) -> Bool {
     if url.hasPrefix("https://") { return url.count > 8 }
     guard url.hasPrefix("http://") else { return false }
     let rest = url.dropFirst(7)
@@ -193,7 +193,7 @@ public enum ConfigParser {
   /// The valid key nearest to `key`: one a small typo away (Levenshtein distance ≤ 3),
   /// else the one sharing the most words with it (`password` → `password_file`,
   /// `client_secret_path` → `client_secret_file`), the closer on a tie; nil when none does.
-  static func nearest(_ key: String, in candidates: [String]) -> String? {
+  package static func nearest(_ key: String, in candidates: [String]) -> String? {
     let lower = key.lowercased()
     var typo: (key: String, distance: Int)?
     var related: (key: String, shared: Int, distance: Int)?
@@ -210,7 +210,7 @@ public enum ConfigParser {
 
   /// Edits (insert, delete, replace, or swap two neighbours: `prot` is one from `port`)
   /// that turn `a` into `b` (the optimal string alignment distance).
-  static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
+  package static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
     if a.isEmpty { return b.count }
     if b.isEmpty { return a.count }
     var beforePrevious = [Int](repeating: 0, count: b.count + 1)
@@ -231,7 +231,7 @@ public enum ConfigParser {
 }
 
 /// Expands `~/` and makes a relative path relative to `directory`.
-func expandPath(_ path: String, home: String, relativeTo directory: String) -> String {
+package func expandPath(_ path: String, home: String, relativeTo directory: String) -> String {
   if path == "~" { return home }
   if path.hasPrefix("~/") { return home + path.dropFirst(1) }
   if path.hasPrefix("/") || directory.isEmpty { return path }
@@ -239,35 +239,35 @@ func expandPath(_ path: String, home: String, relativeTo directory: String) -> S
 }
 
 /// Typed reads from one TOML table, with errors that name file, line and key.
-struct Reader {
-  let table: TOMLTable
-  let path: String
-  let section: String?
+package struct Reader {
+  package let table: TOMLTable
+  package let path: String
+  package let section: String?
 
-  func invalid(_ key: String, _ message: String) -> ConfigError {
+  package func invalid(_ key: String, _ message: String) -> ConfigError {
     let name = section.map { "\($0).\(key)" } ?? key
     return .invalidValue(path: path, line: table.line(of: key), key: name, message: message)
   }
 
-  func string(_ key: String) throws(ConfigError) -> String? {
+  package func string(_ key: String) throws(ConfigError) -> String? {
     guard let value = table[key] else { return nil }
     guard let s = value.string else { throw invalid(key, "expected a string") }
     return s
   }
 
-  func int(_ key: String) throws(ConfigError) -> Int? {
+  package func int(_ key: String) throws(ConfigError) -> Int? {
     guard let value = table[key] else { return nil }
     guard let i = value.int else { throw invalid(key, "expected an integer") }
     return i
   }
 
-  func bool(_ key: String) throws(ConfigError) -> Bool? {
+  package func bool(_ key: String) throws(ConfigError) -> Bool? {
     guard let value = table[key] else { return nil }
     guard let b = value.bool else { throw invalid(key, "expected true or false") }
     return b
   }
 
-  func choice<T: RawRepresentable & CaseIterable>(_ key: String, _ type: T.Type) throws(ConfigError) -> T? where T.RawValue == String {
+  package func choice<T: RawRepresentable & CaseIterable>(_ key: String, _ type: T.Type) throws(ConfigError) -> T? where T.RawValue == String {
     guard let s = try string(key) else { return nil }
     guard let v = T(rawValue: s) else {
       throw invalid(key, "expected one of " + T.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))
@@ -315,7 +315,7 @@ struct Reader {
   }
 
   /// `"35MB"`, `"512KiB"`, or an integer number of bytes.
-  func size(_ key: String) throws(ConfigError) -> Int? {
+  package func size(_ key: String) throws(ConfigError) -> Int? {
     if let i = table[key]?.int {
       guard i > 0 else { throw invalid(key, "must be more than 0") }
       return i
@@ -326,7 +326,7 @@ struct Reader {
   }
 
   /// `"60s"`, `"5m"`, `"4h"`, `"5d"`, or an integer number of seconds.
-  func duration(_ key: String) throws(ConfigError) -> Int? {
+  package func duration(_ key: String) throws(ConfigError) -> Int? {
     if let i = table[key]?.int {
       guard i >= 0 else { throw invalid(key, "must not be negative") }
       return i
@@ -338,8 +338,8 @@ struct Reader {
 }
 
 /// Size and duration units of the configuration file.
-enum Units {
-  static func bytes(_ text: String) -> Int? {
+package enum Units {
+  package static func bytes(_ text: String) -> Int? {
     let digits = text.prefix { $0.isASCII && $0.isNumber }
     guard let n = Int(digits) else { return nil }
     let unit = text.dropFirst(digits.count).trimmingSpaces().lowercased()
@@ -356,7 +356,7 @@ enum Units {
     return overflow ? nil : v
   }
 
-  static func seconds(_ text: String) -> Int? {
+  package static func seconds(_ text: String) -> Int? {
     let digits = text.prefix { $0.isASCII && $0.isNumber }
     guard let n = Int(digits) else { return nil }
     let scale: Int
@@ -373,7 +373,7 @@ enum Units {
 }
 
 extension StringProtocol {
-  func trimmingSpaces() -> String {
+  package func trimmingSpaces() -> String {
     String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
   }
 }

@@ -1,4 +1,4 @@
-@testable import GSendmailKit
+@testable import GSendmailCore
 import Testing
 
 @Suite("Configuration file")

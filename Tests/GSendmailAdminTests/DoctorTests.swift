@@ -6,6 +6,8 @@
 import Testing
 @testable import TokenStore
 
+@testable import GSendmailAdmin
+@testable import GSendmailCore
 @testable import GSendmailKit
 
 #if canImport(Glibc)

@@ -3,6 +3,8 @@
 // executable only parses arguments and prints; errors map to exit codes through
 // ExitStatus.
 
+import GSendmailCore
+import GSendmailKit
 import Codecs
 import MailQueue
 import TokenStore

@@ -30,7 +30,7 @@ public struct SendmailOption: Sendable {
   /// One line of help.
   public let help: String
 
-  init(_ name: String, _ argument: Argument = .none, _ metavar: String = "", help: String) {
+  package init(_ name: String, _ argument: Argument = .none, _ metavar: String = "", help: String) {
     self.name = name
     self.argument = argument
     self.metavar = metavar
@@ -291,7 +291,7 @@ public enum SendmailOptions {
 }
 
 extension String {
-  func padding(to width: Int) -> String {
+  package func padding(to width: Int) -> String {
     count >= width ? self + " " : self + String(repeating: " ", count: width - count)
   }
 }

@@ -4,6 +4,8 @@
 // EHLO and AUTH, then QUIT) opened exactly as delivery opens it; and the test message.
 // Failure policy: each check returns its result; nothing here throws or prints.
 
+import GSendmailCore
+import GSendmailKit
 import MessageCore
 import OAuth2
 import SMTPCore

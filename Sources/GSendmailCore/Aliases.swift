@@ -69,7 +69,7 @@ public struct AliasTable: Equatable, Sendable {
   }
 
   /// Splits on commas outside quotes, trimming white space and dropping empties.
-  static func splitTargets(_ text: String) -> [String] {
+  package static func splitTargets(_ text: String) -> [String] {
     var out: [String] = []
     var current = ""
     var quoted = false
@@ -136,21 +136,5 @@ public struct AliasTable: Equatable, Sendable {
         throw error
       }
     }
-  }
-}
-
-extension Configuration {
-  /// Reads the aliases file named by the configuration (an empty table when none is set),
-  /// with the caller's rights for a per-user configuration.
-  /// - Throws: `ConfigError.unreadable`, `AliasError.syntax`.
-  func loadAliases() throws -> AliasTable {
-    guard let path = aliasesFile else { return AliasTable() }
-    let text: String
-    do {
-      text = try Files.readText(path, asCaller: !isSystem)
-    } catch {
-      throw ConfigError.unreadable(path: path, reason: error.reason)
-    }
-    return try AliasTable(parsing: text, path: path)
   }
 }

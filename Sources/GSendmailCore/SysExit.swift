@@ -32,21 +32,26 @@ public struct SysExit: RawRepresentable, Hashable, Sendable, CustomStringConvert
   /// The configuration is missing or invalid. `EX_CONFIG` (78).
   public static let configuration = SysExit(rawValue: 78)
 
-  /// Every code gsendmail can exit with, in numeric order, with the C name and what it means.
-  public static let table: [(code: SysExit, name: String, meaning: String)] = [
-    (.ok, "EX_OK", "sent, or safely queued"),
-    (.usage, "EX_USAGE", "bad command line"),
-    (.dataError, "EX_DATAERR", "bad message: NUL byte, too big, no recipients, bad address"),
-    (.noInput, "EX_NOINPUT", "standard input unreadable"),
-    (.noUser, "EX_NOUSER", "recipient refused permanently, or unknown local name"),
-    (.unavailable, "EX_UNAVAILABLE", "server refused the message permanently"),
-    (.software, "EX_SOFTWARE", "internal error"),
-    (.cannotCreate, "EX_CANTCREAT", "queue file cannot be written"),
-    (.temporaryFailure, "EX_TEMPFAIL", "temporary failure, not queued"),
-    (.protocolError, "EX_PROTOCOL", "the server broke the protocol"),
-    (.noPermission, "EX_NOPERM", "the account cannot authenticate"),
-    (.configuration, "EX_CONFIG", "configuration missing or invalid"),
+  /// Every code gsendmail can exit with, in numeric order, with the C name, the RFC 3463
+  /// status a failure notice gives a recipient when no server reply names one (as Postfix's
+  /// sys_exits.c pairs them), and what it means.
+  public static let table: [(code: SysExit, name: String, status: String, meaning: String)] = [
+    (.ok, "EX_OK", "2.0.0", "sent, or safely queued"),
+    (.usage, "EX_USAGE", "5.3.0", "bad command line"),
+    (.dataError, "EX_DATAERR", "5.6.0", "bad message: NUL byte, too big, no recipients, bad address"),
+    (.noInput, "EX_NOINPUT", "5.3.0", "standard input unreadable"),
+    (.noUser, "EX_NOUSER", "5.1.1", "recipient refused permanently, or unknown local name"),
+    (.unavailable, "EX_UNAVAILABLE", "5.3.0", "server refused the message permanently"),
+    (.software, "EX_SOFTWARE", "5.3.0", "internal error"),
+    (.cannotCreate, "EX_CANTCREAT", "5.2.0", "queue file cannot be written"),
+    (.temporaryFailure, "EX_TEMPFAIL", "4.3.0", "temporary failure, not queued"),
+    (.protocolError, "EX_PROTOCOL", "5.5.0", "the server broke the protocol"),
+    (.noPermission, "EX_NOPERM", "5.7.0", "the account cannot authenticate"),
+    (.configuration, "EX_CONFIG", "5.3.5", "configuration missing or invalid"),
   ]
+
+  /// The RFC 3463 status of this code (see `table`).
+  public var status: String { Self.table.first { $0.code == self }?.status ?? "5.3.0" }
 
   public var description: String { String(rawValue) }
 }
