@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # 20-hostile.sh: a hostile local user against the set-group-ID gsendmail.
 #
-# Sourced by chroot-test.sh after send_checks, with its helpers (check, sh_chroot,
+# Sourced by chroot-test.sh after send_checks, with the helpers of chroot-lib.sh (check, sh_chroot,
 # sh_tester, as_tester, start_test_server, stop_test_server). The system account
 # is logged in on OAuth against the test server, whose access tokens last 30 s
 # (less than the 60 s margin), so every send refreshes, over HTTPS through
