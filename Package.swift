@@ -95,7 +95,9 @@ let package = Package(
     .testTarget(name: "TestServerKitTests", dependencies: ["TestServerKit", "Transport"]),
     .testTarget(name: "TransportTests", dependencies: ["CShim", "Transport", "TestServerKit", "SMTPServerCore"]),
     .testTarget(name: "GSendmailCoreTests", dependencies: ["GSendmailCore"]),
-    .testTarget(name: "GSendmailKitTests", dependencies: ["CShim", "Codecs", "GSendmailCore", "GSendmailKit", "MailQueue", "TestServerKit", "TokenStore"]),
+    .testTarget(
+      name: "GSendmailKitTests",
+      dependencies: ["CShim", "Codecs", "GSendmailCore", "GSendmailKit", "MailQueue", "SMTPCore", "TestServerKit", "TokenStore"]),
     .testTarget(
       name: "GSendmailAdminTests", dependencies: ["GSendmailAdmin", "GSendmailCore", "GSendmailKit", "TokenStore"]),
     .testTarget(name: "MailQueueTests", dependencies: ["MailQueue", "MessageCore", "TestSupport"]),

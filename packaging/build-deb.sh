@@ -157,6 +157,7 @@ install -d "$main/etc/logrotate.d"
 install -m 0644 "$here/logrotate.gsendmail" "$main/etc/logrotate.d/gsendmail"
 install -d "$main/usr/share/doc/gsendmail/examples"
 install -m 0644 "$here/examples/config.toml" "$main/usr/share/doc/gsendmail/examples/config.toml"
+install -m 0644 "$here/debian/README.Debian" "$here/../docs/setup.md" "$main/usr/share/doc/gsendmail/"
 install -d "$main/DEBIAN"
 for script in postinst prerm postrm; do
 	install -m 0755 "$here/debian/gsendmail.$script" "$main/DEBIAN/$script"

@@ -25,39 +25,72 @@ public struct Control {
   }
 
   func runner(verbose: Bool, stderr: OutputSink?) -> QueueRunner {
+    // Deliveries are logged as gsendmail's, whichever program made them.
     QueueRunner(
       environment: environment, config: config, store: store,
       transcript: verbose ? { stderr?.write("gsendmailctl: \($0)\n") } : nil,
-      // Deliveries are logged as gsendmail's, whichever program made them (SPEC §10).
+      // Deliveries are logged as gsendmail's, whichever program made them (gsendmail(8)).
       log: DeliveryLog(target: config.log, ident: "gsendmail", shared: config.isSystem))
   }
 
   // MARK: Queue
 
-  /// `queue list [--failed] [--json]`.
-  public func queueList(failed: Bool, json: Bool) throws -> String {
-    let entries = failed ? try store.listFailed() : try store.list()
+  /// `queue list [--failed] [--json]`: for a caller other than root or a member of group
+  /// gsendmail, only the entries it submitted. Unreadable entries go to `stderr`.
+  public func queueList(failed: Bool, json: Bool, stderr: OutputSink? = nil) throws -> String {
+    let scan = try store.scan(failed ? .failed : .queued)
+    for error in scan.skipped { stderr?.write("gsendmailctl: skipped a queue entry: \(error)\n") }
+    let entries = scan.entries.filter(QueueAccess.viewer(config, environment).admits)
     if json { return QueueListing.json(entries) }
     if failed && entries.isEmpty { return "No failed messages\n" }
     return QueueListing.mailq(entries, zoneOffsetMinutes: environment.zoneOffsetMinutes)
   }
 
-  /// `queue flush`: sends what is due; `force` also sends what waits for a later retry
-  /// or for `login` (used after `login`, for one account).
+  /// `queue flush`: attempts every entry within the caller's reach now (`force`), also
+  /// those waiting for a later retry or for `login`; `queue flush --due` (the timer's
+  /// run) only those whose retry time has come. One summary line goes to `summary`.
+  /// - Parameter account: Only this account's entries (after `login`).
+  /// - Returns: The number of entries tried.
   @discardableResult
-  public func queueFlush(force: Bool = false, account: String? = nil, verbose: Bool = false, stderr: OutputSink? = nil) throws -> Int {
-    try runner(verbose: verbose, stderr: stderr).run(force: force, account: account)
+  public func queueFlush(
+    force: Bool = true, account: String? = nil, verbose: Bool = false, stderr: OutputSink? = nil,
+    summary: OutputSink? = nil
+  ) throws -> Int {
+    let result = try runner(verbose: verbose, stderr: stderr).run(force: force, account: account)
+    for error in result.skipped { stderr?.write("gsendmailctl: skipped a queue entry: \(error)\n") }
+    summary?.write("queue run: \(result.line(zoneOffsetMinutes: environment.zoneOffsetMinutes))\n")
+    return result.tried
+  }
+
+  /// An entry the caller may see (`queue show`).
+  private func visibleEntry(_ id: QueueID) throws -> QueueEntry {
+    let entry = try store.load(id)
+    guard QueueAccess.viewer(config, environment).admits(entry) else { throw QueueError.notFound(id) }
+    return entry
+  }
+
+  /// Checks that the caller may change an entry (`queue delete|retry`): its own, unless
+  /// root or the queue user.
+  private func checkOwnership(_ id: QueueID) throws {
+    let entry = try store.load(id)
+    guard QueueAccess.runner(config, environment).admits(entry) else { throw QueueError.notFound(id) }
+  }
+
+  /// The ids in the queue and in failed/ (for shell completion).
+  public func queueIDs() -> [String] {
+    (((try? store.list()) ?? []) + ((try? store.listFailed()) ?? [])).map(\.id.rawValue)
   }
 
   /// `queue show ID`: envelope, state, last error, and the message.
   public func queueShow(_ id: String) throws -> [UInt8] {
     let queueID = try QueueID(id)
-    let entry = try store.load(queueID)
+    let entry = try visibleEntry(queueID)
     var text = "id: \(entry.id)\nqueue: \(entry.area.rawValue)\narrival: \(entry.arrival)\n"
     text += "sender: <\(entry.envelope.sender)>\naccount: \(entry.envelope.account)\n"
     for r in entry.envelope.recipients { text += "recipient: <\(r)>\n" }
     text += "size: \(entry.size)\nattempts: \(entry.attempts)\nnext attempt: \(entry.nextAttempt)\n"
     if entry.deferredForAuthentication { text += "waiting for: gsendmailctl login \(entry.envelope.account)\n" }
+    if entry.held { text += "held: until \(entry.nextAttempt) for a sending limit\n" }
     if !entry.lastError.isEmpty { text += "last error: \(entry.lastError)\n" }
     var out = Array((text + "\n").utf8) + entry.header
     if entry.area == .queued, let lock = try store.tryLock(queueID) {
@@ -70,13 +103,18 @@ public struct Control {
 
   /// `queue delete ID`.
   public func queueDelete(_ id: String) throws {
-    try store.delete(try QueueID(id))
+    let queueID = try QueueID(id)
+    try checkOwnership(queueID)
+    try store.delete(queueID)
   }
 
-  /// `queue retry ID`: due now (back from failed/ if there), then a queue run.
+  /// `queue retry ID`: due now (back from failed/ if there), then a queue run of what is
+  /// due.
   public func queueRetry(_ id: String, verbose: Bool = false, stderr: OutputSink? = nil) throws {
-    try store.retryNow(try QueueID(id), now: environment.now().seconds)
-    try queueFlush(verbose: verbose, stderr: stderr)
+    let queueID = try QueueID(id)
+    try checkOwnership(queueID)
+    try store.retryNow(queueID, now: environment.now().seconds)
+    try queueFlush(force: false, verbose: verbose, stderr: stderr)
   }
 
   // MARK: Status
@@ -90,6 +128,8 @@ public struct Control {
     var queued: Int
     var deferredForLogin: Int
     var failed: Int
+    /// The last authentication failure, until a session authenticates again.
+    var authFailure: AuthFailureRecord?
   }
 
   func accountStatuses(_ name: String?) throws -> [AccountStatus] {
@@ -100,11 +140,14 @@ public struct Control {
     } else {
       accounts = config.accounts
     }
-    let queued = (try? store.list()) ?? []
-    let failed = (try? store.listFailed()) ?? []
+    let visible = QueueAccess.viewer(config, environment)
+    let queued = ((try? store.list()) ?? []).filter(visible.admits)
+    let failed = ((try? store.listFailed()) ?? []).filter(visible.admits)
     let tokens = config.tokenStore(environment: environment)
+    let tokenDirectory = ConfigLocator.tokenDirectory(for: config, environment: environment)
     let now = environment.now().seconds
     return accounts.map { account in
+      let authFailure = AuthFailureRecord.read(directory: tokenDirectory, account: account.name)
       var token = "not used"
       var expires: Int?
       var refreshIssued: Int?
@@ -127,13 +170,24 @@ public struct Control {
           if account.auth == .oauth && !hasRefresh { token += "; no refresh token (run gsendmailctl login \(account.name))" }
           if let issuedAt { token += "; refresh token " + Self.age(since: issuedAt, now: now) + " old" }
         }
+        if authFailure != nil { token += "; refused at the last attempt (see last failure)" }
       }
       let mine = queued.filter { $0.envelope.account == account.name }
       return AccountStatus(
         account: account, token: token, expires: expires, refreshIssued: refreshIssued, queued: mine.count,
         deferredForLogin: mine.filter(\.deferredForAuthentication).count,
-        failed: failed.filter { $0.envelope.account == account.name }.count)
+        failed: failed.filter { $0.envelope.account == account.name }.count, authFailure: authFailure)
     }
+  }
+
+  /// What a Workspace administrator enters for a service account: its client ID (from
+  /// the key file) and the scope.
+  static func delegationText(_ account: Account) -> String {
+    guard let id = account.serviceAccountClientID else {
+      return "client ID unknown (the key file cannot be read); "
+        + "in the Admin console allow it the scope \(SetupGuide.mailScope)"
+    }
+    return "client ID \(id), scope \(SetupGuide.mailScope) (enter both in \(SetupGuide.delegationPlace))"
   }
 
   /// "3 days", "1 day", "less than a day".
@@ -152,7 +206,10 @@ public struct Control {
           + "\"port\":\(s.account.port),\"auth\":\(JSON.quoted(s.account.auth.rawValue)),"
           + "\"token\":\(JSON.quoted(s.token)),\"expires_at\":\(s.expires.map(String.init) ?? "null"),"
           + "\"refresh_token_issued_at\":\(s.refreshIssued.map(String.init) ?? "null"),"
-          + "\"queued\":\(s.queued),\"deferred_for_login\":\(s.deferredForLogin),\"failed\":\(s.failed)}"
+          + "\"queued\":\(s.queued),\"deferred_for_login\":\(s.deferredForLogin),\"failed\":\(s.failed),"
+          + "\"last_auth_failure\":"
+          + (s.authFailure.map { "{\"time\":\($0.time),\"reason\":\(JSON.quoted($0.reason))}" } ?? "null") + ","
+          + "\"service_account_client_id\":\(s.account.serviceAccountClientID.map(JSON.quoted) ?? "null")}"
       }
       return "{\"config\":\(JSON.quoted(config.path)),\"accounts\":[\(items.joined(separator: ","))]}\n"
     }
@@ -168,6 +225,13 @@ public struct Control {
           out += ", access token expires \(e - environment.now().seconds > 0 ? "in \((e - environment.now().seconds) / 60) min" : "—")"
         }
         out += "\n"
+      }
+      if let failure = s.authFailure {
+        out += "  last failure: \(failure.localTime(zoneOffsetMinutes: environment.zoneOffsetMinutes(failure.time))): "
+          + "\(failure.reason)\n"
+      }
+      if s.account.auth == .serviceAccount {
+        out += "  delegation: " + Self.delegationText(s.account) + "\n"
       }
       out += "  queue:  \(s.queued) queued (\(s.deferredForLogin) waiting for login), \(s.failed) failed\n"
     }

@@ -19,7 +19,7 @@ import Transport
 extension Doctor {
   // MARK: Files
 
-  /// The files an account reads its secrets from: present, readable, and private (SPEC §5).
+  /// The files an account reads its secrets from: present, readable, and private (gsendmail.conf(5)).
   func fileChecks(_ account: Account, config: Configuration) -> [DoctorCheck] {
     config.secretFiles(of: account, environment: environment).map {
       fileCheck(key: $0.key, path: $0.path, config: config, account: account)
@@ -30,7 +30,16 @@ extension Doctor {
     var st = stat()
     guard stat(path, &st) == 0 else {
       let reason = String(cString: strerror(errno))
-      return DoctorCheck(key, .fail, "\(path): \(reason)", fix: "create it, or correct \(key) in \(config.path)")
+      let guide = SetupGuide(config: config)
+      var fix = "create it, or correct \(key) in \(config.path)"
+      if key == "client_secret_file", let account {
+        let install = guide.installLines(from: "~/Downloads/client_secret_*.json", as: "client_secret.json")
+        fix = "create the OAuth client and download its JSON (gsendmailctl login \(account.name) prints the steps), "
+          + "then: " + install.joined(separator: " && ")
+      } else if config.isSystem {
+        fix = "put it in place with: install -m 640 -o root -g gsendmail FILE \(path)"
+      }
+      return DoctorCheck(key, .fail, "\(path): \(reason)", fix: fix)
     }
     if case .unsafePermissions(_, let problem, let fix) = Files.secretFileProblem(path) {
       return DoctorCheck(key, .fail, "\(path) \(problem)", fix: fix)
@@ -39,7 +48,8 @@ extension Doctor {
     do {
       bytes = try Files.read(path, asCaller: !config.isSystem)
     } catch {
-      return DoctorCheck(key, .fail, "\(path): \(error.reason)", fix: "make it readable by the user that sends mail")
+      let fix = SetupGuide(config: config).unreadableFix(path, uid: environment.uid, userName: environment.userName)
+      return DoctorCheck(key, .fail, "\(path): \(error.reason)", fix: fix)
     }
     if config.isSystem, key == "token cache", let account,
       let problem = Self.systemCacheProblem(path: path, owner: st.st_uid, bytes: bytes, account: account)
@@ -146,7 +156,7 @@ extension Doctor {
         break
       }
       let failed = "token refresh failed: \(errorText(error))"
-      // Temporary as SPEC §7 means it (the endpoint out of reach), not a refused grant.
+      // Temporary as gsendmail(8) means it (the endpoint out of reach), not a refused grant.
       if let cached, ExitStatus.code(for: error) == .temporaryFailure {
         return (DoctorCheck("credentials", .warn, failed + "; " + cached, fix: "try again later"), true)
       }
@@ -351,7 +361,7 @@ final class SessionStages {
       fix = "set helo = \"host.example.com\" (this machine's public FQDN; now '\(heloName)') in [account.\(account.name)]"
     } else if authSent {
       fix = account.auth == .password
-        ? "check user and the password; for a Google account, use an app password (2-Step Verification must be on)"
+        ? "check user and the password; for a Google account, \(SetupGuide.appPasswordAdvice)"
         : "run gsendmailctl login \(account.name)"
     } else {
       fix = "see the server's reply above"

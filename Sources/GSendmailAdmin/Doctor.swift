@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// `gsendmailctl doctor` (SPEC §9): runs the checks of each account in order and
+// `gsendmailctl doctor` (gsendmailctl(8)): runs the checks of each account in order and
 // reports each as ok, warn, fail (or skip, when a check it needs failed), with the
 // fix. Nothing is sent unless a test message is asked for.
 // Failure policy: no check throws; every failure becomes a `fail` or `warn` line. The
@@ -146,6 +146,12 @@ public struct Doctor {
       return DoctorCheck("config", .fail, "\(path) \(problem)", fix: fix)
     case .notFound:
       return DoctorCheck("config", .fail, "\(error)")
+    case .unreadable(let path, let reason) where reason.hasSuffix("group gsendmail"):
+      // Not a fault in the file: this user may not read it.
+      let cut = String(reason.prefix { $0 != ";" })
+      return DoctorCheck(
+        "config", .fail, "cannot read \(path): \(cut)",
+        fix: "run this as root (sudo), or add this user to group gsendmail")
     default:
       return DoctorCheck("config", .fail, "\(error)", fix: "correct the file; see gsendmail.conf(5)")
     }
@@ -154,6 +160,8 @@ public struct Doctor {
   /// Every check of one account, in order.
   func checkAccount(_ account: Account, config: Configuration, emit: (DoctorCheck) -> Void) {
     for check in fileChecks(account, config: config) { emit(check) }
+    if let check = systemAccessCheck(account, config: config) { emit(check) }
+    if let check = delegationCheck(account) { emit(check) }
     let credentials = credentialsCheck(account, config: config)
     emit(credentials.check)
     if let check = heloCheck(account) { emit(check) }

@@ -13,7 +13,7 @@ public enum AliasError: Error, Equatable, Sendable, CustomStringConvertible {
   case loop([String])
   /// A name expands to a pipe, file or :include: target.
   case localDelivery(name: String, target: String)
-  /// A local name with no alias and no `local_recipient`.
+  /// A local name with no alias, no `local_recipient`, and no account address to go to.
   case unresolved(String)
 
   public var description: String {
@@ -23,7 +23,8 @@ public enum AliasError: Error, Equatable, Sendable, CustomStringConvertible {
     case .localDelivery(let name, let target):
       return "alias \(name) expands to \(target), but gsendmail delivers no mail locally"
     case .unresolved(let name):
-      return "local recipient '\(name)' has no alias; add it to the aliases file or set local_recipient"
+      return "local recipient '\(name)' has no alias and no address to go to; "
+        + "add it to the aliases file or set local_recipient"
     }
   }
 }

@@ -28,7 +28,7 @@ public enum ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
     switch self {
     case .notFound(let searched):
       return "no configuration file found (looked for \(searched.joined(separator: ", "))); "
-        + "create one, see gsendmail.conf(5)"
+        + "create one from \(SetupGuide.exampleConfig), see gsendmail.conf(5) and \(SetupGuide.setupDoc)"
     case .unreadable(let path, let reason):
       return "cannot read \(path): \(reason)"
     case .syntax(let path, let line, let column, let message):

@@ -10,13 +10,14 @@ import TOMLCore
 /// Parses and validates the configuration file.
 public enum ConfigParser {
   package static let topKeys = [
-    "default", "aliases", "local_recipient", "max_message_size", "queue", "queue_lifetime", "log",
-    "timeout", "trusted_users", "account",
+    "default", "aliases", "local_recipient", "max_message_size", "queue", "queue_lifetime", "failed_lifetime",
+    "log", "timeout", "trusted_users", "account",
   ]
   package static let accountKeys = [
     "from", "name", "route", "auth", "host", "port", "tls", "tls_ca_file", "helo", "mechanism",
     "client_secret_file", "client_id", "client_secret", "auth_url", "token_url", "revoke_url",
-    "service_account_file", "user", "password_file", "password_command", "allowed_senders",
+    "service_account_file", "user", "password_file", "password_command",
+    "max_messages_per_day", "max_recipients_per_day", "max_messages_per_minute", "allowed_senders",
   ]
   /// Every key, for the man page test.
   public static var allKeys: [String] { topKeys.filter { $0 != "account" } + accountKeys }
@@ -58,7 +59,7 @@ public enum ConfigParser {
     }
     let top = Reader(table: table, path: path, section: nil)
     config.defaultAccount = try top.string("default")
-    config.aliasesFile = try top.string("aliases").map(expand)
+    config.aliasesFile = try top.path("aliases", expand, isSystem: isSystem)
     config.localRecipient = try top.string("local_recipient")
     if let catchAll = config.localRecipient, !isValidFrom(catchAll) || catchAll.hasPrefix("*@") {
       throw top.invalid("local_recipient", "expected an address such as admin@example.com")
@@ -66,6 +67,7 @@ public enum ConfigParser {
     if let size = try top.size("max_message_size") { config.maxMessageSize = size }
     if let queue = try top.bool("queue") { config.queue = queue }
     if let life = try top.duration("queue_lifetime") { config.queueLifetime = life }
+    if let life = try top.duration("failed_lifetime") { config.failedLifetime = life }
     if let timeout = try top.duration("timeout") {
       guard timeout > 0, timeout <= 86_400 else { throw top.invalid("timeout", "must be between 1s and 1d") }
       config.timeout = timeout
@@ -85,7 +87,7 @@ public enum ConfigParser {
         guard let one = accountTable[name]?.table else {
           throw Reader(table: accountTable, path: path, section: "account").invalid(name, "must be a table ([account.\(name)])")
         }
-        config.accounts.append(try parseAccount(name: name, table: one, path: path, expand: expand))
+        config.accounts.append(try parseAccount(name: name, table: one, path: path, isSystem: isSystem, expand: expand))
       }
     }
     if config.accounts.isEmpty {
@@ -98,7 +100,7 @@ public enum ConfigParser {
   }
 
   private static func parseAccount(
-    name: String, table: TOMLTable, path: String, expand: (String) -> String
+    name: String, table: TOMLTable, path: String, isSystem: Bool, expand: (String) -> String
   ) throws(ConfigError) -> Account {
     let section = "account.\(name)"
     for key in table.keys where !accountKeys.contains(key) {
@@ -132,13 +134,13 @@ public enum ConfigParser {
     account.route = route
     account.displayName = try r.string("name")
     account.auth = try r.choice("auth", AuthMethod.self) ?? .oauth
-    account.tlsCAFile = try r.string("tls_ca_file").map(expand)
+    account.tlsCAFile = try r.path("tls_ca_file", expand, isSystem: isSystem)
     account.helo = try r.string("helo")
     if let helo = account.helo, helo.isEmpty || helo.contains(where: { $0 == " " || $0.isNewline }) {
       throw r.invalid("helo", "must be a host name")
     }
     account.mechanism = try r.choice("mechanism", OAuthMechanism.self) ?? .xoauth2
-    account.clientSecretFile = try r.string("client_secret_file").map(expand)
+    account.clientSecretFile = try r.path("client_secret_file", expand, isSystem: isSystem)
     account.clientID = try r.string("client_id")
     account.clientSecret = try r.string("client_secret")
     for key in ["auth_url", "token_url", "revoke_url"] {
@@ -152,11 +154,20 @@ public enum ConfigParser {
       default: account.revokeURL = url
       }
     }
-    account.serviceAccountFile = try r.string("service_account_file").map(expand)
+    account.serviceAccountFile = try r.path("service_account_file", expand, isSystem: isSystem)
     account.user = try r.string("user")
-    account.passwordFile = try r.string("password_file").map(expand)
+    account.passwordFile = try r.path("password_file", expand, isSystem: isSystem)
     account.passwordCommand = try r.string("password_command")
     account.allowedSenders = try r.allowedSenders("allowed_senders")
+    for key in ["max_messages_per_day", "max_recipients_per_day", "max_messages_per_minute"] {
+      guard let limit = try r.int(key) else { continue }
+      guard limit >= 1 else { throw r.invalid(key, "must be at least 1") }
+      switch key {
+      case "max_messages_per_day": account.maxMessagesPerDay = limit
+      case "max_recipients_per_day": account.maxRecipientsPerDay = limit
+      default: account.maxMessagesPerMinute = limit
+      }
+    }
     switch account.auth {
     case .password:
       guard account.passwordFile != nil || account.passwordCommand != nil else {
@@ -253,6 +264,19 @@ package struct Reader {
     guard let value = table[key] else { return nil }
     guard let s = value.string else { throw invalid(key, "expected a string") }
     return s
+  }
+
+  /// A file path, `~/` expanded; in the system configuration, which gsendmail reads for
+  /// every local user, `~` (each caller's own home) is refused.
+  package func path(_ key: String, _ expand: (String) -> String, isSystem: Bool) throws(ConfigError) -> String? {
+    guard let text = try string(key) else { return nil }
+    if isSystem && text.hasPrefix("~") {
+      let name = text.split(separator: "/").last ?? ""
+      throw invalid(
+        key, "~ is the home of whoever runs gsendmail; the system configuration needs an absolute path "
+          + "such as /etc/gsendmail/\(name)")
+    }
+    return expand(text)
   }
 
   package func int(_ key: String) throws(ConfigError) -> Int? {

@@ -18,6 +18,7 @@ extension Configuration {
     out.append("max_message_size = \(maxMessageSize)")
     out.append("queue = \(queue)")
     out.append("queue_lifetime = \(q("\(queueLifetime)s"))")
+    out.append("failed_lifetime = \(q("\(failedLifetime)s"))")
     switch log {
     case .syslog: out.append("log = \"syslog\"")
     case .none: out.append("log = \"none\"")
@@ -51,6 +52,9 @@ extension Configuration {
       if a.auth != .none { out.append("user = \(q(a.user ?? (a.isPattern ? "(the envelope sender)" : a.from)))") }
       if let f = a.passwordFile { out.append("password_file = \(q(f))") }
       if let c = a.passwordCommand { out.append("password_command = \(q(c))") }
+      if let n = a.maxMessagesPerDay { out.append("max_messages_per_day = \(n)") }
+      if let n = a.maxRecipientsPerDay { out.append("max_recipients_per_day = \(n)") }
+      if let n = a.maxMessagesPerMinute { out.append("max_messages_per_minute = \(n)") }
     }
     return out.joined(separator: "\n") + "\n"
   }

@@ -66,6 +66,11 @@ public struct Account: Equatable, Sendable {
   /// `allowed_senders`: the senders a local user (or `*`, every user) who is not trusted may
   /// use through the system configuration (`SenderPolicy`).
   public var allowedSenders: [String: [String]] = [:]
+  /// Local sending limits (`max_messages_per_day`, `max_recipients_per_day`,
+  /// `max_messages_per_minute`); nil: none.
+  public var maxMessagesPerDay: Int?
+  public var maxRecipientsPerDay: Int?
+  public var maxMessagesPerMinute: Int?
 
   /// Whether `from` is a `*@domain` pattern.
   public var isPattern: Bool { from.hasPrefix("*@") }
@@ -94,6 +99,8 @@ public struct Configuration: Equatable, Sendable {
   public var queue = true
   /// Seconds.
   public var queueLifetime = 5 * 86_400
+  /// Seconds a message is kept in failed/ before a queue run removes it.
+  public var failedLifetime = 30 * 86_400
   public var log: LogTarget = .syslog
   /// Seconds for connect and each wait for the server.
   public var timeout = 60

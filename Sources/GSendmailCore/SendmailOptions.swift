@@ -58,7 +58,7 @@ public enum SendmailOptions {
     .init("-bt", help: "not supported (exit 64)"),
     .init("-bh", help: "not supported (exit 64)"),
     .init("-bH", help: "not supported (exit 64)"),
-    .init("-q", .attachedOnly, "[TIME]", help: "deliver what is due in the queue once, then exit"),
+    .init("-q", .attachedOnly, "[TIME]", help: "attempt every queued message now (once, also with TIME), then exit"),
     .init("-odi", help: "deliver now (the default; also -odb, -odf)"),
     .init("-odb", help: "deliver now"),
     .init("-odf", help: "deliver now"),

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Glue between the configuration and the token layer: an account's OAuth client
-// or service-account grant, and the token store of a configuration (SPEC §6).
+// or service-account grant, and the token store of a configuration (gsendmail.conf(5)).
 // Used by delivery (access tokens) and by gsendmailctl login, logout and status.
 
 import GSendmailCore
@@ -13,7 +13,7 @@ extension Account {
   /// nil when neither is set.
   /// - Throws: `TokenError.credentials` for an unreadable or malformed file;
   ///   `ConfigError.unsafePermissions` when others can read it (it holds the client
-  ///   secret, as a config with `client_secret` does: SPEC §5).
+  ///   secret, as a config with `client_secret` does: gsendmail.conf(5)).
   public func oauthClient() throws -> OAuthClient? {
     if let file = clientSecretFile {
       if let problem = Files.secretFileProblem(file) { throw problem }
@@ -24,6 +24,21 @@ extension Account {
     return OAuthClient(
       clientID: clientID, clientSecret: clientSecret, authorizationURL: authURL, tokenURL: tokenURL,
       revokeURL: revokeURL)
+  }
+
+  /// The `client_secret_file`, when it is set and does not exist (the setup guide is due).
+  public var missingClientSecretFile: String? {
+    guard auth == .oauth, let file = clientSecretFile, !Files.exists(file) else { return nil }
+    return file
+  }
+
+  /// A service account's client ID, read from its key file (never the private key); nil
+  /// when the account is not one or the file cannot be read.
+  public var serviceAccountClientID: String? {
+    guard auth == .serviceAccount, let file = serviceAccountFile,
+      case .serviceAccount(let key, _, _)? = try? TokenGrant.serviceAccount(keyFile: file, subject: nil, tokenURL: nil)
+    else { return nil }
+    return key.clientID
   }
 
   /// How the account gets access tokens for `sender`, or nil when it does not use OAuth.
@@ -70,7 +85,7 @@ extension Configuration {
 }
 
 extension Configuration {
-  /// The files holding an account's secrets (SPEC §5), by config key: its password file,
+  /// The files holding an account's secrets (gsendmail.conf(5)), by config key: its password file,
   /// OAuth client file or service-account key, and its token cache when there is one.
   public func secretFiles(of account: Account, environment env: Environment) -> [(key: String, path: String)] {
     var files: [(key: String, path: String)] = []

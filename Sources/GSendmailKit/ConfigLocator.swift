@@ -4,6 +4,9 @@
 // queue and the token cache.
 
 import GSendmailCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Finds and loads the configuration.
 public enum ConfigLocator {
@@ -39,6 +42,12 @@ public enum ConfigLocator {
       do {
         bytes = try Files.read(path)
       } catch {
+        // The system file is root:gsendmail 0640: gsendmail reads it set-group-ID, but
+        // gsendmailctl runs with the caller's own groups.
+        if isSystem && error.errno == EACCES {
+          throw .unreadable(
+            path: path, reason: error.reason + "; run this as root (sudo), or add this user to group gsendmail")
+        }
         throw .unreadable(path: path, reason: error.reason)
       }
       let config = try ConfigParser.parse(utf8: bytes, path: path, home: env.home, isSystem: isSystem)

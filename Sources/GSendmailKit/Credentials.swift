@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 // The secret an account authenticates with: a password (file or command), or an
 // OAuth access token from the token store, refreshed when it is about to expire
-// and once more when the server rejected it (SPEC §6).
+// and once more when the server rejected it (gsendmail.conf(5)).
 
 import GSendmailCore
+import HTTPClient
 import SMTPCore
 import TokenStore
 
@@ -29,17 +30,21 @@ struct Credentials {
       let now = environment.now
       let context = PasswordSource.CommandContext(
         system: config.isSystem, setgid: environment.isSetgid, home: environment.home,
-        log: { log.note($0, now: now()) })
+        log: { log.note($0, now: now(), severity: 4) })
       return Credential(
         try PasswordSource.password(for: account, asCaller: !config.isSystem, timeout: config.timeout, context: context))
     case .oauth, .serviceAccount:
       do {
         guard let grant = try account.tokenGrant(sender: sender) else { return nil }
-        let store = config.tokenStore(environment: environment)
-        // The cache holds secrets: one that others can read is refused, as a password file is.
-        if let problem = Files.secretFileProblem(store.location.cachePath(account: account.name)) { throw problem }
+        // The files holding secrets (the cache among them) were checked before connecting
+        // (Delivery.openSession).
+        var store = config.tokenStore(environment: environment)
+        store.notice = { FileDescriptorSink(fd: 2).write("gsendmail: \($0)\n") }
         return Credential(try store.accessToken(account: account.name, grant: grant, forceRefresh: forceRefresh))
       } catch let error as TokenError {
+        // libcurl that cannot be loaded (no descriptors left, say) is this process's
+        // trouble, not the account's: not a delivery attempt.
+        if case .http(.libraryUnavailable) = error { throw DeliveryFailure.resource(errorText(error)) }
         switch error.kind {
         case .temporary: throw DeliveryFailure.temporary(errorText(error))
         case .authentication: throw DeliveryFailure.authentication(errorText(error))

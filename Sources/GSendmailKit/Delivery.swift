@@ -24,6 +24,10 @@ package struct Delivery {
   /// - Parameter relay: Set to `host[ip]:port` once connected, even when TLS, EHLO or AUTH
   ///   then fails (left as it was when the connection failed).
   package func openSession(_ account: Account, sender: String, relay: inout String) throws -> SMTPSession {
+    // Every file holding the account's secrets is checked before a connection is opened.
+    for file in config.secretFiles(of: account, environment: environment) {
+      if let problem = Files.secretFileProblem(file.path) { throw problem }
+    }
     let user = account.loginUser(sender: sender)
     let authentication: SMTPClient.Authentication
     switch account.auth {
@@ -35,10 +39,23 @@ package struct Delivery {
     }
     let tls: SMTPClient.TLSMode = account.tls == .implicit ? .implicit : .starttls
     let credentials = Credentials(account: account, sender: sender, config: config, environment: environment)
-    return try SMTPSession(
-      host: account.host, port: account.port, tls: account.tls, caFile: account.tlsCAFile, timeout: config.timeout,
-      configuration: .init(heloName: account.helo ?? environment.hostName, tls: tls, authentication: authentication),
-      credentials: credentials.provide, transcript: transcript, connectedRelay: &relay)
+    // The last authentication failure is kept for `gsendmailctl status` until a session
+    // authenticates again.
+    let tokens = ConfigLocator.tokenDirectory(for: config, environment: environment)
+    do {
+      let session = try SMTPSession(
+        host: account.host, port: account.port, tls: account.tls, caFile: account.tlsCAFile, timeout: config.timeout,
+        configuration: .init(heloName: account.helo ?? environment.hostName, tls: tls, authentication: authentication),
+        credentials: credentials.provide, transcript: transcript, connectedRelay: &relay)
+      if account.auth != .none { AuthFailureRecord.clear(directory: tokens, account: account.name) }
+      return session
+    } catch let failure as DeliveryFailure {
+      if case .authentication(let reason) = failure {
+        AuthFailureRecord(time: environment.now().seconds, reason: reason).write(
+          directory: tokens, account: account.name, create: !config.isSystem)
+      }
+      throw failure
+    }
   }
 
   /// Sends one message in a new session.
@@ -53,10 +70,49 @@ package struct Delivery {
   }
 
   /// Sends one message in an open session.
+  /// - Throws: `DeliveryFailure.messageRejected(tooBig: true)` before `MAIL` when the
+  ///   message as it would be sent is over `max_message_size` or the server's SIZE.
   package func send(_ message: PreparedMessage, body: ByteSource, in session: SMTPSession) throws -> SMTPReply {
-    let decision = message.encoding(serverSupports8BitMIME: session.client.capabilities.supportsEightBitMIME)
-    let source = try Self.wireBytes(message, body: body, decision: decision)
-    return try session.send(message.envelope(for: decision), timeout: config.timeout, source: source)
+    let capabilities = session.client.capabilities
+    let decision = message.encoding(serverSupports8BitMIME: capabilities.supportsEightBitMIME)
+    let (source, envelope) = try Self.wire(
+      message, body: body, decision: decision, limit: config.maxMessageSize,
+      serverLimit: capabilities.maximumMessageSize)
+    return try session.send(envelope, timeout: config.timeout, source: source)
+  }
+
+  /// The message as it goes out under `decision`, and its envelope with the size of
+  /// exactly those bytes (SIZE, RFC 1870: CRLF line ends, header included, counted before
+  /// dot-stuffing). A body re-encoded as quoted-printable is encoded once to count it.
+  /// - Parameters:
+  ///   - limit: `max_message_size`.
+  ///   - serverLimit: The server's SIZE, when it gave one.
+  /// - Throws: `DeliveryFailure.messageRejected(tooBig: true)` when the message grew past
+  ///   a limit in preparation; `BadMessage` when it cannot be sent as it is.
+  static func wire(
+    _ message: PreparedMessage, body: ByteSource, decision: TransferEncodingDecision, limit: Int, serverLimit: Int?
+  ) throws -> (MessageBytes, SMTPEnvelope) {
+    let source = try wireBytes(message, body: body, decision: decision)
+    var size = source.header.count + message.body.normalizedByteCount
+    if source.quotedPrintable {
+      size = 0
+      try source.stream { size += $0.count }
+    }
+    let asSent =
+      "the message is \(size) bytes as it would be sent"
+      + (source.quotedPrintable
+        ? " (re-encoded as quoted-printable for a server without 8BITMIME or for a line over 998 octets)" : "")
+    if size > limit {
+      throw DeliveryFailure.messageRejected(
+        asSent + ", over max_message_size (\(limit) bytes); it was not sent", tooBig: true)
+    }
+    if let serverLimit, size > serverLimit {
+      throw DeliveryFailure.messageRejected(
+        asSent + ", over the server's SIZE limit (\(serverLimit) bytes); it was not sent", tooBig: true)
+    }
+    var envelope = message.envelope(for: decision)
+    envelope.size = size
+    return (source, envelope)
   }
 
   /// The message as it goes out under `decision`: header and body, or the header rewritten

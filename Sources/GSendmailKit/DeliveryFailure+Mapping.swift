@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
-// How transport and SMTP failures become SPEC §7 outcomes, with a message that
+// How transport and SMTP failures become delivery outcomes, with a message that
 // says what happened and what to do, quoting the server's reply.
 
+import GSendmailCore
+import MailQueue
 import SMTPCore
 import Transport
 
@@ -17,6 +19,12 @@ extension DeliveryFailure {
 
   static func from(_ error: TransportError) -> DeliveryFailure {
     switch error {
+    case .tlsLibraryUnavailable:
+      return .resource("\(error)")
+    case .connect(_, _, let code) where QueueError.isResourceErrno(code):
+      return .resource("\(error)")
+    case .io(let code) where QueueError.isResourceErrno(code):
+      return .resource("\(error)")
     case .certificate(let detail):
       return .temporary("server certificate rejected (\(detail)); no credentials were sent")
     default:
@@ -42,6 +50,9 @@ extension DeliveryFailure {
       case .smtpUTF8:
         return .messageRejected("an address needs SMTPUTF8, which the server does not offer", tooBig: false)
       }
+    case _ where failure.sendingLimit != nil:
+      let limit = failure.sendingLimit ?? .rate
+      return .limited(limit, "\(limit.label): \(failure.reply.map(quote) ?? "\(failure)")")
     case .rejected(let reply, let phase):
       if failure.isHELONameRejected {
         return .temporary("the server rejected the EHLO name (\(quote(reply))); set 'helo' to this machine's public FQDN")
@@ -62,7 +73,14 @@ extension DeliveryFailure {
         text += " (token rejected: status \(challenge.status ?? "?"), scope \(challenge.scope ?? "?"))"
       }
       if auth.reply.code / 100 == 4 { return .temporary(text) }
-      return .authentication(text + "; check the account, or run gsendmailctl login")
+      switch auth.mechanism {
+      case .plain, .login:
+        // A password: Google takes only app passwords (or the Workspace user's password
+        // where the administrator allows it); there is nothing to log in to.
+        return .authentication(text + "; check user and password_file, or \(SetupGuide.appPasswordAdvice)")
+      case .xoauth2, .oauthBearer:
+        return .authentication(text + "; check the account, or run gsendmailctl login")
+      }
     case .recipientsRejected(let results):
       let refused = results.filter { !$0.isAccepted }
       let text = refused.map { "\($0.recipient): \(quote($0.reply))" }.joined(separator: "; ")

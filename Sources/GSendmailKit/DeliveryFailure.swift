@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
-// What went wrong when a message was handed to a server, in SPEC §7's terms.
+// What went wrong when a message was handed to a server, in the terms of the exit
+// status table of gsendmail(8).
 // The delivery code turns transport and SMTP errors into these; ExitStatus.swift
 // turns these into exit codes.
+
+import SMTPCore
 
 /// Why a delivery attempt did not end with the server accepting the message.
 public enum DeliveryFailure: Error, Equatable, Sendable, CustomStringConvertible {
@@ -17,19 +20,55 @@ public enum DeliveryFailure: Error, Equatable, Sendable, CustomStringConvertible
   case messageRejected(String, tooBig: Bool)
   /// The server broke the protocol.
   case protocolViolation(String)
+  /// Google refused the message for one of its sending limits (SMTP `550 5.4.5`, the
+  /// relay's limit replies; HTTP 429, or 403 `rateLimitExceeded`/`dailyLimitExceeded`
+  /// from the Gmail API, see ``SendingLimit/named(httpStatus:reason:)``). It would be
+  /// accepted later: the queue defers it with a long backoff (`queue = false`: exit 75).
+  case limited(SendingLimit, String)
+  /// This process ran short of a resource (descriptors, memory, a library that cannot be
+  /// loaded). Not a delivery attempt: no entry's schedule, attempts or error text changes.
+  case resource(String)
 
   public var description: String {
     switch self {
     case .temporary(let s), .authentication(let s), .recipientsRejected(let s), .protocolViolation(let s): return s
-    case .messageRejected(let s, _): return s
+    case .messageRejected(let s, _), .limited(_, let s): return s
+    case .resource(let s): return s
     }
   }
 
   /// Whether a later attempt may succeed (the queue keeps the message for it).
   public var isTemporary: Bool {
     switch self {
-    case .temporary, .authentication: return true
+    case .temporary, .authentication, .limited, .resource: return true
     case .recipientsRejected, .messageRejected, .protocolViolation: return false
+    }
+  }
+}
+
+extension SendingLimit {
+  /// The limit an HTTP reply of the Gmail API names, if any: 429 (too many requests), or
+  /// 403 with reason `rateLimitExceeded`/`userRateLimitExceeded` (rate) or
+  /// `dailyLimitExceeded` (daily). For the HTTP route: throw
+  /// `DeliveryFailure.limited(limit, text)` with what Google said.
+  /// - Parameters:
+  ///   - httpStatus: The response status.
+  ///   - reason: `error.errors[0].reason` of the JSON error body, when there is one.
+  public static func named(httpStatus: Int, reason: String?) -> SendingLimit? {
+    switch (httpStatus, reason) {
+    case (403, "dailyLimitExceeded"): return .daily
+    case (403, "rateLimitExceeded"), (403, "userRateLimitExceeded"): return .rate
+    case (429, "dailyLimitExceeded"): return .daily
+    case (429, _): return .rate
+    default: return nil
+    }
+  }
+
+  /// How the limit is named in messages and `mailq`.
+  public var label: String {
+    switch self {
+    case .daily: return "Gmail daily sending limit"
+    case .rate: return "Gmail rate limit"
     }
   }
 }

@@ -98,10 +98,10 @@ public struct DeliveryLog: Sendable {
     write(record.line, severity: severity, now: now)
   }
 
-  /// Logs a line that is not a delivery attempt (a password command's error output), at
-  /// severity warning; `message` is escaped here.
-  public func note(_ message: String, now: (seconds: Int, zoneOffsetMinutes: Int)) {
-    write(LogEscaping.escape(message), severity: 4, now: now)
+  /// Logs a line that is not a delivery attempt (a removal from failed/, a password
+  /// command's error output), at severity info unless told; `message` is escaped here.
+  public func note(_ message: String, now: (seconds: Int, zoneOffsetMinutes: Int), severity: Int = 6) {
+    write(LogEscaping.escape(message), severity: severity, now: now)
   }
 
   private func write(_ line: String, severity: Int, now: (seconds: Int, zoneOffsetMinutes: Int)) {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The one place that decides gsendmail's exit status (SPEC §7). Every layer
+// The one place that decides gsendmail's exit status (gsendmail(8), EXIT STATUS). Every layer
 // throws errors that name what happened; this maps them. Anything unexpected is
 // an internal error (70).
 
@@ -21,6 +21,8 @@ public enum ExitStatus {
   public static func code(for error: any Error) -> SysExit {
     switch error {
     case let kept as KeptElsewhere: return code(for: kept.underlying)
+    case let kept as KeptInFailed: return code(for: kept.underlying)
+    case let notQueued as NotQueued: return code(for: notQueued.underlying)
     case is UsageError: return .usage
     case is BadMessage, is MessageError, is AddressError, is PreparationError: return .dataError
     case is InputError: return .noInput
@@ -33,7 +35,7 @@ public enum ExitStatus {
       }
     case let failure as DeliveryFailure:
       switch failure {
-      case .temporary: return .temporaryFailure
+      case .temporary, .limited, .resource: return .temporaryFailure
       case .authentication: return .noPermission
       case .recipientsRejected: return .noUser
       case .messageRejected(_, let tooBig): return tooBig ? .dataError : .unavailable
@@ -42,7 +44,7 @@ public enum ExitStatus {
     case let error as QueueError:
       switch error {
       case .notFound, .invalidID: return .noUser  // gsendmailctl queue show|delete|retry
-      default: return error.isOutOfSpace ? .temporaryFailure : .cannotCreate
+      default: return error.isOutOfSpace || error.isResourceShortage ? .temporaryFailure : .cannotCreate
       }
     case let error as TokenError:
       switch error.kind {
@@ -71,6 +73,9 @@ public func errorText(_ error: any Error) -> String {
   case is AddressError, is PreparationError: return describe(error)
   case let kept as KeptElsewhere:
     return errorText(kept.underlying) + "; the message is kept in \(kept.path)/queue/failed/ (there is no usable queue)"
+  case let kept as KeptInFailed:
+    return errorText(kept.underlying)
+      + "; the message is kept in \(kept.directory)/failed/ as \(kept.id) (see gsendmailctl queue show \(kept.id))"
   case let e as QueueError:
     if case .io(_, let code, .mkdir) = e, code == ENOENT || code == EACCES {
       return "\(e) (a per-user queue is kept under $XDG_STATE_HOME, by default ~/.local/state: "

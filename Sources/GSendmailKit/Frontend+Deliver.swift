@@ -50,7 +50,7 @@ extension Frontend {
       let message = try submission.prepare(
         scanned, envelopeSender: invocation.sender, givenRecipients: invocation.recipients,
         recipientsFromHeader: invocation.recipientsFromHeader)
-      try printDryRun(message, body: sink.bytes)
+      try printDryRun(message, body: sink.bytes, limit: submission.config.maxMessageSize)
       return .ok
     }
     let outcome = try spoolAndDeliver(
@@ -80,7 +80,7 @@ extension Frontend {
       (store, draft, staging) = (queue, try queue.create(), nil)
     } catch {
       // With queue = false the queue is only where the body waits for its one attempt
-      // (SPEC §7: no queue file is needed): without a usable queue, a private directory
+      // (gsendmail.conf(5): no queue file is needed): without a usable queue, a private directory
       // serves. Only for a per-user configuration, whose files are the caller's own (the
       // system one keeps the set-group-ID group, and its spool is made by the package).
       guard !submission.config.queue && !submission.config.isSystem && invocation.deliveryMode != .queueOnly
@@ -101,9 +101,11 @@ extension Frontend {
       staging?.remove()
       return outcome
     } catch {
-      // A staged message refused for good is kept, as in failed/ (SPEC §7), where it is.
+      // A staged message refused for good is kept, as in failed/, where it is.
       if let staging {
-        if staging.holdsFailedMessage { throw KeptElsewhere(error, path: staging.path) }
+        if staging.holdsFailedMessage {
+          throw KeptElsewhere((error as? KeptInFailed)?.underlying ?? error, path: staging.path)
+        }
         staging.remove()
       }
       throw error
@@ -117,53 +119,78 @@ extension Frontend {
     read: (BodySink) throws -> ScannedMessage
   ) throws -> QueueRunner.FirstAttempt? {
     let message: PreparedMessage
+    let toAccount: [String]
     do {
       let scanned = try read(DraftSink(draft))
       let given = try submission.mailboxes(scanned, givenRecipients: recipients, recipientsFromHeader: recipientsFromHeader)
+      let own = submission.accountAddress(envelopeSender: envelopeSender, fields: scanned.fields)
       let resolved: [String]
       do {
-        resolved = try submission.resolvedRecipients(given)
-      } catch let error as AliasError where keepUnsendable && ExitStatus.code(for: error) == .configuration {
-        // The aliases file is broken (a syntax error, a loop): the message was read, so it
-        // is kept in failed/ with its recipients as given, resolved again on retry.
-        keepFailed(draft, in: store, scanned: scanned, sender: envelopeSender, recipients: given.map(\.addrSpec), reason: error)
-        throw error
+        (resolved, toAccount) = try submission.resolve(given, accountAddress: own)
+      } catch let error as AliasError where keepUnsendable {
+        // The aliases file is broken (a syntax error, a loop), or a local name has nowhere
+        // to go: the message was read, so it is kept in failed/ (gsendmail(8)) with its
+        // recipients as given, resolved again on retry.
+        throw keepFailed(
+          draft, in: store, scanned: scanned, sender: envelopeSender, recipients: given.map(\.addrSpec), reason: error)
+      }
+      guard !resolved.isEmpty else {
+        throw BadMessage("no recipients: give addresses on the command line or use -t with To:, Cc: or Bcc:")
       }
       do {
         message = try submission.prepare(scanned, envelopeSender: envelopeSender, recipients: resolved)
-      } catch let error as ConfigError {
-        // No account matches: the message was read, so it is kept in failed/ (SPEC §7),
-        // with the header as it came, for the administrator to look at and retry.
-        if keepUnsendable {
-          keepFailed(draft, in: store, scanned: scanned, sender: envelopeSender, recipients: resolved, reason: error)
-        }
-        throw error
+      } catch let error as ConfigError where keepUnsendable {
+        // No account matches: the message was read, so it is kept in failed/, with the
+        // header as it came, for the administrator to look at and retry.
+        throw keepFailed(
+          draft, in: store, scanned: scanned, sender: envelopeSender, recipients: resolved, reason: error)
       }
     } catch {
       draft.abandon()
       throw error
     }
     let (entry, lock) = try store.commit(
-      draft, envelope: MessageQueue.envelope(of: message), header: message.header, arrival: environment.now().seconds)
+      draft, envelope: MessageQueue.envelope(of: message, submitter: environment.uid), header: message.header,
+      arrival: environment.now().seconds)
+    let runner = queueRunner(submission.config, store: store, invocation: invocation)
+    if !toAccount.isEmpty, let own = message.account.ownAddress(sender: message.sender) {
+      runner.log.note(
+        "id=\(entry.id) local name\(toAccount.count == 1 ? "" : "s") \(toAccount.joined(separator: ", ")) "
+          + "without alias or local_recipient: sent to the account's address \(own)",
+        now: environment.now())
+    }
     if invocation.deliveryMode == .queueOnly {
       lock.release()
       return nil
     }
-    return try queueRunner(submission.config, store: store, invocation: invocation).deliverNew(entry, lock: lock, message: message)
+    do {
+      return try runner.deliverNew(entry, lock: lock, message: message)
+    } catch {
+      // Refused for good after it was read: it is in failed/ now; the error line says where.
+      guard (try? store.load(entry.id))?.area == .failed else { throw error }
+      throw KeptInFailed(error, id: entry.id.rawValue, directory: store.directory)
+    }
   }
 
   /// Commits a message that cannot be sent with this configuration straight to failed/.
+  /// - Returns: The error to throw: `reason`, saying where the message is kept.
   private func keepFailed(
-    _ draft: QueueDraft, in store: any QueueStore, scanned: ScannedMessage, sender: String?, recipients: [String],
+    _ draft: QueueDraft, in store: FileQueueStore, scanned: ScannedMessage, sender: String?, recipients: [String],
     reason: any Error
-  ) {
+  ) -> any Error {
     let header = scanned.fields.flatMap(\.wireBytes) + [13, 10]
-    let envelope = QueueEnvelope(sender: sender ?? "", account: MessageQueue.unchosenAccount, recipients: recipients)
+    let envelope = QueueEnvelope(
+      sender: sender ?? "", account: MessageQueue.unchosenAccount, recipients: recipients, submitter: environment.uid)
     guard let (entry, lock) = try? store.commit(draft, envelope: envelope, header: header, arrival: environment.now().seconds)
-    else { return }
+    else { return reason }
     var failed = entry
     failed.lastError = errorText(reason)
-    try? store.moveToFailed(failed, holding: lock)
+    do {
+      try store.moveToFailed(failed, holding: lock)
+    } catch {
+      return reason
+    }
+    return KeptInFailed(reason, id: entry.id.rawValue, directory: store.directory)
   }
 
   func queueRunner(_ config: Configuration, store: any QueueStore, invocation: Invocation) -> QueueRunner {
@@ -172,7 +199,9 @@ extension Frontend {
       log: DeliveryLog(target: config.log, ident: invocation.syslogTag ?? "gsendmail", shared: config.isSystem))
   }
 
-  /// `-q`: delivers what is due, then exits; 75 when the queue cannot be run at all.
+  /// `-q` (and `-qINTERVAL`, which runs once): attempts every queued message within the
+  /// caller's reach now, as Postfix's `postqueue -f` does; on a terminal, one summary
+  /// line. 75 when the queue cannot be run at all.
   func runQueue(_ invocation: Invocation) throws -> SysExit {
     let config: Configuration
     do {
@@ -182,25 +211,40 @@ extension Frontend {
       return .temporaryFailure
     }
     let store = MessageQueue.store(for: config, environment: environment)
+    let summary: QueueRunner.Summary
     do {
-      try queueRunner(config, store: store, invocation: invocation).run()
+      summary = try queueRunner(config, store: store, invocation: invocation).run(force: true)
     } catch {
       stderr.write("gsendmail: cannot run the queue: \(errorText(error))\n")
       return .temporaryFailure
     }
+    reportSkipped(summary.skipped)
+    if environment.stderrIsTerminal {
+      stderr.write("gsendmail: queue run: \(summary.line(zoneOffsetMinutes: environment.zoneOffsetMinutes))\n")
+    }
     return .ok
   }
 
-  /// `-bp` / `mailq`: the queue in Postfix's layout.
+  /// `-bp` / `mailq`: the queue in Postfix's layout — for a caller other than root or a
+  /// member of group gsendmail, only the entries it submitted. Entries that cannot be read
+  /// are left out with a note on standard error.
   func listQueue(_ invocation: Invocation) throws -> SysExit {
     // Without any configuration nothing can have been queued.
     guard let config = try loadConfigIfAny(invocation) else {
       stdout.write(QueueListing.emptyText)
       return .ok
     }
-    let entries = try MessageQueue.store(for: config, environment: environment).list()
-    stdout.write(QueueListing.mailq(entries, zoneOffsetMinutes: environment.zoneOffsetMinutes))
+    let scan = try MessageQueue.store(for: config, environment: environment).scan(.queued)
+    let access = QueueAccess.viewer(config, environment)
+    stdout.write(QueueListing.mailq(scan.entries.filter(access.admits), zoneOffsetMinutes: environment.zoneOffsetMinutes))
+    reportSkipped(scan.skipped)
     return .ok
+  }
+
+  /// One stderr line per queue entry that could not be read (at most ten, then a count).
+  func reportSkipped(_ skipped: [QueueError]) {
+    for error in skipped.prefix(10) { stderr.write("gsendmail: skipped a queue entry: \(error)\n") }
+    if skipped.count > 10 { stderr.write("gsendmail: skipped \(skipped.count - 10) more queue entries\n") }
   }
 
   /// The `-v` dialogue on standard error.
@@ -213,16 +257,17 @@ extension Frontend {
   /// `--dry-run`: the envelope as `MAIL FROM`/`RCPT TO` lines for a server that offers
   /// SIZE, 8BITMIME, SMTPUTF8 and DSN, an empty line, then the message as it would go
   /// out (CRLF, re-encoded when a line is too long, not dot-stuffed).
-  /// - Throws: `BadMessage` for a message that would be refused.
-  func printDryRun(_ message: PreparedMessage, body: [UInt8]) throws {
+  /// - Throws: `BadMessage` for a message that would be refused, `DeliveryFailure` for one
+  ///   over `limit` as it would be sent.
+  func printDryRun(_ message: PreparedMessage, body: [UInt8], limit: Int) throws {
     var capabilities = SMTPCapabilities()
     capabilities.supportsSize = true
     capabilities.supportsEightBitMIME = true
     capabilities.supportsSMTPUTF8 = true
     capabilities.supportsDSN = true
     let decision = message.encoding(serverSupports8BitMIME: true)
-    let bytes = try Delivery.wireBytes(message, body: MemoryByteSource(bytes: body), decision: decision)
-    let envelope = message.envelope(for: decision)
+    let (bytes, envelope) = try Delivery.wire(
+      message, body: MemoryByteSource(bytes: body), decision: decision, limit: limit, serverLimit: nil)
     var out = Array(SMTPClient.mailCommand(envelope, capabilities: capabilities).transcript.utf8) + [13, 10]
     for index in envelope.recipients.indices {
       out += Array(SMTPClient.rcptCommand(envelope, index, capabilities: capabilities).transcript.utf8) + [13, 10]

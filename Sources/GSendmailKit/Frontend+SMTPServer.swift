@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// `-bs`: SMTP on standard input and output (SPEC §8), for devices that cannot do
+// `-bs`: SMTP on standard input and output (gsendmail(8), SMTP SERVER MODE), for devices that cannot do
 // OAuth, behind a socket unit. Each message goes through the same path as -bm;
 // the reply to the end of data is 250 once it is sent (or queued), else the
 // mapped 4xx/5xx. An idle client gets 421 and the session ends.
@@ -80,11 +80,13 @@ final class SubmissionPolicy: SMTPServerPolicy {
     self.invocation = invocation
   }
 
-  /// Each recipient is resolved as it comes (aliases, `local_recipient`), so that one that
-  /// cannot be is refused alone, not the whole message at the end of data.
+  /// Each recipient is resolved as it comes (aliases, `local_recipient`, the account's own
+  /// address), so that one that cannot be is refused alone, not the whole message at the
+  /// end of data.
   func recipient(_ recipient: SMTPRecipient, envelope: SMTPEnvelope, session: SMTPSessionInfo) -> SMTPServerDecision {
     do {
-      _ = try submission.resolvedRecipients(Submission.mailboxes(given: [recipient.address]))
+      let own = submission.accountAddress(envelopeSender: envelope.mailFrom.address, fields: [])
+      _ = try submission.resolvedRecipients(Submission.mailboxes(given: [recipient.address]), accountAddress: own)
       return .accept
     } catch {
       return .reply(Self.reply(for: error))
@@ -109,12 +111,13 @@ final class SubmissionPolicy: SMTPServerPolicy {
 
   /// Whether the message was refused for its size (here or by the server).
   static func isTooBig(_ error: any Error) -> Bool {
+    if let kept = error as? KeptInFailed { return isTooBig(kept.underlying) }
     if case .messageTooLarge = error as? MessageError { return true }
     if case .messageRejected(_, tooBig: true) = error as? DeliveryFailure { return true }
     return false
   }
 
-  /// The SMTP reply for a failed submission, after SPEC §7's exit codes.
+  /// The SMTP reply for a failed submission, after gsendmail(8)'s exit codes.
   static func reply(for error: any Error) -> SMTPServerReply {
     let text = String(errorText(error).prefix(400))
     // A sender the policy refuses stays refused: the client must not retry it.

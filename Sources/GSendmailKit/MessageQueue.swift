@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The front end's side of the queue (SPEC §7): where the queue of a
+// The front end's side of the queue (gsendmail(8), QUEUE): where the queue of a
 // configuration lives, spooling a message as it is read, and turning a queue
 // entry back into a message to send. Every message is committed to the queue
 // before the first attempt, so a crash at any point leaves it queued or sent.
@@ -48,8 +48,14 @@ package enum MessageQueue {
     if !config.isSystem {
       var base = environment.home
       if let state = environment.nonEmpty("XDG_STATE_HOME") {
-        // XDG: a missing state directory is made (0700), when the directory it is in exists.
-        if let slash = state.lastIndex(of: "/"), slash != state.startIndex, Files.exists(String(state[..<slash])) {
+        // XDG: a missing state directory is made (0700), with the missing directories
+        // between it and the home that exists (~/.local/state in a home without ~/.local),
+        // or alone when the directory it is in exists; a missing home stays missing.
+        if state.hasPrefix(base + "/") {
+          makeDirectories(state, below: base)
+        } else if let slash = state.lastIndex(of: "/"), slash != state.startIndex,
+          Files.exists(String(state[..<slash]))
+        {
           _ = mkdir(state, 0o700)
         }
         base = state
@@ -58,7 +64,9 @@ package enum MessageQueue {
     }
     let policy: QueueDirectoryPolicy =
       config.isSystem ? .system(group: getgrnam("gsendmail").map { $0.pointee.gr_gid }) : .perUser
-    return FileQueueStore(directory: directory, policy: policy)
+    return FileQueueStore(
+      directory: directory, policy: policy,
+      quarantinesCorruptEntries: QueueAccess.runner(config, environment).isUnrestricted)
   }
 
   /// `mkdir -p` with mode 0700 for the per-user state directories, below `base` only:
@@ -73,12 +81,12 @@ package enum MessageQueue {
     }
   }
 
-  /// The queue envelope of a prepared message.
-  package static func envelope(of message: PreparedMessage) -> QueueEnvelope {
+  /// The queue envelope of a prepared message, submitted by the real user `submitter`.
+  package static func envelope(of message: PreparedMessage, submitter: UInt32) -> QueueEnvelope {
     QueueEnvelope(
       sender: message.sender, account: message.account.name, recipients: message.recipients,
       notify: message.dsn?.notify.map { $0.map(\.rawValue).joined(separator: ",") },
-      ret: message.dsn?.ret?.rawValue, envid: message.dsn?.envelopeID)
+      ret: message.dsn?.ret?.rawValue, envid: message.dsn?.envelopeID, submitter: submitter)
   }
 
   /// The message a queue entry holds, ready for Delivery.
@@ -96,7 +104,9 @@ package enum MessageQueue {
       // recipients and choose the account now, and prepare the header stored as it came.
       let submission = Submission(
         invocation: Invocation(), config: config, aliases: try config.loadAliases(), environment: environment)
-      recipients = try submission.resolvedRecipients(Submission.mailboxes(given: recipients))
+      recipients = try submission.resolvedRecipients(
+        Submission.mailboxes(given: recipients),
+        accountAddress: submission.accountAddress(envelopeSender: sender.isEmpty ? nil : sender, fields: fields))
       let prepared = try submission.prepare(
         fields: fields, body: MessageCore.BodyStatistics(), envelopeSender: sender.isEmpty ? nil : sender,
         recipients: recipients)
@@ -171,5 +181,20 @@ struct KeptElsewhere: Error {
   package init(_ underlying: any Error, path: String) {
     self.underlying = underlying
     self.path = path
+  }
+}
+
+/// A message refused for good after it was read, kept in the queue's failed/: the error,
+/// and where the message is.
+struct KeptInFailed: Error {
+  let underlying: any Error
+  let id: String
+  /// The queue directory.
+  let directory: String
+
+  init(_ underlying: any Error, id: String, directory: String) {
+    self.underlying = underlying
+    self.id = id
+    self.directory = directory
   }
 }

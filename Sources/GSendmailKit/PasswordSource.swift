@@ -29,7 +29,7 @@ package enum PasswordSource {
       }
       let line = firstLine(text)
       guard !line.isEmpty else { throw ConfigError.badSecretFile(path: file, problem: "the first line is empty") }
-      return line
+      return withoutGoogleSpaces(line)
     }
     guard let command = account.passwordCommand else {
       throw ConfigError.missingKey(path: "config", table: "account.\(account.name)", key: "password_file")
@@ -47,8 +47,18 @@ package enum PasswordSource {
     }
     let line = firstLine(String(decoding: result.stdout, as: UTF8.self))
     guard !line.isEmpty else { throw DeliveryFailure.temporary("password_command printed nothing") }
-    printed.withLock { $0[command] = line }
-    return line
+    printed.withLock { $0[command] = withoutGoogleSpaces(line) }
+    return withoutGoogleSpaces(line)
+  }
+
+  /// An app password as Google shows it, four groups of four letters
+  /// (`abcd efgh ijkl mnop`), without its spaces; any other password as it is.
+  static func withoutGoogleSpaces(_ password: String) -> String {
+    let groups = password.split(separator: " ", omittingEmptySubsequences: false)
+    guard groups.count == 4, groups.allSatisfy({ $0.count == 4 && $0.allSatisfy { $0.isASCII && $0.isLetter } }) else {
+      return password
+    }
+    return groups.joined()
   }
 
   /// Passwords the commands printed in this process, by command.

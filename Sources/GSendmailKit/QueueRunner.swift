@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Delivery from the queue (SPEC §7): the first attempt of a new message, and
-// queue runs (`gsendmail -q`, `gsendmailctl queue flush`, after `login`). Each
+// Delivery from the queue (gsendmail(8), QUEUE): the first attempt of a new message,
+// and queue runs (`gsendmail -q` and `gsendmailctl queue flush`, which attempt every
+// entry; `queue flush --due`, the timer's run; after `login`). Each
 // attempt ends in exactly one of: removed (sent), deferred with its reason and
 // next-attempt time, or moved to failed/ (permanent, or expired — with a failure
 // notice to the sender). Queue runs reuse one SMTP session per account and login
@@ -8,8 +9,10 @@
 // Failures to update the queue itself are logged nowhere else and never lose a
 // message: an entry that cannot be updated stays as it was and is tried again.
 
+import Codecs
 import GSendmailCore
 import MailQueue
+import MessageCore
 import SMTPCore
 import Transport
 
@@ -23,19 +26,56 @@ package final class QueueRunner {
   package let store: any QueueStore
   package let transcript: ((String) -> Void)?
   package let log: DeliveryLog
+  /// Whose entries this runner handles.
+  package let access: QueueAccess
   /// Failure notices queued during this run, delivered before it ends.
-  private var notices: [QueueEntry] = []
+  var notices: [QueueEntry] = []
+  /// What this run did, for the summary line.
+  var summary = Summary()
 
-  package init(environment: Environment, config: Configuration, store: any QueueStore, transcript: ((String) -> Void)?, log: DeliveryLog) {
+  package init(
+    environment: Environment, config: Configuration, store: any QueueStore, transcript: ((String) -> Void)?,
+    log: DeliveryLog, access: QueueAccess? = nil
+  ) {
     self.environment = environment
     self.config = config
     self.store = store
     self.transcript = transcript
     self.log = log
+    self.access = access ?? QueueAccess.runner(config, environment)
   }
 
   package var policy: RetryPolicy { RetryPolicy(lifetime: config.queueLifetime) }
   package var delivery: Delivery { Delivery(environment: environment, config: config, transcript: transcript) }
+
+  /// What a queue run did.
+  package struct Summary: Equatable {
+    package var sent = 0
+    package var deferred = 0
+    package var failed = 0
+    /// The earliest next attempt of what was deferred.
+    package var nextAttempt: Int?
+    /// Entries that could not be read, skipped.
+    package var skipped: [QueueError] = []
+
+    package var tried: Int { sent + deferred + failed }
+
+    mutating func deferred(until time: Int) {
+      deferred += 1
+      nextAttempt = min(nextAttempt ?? time, time)
+    }
+
+    /// `sent 2, deferred 1 (next try at Mon Dec  7 10:05:00), failed 0`.
+    package func line(zoneOffsetMinutes: (Int) -> Int) -> String {
+      var text = "sent \(sent), deferred \(deferred)"
+      if deferred > 0, let next = nextAttempt {
+        text += " (next try at " + DateStamp(epochSeconds: Int64(next), utcOffsetMinutes: zoneOffsetMinutes(next)).mailq + ")"
+      }
+      text += ", failed \(failed)"
+      if !skipped.isEmpty { text += ", \(skipped.count) unreadable skipped" }
+      return text
+    }
+  }
 
   // MARK: The first attempt
 
@@ -52,14 +92,25 @@ package final class QueueRunner {
   func deliverNew(_ entry: QueueEntry, lock: QueueLock, message: PreparedMessage) throws -> FirstAttempt {
     var relay = "none"
     do {
+      if let wait = localLimitWait(message) {
+        if !config.queue { throw DeliveryFailure.temporary(wait.reason) }
+        hold(entry, lock: lock, reason: wait.reason, until: wait.until, attempted: false)
+        return .queued(entry.id, wait.reason)
+      }
       let reply = try delivery.send(message, body: EntryBody(store: store, entry: entry, lock: lock), relay: &relay)
       sent(entry, lock: lock, reply: reply, relay: relay)
+      recordSend(message)
       return .sent
     } catch {
       if isTemporary(error) && !config.queue {
         logAttempt(entry, status: .deferred, relay: relay, detail: errorText(error))
         try? store.remove(holding: lock)
-        throw error
+        throw NotQueued(error)
+      }
+      if case .resource(let reason) = error as? DeliveryFailure {
+        // Not an attempt: the entry stays as committed, due now, for the next run.
+        lock.release()
+        return .queued(entry.id, reason)
       }
       return try settle(entry, lock: lock, error: error, interactive: true, relay: relay)
     }
@@ -67,16 +118,24 @@ package final class QueueRunner {
 
   // MARK: Queue runs
 
-  /// Delivers what is due (everything with `force`), optionally for one account only.
-  /// - Returns: The number of entries tried.
+  /// A queue run: every entry within reach (`force`: `-q`, `queue flush`, `login`), or only
+  /// those due (`queue flush --due`, the timer's run), optionally for one account only.
+  /// - Returns: What the run did.
+  /// - Throws: `DeliveryFailure.resource` or a `QueueError` when the run could not go on
+  ///   (out of descriptors or memory, the queue unreadable); no entry was changed for it.
   @discardableResult
-  package func run(force: Bool = false, account: String? = nil) throws -> Int {
-    try? store.sweep(now: environment.now().seconds, minimumAge: 3600)
+  package func run(force: Bool = false, account: String? = nil) throws -> Summary {
+    summary = Summary()
+    let start = environment.now().seconds
+    try? store.sweep(now: start, minimumAge: 3600)
+    purgeFailed(now: start)
     var sessions: [String: SMTPSession] = [:]
     var broken: [String: any Error] = [:]
+    var limited: [String: (DeliveryFailure, Int)] = [:]
     defer { for session in sessions.values { session.quit() } }
-    var work = try store.list()
-    var tried = 0
+    let scan = try store.scan(.queued)
+    summary.skipped = scan.skipped
+    var work = scan.entries.filter(access.admits)
     var index = 0
     while index < work.count {
       let listed = work[index]
@@ -85,12 +144,11 @@ package final class QueueRunner {
       // when the run has crossed into a later second.
       let now = environment.now().seconds
       if let account, listed.envelope.account != account { continue }
-      guard policy.disposition(of: listed, now: now, force: force) != .notDue,
-        let lock = try? store.tryLock(listed.id), let entry = try? store.load(listed.id)
+      guard policy.disposition(of: listed, now: now, force: force) != .notDue, let lock = try lockForRun(listed.id),
+        let entry = try reload(listed.id, lock: lock), access.admits(entry)
       else { continue }
       let disposition = policy.disposition(of: entry, now: now, force: force)
       if disposition == .notDue { continue }
-      tried += 1
       defer {
         work += notices
         notices.removeAll()
@@ -104,6 +162,16 @@ package final class QueueRunner {
         message = try MessageQueue.message(of: entry, config: config, environment: environment)
       } catch {
         _ = try? settle(entry, lock: lock, error: error, interactive: false)
+        continue
+      }
+      if let wait = localLimitWait(message) {
+        hold(entry, lock: lock, reason: wait.reason, until: wait.until, attempted: false)
+        continue
+      }
+      if let (failure, until) = limited[message.account.name] {
+        // Google refused an earlier message of this account for a limit: this one would
+        // meet the same answer now. Held without an attempt.
+        hold(entry, lock: lock, reason: failure.description, until: until, attempted: false)
         continue
       }
       // One session per account and login user (a pattern account logs in as the sender).
@@ -122,137 +190,66 @@ package final class QueueRunner {
         do {
           let reply = try delivery.send(message, body: EntryBody(store: store, entry: entry, lock: lock), in: session)
           sent(entry, lock: lock, reply: reply, relay: session.relay)
+          recordSend(message)
         } catch {
           if !(session.connection.isOpen && session.client.isReady) { sessions[key] = nil }
           throw error
         }
       } catch {
+        if case .resource = error as? DeliveryFailure {
+          // This process is out of descriptors or memory: stop before touching any entry.
+          lock.release()
+          throw error
+        }
         // A session that could not be opened or died: the other messages of this account
         // would meet the same fate now, so they are deferred with the same reason.
         if sessions[key] == nil && isTemporary(error) { broken[key] = error }
         _ = try? settle(entry, lock: lock, error: error, interactive: false, relay: relay)
-      }
-    }
-    return tried
-  }
-
-  // MARK: Outcomes
-
-  private func sent(_ entry: QueueEntry, lock: QueueLock, reply: SMTPReply, relay: String) {
-    logAttempt(entry, status: .sent, relay: relay, detail: reply.description)
-    do {
-      try store.remove(holding: lock)
-    } catch {
-      // The server has it; the entry must not be sent again: park it in failed/.
-      var sentEntry = entry
-      sentEntry.lastError = "sent (\(reply.description)), but could not be removed from the queue: \(errorText(error))"
-      try? store.moveToFailed(sentEntry, holding: lock)
-      logAttempt(entry, status: .sent, relay: relay, detail: sentEntry.lastError)
-    }
-  }
-
-  /// Records a failed attempt: deferred (temporary) or failed/ (permanent, or expired).
-  private func settle(
-    _ entry: QueueEntry, lock: QueueLock, error: any Error, interactive: Bool, relay: String = "none"
-  ) throws -> FirstAttempt {
-    let reason = errorText(error)
-    // A configuration problem met on the first attempt is the caller's to fix now (exit 78,
-    // message in failed/); met in a queue run, the entry waits for the file to be fixed.
-    if isTemporary(error) && !(interactive && error is ConfigError) {
-      let now = environment.now().seconds
-      switch policy.afterTemporaryFailure(attempts: entry.attempts + 1, arrival: entry.arrival, now: now) {
-      case .retry(let at):
-        var updated = entry
-        // Only an OAuth account waits for `gsendmailctl login`; a password or service-account
-        // account is retried on the normal schedule once its credentials are fixed.
-        let waitsForLogin = isAuthentication(error) && config.account(named: entry.envelope.account)?.auth == .oauth
-        updated.recordTemporaryFailure(reason: reason, nextAttempt: at, forAuthentication: waitsForLogin)
-        try? store.update(updated, holding: lock)
-        logAttempt(entry, status: .deferred, relay: relay, detail: reason)
-        return .queued(entry.id, reason)
-      case .expire:
-        expire(entry, lock: lock, reason: "not delivered within queue_lifetime: \(reason)")
-        if interactive { throw error }
-        return .queued(entry.id, reason)
-      }
-    }
-    var failed = entry
-    failed.lastError = reason
-    try? store.moveToFailed(failed, holding: lock)
-    logAttempt(entry, status: .bounced, relay: relay, detail: reason)
-    // The caller of gsendmail is told by the exit code; a queue run tells the sender.
-    if interactive { throw error }
-    queueNotice(for: failed, lock: lock, reason: reason)
-    return .queued(entry.id, reason)
-  }
-
-  /// Moves an entry that outlived `queue_lifetime` to failed/ and notifies its sender.
-  private func expire(_ entry: QueueEntry, lock: QueueLock, reason: String) {
-    var failed = entry
-    failed.lastError = reason
-    try? store.moveToFailed(failed, holding: lock)
-    logAttempt(entry, status: .bounced, relay: "none", detail: reason)
-    queueNotice(for: failed, lock: lock, reason: reason)
-  }
-
-  /// Queues a failure notice (RFC 3464) to the sender of a failed entry, from the null
-  /// sender through the same account. None for the null sender.
-  private func queueNotice(for entry: QueueEntry, lock: QueueLock, reason: String) {
-    let now = environment.now()
-    var generator = SystemRandomNumberGenerator()
-    guard let account = config.account(named: entry.envelope.account),
-      let notice = FailureNotice.make(
-        for: entry,
-        failures: entry.envelope.recipients.map { .init(address: $0, status: "5.0.0", diagnostic: reason) },
-        reportingHost: environment.hostName, fromAddress: account.defaultSender(headerFrom: nil, userName: "mailer-daemon"),
-        now: now.seconds, zoneOffsetMinutes: environment.zoneOffsetMinutes, using: &generator)
-    else { return }
-    do {
-      let draft = try store.create()
-      var header: [UInt8] = []
-      for segment in notice.segments {
-        switch segment {
-        case .bytes(let bytes) where header.isEmpty:
-          // The first segment is the notice's header and the start of its body.
-          let split = Self.endOfHeader(bytes)
-          header = Array(bytes[..<split])
-          try draft.append(bytes[split...])
-        case .bytes(let bytes):
-          try draft.append(bytes)
-        case .originalBody:
-          try EntryBody(store: store, entry: entry, lock: lock).stream { try draft.append($0) }
+        if let failure = error as? DeliveryFailure, failure.limit != nil, let updated = try? store.load(entry.id) {
+          limited[message.account.name] = (failure, updated.nextAttempt)
         }
       }
-      let envelope = QueueEnvelope(sender: "", account: entry.envelope.account, recipients: [notice.recipient])
-      let (queued, noticeLock) = try store.commit(draft, envelope: envelope, header: header, arrival: now.seconds)
-      noticeLock.release()
-      notices.append(queued)
+    }
+    return summary
+  }
+
+  /// Reads a locked entry again (it may have changed since the listing): nil when it is
+  /// gone or unreadable. Running short of descriptors or memory stops the run.
+  private func reload(_ id: QueueID, lock: QueueLock) throws -> QueueEntry? {
+    do {
+      return try store.load(id)
     } catch {
-      logAttempt(entry, status: .bounced, relay: "none", detail: "the failure notice could not be queued: \(errorText(error))")
+      lock.release()
+      if error.isResourceShortage { throw DeliveryFailure.resource("cannot read a queue entry: \(error)") }
+      return nil
     }
   }
 
-  /// The offset just after the first empty line (CRLF CRLF), or the end.
-  package static func endOfHeader(_ bytes: [UInt8]) -> Int {
-    var i = 0
-    while i + 3 < bytes.count {
-      if bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 { return i + 4 }
-      i += 1
+  /// Locks an entry for this run without waiting: nil when another runner has it (or it
+  /// is gone). Running short of descriptors stops the run.
+  private func lockForRun(_ id: QueueID) throws -> QueueLock? {
+    do {
+      return try store.tryLock(id)
+    } catch {
+      if error.isResourceShortage { throw DeliveryFailure.resource("cannot lock a queue entry: \(error)") }
+      return nil
     }
-    return bytes.count
-  }
-
-  private func logAttempt(_ entry: QueueEntry, status: DeliveryRecord.Status, relay: String, detail: String) {
-    let now = environment.now()
-    log.log(
-      DeliveryRecord(
-        id: entry.id.rawValue, from: entry.envelope.sender, to: entry.envelope.recipients, size: entry.size,
-        relay: relay, delay: max(0, now.seconds - entry.arrival), status: status, detail: detail),
-      now: now)
   }
 }
 
-/// Whether a later attempt may succeed: SPEC §7's temporary outcomes, authentication
+/// A temporary failure with `queue = false`: nothing was kept (exit 75), so the message
+/// says that the caller, not gsendmail, has to try again (texts from lower layers that
+/// promise a later try are corrected).
+struct NotQueued: Error, CustomStringConvertible {
+  let underlying: any Error
+  init(_ underlying: any Error) { self.underlying = underlying }
+  var description: String {
+    errorText(underlying).replacingText("; will try again later", with: "")
+      + "; the message was not queued (queue = false): send it again later"
+  }
+}
+
+/// Whether a later attempt may succeed: the temporary outcomes, authentication
 /// failures (deferred until `login`), and configuration problems (the file may be fixed).
 func isTemporary(_ error: any Error) -> Bool {
   switch error {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// From standard input to a message ready to send (SPEC §4): read and scan the
+// From standard input to a message ready to send (gsendmail(8)): read and scan the
 // input, stream the body (line ends made CRLF) to a sink, find the recipients
 // and resolve local names, choose the account and the envelope sender, and
 // prepare the header. Every failure is a typed error; nothing is sent here.
@@ -40,15 +40,13 @@ package struct PreparedMessage {
   /// DSN parameters from `-N`, `-R`, `-V`.
   var dsn: SMTPEnvelope.DSN?
 
-  /// Size of the message as sent without re-encoding.
-  var size: Int { header.count + body.normalizedByteCount }
-
   /// How the body goes to a server that does or does not offer 8BITMIME.
   func encoding(serverSupports8BitMIME: Bool) -> TransferEncodingDecision {
     TransferEncodingDecision.decide(fields: fields, body: body, serverSupports8BitMIME: serverSupports8BitMIME)
   }
 
-  /// The SMTP envelope for a body sent as `decision` says.
+  /// The SMTP envelope for a body sent as `decision` says, without its size
+  /// (`Delivery.wire` counts the bytes that go out).
   func envelope(for decision: TransferEncodingDecision) -> SMTPEnvelope {
     let eightBit: Bool
     switch decision {
@@ -56,7 +54,8 @@ package struct PreparedMessage {
     case .quotedPrintable(let declare): eightBit = declare
     case .sevenBit, .refuse: eightBit = false
     }
-    return SMTPEnvelope(sender: sender, recipients: recipients, size: size, bodyType: eightBit ? .eightBitMIME : .sevenBit, dsn: dsn)
+    return SMTPEnvelope(
+      sender: sender, recipients: recipients, bodyType: eightBit ? .eightBitMIME : .sevenBit, dsn: dsn)
   }
 }
 
@@ -130,15 +129,10 @@ package struct Submission {
   package func prepare(
     _ scanned: ScannedMessage, envelopeSender: String?, givenRecipients: [String], recipientsFromHeader: Bool
   ) throws -> PreparedMessage {
-    let recipients = try recipients(scanned, givenRecipients: givenRecipients, recipientsFromHeader: recipientsFromHeader)
+    let given = try mailboxes(scanned, givenRecipients: givenRecipients, recipientsFromHeader: recipientsFromHeader)
+    let recipients = try resolvedRecipients(
+      given, accountAddress: accountAddress(envelopeSender: envelopeSender, fields: scanned.fields))
     return try prepare(scanned, envelopeSender: envelopeSender, recipients: recipients)
-  }
-
-  /// The envelope recipients: arguments and (with `-t`) header addresses, local names
-  /// resolved, duplicates removed.
-  /// - Throws: `BadMessage` for a malformed address or no recipient at all, `AliasError`.
-  func recipients(_ scanned: ScannedMessage, givenRecipients: [String], recipientsFromHeader: Bool) throws -> [String] {
-    try resolvedRecipients(mailboxes(scanned, givenRecipients: givenRecipients, recipientsFromHeader: recipientsFromHeader))
   }
 
   /// The recipients as given (arguments, and with `-t` the header's), local names not
@@ -172,13 +166,24 @@ package struct Submission {
   }
 
   /// Local names resolved through the aliases, duplicates removed.
+  /// - Parameter accountAddress: Where a local name with neither alias nor
+  ///   `local_recipient` goes (`accountAddress(envelopeSender:fields:)`).
   /// - Throws: `BadMessage` for no recipient at all, `AliasError`.
-  func resolvedRecipients(_ mailboxes: [Mailbox]) throws -> [String] {
-    let recipients = try resolve(mailboxes)
+  func resolvedRecipients(_ mailboxes: [Mailbox], accountAddress: String?) throws -> [String] {
+    let recipients = try resolve(mailboxes, accountAddress: accountAddress).addresses
     guard !recipients.isEmpty else {
       throw BadMessage("no recipients: give addresses on the command line or use -t with To:, Cc: or Bcc:")
     }
     return recipients
+  }
+
+  /// Where a local name with no alias and no `local_recipient` goes: the chosen account's
+  /// own address — its `from`, or for a pattern account the envelope sender (the mailbox
+  /// of the user sending, `root@example.com` for cron's mail to root). Nil when no account
+  /// matches or the sender is the null one.
+  func accountAddress(envelopeSender: String?, fields: [HeaderField]) -> String? {
+    guard let (account, sender) = try? chooseAccount(fields: fields, envelopeSender: envelopeSender) else { return nil }
+    return account.ownAddress(sender: sender)
   }
 
   /// Chooses the account and the envelope sender and prepares the header.
@@ -190,34 +195,12 @@ package struct Submission {
   func prepare(fields: [HeaderField], body: BodyStatistics, envelopeSender: String?, recipients: [String]) throws
     -> PreparedMessage
   {
-    // The sender as given (-f): the null sender, an address, or a local name (cron's
-    // `-f root`), which cannot be a sender on the Internet: the account's address is used.
-    var given: String?
-    if let s = envelopeSender {
-      do {
-        if let mailbox = try AddressParser.parseSender(s) {
-          given = mailbox.isLocal ? nil : mailbox.addrSpec
-        } else {
-          given = ""
-        }
-      } catch {
-        throw BadMessage("bad sender address \(printable(s)): \(describe(error))")
-      }
-    }
-    let headerFrom = firstFromAddress(fields)
-    let account = try config.chooseAccount(
-      named: invocation.account, sender: given.flatMap { $0.isEmpty ? nil : $0 }, headerFrom: headerFrom)
-    var sender = given ?? account.defaultSender(headerFrom: headerFrom, userName: environment.userName)
+    var (account, sender) = try chooseAccount(fields: fields, envelopeSender: envelopeSender)
     var fromAddress = sender.isEmpty ? account.defaultSender(headerFrom: nil, userName: environment.userName) : sender
     if checksSender {
-      let policy = SenderPolicy(caller: environment.caller, config: config)
-      if !policy.isUnrestricted, let allowed = policy.defaultSender(on: account, headerFrom: headerFrom) {
-        if given == nil { sender = allowed }
-        if given == nil || sender.isEmpty { fromAddress = allowed }
-      }
-      // The From: header that would be added names fromAddress: checked as the header's.
-      let header = fields.contains { $0.hasName("From") } ? fromAddresses(fields) : [fromAddress]
-      try policy.check(account: account, sender: sender, headerFrom: header)
+      // Chosen by default: no -f, or a local name (cron's `-f root`).
+      let defaulted = envelopeSender.map { ((try? AddressParser.parseSender($0)) ?? nil)?.isLocal ?? false } ?? true
+      try applySenderPolicy(account: account, fields: fields, defaulted: defaulted, sender: &sender, fromAddress: &fromAddress)
     }
     let domain = fromAddress.split(separator: "@").last.map(String.init) ?? environment.hostName
     let now = environment.now()
@@ -236,10 +219,36 @@ package struct Submission {
       body: body, dsn: dsn)
   }
 
-  /// Resolves local names through the aliases file and `local_recipient`, and removes
-  /// duplicates.
-  func resolve(_ mailboxes: [Mailbox]) throws -> [String] {
+  /// The account and the envelope sender (empty for the null sender) of a message.
+  /// - Throws: `BadMessage` for a malformed sender, `ConfigError` when no account matches.
+  func chooseAccount(fields: [HeaderField], envelopeSender: String?) throws -> (Account, String) {
+    // The sender as given (-f): the null sender, an address, or a local name (cron's
+    // `-f root`), which cannot be a sender on the Internet: the account's address is used.
+    var given: String?
+    if let s = envelopeSender {
+      do {
+        if let mailbox = try AddressParser.parseSender(s) {
+          given = mailbox.isLocal ? nil : mailbox.addrSpec
+        } else {
+          given = ""
+        }
+      } catch {
+        throw BadMessage("bad sender address \(printable(s)): \(describe(error))")
+      }
+    }
+    let headerFrom = firstFromAddress(fields)
+    let account = try config.chooseAccount(
+      named: invocation.account, sender: given.flatMap { $0.isEmpty ? nil : $0 }, headerFrom: headerFrom)
+    return (account, given ?? account.defaultSender(headerFrom: headerFrom, userName: environment.userName))
+  }
+
+  /// Local names resolved: through the aliases file, then `local_recipient`, then
+  /// `accountAddress`; duplicates removed.
+  /// - Returns: The addresses, and the local names that went to `accountAddress`.
+  /// - Throws: `AliasError.unresolved` for a local name none of them resolves.
+  func resolve(_ mailboxes: [Mailbox], accountAddress: String?) throws -> (addresses: [String], toAccount: [String]) {
     var out: [Mailbox] = []
+    var toAccount: [String] = []
     for mailbox in mailboxes {
       guard mailbox.isLocal else {
         out.append(mailbox)
@@ -254,20 +263,29 @@ package struct Submission {
             throw AliasError.syntax(path: config.aliasesFile ?? "aliases", line: 0, message: "bad address \(text) for \(mailbox.localPart)")
           }
         case .unresolved(let name):
-          guard let catchAll = config.localRecipient else { throw AliasError.unresolved(name) }
-          do {
-            out.append(try AddressParser.parseMailbox(catchAll))
-          } catch {
-            throw ConfigError.invalidValue(path: config.path, line: nil, key: "local_recipient", message: "not an address")
+          if let catchAll = config.localRecipient {
+            do {
+              out.append(try AddressParser.parseMailbox(catchAll))
+            } catch {
+              throw ConfigError.invalidValue(
+                path: config.path, line: nil, key: "local_recipient", message: "not an address")
+            }
+          } else if let own = accountAddress, let mailbox = try? AddressParser.parseMailbox(own) {
+            out.append(mailbox)
+            if !toAccount.contains(name) { toAccount.append(name) }
+          } else {
+            throw AliasError.unresolved(name)
           }
         }
       }
     }
-    return RecipientExtractor.deduplicated(out).map(\.addrSpec)
+    return (RecipientExtractor.deduplicated(out).map(\.addrSpec), toAccount)
   }
 
-  /// Recipients as `-bv` shows them: each given argument and what it resolves to.
+  /// Recipients as `-bv` shows them: each given argument and what it resolves to (a local
+  /// name with no alias: the account that `-f` or `--account` chooses).
   func verify(_ arguments: [String]) throws -> [(given: String, address: String)] {
+    let own = accountAddress(envelopeSender: invocation.sender, fields: [])
     var lines: [(String, String)] = []
     for argument in arguments {
       let mailboxes: [Mailbox]
@@ -279,7 +297,7 @@ package struct Submission {
       for mailbox in mailboxes {
         // A list argument shows each of its addresses; a single one shows as given.
         let given = mailboxes.count == 1 ? argument : mailbox.addrSpec
-        for address in try resolve([mailbox]) { lines.append((given, address)) }
+        for address in try resolve([mailbox], accountAddress: own).addresses { lines.append((given, address)) }
       }
     }
     return lines
@@ -298,6 +316,22 @@ package struct Submission {
       out += list.flatMap(\.mailboxes).filter { !$0.isLocal }.map(\.addrSpec)
     }
     return out
+  }
+
+  /// The sender policy on the envelope sender and `From:` address chosen for a message:
+  /// a caller who may not choose gets a granted default, and a sender or `From:` address
+  /// not granted is refused.
+  func applySenderPolicy(
+    account: Account, fields: [HeaderField], defaulted: Bool, sender: inout String, fromAddress: inout String
+  ) throws {
+    let policy = SenderPolicy(caller: environment.caller, config: config)
+    if !policy.isUnrestricted, let allowed = policy.defaultSender(on: account, headerFrom: firstFromAddress(fields)) {
+      if defaulted { sender = allowed }
+      if defaulted || sender.isEmpty { fromAddress = allowed }
+    }
+    // The From: header that would be added names fromAddress: checked as the header's.
+    let header = fields.contains { $0.hasName("From") } ? fromAddresses(fields) : [fromAddress]
+    try policy.check(account: account, sender: sender, headerFrom: header)
   }
 
   func firstFromAddress(_ fields: [HeaderField]) -> String? {
@@ -319,6 +353,15 @@ package struct Submission {
     out.append(".")
     for byte in environment.randomBytes(10) { out.append(alphabet[Int(byte) & 31]) }
     return out
+  }
+}
+
+extension Account {
+  /// The mailbox of the account itself: `from`, or for a pattern the envelope sender
+  /// (nil for the null sender).
+  func ownAddress(sender: String) -> String? {
+    guard isPattern else { return from }
+    return sender.isEmpty ? nil : sender
   }
 }
 

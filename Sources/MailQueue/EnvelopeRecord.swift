@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 // The `ID.env` file format, encoder and strict parser. Pure: no I/O.
 //
-//   gsendmail-queue 1          format version, first line
+//   gsendmail-queue 2          format version, first line (1: no uid, no held)
 //   id ID                      key SP value lines, values without CR, LF or controls
 //   arrival 1700000000
 //   sender alice@example.com   (`sender` alone: the null sender)
 //   account work
+//   uid 1000                   version 2, optional: the submitting user's real uid
 //   rcpt bob@example.com       one per recipient, in order
 //   notify FAILURE             optional DSN parameters: notify, ret, envid
 //   body-size 1234
@@ -15,6 +16,7 @@
 //   next-attempt 1700000000
 //   last-error                 one line
 //   deferred-auth 0
+//   held 0                     version 2: waiting for a sending limit's window
 //   header 345                 then exactly 345 bytes, then LF
 //   end                        the last line; without it the file is corrupt
 //
@@ -22,21 +24,26 @@
 // comes last, so a file cut short is recognised and never delivered. Anything
 // unexpected (unknown or repeated key, bad number, missing field, data after
 // `end`) is a parse failure with a reason; the store quarantines such files.
+// Version 1 files (written before the submitter and holds were recorded) are still
+// read; an entry with neither is written as version 1, so older runners read it too.
 
 /// Encoding and decoding of the envelope file.
 enum EnvelopeRecord {
   static let versionLine = "gsendmail-queue 1"
+  static let version2Line = "gsendmail-queue 2"
   /// The longest last-error kept, in bytes of UTF-8 (longer text is cut).
   static let maximumErrorLength = 1000
 
   /// Encodes an entry. The caller has validated the envelope (`validate`).
   static func encode(_ entry: QueueEntry) -> [UInt8] {
-    var text = versionLine + "\n"
+    let version2 = entry.envelope.submitter != nil || entry.held
+    var text = (version2 ? version2Line : versionLine) + "\n"
     func line(_ key: String, _ value: String) { text += value.isEmpty ? key + "\n" : key + " " + value + "\n" }
     line("id", entry.id.rawValue)
     line("arrival", String(entry.arrival))
     line("sender", entry.envelope.sender)
     line("account", entry.envelope.account)
+    if let uid = entry.envelope.submitter { line("uid", String(uid)) }
     for rcpt in entry.envelope.recipients { line("rcpt", rcpt) }
     if let notify = entry.envelope.notify { line("notify", notify) }
     if let ret = entry.envelope.ret { line("ret", ret) }
@@ -48,6 +55,7 @@ enum EnvelopeRecord {
     line("next-attempt", String(entry.nextAttempt))
     line("last-error", sanitizedLine(entry.lastError))
     line("deferred-auth", entry.deferredForAuthentication ? "1" : "0")
+    if version2 { line("held", entry.held ? "1" : "0") }
     line("header", String(entry.header.count))
     var out = Array(text.utf8)
     out.append(contentsOf: entry.header)
@@ -120,7 +128,9 @@ enum EnvelopeRecord {
     }
 
     mutating func entry(id: QueueID, area: QueueArea) throws(ParseFailure) -> QueueEntry {
-      guard try line() == Array(EnvelopeRecord.versionLine.utf8) else {
+      let version = try line()
+      let isVersion2 = version == Array(EnvelopeRecord.version2Line.utf8)
+      guard isVersion2 || version == Array(EnvelopeRecord.versionLine.utf8) else {
         throw ParseFailure(reason: "unknown format version")
       }
       var fields: [String: String] = [:]
@@ -150,7 +160,10 @@ enum EnvelopeRecord {
           position += count
           guard try line().isEmpty else { throw ParseFailure(reason: "header longer than recorded") }
         case "id", "arrival", "sender", "account", "notify", "ret", "envid", "body-size", "body-8bit",
-          "longest-line", "attempts", "next-attempt", "last-error", "deferred-auth":
+          "longest-line", "attempts", "next-attempt", "last-error", "deferred-auth", "uid", "held":
+          guard isVersion2 || !["uid", "held"].contains(key) else {
+            throw ParseFailure(reason: "unknown record \(key)")
+          }
           guard fields.updateValue(value, forKey: key) == nil else { throw ParseFailure(reason: "repeated \(key)") }
         default:
           throw ParseFailure(reason: "unknown record \(QueueError.printable(key))")
@@ -165,9 +178,16 @@ enum EnvelopeRecord {
       }
       guard try required("id") == id.rawValue else { throw ParseFailure(reason: "id does not match the file name") }
       guard !recipients.isEmpty else { throw ParseFailure(reason: "no recipients") }
+      var submitter: UInt32?
+      if let text = fields["uid"] {
+        let uid = try number(text, "uid")
+        guard uid <= Int(UInt32.max) else { throw ParseFailure(reason: "bad uid") }
+        submitter = UInt32(uid)
+      }
       let envelope = QueueEnvelope(
         sender: try required("sender"), account: try required("account"), recipients: recipients,
-        notify: fields["notify"], ret: fields["ret"], envid: fields["envid"])
+        notify: fields["notify"], ret: fields["ret"], envid: fields["envid"],
+        submitter: submitter)
       return QueueEntry(
         id: id, area: area, arrival: try number(try required("arrival"), "arrival"), envelope: envelope,
         header: header ?? [],
@@ -178,7 +198,8 @@ enum EnvelopeRecord {
         attempts: try number(try required("attempts"), "attempts"),
         nextAttempt: try number(try required("next-attempt"), "next-attempt"),
         lastError: try required("last-error"),
-        deferredForAuthentication: try flag(try required("deferred-auth"), "deferred-auth"))
+        deferredForAuthentication: try flag(try required("deferred-auth"), "deferred-auth"),
+        held: isVersion2 ? try flag(try required("held"), "held") : false)
     }
 
     /// A decimal number of at most 18 digits (no sign, no spaces).

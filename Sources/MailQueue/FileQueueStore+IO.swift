@@ -36,10 +36,9 @@ extension FileQueueStore {
     do throws(QueueError) {
       try withRawBytes(bytes) { (raw) throws(QueueError) in try writeAll(fd, raw, path: path) }
       try sync(fd, path: path)
-      if policy.fileMode & 0o077 != 0 {
-        let changed = sys.chmod(path, policy.fileMode)
-        guard changed == 0 else { throw QueueError.system(-changed, .chmod, path) }
-      }
+      // The caller's umask narrowed open()'s mode: set it exactly.
+      let changed = sys.chmod(path, policy.fileMode)
+      guard changed == 0 else { throw QueueError.system(-changed, .chmod, path) }
     } catch {
       _ = sys.close(fd)
       _ = sys.unlink(path)

@@ -59,6 +59,10 @@ public final class FileQueueStore: QueueStore {
   public let directory: String
   /// Modes and group for what the store creates.
   public let policy: QueueDirectoryPolicy
+  /// Whether a corrupt entry met while reading is moved to corrupt/. In the shared system
+  /// queue only root and the queue runner do it: a caller who cannot read another's entry
+  /// (or is fooled into seeing it damaged) must not be able to take it out of the queue.
+  public let quarantinesCorruptEntries: Bool
   let sys: Syscalls
   private let clock: @Sendable () -> (seconds: Int, microseconds: Int)
 
@@ -69,16 +73,20 @@ public final class FileQueueStore: QueueStore {
   /// - Parameters:
   ///   - directory: `$XDG_STATE_HOME/gsendmail/queue` or `/var/spool/gsendmail`.
   ///   - policy: Modes and group for created directories and files.
-  public convenience init(directory: String, policy: QueueDirectoryPolicy = .perUser) {
-    self.init(directory: directory, policy: policy, syscalls: .real, clock: FileQueueStore.systemClock)
+  ///   - quarantinesCorruptEntries: Move corrupt entries to corrupt/ (else only skip them).
+  public convenience init(directory: String, policy: QueueDirectoryPolicy = .perUser, quarantinesCorruptEntries: Bool = true) {
+    self.init(
+      directory: directory, policy: policy, syscalls: .real, clock: FileQueueStore.systemClock,
+      quarantinesCorruptEntries: quarantinesCorruptEntries)
   }
 
   init(
     directory: String, policy: QueueDirectoryPolicy, syscalls: Syscalls,
-    clock: @escaping @Sendable () -> (seconds: Int, microseconds: Int)
+    clock: @escaping @Sendable () -> (seconds: Int, microseconds: Int), quarantinesCorruptEntries: Bool = true
   ) {
     self.directory = directory.count > 1 && directory.hasSuffix("/") ? String(directory.dropLast()) : directory
     self.policy = policy
+    self.quarantinesCorruptEntries = quarantinesCorruptEntries
     self.sys = syscalls.retryingInterrupts()
     self.clock = clock
   }
@@ -117,13 +125,11 @@ public final class FileQueueStore: QueueStore {
         sink.discard()
         throw .system(-locked, .lock, path)
       }
-      if policy.fileMode & 0o077 != 0 {
-        // open() applies the umask; a shared queue needs the group bits as asked.
-        let changed = sys.chmod(path, policy.fileMode)
-        guard changed == 0 else {
-          sink.discard()
-          throw .system(-changed, .chmod, path)
-        }
+      // open() applies the caller's umask (even 0777): set the mode exactly.
+      let changed = sys.chmod(path, policy.fileMode)
+      guard changed == 0 else {
+        sink.discard()
+        throw .system(-changed, .chmod, path)
       }
       return QueueDraft(id: id, sink: sink)
     }
@@ -168,9 +174,27 @@ public final class FileQueueStore: QueueStore {
 
   // MARK: Reading
 
-  public func list() throws(QueueError) -> [QueueEntry] { try listArea(.queued) }
-
-  public func listFailed() throws(QueueError) -> [QueueEntry] { try listArea(.failed) }
+  public func scan(_ area: QueueArea) throws(QueueError) -> QueueScan {
+    let dir = areaDirectory(area)
+    let (result, names) = sys.listDirectory(dir)
+    if result == -ENOENT { return QueueScan(entries: []) }
+    guard result == 0 else { throw .system(-result, .list, dir) }
+    var scan = QueueScan(entries: [])
+    for name in names where name.hasSuffix(".env") {
+      guard let id = try? QueueID(String(name.dropLast(4))) else { continue }
+      do throws(QueueError) {
+        scan.entries.append(try loadEntry(id, area))
+      } catch .notFound {
+        continue
+      } catch {
+        // Out of descriptors or memory: no entry can be judged, so none is reported bad.
+        if error.isResourceShortage { throw error }
+        scan.skipped.append(error)
+      }
+    }
+    scan.entries.sort { ($0.arrival, $0.id) < ($1.arrival, $1.id) }
+    return scan
+  }
 
   public func load(_ id: QueueID) throws(QueueError) -> QueueEntry {
     do throws(QueueError) {
@@ -178,23 +202,6 @@ public final class FileQueueStore: QueueStore {
     } catch .notFound {
       return try loadEntry(id, .failed)
     }
-  }
-
-  private func listArea(_ area: QueueArea) throws(QueueError) -> [QueueEntry] {
-    let dir = areaDirectory(area)
-    let (result, names) = sys.listDirectory(dir)
-    if result == -ENOENT { return [] }
-    guard result == 0 else { throw .system(-result, .list, dir) }
-    var entries: [QueueEntry] = []
-    for name in names where name.hasSuffix(".env") {
-      guard let id = try? QueueID(String(name.dropLast(4))) else { continue }
-      do throws(QueueError) {
-        entries.append(try loadEntry(id, area))
-      } catch .notFound, .corrupt {
-        continue
-      }
-    }
-    return entries.sorted { ($0.arrival, $0.id) < ($1.arrival, $1.id) }
   }
 
   /// Reads and checks one entry; a damaged one is quarantined and reported corrupt.
@@ -221,10 +228,12 @@ public final class FileQueueStore: QueueStore {
     return entry
   }
 
-  /// Moves a damaged entry to corrupt/ unless someone holds it locked, and returns the
-  /// error to throw. Best effort: the entry is reported corrupt either way.
+  /// Moves a damaged entry to corrupt/ unless someone holds it locked or this store does
+  /// not quarantine, and returns the error to throw. Best effort: the entry is reported
+  /// corrupt either way.
   private func quarantine(_ id: QueueID, _ area: QueueArea, reason: String) -> QueueError {
     let error = QueueError.corrupt(id, reason: reason)
+    guard quarantinesCorruptEntries else { return error }
     let body = bodyPath(id, area)
     var lock: QueueLock?
     let fd = sys.open(body, O_RDONLY | O_CLOEXEC, 0)
@@ -286,162 +295,8 @@ public final class FileQueueStore: QueueStore {
     return lock
   }
 
-  // MARK: Changing entries
-
-  public func update(_ entry: QueueEntry, holding lock: QueueLock) throws(QueueError) {
-    precondition(lock.isHeld && lock.id == entry.id, "update needs the entry's own lock")
-    let current = try loadEntry(entry.id, .queued)
-    try rewrite(current.withState(of: entry), in: .queued)
-  }
-
-  public func remove(holding lock: QueueLock) throws(QueueError) {
-    precondition(lock.isHeld, "remove needs a held lock")
-    try removeFiles(lock.id, .queued)
-  }
-
-  public func moveToFailed(_ entry: QueueEntry, holding lock: QueueLock) throws(QueueError) {
-    precondition(lock.isHeld && lock.id == entry.id, "moveToFailed needs the entry's own lock")
-    let current = try loadEntry(entry.id, .queued)
-    try move(current.withState(of: entry), from: .queued, to: .failed)
-  }
-
-  public func delete(_ id: QueueID) throws(QueueError) {
-    try withEntryLocked(id) { (area) throws(QueueError) in try removeFiles(id, area) }
-  }
-
-  public func retryNow(_ id: QueueID, now: Int) throws(QueueError) {
-    try withEntryLocked(id) { (area) throws(QueueError) in
-      var entry = try loadEntry(id, area)
-      entry.nextAttempt = now
-      entry.deferredForAuthentication = false
-      if area == .queued {
-        try rewrite(entry, in: .queued)
-      } else {
-        entry.attempts = 0
-        try ensureDirectory(areaDirectory(.queued))
-        try move(entry, from: .failed, to: .queued)
-      }
-    }
-  }
-
-  /// Runs `body` on entry `id`, found in entries/ or failed/, while holding its lock, and
-  /// releases the lock after it.
-  /// - Throws: `.notFound` when the entry is in neither, `.locked` when another runner
-  ///   holds it, or what `body` throws.
-  private func withEntryLocked(_ id: QueueID, _ body: (QueueArea) throws(QueueError) -> Void) throws(QueueError) {
-    for area in [QueueArea.queued, .failed] {
-      let lock: QueueLock?
-      do throws(QueueError) {
-        lock = try lockEntry(id, area)
-      } catch .notFound {
-        continue
-      }
-      guard let lock else { throw .locked(id) }
-      try body(area)
-      lock.release()
-      return
-    }
-    throw .notFound(id)
-  }
-
-  /// Replaces an entry's env atomically: write to tmp/, fsync, rename over, fsync the
-  /// directory.
-  private func rewrite(_ entry: QueueEntry, in area: QueueArea) throws(QueueError) {
-    let temporary = tmpDirectory + "/\(entry.id).env"
-    try ensureDirectory(tmpDirectory)
-    do throws(QueueError) {
-      try writeDurably(temporary, EnvelopeRecord.encode(entry))
-      try rename(temporary, envPath(entry.id, area))
-    } catch {
-      _ = sys.unlink(temporary)
-      throw error
-    }
-    try syncDirectory(areaDirectory(area))
-  }
-
-  /// Moves an entry between entries/ and failed/ with its new state. The env moves in
-  /// one rename, so the entry is in exactly one place at every moment.
-  private func move(_ entry: QueueEntry, from source: QueueArea, to target: QueueArea) throws(QueueError) {
-    let id = entry.id
-    try ensureDirectory(areaDirectory(target))
-    let targetBody = bodyPath(id, target)
-    var linked = false
-    do throws(QueueError) {
-      var result = sys.link(bodyPath(id, source), targetBody)
-      if result == -EEXIST {
-        // A link left by a crash in an earlier move: replace it.
-        _ = sys.unlink(targetBody)
-        result = sys.link(bodyPath(id, source), targetBody)
-      }
-      guard result == 0 else { throw QueueError.system(-result, .link, targetBody) }
-      linked = true
-      try syncDirectory(areaDirectory(target))
-      try rewrite(entry.in(source), in: source)
-      try rename(envPath(id, source), envPath(id, target))
-    } catch {
-      if linked { _ = sys.unlink(targetBody) }
-      throw error
-    }
-    try syncDirectory(areaDirectory(target))
-    _ = sys.unlink(bodyPath(id, source))
-    try syncDirectory(areaDirectory(source))
-  }
-
-  /// Removes an entry: env first (the entry is gone), then the body.
-  private func removeFiles(_ id: QueueID, _ area: QueueArea) throws(QueueError) {
-    let env = envPath(id, area)
-    let result = sys.unlink(env)
-    if result == -ENOENT { throw .notFound(id) }
-    guard result == 0 else { throw .system(-result, .unlink, env) }
-    let body = sys.unlink(bodyPath(id, area))
-    guard body == 0 || body == -ENOENT else { throw .system(-body, .unlink, bodyPath(id, area)) }
-    // No directory sync, as Postfix does not sync after removing a delivered file: a crash
-    // can at worst bring the entry back, and a message sent twice is not a message lost.
-  }
-
-  // MARK: Housekeeping
-
-  public func sweep(now: Int, minimumAge: Int = 3600) throws(QueueError) {
-    // Bodies without an env: crashed commits, removals and moves. A locked one is in use.
-    for area in [QueueArea.queued, .failed] {
-      for id in try ids(in: areaDirectory(area), suffix: ".body") where !exists(envPath(id, area)) {
-        guard let fd = lockFile(bodyPath(id, area)) else { continue }
-        if !exists(envPath(id, area)) { _ = sys.unlink(bodyPath(id, area)) }
-        _ = sys.close(fd)
-      }
-    }
-    // tmp/: writers that died. Skip anything whose entry is locked or that is recent.
-    var seen: Set<QueueID> = []
-    for suffix in [".body", ".env"] {
-      for id in try ids(in: tmpDirectory, suffix: suffix) where seen.insert(id).inserted {
-        let candidates = [tmpDirectory + "/\(id).body", bodyPath(id, .queued), bodyPath(id, .failed)]
-        var locked: [Int32] = []
-        var busy = false
-        for path in candidates where exists(path) {
-          if let fd = lockFile(path) { locked.append(fd) } else { busy = true }
-        }
-        if !busy {
-          for path in [tmpDirectory + "/\(id).body", tmpDirectory + "/\(id).env"] {
-            let (result, status) = sys.stat(path)
-            if result == 0, let status, now - status.modified >= minimumAge { _ = sys.unlink(path) }
-          }
-        }
-        for fd in locked { _ = sys.close(fd) }
-      }
-    }
-  }
-
-  private func ids(in dir: String, suffix: String) throws(QueueError) -> [QueueID] {
-    let (result, names) = sys.listDirectory(dir)
-    if result == -ENOENT { return [] }
-    guard result == 0 else { throw .system(-result, .list, dir) }
-    return names.compactMap { name in
-      name.hasSuffix(suffix) ? try? QueueID(String(name.dropLast(suffix.count))) : nil
-    }
-  }
-
   /// A lock object that closes `fd` (dropping the flock on it) when released.
-  private func heldLock(_ id: QueueID, _ fd: Int32) -> QueueLock {
+  func heldLock(_ id: QueueID, _ fd: Int32) -> QueueLock {
     let sys = self.sys
     return QueueLock(id: id, fd: fd) { _ = sys.close(fd) }
   }
@@ -449,7 +304,7 @@ public final class FileQueueStore: QueueStore {
   /// Opens and locks a file without blocking.
   /// - Returns: The locked descriptor (close it to unlock), or `nil` when someone else
   ///   holds the lock or the file is gone.
-  private func lockFile(_ path: String) -> Int32? {
+  func lockFile(_ path: String) -> Int32? {
     let fd = sys.open(path, O_RDONLY | O_CLOEXEC, 0)
     guard fd >= 0 else { return nil }
     guard sys.flock(fd, LOCK_EX | LOCK_NB) == 0 else {
@@ -468,6 +323,7 @@ extension QueueEntry {
     entry.nextAttempt = other.nextAttempt
     entry.lastError = EnvelopeRecord.sanitizedLine(other.lastError)
     entry.deferredForAuthentication = other.deferredForAuthentication
+    entry.held = other.held
     return entry
   }
 

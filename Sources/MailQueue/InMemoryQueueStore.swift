@@ -18,6 +18,7 @@ public final class InMemoryQueueStore: QueueStore {
     var failed: [QueueID: Stored] = [:]
     var locked: Set<QueueID> = []
     var counter = 0
+    var records: [String: SendRecord] = [:]
   }
 
   private let state = Mutex(State())
@@ -60,12 +61,9 @@ public final class InMemoryQueueStore: QueueStore {
     return (entry, makeLock(entry.id))
   }
 
-  public func list() throws(QueueError) -> [QueueEntry] {
-    state.withLock { $0.queued.values.map(\.entry) }.sorted { ($0.arrival, $0.id) < ($1.arrival, $1.id) }
-  }
-
-  public func listFailed() throws(QueueError) -> [QueueEntry] {
-    state.withLock { $0.failed.values.map(\.entry) }.sorted { ($0.arrival, $0.id) < ($1.arrival, $1.id) }
+  public func scan(_ area: QueueArea) throws(QueueError) -> QueueScan {
+    let entries = state.withLock { (area == .queued ? $0.queued : $0.failed).values.map(\.entry) }
+    return QueueScan(entries: entries.sorted { ($0.arrival, $0.id) < ($1.arrival, $1.id) })
   }
 
   public func load(_ id: QueueID) throws(QueueError) -> QueueEntry {
@@ -134,10 +132,12 @@ public final class InMemoryQueueStore: QueueStore {
       if var stored = state.queued[id] {
         stored.entry.nextAttempt = now
         stored.entry.deferredForAuthentication = false
+        stored.entry.held = false
         state.queued[id] = stored
       } else if var stored = state.failed.removeValue(forKey: id) {
         stored.entry.nextAttempt = now
         stored.entry.deferredForAuthentication = false
+        stored.entry.held = false
         stored.entry.attempts = 0
         stored.entry.area = .queued
         state.queued[id] = stored
@@ -148,6 +148,23 @@ public final class InMemoryQueueStore: QueueStore {
   }
 
   public func sweep(now: Int, minimumAge: Int) throws(QueueError) {}
+
+  public func withSendRecord(account: String, _ body: (inout SendRecord) -> Void) -> Bool {
+    state.withLock { body(&$0.records[account, default: SendRecord()]) }
+    return true
+  }
+
+  /// In memory there is no time of the move to failed/: an entry's age there counts from
+  /// its arrival.
+  public func purgeFailed(now: Int, maximumAge: Int, admits: (QueueEntry) -> Bool) throws(QueueError) -> [QueueEntry] {
+    state.withLock { state in
+      let old = state.failed.values.map(\.entry).filter {
+        now - $0.arrival >= maximumAge && admits($0) && !state.locked.contains($0.id)
+      }
+      for entry in old { state.failed[entry.id] = nil }
+      return old.sorted { $0.id < $1.id }
+    }
+  }
 
   private func makeLock(_ id: QueueID) -> QueueLock {
     QueueLock(id: id) { _ = self.state.withLock { $0.locked.remove(id) } }

@@ -17,11 +17,15 @@ public struct QueueEnvelope: Equatable, Sendable {
   public var ret: String?
   /// DSN `ENVID` (RFC 3461 §4.4), when given.
   public var envid: String?
+  /// The real user ID of the process that submitted the message; nil in entries written
+  /// before it was recorded. In the shared system queue a caller other than root and the
+  /// queue runner sees and runs only the entries it submitted.
+  public var submitter: UInt32?
 
   /// Makes an envelope.
   public init(
     sender: String, account: String, recipients: [String],
-    notify: String? = nil, ret: String? = nil, envid: String? = nil
+    notify: String? = nil, ret: String? = nil, envid: String? = nil, submitter: UInt32? = nil
   ) {
     self.sender = sender
     self.account = account
@@ -29,6 +33,7 @@ public struct QueueEnvelope: Equatable, Sendable {
     self.notify = notify
     self.ret = ret
     self.envid = envid
+    self.submitter = submitter
   }
 }
 
@@ -82,6 +87,9 @@ public struct QueueEntry: Equatable, Sendable {
   /// Whether the entry waits for `gsendmailctl login` (its account could not
   /// authenticate). Such entries are not due until then, unless forced.
   public var deferredForAuthentication: Bool
+  /// Whether the entry waits for a sending limit (Gmail's, or a local `max_…` key) rather
+  /// than for a failure to clear: `lastError` says which, `nextAttempt` when it may go.
+  public var held: Bool
 
   /// The message size: header plus body, in bytes.
   public var size: Int { header.count + body.size }
@@ -90,7 +98,7 @@ public struct QueueEntry: Equatable, Sendable {
   public init(
     id: QueueID, area: QueueArea = .queued, arrival: Int, envelope: QueueEnvelope,
     header: [UInt8], body: BodyStatistics, attempts: Int = 0, nextAttempt: Int,
-    lastError: String = "", deferredForAuthentication: Bool = false
+    lastError: String = "", deferredForAuthentication: Bool = false, held: Bool = false
   ) {
     self.id = id
     self.area = area
@@ -102,6 +110,7 @@ public struct QueueEntry: Equatable, Sendable {
     self.nextAttempt = nextAttempt
     self.lastError = lastError
     self.deferredForAuthentication = deferredForAuthentication
+    self.held = held
   }
 
   /// Records a temporary failure: one more attempt, the reason, and when to try again.
@@ -116,5 +125,18 @@ public struct QueueEntry: Equatable, Sendable {
     lastError = EnvelopeRecord.sanitizedLine(reason)
     nextAttempt = next
     deferredForAuthentication = forAuthentication
+    held = false
+  }
+
+  /// Records a deferral for a sending limit: the reason and when the window opens. With
+  /// `attempted` (the server refused the message for its limit) it counts as an attempt;
+  /// a message held back before any attempt (a local limit, or Gmail's limit met by an
+  /// earlier message of the same run) keeps its count.
+  public mutating func recordLimit(reason: String, until next: Int, attempted: Bool) {
+    if attempted { attempts += 1 }
+    lastError = EnvelopeRecord.sanitizedLine(reason)
+    nextAttempt = next
+    deferredForAuthentication = false
+    held = true
   }
 }

@@ -48,6 +48,19 @@ public enum QueueError: Error, Equatable, Sendable, CustomStringConvertible {
     }
   }
 
+  /// Whether the failure is the process running short of a resource (descriptors,
+  /// memory), not a fault of the entry: such an error says nothing about the entry and
+  /// must not change its state.
+  public var isResourceShortage: Bool {
+    if case .io(_, let code, _) = self { return QueueError.isResourceErrno(code) }
+    return false
+  }
+
+  /// `EMFILE`, `ENFILE`, `ENOMEM`, `ENOBUFS`: the process or the system is out of a resource.
+  public static func isResourceErrno(_ code: Int32) -> Bool {
+    code == EMFILE || code == ENFILE || code == ENOMEM || code == ENOBUFS
+  }
+
   /// Builds the error for a failed system call, folding `ENOSPC`/`EDQUOT` into `.noSpace`.
   static func system(_ code: Int32, _ op: QueueOperation, _ path: String) -> QueueError {
     code == ENOSPC || code == EDQUOT ? .noSpace(path: path) : .io(path: path, errno: code, operation: op)

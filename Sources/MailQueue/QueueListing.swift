@@ -12,8 +12,9 @@
 //
 // As in Postfix, an ID is padded to 11 columns (ours are longer, so the columns
 // shift), a `!` after the ID marks an entry on hold (here: waiting for
-// `gsendmailctl login`), the null sender prints as MAILER-DAEMON, and the total
-// is the sum of the sizes rounded up to kilobytes.
+// `gsendmailctl login`, or for a sending limit's window, whose reason line says
+// until when), the null sender prints as MAILER-DAEMON, and the total is the sum
+// of the sizes rounded up to kilobytes.
 
 import Codecs
 import MessageCore
@@ -34,11 +35,16 @@ public enum QueueListing {
     var total = 0
     for entry in entries {
       total += entry.size
-      let id = entry.id.rawValue + (entry.deferredForAuthentication ? "!" : "")
+      let id = entry.id.rawValue + (entry.deferredForAuthentication || entry.held ? "!" : "")
       let time = DateStamp(epochSeconds: Int64(entry.arrival), utcOffsetMinutes: zoneOffsetMinutes(entry.arrival)).mailq
       let sender = entry.envelope.sender.isEmpty ? "MAILER-DAEMON" : entry.envelope.sender
       out += padRight(id, 11) + " " + padLeft(String(entry.size), 7) + " " + time + "  " + sender + "\n"
-      if !entry.lastError.isEmpty { out += "(" + entry.lastError + ")\n" }
+      if entry.held {
+        let until = DateStamp(epochSeconds: Int64(entry.nextAttempt), utcOffsetMinutes: zoneOffsetMinutes(entry.nextAttempt)).mailq
+        out += "(held until \(until): \(entry.lastError))\n"
+      } else if !entry.lastError.isEmpty {
+        out += "(" + entry.lastError + ")\n"
+      }
       for rcpt in entry.envelope.recipients { out += String(repeating: " ", count: 41) + rcpt + "\n" }
       out += "\n"
     }
@@ -52,7 +58,7 @@ public enum QueueListing {
   ///     [
   ///     {"id":"…","queue":"queued","arrival":1709632800,"size":1234,"sender":"…",
   ///      "account":"…","recipients":["…"],"attempts":1,"next_attempt":1709633100,
-  ///      "last_error":"…","deferred_for_auth":false}
+  ///      "last_error":"…","deferred_for_auth":false,"held":false,"uid":1000}
   ///     ]
   ///
   /// (each object on a single line). Times are seconds since the epoch.
@@ -65,12 +71,11 @@ public enum QueueListing {
         + ",\"recipients\":[\(entry.envelope.recipients.map(JSON.quoted).joined(separator: ","))]"
         + ",\"attempts\":\(entry.attempts),\"next_attempt\":\(entry.nextAttempt)"
         + ",\"last_error\":\(JSON.quoted(entry.lastError))"
-        + ",\"deferred_for_auth\":\(entry.deferredForAuthentication)}"
+        + ",\"deferred_for_auth\":\(entry.deferredForAuthentication),\"held\":\(entry.held)"
+        + ",\"uid\":\(entry.envelope.submitter.map(String.init) ?? "null")}"
     }
     return "[\n" + objects.joined(separator: ",\n") + "\n]\n"
   }
-
-
 
   private static func padRight(_ text: String, _ width: Int) -> String {
     text.count >= width ? text : text + String(repeating: " ", count: width - text.count)

@@ -34,12 +34,12 @@ public protocol QueueStore: AnyObject, Sendable {
   func commit(_ draft: QueueDraft, envelope: QueueEnvelope, header: [UInt8], arrival: Int)
     throws(QueueError) -> (entry: QueueEntry, lock: QueueLock)
 
-  /// The queued entries (not `failed/`), oldest first. Corrupt ones are moved to
-  /// `corrupt/` and left out.
-  func list() throws(QueueError) -> [QueueEntry]
-
-  /// The entries kept in `failed/`, oldest first.
-  func listFailed() throws(QueueError) -> [QueueEntry]
+  /// The entries of an area, oldest first, and the ones that could not be read. An entry
+  /// that cannot be opened, read or parsed is skipped and reported, never failing the
+  /// whole listing; a corrupt one is moved to `corrupt/` when the store quarantines.
+  /// - Throws: when the directory itself cannot be listed, or the process is short of a
+  ///   resource (`QueueError.isResourceShortage`): then nothing can be said about any entry.
+  func scan(_ area: QueueArea) throws(QueueError) -> QueueScan
 
   /// One entry, queued or failed.
   /// - Throws: `.notFound`, or `.corrupt` (the entry was moved to `corrupt/`).
@@ -76,8 +76,40 @@ public protocol QueueStore: AnyObject, Sendable {
   /// - Throws: `.locked` while a runner delivers it, `.notFound`.
   func retryNow(_ id: QueueID, now: Int) throws(QueueError)
 
+  /// Runs `body` on an account's record of recent sends (for local sending limits),
+  /// holding the record's lock meanwhile, and keeps what it leaves.
+  /// - Returns: false when the record could not be read or written, or its lock was held
+  ///   by another process for too long (then `body` may not have run).
+  func withSendRecord(account: String, _ body: (inout SendRecord) -> Void) -> Bool
+
+  /// Removes the entries kept in `failed/` for at least `maximumAge` seconds at `now`
+  /// (and that `admits` accepts); an entry being worked on (locked) stays.
+  /// - Returns: The entries removed.
+  func purgeFailed(now: Int, maximumAge: Int, admits: (QueueEntry) -> Bool) throws(QueueError) -> [QueueEntry]
+
   /// Housekeeping for the start of a queue run: removes temporary files left by
   /// crashed writers (unlocked and older than `minimumAge` seconds) and body files
   /// without an envelope.
   func sweep(now: Int, minimumAge: Int) throws(QueueError)
+}
+
+/// What a listing found.
+public struct QueueScan: Sendable {
+  /// The entries read, oldest first.
+  public var entries: [QueueEntry]
+  /// Why each entry that could not be read was skipped.
+  public var skipped: [QueueError]
+
+  public init(entries: [QueueEntry], skipped: [QueueError] = []) {
+    self.entries = entries
+    self.skipped = skipped
+  }
+}
+
+extension QueueStore {
+  /// The queued entries (not `failed/`), oldest first; unreadable ones left out.
+  public func list() throws(QueueError) -> [QueueEntry] { try scan(.queued).entries }
+
+  /// The entries kept in `failed/`, oldest first; unreadable ones left out.
+  public func listFailed() throws(QueueError) -> [QueueEntry] { try scan(.failed).entries }
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// When to try a queued message again, and when to give up (SPEC §7). Pure: the
+// When to try a queued message again, and when to give up (gsendmail(8), QUEUE). Pure: the
 // clock is a parameter. Kept apart from storage, as OpenSMTPD keeps its
 // scheduler apart from its queue.
 //
@@ -9,6 +9,10 @@
 //   lifetime is given up after its next temporary failure, so it always gets one
 //   last attempt (also after `gsendmailctl queue retry` of a failed entry). It
 //   then moves to failed/ and a failure notice goes to the sender.
+// - Gmail's sending limits (a daily quota, a rate limit) are not failures of the
+//   message: it is deferred with a long backoff that fits the window. A daily limit
+//   ("cannot send for up to 24 h") waits 1 h, doubling, at most 24 h apart; a rate
+//   limit 15 min, doubling, at most 1 h apart. The lifetime still applies.
 // - An entry deferred for authentication (its account has no usable token) is not
 //   due until `gsendmailctl login` flushes it (`force`), since retrying cannot
 //   help. It is never attempted meanwhile, so it expires as soon as it is older
@@ -23,7 +27,7 @@ public struct RetryPolicy: Equatable, Sendable {
   /// How long a message may stay queued, in seconds (`queue_lifetime`, 5 d).
   public var lifetime: Int
 
-  /// Makes a policy; the defaults are SPEC §7's.
+  /// Makes a policy; the defaults are those gsendmail(8) documents.
   public init(initialDelay: Int = 300, maximumDelay: Int = 14_400, lifetime: Int = 432_000) {
     self.initialDelay = initialDelay
     self.maximumDelay = maximumDelay
@@ -33,14 +37,42 @@ public struct RetryPolicy: Equatable, Sendable {
   /// The wait after `attempts` failed attempts: 0 before any, then the initial delay,
   /// doubling, capped at the maximum.
   public func delay(afterAttempts attempts: Int) -> Int {
+    RetryPolicy.doubling(attempts, from: initialDelay, upTo: maximumDelay)
+  }
+
+  /// Which of Google's limits deferred a message.
+  public enum Limit: Equatable, Sendable {
+    /// A daily quota (messages or recipients per rolling 24 h).
+    case daily
+    /// A rate limit (too many messages or logins in a short time).
+    case rate
+  }
+
+  /// The wait after `attempts` attempts, the last refused for `limit`: 1 h doubling up to
+  /// 24 h for a daily limit, 15 min doubling up to 1 h for a rate limit.
+  public func delay(afterLimit limit: Limit, attempts: Int) -> Int {
+    switch limit {
+    case .daily: return RetryPolicy.doubling(max(attempts, 1), from: 3600, upTo: 86_400)
+    case .rate: return RetryPolicy.doubling(max(attempts, 1), from: 900, upTo: 3600)
+    }
+  }
+
+  /// Decides after the `attempts`-th attempt (this one included) was refused for a
+  /// sending limit at `now`: retry after the limit's backoff, or expire.
+  public func afterLimit(_ limit: Limit, attempts: Int, arrival: Int, now: Int) -> Decision {
+    isExpired(arrival: arrival, now: now) ? .expire : .retry(at: now + delay(afterLimit: limit, attempts: attempts))
+  }
+
+  /// 0 for no attempts, else `initial` doubled `attempts - 1` times, capped at `maximum`.
+  static func doubling(_ attempts: Int, from initial: Int, upTo maximum: Int) -> Int {
     guard attempts > 0 else { return 0 }
-    var delay = max(initialDelay, 0)
+    var delay = max(initial, 0)
     var n = 1
-    while n < attempts && delay < maximumDelay {
+    while n < attempts && delay < maximum {
       delay *= 2
       n += 1
     }
-    return min(delay, maximumDelay)
+    return min(delay, maximum)
   }
 
   /// When the next attempt is due after `attempts` failed attempts, the last at `now`.

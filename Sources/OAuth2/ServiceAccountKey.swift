@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// A Google service-account key file (reference/gmail.md §7): `type`, `client_email`,
-// `private_key` (PEM), `private_key_id`, `token_uri`. Pure.
+// A Google service-account key file: `type`, `client_email`, `private_key` (PEM),
+// `private_key_id`, `token_uri`, `client_id`. Pure.
 // Failure policy: throws `CredentialsFileError` naming the missing or wrong field; the
 // key itself never appears in any text.
 
@@ -16,12 +16,18 @@ public struct ServiceAccountKey: Equatable, Sendable, CustomStringConvertible {
   public var privateKeyID: String?
   /// The token endpoint named by the file (Google's when absent).
   public var tokenURI: String
+  /// The service account's numeric client ID (`client_id`): what the Workspace Admin
+  /// console's domain-wide delegation asks for. Not a secret.
+  public var clientID: String?
 
-  public init(clientEmail: String, privateKeyPEM: String, privateKeyID: String?, tokenURI: String) {
+  public init(
+    clientEmail: String, privateKeyPEM: String, privateKeyID: String?, tokenURI: String, clientID: String? = nil
+  ) {
     self.clientEmail = clientEmail
     self.privateKeyPEM = privateKeyPEM
     self.privateKeyID = privateKeyID
     self.tokenURI = tokenURI
+    self.clientID = clientID
   }
 
   /// The account and key id, never the key.
@@ -59,6 +65,7 @@ public struct ServiceAccountKey: Equatable, Sendable, CustomStringConvertible {
     return ServiceAccountKey(
       clientEmail: email, privateKeyPEM: pem,
       privateKeyID: try json.optionalString("private_key_id"),
-      tokenURI: try json.optionalString("token_uri") ?? GoogleOAuth.tokenURL)
+      tokenURI: try json.optionalString("token_uri") ?? GoogleOAuth.tokenURL,
+      clientID: try json.optionalString("client_id"))
   }
 }

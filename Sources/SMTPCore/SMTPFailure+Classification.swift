@@ -63,3 +63,45 @@ extension SMTPFailure {
     return reply.lines.contains { $0.containsText("(EHLO)") }
   }
 }
+
+/// One of Google's sending limits, as a reply names it. A message refused for one is not
+/// refused for what it is: it would be accepted once the window has passed, so the
+/// queue defers it with a long backoff instead of failing it.
+public enum SendingLimit: Equatable, Sendable {
+  /// A daily quota: `550 5.4.5 Daily user sending limit exceeded` / `Daily sending quota
+  /// exceeded` (smtp.gmail.com), `550 5.4.5 Daily SMTP relay limit exceeded for user`,
+  /// `550 5.7.1 Daily SMTP relay limit exceeded for customer` (smtp-relay.gmail.com).
+  case daily
+  /// A rate limit: `450 4.2.1 Peak SMTP relay limit exceeded`, `454 4.7.0 Too many login
+  /// attempts`, `421 4.7.0`/`450 4.2.1` replies about sending too fast or an unusual rate.
+  case rate
+
+  /// The limit a reply names, if any.
+  public static func named(by reply: SMTPReply) -> SendingLimit? {
+    let status = reply.enhancedStatus.map { "\($0)" } ?? ""
+    let text = reply.text.lowercased()
+    if reply.code / 100 == 5 {
+      if status == "5.4.5" || text.containsText("daily smtp relay limit exceeded")
+        || text.containsText("daily user sending limit") || text.containsText("daily sending quota")
+      {
+        return .daily
+      }
+      return nil
+    }
+    guard reply.code / 100 == 4 else { return nil }
+    if status == "4.5.3" { return nil }  // too many recipients for one transaction: not a window
+    for phrase in ["limit exceeded", "too many login attempts", "too quickly", "unusual rate", "rate limit"]
+    where text.containsText(phrase) {
+      return .rate
+    }
+    return nil
+  }
+}
+
+extension SMTPFailure {
+  /// The sending limit the server's reply names, if any (see ``SendingLimit``).
+  public var sendingLimit: SendingLimit? {
+    guard let reply else { return nil }
+    return SendingLimit.named(by: reply)
+  }
+}

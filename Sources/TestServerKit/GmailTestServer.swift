@@ -205,10 +205,12 @@ public final class GmailTestServer: Sendable {
     let policy = SubjectCheckingPolicy(
       inner: GmailPolicy(context: context, replies: replies, session: number),
       checks: oauthChecks)
-    var session = SMTPServerSession(
-      configuration: replies.configuration(
-        maxMessageSize: configuration.maxMessageSize, clientAddress: "127.0.0.1"),
-      policy: policy, tlsActive: implicitTLS)
+    var sessionConfiguration = replies.configuration(
+      maxMessageSize: configuration.maxMessageSize, clientAddress: "127.0.0.1")
+    if configuration.scenarios.contains(.no8BitMIME) {
+      sessionConfiguration.capabilities.removeAll { $0 == .eightBitMIME }
+    }
+    var session = SMTPServerSession(configuration: sessionConfiguration, policy: policy, tlsActive: implicitTLS)
     if let end = perform(session.start(), &session, connection, number) { return end }
     let dropAfter = configuration.scenarios.lazy.compactMap { scenario -> Int? in
       if case .dropMidData(let bytes) = scenario { return bytes }

@@ -109,6 +109,8 @@ public enum GmailScenario: Equatable, Sendable {
   case stall(GmailPhase)
   /// Refuse every OAuth access token (the XOAUTH2 334/535 failure flow).
   case badToken
+  /// Leave 8BITMIME out of the EHLO reply (an old relay), so 8-bit bodies are re-encoded.
+  case no8BitMIME
 
   /// Why a scenario text is not understood.
   public enum ParseError: Error, Equatable, Sendable {
@@ -122,7 +124,7 @@ public enum GmailScenario: Equatable, Sendable {
   public static let names = [
     "greeting-421", "ehlo-421", "ehlo-local-421", "rcpt-4xx=ADDRESS", "rcpt-5xx=ADDRESS",
     "daily-limit[=N]", "drop-mid-data[=BYTES]",
-    "stall=greeting|ehlo|auth|mail|rcpt|data|end", "bad-token",
+    "stall=greeting|ehlo|auth|mail|rcpt|data|end", "bad-token", "no-8bitmime",
   ]
 
   /// Parses `NAME[=ARG]`, e.g. `rcpt-5xx=bob@example.net`, `stall=data`.
@@ -151,6 +153,7 @@ public enum GmailScenario: Equatable, Sendable {
     case "ehlo-421" where argument == nil: return .rejectEHLO
     case "ehlo-local-421" where argument == nil: return .rejectLocalEHLO
     case "bad-token" where argument == nil: return .badToken
+    case "no-8bitmime" where argument == nil: return .no8BitMIME
     case "rcpt-4xx": return .temporaryRecipientFailure(try address())
     case "rcpt-5xx": return .permanentRecipientFailure(try address())
     case "daily-limit": return .dailyLimit(after: try count(default: 0))
@@ -160,7 +163,7 @@ public enum GmailScenario: Equatable, Sendable {
         throw .badArgument(text)
       }
       return .stall(phase)
-    case "greeting-421", "ehlo-421", "ehlo-local-421", "bad-token":
+    case "greeting-421", "ehlo-421", "ehlo-local-421", "bad-token", "no-8bitmime":
       throw .badArgument(text)
     default:
       throw .unknownName(String(name))

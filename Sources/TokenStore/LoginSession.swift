@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
-// The interactive part of `gsendmailctl login` (SPEC §9; RFC 8252 §7.3): a listener on
-// 127.0.0.1 (ephemeral port) for the browser's redirect, the authorization URL with PKCE
-// and state, and the alternative of a redirect URL pasted on standard input (a server
-// without a browser, or a tunnel that was not set up).
+// The interactive part of `gsendmailctl login` (RFC 8252 §7.3): a listener on 127.0.0.1
+// (an ephemeral port, or the one asked for) for the browser's redirect, the authorization
+// URL with PKCE and state, and the alternative of the redirect URL — or the bare code —
+// pasted on standard input (a server without a browser, or a tunnel that was not set up).
 //
 // Failure policy. A request that is not our redirect (wrong path, no query, wrong or
 // missing state, no code) gets an error page and is reported through `notice`, and the
@@ -36,11 +36,12 @@ public final class LoginSession {
   /// - Parameters:
   ///   - client: The OAuth client.
   ///   - loginHint: The Google account to preselect (the account's `user` or `from`).
+  ///   - port: The listener's port; 0 for an ephemeral one.
   ///   - randomBytes: The randomness source (default: getrandom(2)).
   /// - Throws: `TokenError.login` when the listener cannot be opened or there is no
   ///   randomness, `.signing` when SHA-256 is unavailable.
   public init(
-    client: OAuthClient, loginHint: String?,
+    client: OAuthClient, loginHint: String?, port: UInt16 = 0,
     randomBytes: (Int) throws(CryptoError) -> [UInt8] = { (n: Int) throws(CryptoError) -> [UInt8] in
       try Crypto.randomBytes(count: n)
     }
@@ -56,11 +57,13 @@ public final class LoginSession {
       throw .signing("cannot make the PKCE verifier: \(error)")
     }
     do {
-      listener = try TCPListener(host: "127.0.0.1", port: 0)
+      listener = try TCPListener(host: "127.0.0.1", port: port)
     } catch {
-      throw .login("cannot listen on 127.0.0.1 for the browser's redirect: \(error)")
+      throw .login(
+        "cannot listen on 127.0.0.1\(port == 0 ? "" : " port \(port)") for the browser's redirect: \(error)"
+          + (port == 0 ? "" : "; choose another --port"))
     }
-    port = listener.port
+    self.port = listener.port
     codeVerifier = pkce.verifier
     let request = AuthorizationRequest(
       endpoint: client.authorizationURL, clientID: client.clientID, port: listener.port,
@@ -72,14 +75,30 @@ public final class LoginSession {
   deinit { listener.close() }
 
   /// The command that forwards the port from a desktop to this host over SSH.
-  public func sshHint(host: String = "THIS-HOST") -> String {
-    "ssh -L \(port):127.0.0.1:\(port) \(host)"
+  /// - Parameter destination: `USER@FQDN` of this host.
+  public func sshHint(destination: String) -> String {
+    "ssh -L \(port):127.0.0.1:\(port) \(destination)"
   }
 
-  /// Reads a pasted redirect URL (or its query).
+  /// Reads a pasted redirect URL (or its query), or a bare authorization code.
   /// - Throws: `RedirectError`.
   public func code(fromPasted line: String) throws(RedirectError) -> String {
-    try AuthorizationRedirect.code(from: line, expectedState: state)
+    if let code = Self.bareCode(line) { return code }
+    return try AuthorizationRedirect.code(from: line, expectedState: state)
+  }
+
+  /// A code pasted on its own (Google's `4/0A…`, or `4%2F0A…` as copied from the address
+  /// bar), or nil for anything else. It carries no state to check; PKCE still binds it to
+  /// this login, as the verifier goes with the exchange.
+  static func bareCode(_ line: String) -> String? {
+    var text = Substring(line)
+    while let first = text.first, first == " " || first == "\t" { text = text.dropFirst() }
+    while let last = text.last, last == " " || last == "\t" || last == "\r" { text = text.dropLast() }
+    let allowed: (Character) -> Bool = {
+      $0.isASCII && ($0.isLetter || $0.isNumber || "-._~/%".contains($0))
+    }
+    guard text.count >= 8, text.first != "/", text.allSatisfy(allowed) else { return nil }
+    return FormEncoding.percentDecode(text)
   }
 
   /// Waits for the authorization code: from the browser's redirect to the listener, or

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The token manager of SPEC §6: hands out an access token for an account, reusing the
+// The token manager: hands out an access token for an account, reusing the
 // cached one until 60 s before it expires, otherwise refreshing it under an exclusive
 // per-account lock so that any number of concurrent processes make one request.
 //
@@ -8,6 +8,12 @@
 // Otherwise it takes `ACCOUNT.lock`, reads the cache again (whoever held the lock may
 // have just refreshed it), and only if the token is still unusable asks the token
 // endpoint, stores the result with write-temp-fsync-rename, and releases the lock.
+//
+// A holder cannot stall the others: a sender waits for the lock a few seconds only
+// (`senderLockTimeout`; a process stopped with SIGSTOP holds it forever), then asks
+// the endpoint on its own and uses the token without writing the cache. Google does
+// not rotate installed-app refresh tokens; should a new one come back then, it is
+// stored only if the lock has come free, else `notice` says it was not kept.
 //
 // Failure policy: a failed request never deletes or rewrites the cache; the old refresh
 // token is kept unless the endpoint returns a new one. Errors are `TokenError`s whose
@@ -30,8 +36,14 @@ public struct TokenStore: Sendable {
   public var poster: any FormPoster
   /// Seconds since the epoch.
   public var now: @Sendable () -> Int
-  /// How long to wait for another process's refresh.
+  /// How long to wait for the lock in `save`, `refresh` and `logout` (commands a person runs).
   public var lockTimeout: Duration
+  /// How long a sender (`accessToken`) waits for another process's refresh before it
+  /// refreshes on its own without writing the cache.
+  public var senderLockTimeout: Duration = .seconds(5)
+  /// Told what could not be done but did not stop the send (a rotated refresh token not
+  /// stored); never given a secret.
+  public var notice: (@Sendable (String) -> Void)?
   /// RS256 over the first argument with the PEM key in the second.
   public var sign: @Sendable ([UInt8], [UInt8]) throws(CryptoError) -> [UInt8]
 
@@ -73,7 +85,12 @@ public struct TokenStore: Sendable {
     let seen = try load(account: account)
     if !forceRefresh, let token = seen?.usableAccessToken(now: now()) { return token }
 
-    let lock = try lock(account: account)
+    let lock: CacheLock?
+    do {
+      lock = try self.lock(account: account, timeout: senderLockTimeout)
+    } catch .lockTimeout {
+      return try refreshUnlocked(account: account, grant: grant, forceRefresh: forceRefresh, seen: seen)
+    }
     defer { lock?.unlock() }
 
     let current = try load(account: account)
@@ -86,6 +103,30 @@ public struct TokenStore: Sendable {
     // Without the lock (no lock file yet where nothing may be created) nothing is stored.
     if lock != nil { try store(fresh, account: account) }
     guard let token = fresh.accessToken else { throw .notLoggedIn(account: account) }
+    return token
+  }
+
+  /// The fallback when another process holds the lock too long: a fresh token without
+  /// writing the cache (unless a rotated refresh token came back and the lock is free).
+  private func refreshUnlocked(account: String, grant: TokenGrant, forceRefresh: Bool, seen: StoredTokens?)
+    throws(TokenError) -> String
+  {
+    let current = try load(account: account)
+    if let token = current?.usableAccessToken(now: now()), !forceRefresh || token != seen?.accessToken {
+      return token
+    }
+    let fresh = try requestToken(account: account, grant: grant, cached: current).tokens
+    guard let token = fresh.accessToken else { throw .notLoggedIn(account: account) }
+    if case .refreshToken = grant, let rotated = fresh.refreshToken, rotated != current?.refreshToken {
+      // Losing a rotated refresh token could end the login: keep it if the lock is free now.
+      if let lock = try? self.lock(account: account, timeout: .zero) {
+        defer { lock.unlock() }
+        if (try? store(fresh, account: account)) == true { return token }
+      }
+      notice?(
+        "account '\(account)': the token endpoint returned a new refresh token that was not stored "
+          + "(the token cache lock is held by another process); run 'gsendmailctl login \(account)' if sending stops")
+    }
     return token
   }
 
@@ -211,12 +252,12 @@ public struct TokenStore: Sendable {
 
   /// Takes the account's lock, making the directory and the lock file when missing; nil
   /// when `writesInPlace` and there is no lock file (then there is no cache to update).
-  private func lock(account: String) throws(TokenError) -> CacheLock? {
+  private func lock(account: String, timeout: Duration? = nil) throws(TokenError) -> CacheLock? {
     if !location.writesInPlace {
       try CacheFiles.makeDirectory(location.directory, mode: location.directoryMode)
     }
     return try CacheLock(
-      path: location.lockPath(account: account), mode: location.fileMode, timeout: lockTimeout,
+      path: location.lockPath(account: account), mode: location.fileMode, timeout: timeout ?? lockTimeout,
       create: !location.writesInPlace)
   }
 

@@ -14,7 +14,7 @@ struct DoctorCommand: ParsableCommand {
 
   @OptionGroup var global: GlobalOptions
 
-  @Argument(help: "The account to check (default: every account).")
+  @Argument(help: "The account to check (default: every account).", completion: .custom(Completions.accounts))
   var account: String?
 
   @Option(name: .customLong("send-test"), help: ArgumentHelp("Also send a short test message to this address.", valueName: "address"))

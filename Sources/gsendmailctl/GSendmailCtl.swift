@@ -16,6 +16,13 @@ struct GSendmailCtl: ParsableCommand {
     abstract: "Manage gsendmail: configuration, accounts and tokens, the queue.",
     version: "gsendmail \(gsendmailVersion)",
     subcommands: [Login.self, Logout.self, Status.self, DoctorCommand.self, Queue.self, Config.self])
+
+  /// No subcommand: the usage on standard error and exit 64 (EX_USAGE), as for any other
+  /// command line that says nothing to do.
+  func run() throws {
+    FileDescriptorSink(fd: 2).write(Self.helpMessage() + "\n")
+    throw ExitCode(SysExit.usage.rawValue)
+  }
 }
 
 /// Options every subcommand takes.

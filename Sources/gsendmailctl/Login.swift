@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-// `gsendmailctl login [ACCOUNT] [--no-browser]` and `login ACCOUNT --refresh-token-stdin`
-// (SPEC §9): the installed-app loopback flow with PKCE, or a refresh token moved from
-// another tool. Failure policy: token errors exit 75/77/78 by kind; a missing OAuth
-// client prints how to create one and exits 78. The code and tokens are never printed.
+// `gsendmailctl login [ACCOUNT] [--no-browser] [--port N]` and `login ACCOUNT
+// --refresh-token-stdin` (gsendmailctl(8)): the installed-app loopback flow with PKCE, or a
+// refresh token moved from another tool. Failure policy: token errors exit 75/77/78 by
+// kind; a missing OAuth client (no key, or its file missing) prints how to create one and
+// exits 78. The code and tokens are never printed.
 
 import ArgumentParser
 import Codecs
@@ -22,13 +23,15 @@ struct Login: ParsableCommand {
     discussion: """
       Prints a Google sign-in URL and waits for the browser to come back to
       http://127.0.0.1:PORT/. On a remote machine, forward the port first with the
-      printed ssh -L command, or paste the address the browser ends on (it may show an
-      error page) into this terminal.
+      printed ssh -L command (use --port to keep the same one), or paste the address
+      the browser ends on (it may show an error page), or just its code, into this
+      terminal.
       """)
 
   @OptionGroup var global: GlobalOptions
 
-  @Argument(help: "The account (default: the configuration's default account).")
+  @Argument(
+    help: "The account (default: the configuration's default account).", completion: .custom(Completions.accounts))
   var account: String?
 
   @Flag(help: "Do not try to open a browser; only print the URL.")
@@ -40,6 +43,9 @@ struct Login: ParsableCommand {
   @Option(help: "Seconds to wait for the browser.")
   var waitSeconds = 300
 
+  @Option(help: ArgumentHelp("Listen for the browser's redirect on this port (default: any free one).", valueName: "N"))
+  var port: UInt16 = 0
+
   func run() throws {
     try runTokenCommand {
       let env = Environment.current()
@@ -50,8 +56,15 @@ struct Login: ParsableCommand {
           "account '\(account.name)' uses auth = \"\(account.auth.rawValue)\": there is nothing to log in"
         )
       }
+      let guide = SetupGuide(config: config)
+      if let missing = account.missingClientSecretFile {
+        say("Account '\(account.name)': its client_secret_file \(missing) does not exist.")
+        say(guide.oauthClientSteps(account: account.name))
+        throw TokenError.credentials(path: missing, problem: "no such file")
+      }
       guard let client = try account.oauthClient() else {
-        say(Self.setupInstructions(account: account.name, configPath: config.path))
+        say("Account '\(account.name)' has no OAuth client. Google requires one before gsendmail can send as you.")
+        say(guide.oauthClientSteps(account: account.name))
         throw ExitCode(SysExit.configuration.rawValue)
       }
       let store = config.tokenStore(environment: env)
@@ -82,13 +95,16 @@ struct Login: ParsableCommand {
   }
 
   private func signIn(store: TokenStore, account: Account, client: OAuthClient) throws {
-    let session = try LoginSession(client: client, loginHint: account.loginHint)
+    let session = try LoginSession(client: client, loginHint: account.loginHint, port: port)
+    let env = Environment.current()
+    let user = env.userName.isEmpty ? "USER" : env.userName
     say("Open this URL in a browser and sign in as \(account.loginHint):\n")
     say("  \(session.authorizationURL)\n")
     say("On another machine's browser, first forward the port from that machine:")
-    say("  \(session.sshHint(host: Environment.current().hostName))")
+    say("  \(session.sshHint(destination: "\(user)@\(env.hostName)"))")
+    if port == 0 { say("(to keep this port for the next login too: gsendmailctl login --port \(session.port))") }
     say(
-      "or paste here the address the browser was sent to (http://127.0.0.1:\(session.port)/?...).")
+      "or paste here the address the browser was sent to (http://127.0.0.1:\(session.port)/?...), or its code.")
     say("Waiting up to \(waitSeconds) s...")
     if !noBrowser { Self.openBrowser(session.authorizationURL) }
     let code = try session.waitForCode(timeout: .seconds(waitSeconds), input: 0) { notice in
@@ -132,31 +148,6 @@ struct Login: ParsableCommand {
     defer { for pointer in argv { free(pointer) } }
     var pid = pid_t()
     _ = posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ)
-  }
-
-  /// What to do when the account has no OAuth client.
-  static func setupInstructions(account: String, configPath: String) -> String {
-    """
-    Account '\(account)' has no OAuth client. Google requires one before gsendmail can send
-    as you. Create a "Desktop app" client once:
-
-      1. Open https://console.cloud.google.com/ and create or choose a project.
-      2. APIs & Services > Library: enable the "Gmail API".
-      3. Google Auth Platform (OAuth consent screen): user type "External" (or
-         "Internal" for a Workspace domain); while the app is in "Testing", add your
-         address under Audience > Test users.
-      4. Clients (Credentials) > Create client > Application type "Desktop app".
-      5. Download the JSON file and store it readable only by you:
-           mkdir -p ~/.config/gsendmail
-           mv ~/Downloads/client_secret_*.json ~/.config/gsendmail/client_secret.json
-           chmod 600 ~/.config/gsendmail/client_secret.json
-      6. In \(configPath), under [account.\(account)], add:
-           client_secret_file = "~/.config/gsendmail/client_secret.json"
-      7. Run: gsendmailctl login \(account)
-
-    While the app's publishing status is "Testing", Google expires the login after 7 days;
-    set it to "In production" (Audience > Publish app) to avoid signing in every week.
-    """
   }
 }
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// `gsendmailctl logout [ACCOUNT]` (SPEC §9): revoke the refresh token, delete the cache.
+// `gsendmailctl logout [ACCOUNT]` (gsendmailctl(8)): revoke the refresh token, delete the cache.
 // Failure policy: a failed revocation is reported but the cache is still deleted; file
 // errors exit by kind.
 
@@ -14,7 +14,8 @@ struct Logout: ParsableCommand {
 
   @OptionGroup var global: GlobalOptions
 
-  @Argument(help: "The account (default: the configuration's default account).")
+  @Argument(
+    help: "The account (default: the configuration's default account).", completion: .custom(Completions.accounts))
   var account: String?
 
   func run() throws {

@@ -5,6 +5,10 @@ import GSendmailAdmin
 import GSendmailCore
 import GSendmailKit
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 struct Queue: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Inspect and run the queue.",
@@ -18,19 +22,25 @@ struct Queue: ParsableCommand {
 
     func run() throws {
       try runMapped {
-        print(try Control(configFile: global.configFile).queueList(failed: failed, json: json), terminator: "")
+        let control = try Control(configFile: global.configFile)
+        print(try control.queueList(failed: failed, json: json, stderr: FileDescriptorSink(fd: 2)), terminator: "")
       }
     }
   }
 
   struct Flush: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Send what is due, as gsendmail -q does.")
+    static let configuration = CommandConfiguration(
+      abstract: "Try every queued message now, as gsendmail -q does (--due: only what is due).")
     @OptionGroup var global: GlobalOptions
+    @Flag(help: "Only the messages whose retry time has come (the timer's run).") var due = false
     @Flag(name: .shortAndLong, help: "Print the SMTP dialogue, secrets redacted.") var verbose = false
 
     func run() throws {
       try runMapped {
-        try Control(configFile: global.configFile).queueFlush(verbose: verbose, stderr: FileDescriptorSink(fd: 2))
+        // The summary line is for a person at a terminal, not for the timer's journal.
+        let summary: OutputSink? = isatty(1) == 1 ? FileDescriptorSink(fd: 1) : nil
+        try Control(configFile: global.configFile).queueFlush(
+          force: !due, verbose: verbose, stderr: FileDescriptorSink(fd: 2), summary: summary)
       }
     }
   }
@@ -38,7 +48,7 @@ struct Queue: ParsableCommand {
   struct Show: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print an entry: envelope, state, last error, message.")
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The queue ID.") var id: String
+    @Argument(help: "The queue ID.", completion: .custom(Completions.queueIDs)) var id: String
 
     func run() throws {
       try runMapped { FileDescriptorSink(fd: 1).write(try Control(configFile: global.configFile).queueShow(id)) }
@@ -48,7 +58,7 @@ struct Queue: ParsableCommand {
   struct Delete: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Delete an entry from the queue or from failed/.")
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The queue ID.") var id: String
+    @Argument(help: "The queue ID.", completion: .custom(Completions.queueIDs)) var id: String
 
     func run() throws {
       try runMapped { try Control(configFile: global.configFile).queueDelete(id) }
@@ -59,7 +69,7 @@ struct Queue: ParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Make an entry due now (back from failed/ if it is there) and try to send it.")
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The queue ID.") var id: String
+    @Argument(help: "The queue ID.", completion: .custom(Completions.queueIDs)) var id: String
     @Flag(name: .shortAndLong, help: "Print the SMTP dialogue, secrets redacted.") var verbose = false
 
     func run() throws {

@@ -9,7 +9,7 @@ struct Status: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Accounts, route, authentication, token state and queue counts. Never prints a secret.")
   @OptionGroup var global: GlobalOptions
-  @Argument(help: "Only this account.") var account: String?
+  @Argument(help: "Only this account.", completion: .custom(Completions.accounts)) var account: String?
   @Flag(help: "Print JSON.") var json = false
 
   func run() throws {

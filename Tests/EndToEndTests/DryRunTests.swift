@@ -214,7 +214,7 @@ struct DryRunTests {
     ("bad header address", ["-t"], "To: <bob@example.org\n\nx\n", 65, "To"),
     ("CR/LF in -f", ["-f", "a@example.org\r\nRCPT TO:<x@y>", "bob@example.org"], "x\n", 64, "line break"),
     ("CR/LF in -F", ["-F", "Evil\nBcc: x@y", "bob@example.org"], "x\n", 64, "line break"),
-    ("unknown local name", ["nobody"], "x\n", 67, "nobody"),
+    ("local name with nowhere to go", ["--account", "www", "-f", "", "nobody"], "x\n", 67, "nobody"),
     ("unknown option", ["-Y"], "x\n", 64, "-Y"),
     ("daemon mode", ["-bd"], "", 64, "not supported"),
     ("--dry-run with -bs", ["-bs"], "", 64, "--dry-run"),

@@ -8,14 +8,15 @@ import Testing
 final class Rig {
   let dir: URL
   let server: GmailTestServer
-  let password = "app-pass-1234-abcd"
+  let password: String
   let token = "ya29.test-access-token-0123456789"
   let refreshToken = "1//refresh-secret"
 
   init(
     scenarios: [GmailScenario] = [], mode: GmailTestServerConfiguration.Mode = .submission,
-    maxMessageSize: Int = 35_882_577, certificateName: String? = nil
+    maxMessageSize: Int = 35_882_577, certificateName: String? = nil, password: String = "app-pass-1234-abcd"
   ) throws {
+    self.password = password
     dir = try Harness.tempDir("rig")
     let state = dir.appendingPathComponent("server").path
     if let certificateName { try Self.makeCertificate(in: state, name: certificateName) }

@@ -124,7 +124,8 @@ struct ConfigParserTests {
   @Test("Bad values are refused", arguments: [
     "route = \"smtp\"", "auth = \"oauth2\"", "port = 70000", "port = \"587\"", "tls = \"none\"",
     "token_url = \"http://example.com/token\"", "auth_url = \"ftp://x\"", "helo = \"\"",
-    "auth = \"password\"", "auth = \"service-account\"",
+    "auth = \"password\"", "auth = \"service-account\"", "max_messages_per_day = 0",
+    "max_recipients_per_day = -5", "max_messages_per_minute = \"10\"",
   ])
   func badAccountValues(line: String) {
     #expect(throws: ConfigError.self) {
@@ -135,12 +136,27 @@ struct ConfigParserTests {
   @Test("Bad top-level values are refused", arguments: [
     "max_message_size = \"35 parsecs\"", "timeout = \"0s\"", "queue = \"yes\"", "log = \"stderr\"",
     "default = \"nobody\"", "queue_lifetime = \"5 fortnights\"", "timeout = 9223372036854775807",
-    "local_recipient = \"nobody\"", "local_recipient = \"*@example.com\"",
+    "local_recipient = \"nobody\"", "local_recipient = \"*@example.com\"", "failed_lifetime = \"forever\"",
   ])
   func badTopValues(line: String) {
     #expect(throws: ConfigError.self) {
       try ConfigParser.parse("\(line)\n[account.a]\nfrom = \"a@example.com\"\n", path: "c", home: "/h")
     }
+  }
+
+  @Test("Local sending limits and failed_lifetime: parsed, defaults none and 30 days")
+  func limitsAndRetention() throws {
+    let plain = try ConfigParser.parse("[account.a]\nfrom = \"a@example.com\"\n", path: "c", home: "/h")
+    #expect(plain.failedLifetime == 30 * 86_400)
+    #expect(plain.accounts[0].maxMessagesPerDay == nil && plain.accounts[0].maxMessagesPerMinute == nil)
+    let c = try ConfigParser.parse(
+      "failed_lifetime = \"90d\"\n[account.a]\nfrom = \"a@example.com\"\nmax_messages_per_day = 1800\n"
+        + "max_recipients_per_day = 9000\nmax_messages_per_minute = 30\n", path: "c", home: "/h")
+    #expect(c.failedLifetime == 90 * 86_400)
+    let a = c.accounts[0]
+    #expect(a.maxMessagesPerDay == 1800 && a.maxRecipientsPerDay == 9000 && a.maxMessagesPerMinute == 30)
+    #expect(c.resolvedDescription.contains("max_messages_per_day = 1800\n"))
+    #expect(c.resolvedDescription.contains("failed_lifetime = \"7776000s\"\n"))
   }
 
   @Test("No account at all, or an account without from")

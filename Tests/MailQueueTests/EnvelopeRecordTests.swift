@@ -44,6 +44,21 @@ struct EnvelopeRecordTests {
         """)
   }
 
+  @Test("Version 2: the submitter's uid and the held flag; without them version 1 is written")
+  func version2() {
+    var entry = Self.entry
+    entry.envelope.submitter = 1000
+    entry.held = true
+    let text = String(decoding: EnvelopeRecord.encode(entry), as: UTF8.self)
+    #expect(text.hasPrefix("gsendmail-queue 2\nid 0ABCDEFGHIJKLMNOPQ\narrival 1709632800\nsender\naccount work\nuid 1000\n"))
+    #expect(text.contains("deferred-auth 1\nheld 1\nheader 14\n"))
+    #expect(EnvelopeRecord.decode(Array(text.utf8), id: Self.id, area: .queued) == .success(entry))
+    let missingHeld = text.replacingFirst("held 1\n", "")
+    #expect(EnvelopeRecord.decode(Array(missingHeld.utf8), id: Self.id, area: .queued) == .failure(.init(reason: "missing held")))
+    let hugeUID = text.replacingFirst("uid 1000", "uid 4294967296")
+    #expect(EnvelopeRecord.decode(Array(hugeUID.utf8), id: Self.id, area: .queued) == .failure(.init(reason: "bad uid")))
+  }
+
   @Test("Encode then decode gives the entry back")
   func roundTrip() {
     let decoded = EnvelopeRecord.decode(EnvelopeRecord.encode(Self.entry), id: Self.id, area: .queued)
@@ -62,7 +77,8 @@ struct EnvelopeRecordTests {
   }
 
   static let damage: [(String, @Sendable (String) -> String, String)] = [
-    ("wrong version", { $0.replacingFirst("gsendmail-queue 1", "gsendmail-queue 2") }, "unknown format version"),
+    ("wrong version", { $0.replacingFirst("gsendmail-queue 1", "gsendmail-queue 3") }, "unknown format version"),
+    ("a version 2 record in version 1", { $0.replacingFirst("account work\n", "account work\nuid 7\n") }, "unknown record uid"),
     ("no end", { $0.replacingFirst("end\n", "") }, "missing end record"),
     ("data after end", { $0 + "x\n" }, "data after end record"),
     ("bad number", { $0.replacingFirst("attempts 2", "attempts -2") }, "bad attempts"),

@@ -58,13 +58,25 @@ struct QueueListingTests {
     #expect(
       QueueListing.json([entry, Self.second]) == """
         [
-        {"id":"0ABCDEFGHIJKLMNOPQ","queue":"queued","arrival":1709632800,"size":1234,"sender":"alice@example.com","account":"work","recipients":["bob@example.com","carol@example.org"],"attempts":2,"next_attempt":1709633400,"last_error":"550 \\"no\\"\\\\ such\\tuser \\u0001","deferred_for_auth":false},
-        {"id":"0ABCDEFGHIJKLMNOPR","queue":"queued","arrival":1712228461,"size":2048,"sender":"","account":"relay","recipients":["ops@example.net"],"attempts":0,"next_attempt":1712228461,"last_error":"","deferred_for_auth":true}
+        {"id":"0ABCDEFGHIJKLMNOPQ","queue":"queued","arrival":1709632800,"size":1234,"sender":"alice@example.com","account":"work","recipients":["bob@example.com","carol@example.org"],"attempts":2,"next_attempt":1709633400,"last_error":"550 \\"no\\"\\\\ such\\tuser \\u0001","deferred_for_auth":false,"held":false,"uid":null},
+        {"id":"0ABCDEFGHIJKLMNOPR","queue":"queued","arrival":1712228461,"size":2048,"sender":"","account":"relay","recipients":["ops@example.net"],"attempts":0,"next_attempt":1712228461,"last_error":"","deferred_for_auth":true,"held":false,"uid":null}
         ]
 
         """)
   }
 
+  @Test("A held entry: marked !, with the limit and the time it may go")
+  func held() {
+    var entry = Self.first
+    entry.held = true
+    entry.nextAttempt = 1_709_636_400
+    entry.lastError = "Gmail daily sending limit: 550 5.4.5 Daily user sending limit exceeded."
+    entry.envelope.submitter = 1000
+    let text = QueueListing.mailq([entry], zoneOffsetMinutes: { _ in 0 })
+    #expect(text.contains("0ABCDEFGHIJKLMNOPQ!"))
+    #expect(text.contains("(held until Tue Mar  5 11:00:00: Gmail daily sending limit: 550 5.4.5 Daily user sending limit exceeded.)\n"))
+    #expect(QueueListing.json([entry]).contains(#""held":true,"uid":1000}"#))
+  }
 
   @Test("Calendar arithmetic", arguments: [
     (0, 0, "Thu Jan  1 00:00:00", "Thu, 01 Jan 1970 00:00:00 +0000"),

@@ -71,7 +71,7 @@ struct CredentialsTests {
       key
         == ServiceAccountKey(
           clientEmail: "svc@p.iam.gserviceaccount.com", privateKeyPEM: Self.pem,
-          privateKeyID: "kid1", tokenURI: GoogleOAuth.tokenURL))
+          privateKeyID: "kid1", tokenURI: GoogleOAuth.tokenURL, clientID: "1"))
     #expect(!key.description.contains("MIIB"))
   }
 

@@ -52,7 +52,7 @@ struct LoginSessionTests {
     #expect(map["login_hint"] == "alice@example.com")
     #expect((43...128).contains(session.codeVerifier.count))
     #expect(map["state"]?.count == 22)
-    #expect(session.sshHint(host: "box") == "ssh -L \(session.port):127.0.0.1:\(session.port) box")
+    #expect(session.sshHint(destination: "alice@box.example.com") == "ssh -L \(session.port):127.0.0.1:\(session.port) alice@box.example.com")
   }
 
   @Test("Stray and forged requests are refused and the wait goes on; the real redirect ends it")
@@ -106,6 +106,37 @@ struct LoginSessionTests {
       result.notices.values == [
         "pasted text refused: not an OAuth redirect (no valid query string)"
       ])
+  }
+
+  @Test("A bare code pasted alone (as Google shows it, or percent-encoded) is taken; a line with spaces is not")
+  func bareCode() throws {
+    #expect(LoginSession.bareCode("4/0AeaYSHBx-y_z.w~1") == "4/0AeaYSHBx-y_z.w~1")
+    #expect(LoginSession.bareCode("  4%2F0AeaYSHBxyz\r") == "4/0AeaYSHBxyz")
+    for junk in ["not a url", "/favicon.ico", "short", "state=a&code=b", "http://127.0.0.1:5/?code=x"] {
+      #expect(LoginSession.bareCode(junk) == nil, "\(junk)")
+    }
+    let session = try LoginSession(client: client, loginHint: nil)
+    var fds: [Int32] = [0, 0]
+    #expect(pipe(&fds) == 0)
+    defer { close(fds[0]) }
+    let result = waitInBackground(session, input: fds[0])
+    _ = "4/0Abarecode\n".withCString { write(fds[1], $0, strlen($0)) }
+    close(fds[1])
+    #expect(result.wait() == .success("4/0Abarecode"))
+  }
+
+  @Test("--port: the listener takes the port asked for; a port in use is refused with the fix")
+  func fixedPort() throws {
+    var port: UInt16 = 0
+    do { port = try LoginSession(client: client, loginHint: nil).port }  // a free port, released
+    let fixed = try LoginSession(client: client, loginHint: nil, port: port)
+    #expect(fixed.port == port && fixed.redirectURI == "http://127.0.0.1:\(port)/")
+    do {
+      _ = try LoginSession(client: client, loginHint: nil, port: port)
+      Issue.record("a second listener on port \(port)")
+    } catch {
+      #expect("\(error)".contains("port \(port)") && "\(error)".contains("choose another --port"), "\(error)")
+    }
   }
 
   @Test("Nothing arriving ends in a timeout")

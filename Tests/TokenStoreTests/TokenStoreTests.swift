@@ -126,6 +126,36 @@ struct TokenStoreTests {
     #expect(try endpoint.lastForm()["refresh_token"] == Self.refreshToken)
   }
 
+  @Test("A held lock: a sender waits only briefly, then refreshes without writing the cache")
+  func heldLockFallback() throws {
+    defer { directory.remove() }
+    var store = store()
+    store.senderLockTimeout = .milliseconds(300)
+    let notices = ResultBox()
+    store.notice = { notices.append(.success($0)) }
+    let before = try seedExpiredCache(store)
+    // Another process (here: another open file description) holds the lock and never lets go.
+    let holder = open(directory.path + "/tokens/acct.lock", O_RDONLY)
+    defer { close(holder) }
+    #expect(flock(holder, LOCK_EX | LOCK_NB) == 0)
+    let started = Date()
+    #expect(try store.accessToken(account: "acct", grant: .refreshToken(client("ok"))) == "ya29.AT-1")
+    let waited = Date().timeIntervalSince(started)
+    #expect(waited >= 0.3 && waited < 5, "waited \(waited) s")
+    #expect(try endpoint.count() == 1)
+    #expect(try Data(contentsOf: URL(fileURLWithPath: cachePath)) == before)
+    #expect(notices.values.isEmpty)
+    // A rotated refresh token while the lock is still held: not stored, and said so.
+    #expect(try store.accessToken(account: "acct", grant: .refreshToken(client("rotate"))) == "ya29.AT-2")
+    #expect(try Data(contentsOf: URL(fileURLWithPath: cachePath)) == before)
+    let said = notices.values.compactMap { try? $0.get() }
+    #expect(said.count == 1 && said[0].contains("not stored") && !said[0].contains("RT-"), "\(said)")
+    // Once the lock is free, a rotated token is stored as usual.
+    flock(holder, LOCK_UN)
+    _ = try store.accessToken(account: "acct", grant: .refreshToken(client("rotate")), forceRefresh: true)
+    #expect(try store.load(account: "acct")?.refreshToken == "1//RT-rotated-3")
+  }
+
   @Test("forceRefresh gets a new token even when the cached one looks valid")
   func forceRefresh() throws {
     defer { directory.remove() }

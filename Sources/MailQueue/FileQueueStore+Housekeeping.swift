@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+// The file store's housekeeping at the start of a queue run: crash leftovers
+// (orphan bodies, tmp/ files of writers that died) and failed/ entries past their
+// retention (`failed_lifetime`). Nothing anyone holds locked is touched.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension FileQueueStore {
+  public func sweep(now: Int, minimumAge: Int = 3600) throws(QueueError) {
+    // Bodies without an env: crashed commits, removals and moves. A locked one is in use.
+    for area in [QueueArea.queued, .failed] {
+      for id in try ids(in: areaDirectory(area), suffix: ".body") where !exists(envPath(id, area)) {
+        guard let fd = lockFile(bodyPath(id, area)) else { continue }
+        if !exists(envPath(id, area)) { _ = sys.unlink(bodyPath(id, area)) }
+        _ = sys.close(fd)
+      }
+    }
+    // tmp/: writers that died. Skip anything whose entry is locked or that is recent.
+    var seen: Set<QueueID> = []
+    for suffix in [".body", ".env"] {
+      for id in try ids(in: tmpDirectory, suffix: suffix) where seen.insert(id).inserted {
+        let candidates = [tmpDirectory + "/\(id).body", bodyPath(id, .queued), bodyPath(id, .failed)]
+        var locked: [Int32] = []
+        var busy = false
+        for path in candidates where exists(path) {
+          if let fd = lockFile(path) { locked.append(fd) } else { busy = true }
+        }
+        if !busy {
+          for path in [tmpDirectory + "/\(id).body", tmpDirectory + "/\(id).env"] {
+            let (result, status) = sys.stat(path)
+            if result == 0, let status, now - status.modified >= minimumAge { _ = sys.unlink(path) }
+          }
+        }
+        for fd in locked { _ = sys.close(fd) }
+      }
+    }
+  }
+
+  func ids(in dir: String, suffix: String) throws(QueueError) -> [QueueID] {
+    let (result, names) = sys.listDirectory(dir)
+    if result == -ENOENT { return [] }
+    guard result == 0 else { throw .system(-result, .list, dir) }
+    return names.compactMap { name in
+      name.hasSuffix(suffix) ? try? QueueID(String(name.dropLast(suffix.count))) : nil
+    }
+  }
+
+  public func purgeFailed(now: Int, maximumAge: Int, admits: (QueueEntry) -> Bool) throws(QueueError) -> [QueueEntry] {
+    var removed: [QueueEntry] = []
+    // The env is rewritten as the entry moves to failed/, so its time is when it got there.
+    for entry in try scan(.failed).entries where admits(entry) {
+      let (result, status) = sys.stat(envPath(entry.id, .failed))
+      guard result == 0, let status, now - status.modified >= maximumAge else { continue }
+      guard let lock = try? lockEntry(entry.id, .failed) else { continue }
+      if (try? removeFiles(entry.id, .failed)) != nil { removed.append(entry) }
+      lock.release()
+    }
+    return removed
+  }
+}
