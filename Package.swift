@@ -49,7 +49,7 @@ let package = Package(
 
     // What the front end decides, pure: the command line, the configuration and account
     // choice, aliases. No I/O: tests feed it values.
-    .target(name: "GSendmailCore", dependencies: ["Codecs", "MessageCore", "TOMLCore"]),
+    .target(name: "GSendmailCore", dependencies: ["Codecs", "MessageCore", "OAuth2", "TOMLCore"]),
     // Front end: options, config, accounts, aliases, delivery, the exit-code table.
     .target(
       name: "GSendmailKit",
@@ -66,7 +66,7 @@ let package = Package(
     .target(
       name: "GSendmailAdmin",
       dependencies: [
-        "Codecs", "GSendmailCore", "GSendmailKit", "MailQueue", "MessageCore", "OAuth2", "SMTPCore", "TokenStore",
+        "Codecs", "GSendmailCore", "GSendmailKit", "HTTPClient", "MailQueue", "MessageCore", "OAuth2", "SMTPCore", "TokenStore",
         "Transport",
       ],
       swiftSettings: [.enableUpcomingFeature("MemberImportVisibility")]),
@@ -82,7 +82,7 @@ let package = Package(
       ]),
 
     // The local Gmail look-alike used by tests, benchmarks and the README demo.
-    .target(name: "TestServerKit", dependencies: ["Codecs", "SMTPServerCore", "Transport"]),
+    .target(name: "TestServerKit", dependencies: ["Codecs", "MessageCore", "SMTPServerCore", "Transport"]),
     .executableTarget(name: "gmail-test-server", dependencies: ["TestServerKit"]),
 
     // Helpers shared by test targets (feeding input whole, by line, by byte).

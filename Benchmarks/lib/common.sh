@@ -36,16 +36,18 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # Starts gmail-test-server on 127.0.0.1 (STARTTLS only, records kept in memory only,
-# so nothing fills the disk) with the given extra arguments; sets $port and $ca.
+# so nothing fills the disk) with the given extra arguments; sets $port and $ca, and
+# $https_port when the arguments open the HTTPS listener (the Gmail API's uploads).
 start_server() {
   mkfifo "$work/ready"
   "$bin/gmail-test-server" --state-dir "$work/server" --http-port off --tls-port off \
     --no-records "$@" >"$work/ready" &
   server_pid=$!
-  port="" ca=""
+  port="" ca="" https_port=""
   while read -r kind address _; do
     case "$kind" in
       smtp) port=${address##*:} ;;
+      https) https_port=${address##*:} ;;
       ca) ca=$address ;;
       ready) break ;;
     esac

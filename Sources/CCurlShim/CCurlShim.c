@@ -14,6 +14,7 @@
 // into an error.
 #define _GNU_SOURCE
 #include "CCurlShim.h"
+#include "gs_curl_internal.h"
 
 #include <curl/curl.h>
 #include <dlfcn.h>
@@ -23,36 +24,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef CURLcode (*gs_global_init_fn)(long);
-typedef CURL *(*gs_easy_init_fn)(void);
-typedef CURLcode (*gs_setopt_fn)(CURL *, CURLoption, ...);
-typedef CURLcode (*gs_perform_fn)(CURL *);
-typedef CURLcode (*gs_getinfo_fn)(CURL *, CURLINFO, ...);
-typedef void (*gs_cleanup_fn)(CURL *);
-typedef const char *(*gs_strerror_fn)(CURLcode);
-typedef struct curl_slist *(*gs_slist_append_fn)(struct curl_slist *, const char *);
-typedef void (*gs_slist_free_all_fn)(struct curl_slist *);
-
-// curl_easy_setopt and curl_easy_getinfo are variadic: Swift cannot call them, so they
-// are called from here, through variadic pointers, with each argument cast to the type
-// the option expects (long, pointer, curl_off_t, function pointer).
-static struct {
-  gs_global_init_fn global_init;
-  gs_easy_init_fn easy_init;
-  gs_setopt_fn setopt;
-  gs_perform_fn perform;
-  gs_getinfo_fn getinfo;
-  gs_cleanup_fn cleanup;
-  gs_strerror_fn strerror;
-  gs_slist_append_fn slist_append;
-  gs_slist_free_all_fn slist_free_all;
-} gs_curl;
+gs_curl_functions gs_curl;
 
 static pthread_once_t gs_curl_once = PTHREAD_ONCE_INIT;
 static atomic_int gs_curl_loaded;
 static char gs_curl_error[256];
 
-static void gs_copy(char *dst, size_t len, const char *src) {
+void gs_copy(char *dst, size_t len, const char *src) {
   if (dst == NULL || len == 0) return;
   snprintf(dst, len, "%s", src == NULL ? "" : src);
 }
@@ -99,15 +77,7 @@ int gs_curl_is_loaded(void) { return atomic_load(&gs_curl_loaded); }
 
 // MARK: - One request
 
-typedef struct gs_body {
-  unsigned char *data;
-  size_t len;
-  size_t cap;
-  size_t max;
-  int overflow;
-} gs_body;
-
-static size_t gs_write_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
+size_t gs_write_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
   gs_body *b = userdata;
   size_t n = size * nmemb;
   if (n > b->max - b->len) {
@@ -128,7 +98,7 @@ static size_t gs_write_body(char *ptr, size_t size, size_t nmemb, void *userdata
   return n;
 }
 
-static int gs_status_for(CURLcode rc, const gs_body *body) {
+int gs_status_for(CURLcode rc, const gs_body *body) {
   switch (rc) {
     case CURLE_OPERATION_TIMEDOUT: return GS_HTTP_TIMED_OUT;
     case CURLE_COULDNT_RESOLVE_HOST:
@@ -148,6 +118,43 @@ static int gs_status_for(CURLcode rc, const gs_body *body) {
   }
 }
 
+// The options every request has: see the policy at the top.
+int gs_common_options(CURL *c, char *errbuf, const char *url, const char *ca_file,
+                             const char *user_agent) {
+  int failed = 0;
+#define SET_LONG(opt, v) failed |= gs_curl.setopt(c, opt, (long)(v)) != CURLE_OK
+#define SET_PTR(opt, v) failed |= gs_curl.setopt(c, opt, (const void *)(v)) != CURLE_OK
+  SET_PTR(CURLOPT_ERRORBUFFER, errbuf);
+  SET_PTR(CURLOPT_URL, url);
+  // Only http and https, also for anything a server might point at.
+  SET_PTR(CURLOPT_PROTOCOLS_STR, "http,https");
+  SET_LONG(CURLOPT_FOLLOWLOCATION, 0L);
+  // The token endpoint is reached directly, as the SMTP server is: http_proxy/https_proxy
+  // from the environment are ignored (a setgid gsendmail must not be redirected by its
+  // caller's environment), and so is ~/.netrc.
+  SET_PTR(CURLOPT_PROXY, "");
+  SET_LONG(CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
+  SET_LONG(CURLOPT_NOSIGNAL, 1L);
+  SET_LONG(CURLOPT_SSL_VERIFYPEER, 1L);
+  SET_LONG(CURLOPT_SSL_VERIFYHOST, 2L);
+  SET_LONG(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+  if (ca_file != NULL) {
+    SET_PTR(CURLOPT_CAINFO, ca_file);
+  } else {
+    // The system store, as the SMTP connection sees it: OpenSSL's SSL_CERT_FILE and
+    // SSL_CERT_DIR replace the bundle and the directory libcurl was built with, and, as
+    // in OpenSSL, are ignored when running setuid/setgid.
+    const char *file = secure_getenv("SSL_CERT_FILE");
+    const char *dir = secure_getenv("SSL_CERT_DIR");
+    if (file != NULL && file[0] != 0) SET_PTR(CURLOPT_CAINFO, file);
+    if (dir != NULL && dir[0] != 0) SET_PTR(CURLOPT_CAPATH, dir);
+  }
+  if (user_agent != NULL) SET_PTR(CURLOPT_USERAGENT, user_agent);
+#undef SET_LONG
+#undef SET_PTR
+  return failed;
+}
+
 int gs_http_request(const gs_http_request_params *p, gs_http_response *response, char *err,
                     size_t err_len) {
   if (gs_curl_load(err, err_len) != 0) return GS_HTTP_UNAVAILABLE;
@@ -165,37 +172,12 @@ int gs_http_request(const gs_http_request_params *p, gs_http_response *response,
   int failed = 0;
 #define SET_LONG(opt, v) failed |= gs_curl.setopt(c, opt, (long)(v)) != CURLE_OK
 #define SET_PTR(opt, v) failed |= gs_curl.setopt(c, opt, (const void *)(v)) != CURLE_OK
-  SET_PTR(CURLOPT_ERRORBUFFER, errbuf);
-  SET_PTR(CURLOPT_URL, p->url);
-  // Only http and https, also for anything a server might point at.
-  SET_PTR(CURLOPT_PROTOCOLS_STR, "http,https");
-  SET_LONG(CURLOPT_FOLLOWLOCATION, 0L);
-  // The token endpoint is reached directly, as the SMTP server is: http_proxy/https_proxy
-  // from the environment are ignored (a setgid gsendmail must not be redirected by its
-  // caller's environment), and so is ~/.netrc.
-  SET_PTR(CURLOPT_PROXY, "");
-  SET_LONG(CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
-  SET_LONG(CURLOPT_NOSIGNAL, 1L);
-  SET_LONG(CURLOPT_SSL_VERIFYPEER, 1L);
-  SET_LONG(CURLOPT_SSL_VERIFYHOST, 2L);
-  SET_LONG(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-  if (p->ca_file != NULL) {
-    SET_PTR(CURLOPT_CAINFO, p->ca_file);
-  } else {
-    // The system store, as the SMTP connection sees it: OpenSSL's SSL_CERT_FILE and
-    // SSL_CERT_DIR replace the bundle and the directory libcurl was built with, and, as
-    // in OpenSSL, are ignored when running setuid/setgid.
-    const char *file = secure_getenv("SSL_CERT_FILE");
-    const char *dir = secure_getenv("SSL_CERT_DIR");
-    if (file != NULL && file[0] != 0) SET_PTR(CURLOPT_CAINFO, file);
-    if (dir != NULL && dir[0] != 0) SET_PTR(CURLOPT_CAPATH, dir);
-  }
+  failed |= gs_common_options(c, errbuf, p->url, p->ca_file, p->user_agent);
   SET_LONG(CURLOPT_TIMEOUT_MS, p->timeout_ms);
   SET_LONG(CURLOPT_CONNECTTIMEOUT_MS, p->timeout_ms);
   failed |= gs_curl.setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)p->max_body) != CURLE_OK;
   failed |= gs_curl.setopt(c, CURLOPT_WRITEFUNCTION, gs_write_body) != CURLE_OK;
   SET_PTR(CURLOPT_WRITEDATA, &body);
-  if (p->user_agent != NULL) SET_PTR(CURLOPT_USERAGENT, p->user_agent);
   headers = gs_curl.slist_append(headers, "Accept: application/json");
   // No "Expect: 100-continue" round trip for small bodies.
   if (headers) headers = gs_curl.slist_append(headers, "Expect:");
@@ -240,6 +222,8 @@ int gs_http_request(const gs_http_request_params *p, gs_http_response *response,
 }
 
 void gs_http_response_free(gs_http_response *response) {
+  free(response->headers);
+  response->headers = NULL;
   free(response->body);
   response->body = NULL;
   response->body_len = 0;

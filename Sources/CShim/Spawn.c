@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Process start helpers that need _GNU_SOURCE, which Swift's Glibc module does not set.
+// Process start and descriptor helpers that need _GNU_SOURCE, which Swift's Glibc module does not set.
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
@@ -24,4 +24,11 @@ pid_t gs_spawn_command(const char *path, char *const argv[], char *const envp[],
     sigprocmask(SIG_SETMASK, &none, NULL);
     execve(path, argv, envp);
     _exit(127);
+}
+
+int gs_close_descriptors_except(int keep) {
+    if (keep < 3) return close_range(3, ~0U, 0);
+    int below = keep > 3 ? close_range(3, (unsigned)keep - 1, 0) : 0;
+    int above = close_range((unsigned)keep + 1, ~0U, 0);
+    return below == 0 && above == 0 ? 0 : -1;
 }

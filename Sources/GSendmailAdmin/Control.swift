@@ -7,6 +7,7 @@ import GSendmailCore
 import GSendmailKit
 import Codecs
 import MailQueue
+import OAuth2
 import TokenStore
 
 /// Management operations on one configuration.
@@ -86,10 +87,10 @@ public struct Control {
     let queueID = try QueueID(id)
     let entry = try visibleEntry(queueID)
     var text = "id: \(entry.id)\nqueue: \(entry.area.rawValue)\narrival: \(entry.arrival)\n"
-    text += "sender: <\(entry.envelope.sender)>\naccount: \(entry.envelope.account)\n"
+    text += "sender: <\(entry.envelope.sender)>\naccount: \(entry.envelope.account ?? "none chosen yet")\n"
     for r in entry.envelope.recipients { text += "recipient: <\(r)>\n" }
     text += "size: \(entry.size)\nattempts: \(entry.attempts)\nnext attempt: \(entry.nextAttempt)\n"
-    if entry.deferredForAuthentication { text += "waiting for: gsendmailctl login \(entry.envelope.account)\n" }
+    if entry.deferredForAuthentication { text += "waiting for: gsendmailctl login \(entry.envelope.account ?? "")\n" }
     if entry.held { text += "held: until \(entry.nextAttempt) for a sending limit\n" }
     if !entry.lastError.isEmpty { text += "last error: \(entry.lastError)\n" }
     var out = Array((text + "\n").utf8) + entry.header
@@ -130,6 +131,8 @@ public struct Control {
     var failed: Int
     /// The last authentication failure, until a session authenticates again.
     var authFailure: AuthFailureRecord?
+    /// The scopes the cached token was granted, when the token endpoint said.
+    var scope: String?
   }
 
   func accountStatuses(_ name: String?) throws -> [AccountStatus] {
@@ -176,7 +179,8 @@ public struct Control {
       return AccountStatus(
         account: account, token: token, expires: expires, refreshIssued: refreshIssued, queued: mine.count,
         deferredForLogin: mine.filter(\.deferredForAuthentication).count,
-        failed: failed.filter { $0.envelope.account == account.name }.count, authFailure: authFailure)
+        failed: failed.filter { $0.envelope.account == account.name }.count, authFailure: authFailure,
+        scope: tokens.grantedScope(account: account.name))
     }
   }
 
@@ -185,9 +189,21 @@ public struct Control {
   static func delegationText(_ account: Account) -> String {
     guard let id = account.serviceAccountClientID else {
       return "client ID unknown (the key file cannot be read); "
-        + "in the Admin console allow it the scope \(SetupGuide.mailScope)"
+        + "in the Admin console allow it the scope \(account.oauthScope)"
     }
-    return "client ID \(id), scope \(SetupGuide.mailScope) (enter both in \(SetupGuide.delegationPlace))"
+    return "client ID \(id), scope \(account.oauthScope) (enter both in \(SetupGuide.delegationPlace))"
+  }
+
+  /// A remark on a granted scope: what the route needs that is missing, or more than it needs.
+  static func scopeNote(granted: String, account: Account) -> String {
+    let scopes = granted.split(separator: " ").map(String.init)
+    if !scopes.contains(account.oauthScope) && !(account.route == .gmailAPI && scopes.contains(GoogleOAuth.gmailScope)) {
+      return " (the \(account.route.rawValue) route needs \(account.oauthScope): run gsendmailctl login \(account.name))"
+    }
+    if account.route == .gmailAPI && scopes != [GoogleOAuth.gmailSendScope] {
+      return " (more than this route needs: gsendmailctl login \(account.name) asks for gmail.send alone)"
+    }
+    return ""
   }
 
   /// "3 days", "1 day", "less than a day".
@@ -206,6 +222,7 @@ public struct Control {
           + "\"port\":\(s.account.port),\"auth\":\(JSON.quoted(s.account.auth.rawValue)),"
           + "\"token\":\(JSON.quoted(s.token)),\"expires_at\":\(s.expires.map(String.init) ?? "null"),"
           + "\"refresh_token_issued_at\":\(s.refreshIssued.map(String.init) ?? "null"),"
+          + "\"scope\":\(s.scope.map(JSON.quoted) ?? "null"),"
           + "\"queued\":\(s.queued),\"deferred_for_login\":\(s.deferredForLogin),\"failed\":\(s.failed),"
           + "\"last_auth_failure\":"
           + (s.authFailure.map { "{\"time\":\($0.time),\"reason\":\(JSON.quoted($0.reason))}" } ?? "null") + ","
@@ -217,13 +234,19 @@ public struct Control {
     for s in statuses {
       out += "\n[\(s.account.name)]\(s.account.name == config.defaultAccount ? " (default)" : "")\n"
       out += "  from:   \(s.account.from)\n"
-      out += "  route:  \(s.account.route.rawValue) (\(s.account.host):\(s.account.port) \(s.account.tls.rawValue))\n"
+      out +=
+        s.account.route == .gmailAPI
+        ? "  route:  gmail-api (\(s.account.apiURL), HTTPS)\n"
+        : "  route:  \(s.account.route.rawValue) (\(s.account.host):\(s.account.port) \(s.account.tls.rawValue))\n"
       out += "  auth:   \(s.account.auth.rawValue)\n"
       if s.account.auth == .oauth || s.account.auth == .serviceAccount {
         out += "  token:  \(s.token)"
         if let e = s.expires {
           out += ", access token expires \(e - environment.now().seconds > 0 ? "in \((e - environment.now().seconds) / 60) min" : "—")"
         }
+        out += "\n"
+        out += "  scope:  \(s.scope ?? "not recorded (the next token refresh records it)")"
+        out += s.scope.map { Self.scopeNote(granted: $0, account: s.account) } ?? ""
         out += "\n"
       }
       if let failure = s.authFailure {

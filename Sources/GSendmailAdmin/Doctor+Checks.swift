@@ -173,6 +173,9 @@ extension Doctor {
     }
     guard let scope = result?.scope else { return (DoctorCheck("credentials", .ok, detail), true) }
     detail += "; scope \(scope)"
+    if account.route == .gmailAPI {
+      return (Self.apiScopeCheck(account, scope: scope, detail: detail) ?? DoctorCheck("credentials", .ok, detail), true)
+    }
     if !scope.split(separator: " ").contains(Substring(GoogleOAuth.gmailScope)) {
       let fix = account.auth == .oauth
         ? "run gsendmailctl login \(account.name) and allow access to Gmail (it asks for \(GoogleOAuth.gmailScope))"
@@ -222,7 +225,7 @@ extension Doctor {
     var probe = account
     if !authenticate { probe.auth = .none }
     let stages = SessionStages()
-    let delivery = Delivery(environment: environment, config: config, transcript: stages.note)
+    let delivery = Delivery(environment: environment, config: config, transcript: nil, observer: stages.note)
     let sender = account.defaultSender(headerFrom: nil, userName: environment.userName)
     let heloName = account.helo ?? environment.hostName
     let session: SMTPSession
@@ -296,6 +299,9 @@ extension Doctor {
       let scanned = try submission.scan(Array(text.utf8), into: sink)
       let message = try submission.prepare(scanned, envelopeSender: nil, givenRecipients: [recipient], recipientsFromHeader: false)
       // Sent directly, not through the queue: a test message that fails is reported, not kept.
+      if account.route == .gmailAPI {
+        return apiSendTest(message, body: sink.bytes, recipient: recipient, config: config)
+      }
       var relay = ""
       let reply = try Delivery(environment: environment, config: config, transcript: nil)
         .send(message, body: MemoryByteSource(bytes: sink.bytes), relay: &relay)
@@ -306,7 +312,7 @@ extension Doctor {
   }
 }
 
-/// What an SMTP session got through, read from its transcript lines, so that a failure
+/// What an SMTP session got through, from its steps as they happened, so that a failure
 /// is reported against the step it happened in.
 final class SessionStages {
   private(set) var connected = false
@@ -319,19 +325,22 @@ final class SessionStages {
   /// The code of the last reply received.
   private(set) var lastReplyCode: Int?
 
-  func note(_ line: String) {
-    if line.hasPrefix("connected to ") {
+  func note(_ event: SessionEvent) {
+    switch event {
+    case .connected:
       connected = true
-    } else if line.hasPrefix("TLS ") {
-      tls = String(line.dropFirst(4))
-    } else if line.hasPrefix("C: ") {
-      let verb = line.dropFirst(3).prefix { $0 != " " }.uppercased()
+    case .tls(let summary):
+      tls = summary
+    case .command(let verb, _):
       lastCommand = verb
       lastReplyCode = nil
       if verb == "STARTTLS" { startTLSSent = true }
       if verb == "AUTH" { authSent = true }
-    } else if line.hasPrefix("S: ") {
-      lastReplyCode = Int(line.dropFirst(3).prefix(3))
+    case .reply(let reply):
+      lastReplyCode = reply.code
+    case .body:
+      lastCommand = "."
+      lastReplyCode = nil
     }
   }
 

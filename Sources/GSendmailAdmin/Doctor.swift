@@ -164,12 +164,17 @@ public struct Doctor {
     if let check = delegationCheck(account) { emit(check) }
     let credentials = credentialsCheck(account, config: config)
     emit(credentials.check)
+    if let advice = apiRouteAdvice(account, config: config) { emit(advice) }
     if let check = heloCheck(account) { emit(check) }
 
     var reachable = false
     let dns = resolveHost(account)
     emit(dns)
-    if dns.status == .fail {
+    if account.route == .gmailAPI {
+      let https = dns.status == .fail ? DoctorCheck("https", .skip, "the API host did not resolve") : apiReachability(account, config: config)
+      emit(https)
+      reachable = https.status == .ok
+    } else if dns.status == .fail {
       for name in ["tcp", "tls", "smtp"] { emit(DoctorCheck(name, .skip, "the SMTP host did not resolve")) }
     } else {
       let connection = connectionChecks(account, config: config, authenticate: credentials.usable)

@@ -11,11 +11,11 @@ import TOMLCore
 public enum ConfigParser {
   package static let topKeys = [
     "default", "aliases", "local_recipient", "max_message_size", "queue", "queue_lifetime", "failed_lifetime",
-    "log", "timeout", "trusted_users", "account",
+    "log", "timeout", "delivery", "trusted_users", "account",
   ]
   package static let accountKeys = [
     "from", "name", "route", "auth", "host", "port", "tls", "tls_ca_file", "helo", "mechanism",
-    "client_secret_file", "client_id", "client_secret", "auth_url", "token_url", "revoke_url",
+    "client_secret_file", "client_id", "client_secret", "auth_url", "token_url", "revoke_url", "api_url",
     "service_account_file", "user", "password_file", "password_command",
     "max_messages_per_day", "max_recipients_per_day", "max_messages_per_minute", "allowed_senders",
   ]
@@ -72,6 +72,13 @@ public enum ConfigParser {
       guard timeout > 0, timeout <= 86_400 else { throw top.invalid("timeout", "must be between 1s and 1d") }
       config.timeout = timeout
     }
+    if let delivery = try top.string("delivery") {
+      switch delivery {
+      case "interactive": config.deliversInBackground = false
+      case "background": config.deliversInBackground = true
+      default: throw top.invalid("delivery", "expected \"interactive\" or \"background\"")
+      }
+    }
     if let log = try top.string("log") {
       switch log {
       case "syslog": config.log = .syslog
@@ -116,6 +123,9 @@ public enum ConfigParser {
     switch route {
     case .gmail: host = "smtp.gmail.com"
     case .relay: host = "smtp-relay.gmail.com"
+    case .gmailAPI:
+      host = "gmail.googleapis.com"
+      port = 443
     case .custom:
       guard let h = try r.string("host") else { throw .missingKey(path: path, table: section, key: "host") }
       host = h
@@ -143,7 +153,7 @@ public enum ConfigParser {
     account.clientSecretFile = try r.path("client_secret_file", expand, isSystem: isSystem)
     account.clientID = try r.string("client_id")
     account.clientSecret = try r.string("client_secret")
-    for key in ["auth_url", "token_url", "revoke_url"] {
+    for key in ["auth_url", "token_url", "revoke_url", "api_url"] {
       guard let url = try r.string(key) else { continue }
       guard isAllowedEndpoint(url) else {
         throw r.invalid(key, "must be an https:// URL (http:// only on 127.0.0.1, ::1 or localhost)")
@@ -151,6 +161,7 @@ public enum ConfigParser {
       switch key {
       case "auth_url": account.authURL = url
       case "token_url": account.tokenURL = url
+      case "api_url": account.apiURL = url.hasSuffix("/") ? String(url.dropLast()) : url
       default: account.revokeURL = url
       }
     }
@@ -177,6 +188,12 @@ public enum ConfigParser {
       guard account.serviceAccountFile != nil else { throw .missingKey(path: path, table: section, key: "service_account_file") }
     case .oauth, .none: break
     }
+    if route == .gmailAPI {
+      guard account.auth == .oauth || account.auth == .serviceAccount else {
+        throw r.invalid("auth", "route \"gmail-api\" needs auth \"oauth\" or \"service-account\" (the Gmail API takes OAuth tokens only)")
+      }
+      account.host = hostOf(account.apiURL)
+    }
     return account
   }
 
@@ -184,6 +201,14 @@ public enum ConfigParser {
     let parts = from.split(separator: "@", omittingEmptySubsequences: false)
     guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, parts[1].contains(".") || parts[1] == "localhost" else { return false }
     return !from.contains(where: { $0 == " " || $0 == "<" || $0 == ">" || $0.isNewline })
+  }
+
+  /// The host of an endpoint URL (without port or brackets).
+  static func hostOf(_ url: String) -> String {
+    let rest = url.drop { $0 != "/" }.drop { $0 == "/" }
+    let hostPort = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+    if hostPort.hasPrefix("[") { return String(hostPort.dropFirst().prefix { $0 != "]" }) }
+    return String(hostPort.prefix { $0 != ":" })
   }
 
   /// `https://…`, or `http://` to a loopback host (SPEC §5).

@@ -25,6 +25,7 @@ extension Configuration {
     case .file(let p): out.append("log = \(q("file:" + p))")
     }
     out.append("timeout = \(q("\(timeout)s"))")
+    out.append("delivery = \(deliversInBackground ? "\"background\"" : "\"interactive\"")")
     for a in accounts {
       out.append("")
       out.append("[account.\(a.name)]")
@@ -32,14 +33,19 @@ extension Configuration {
       if let n = a.displayName { out.append("name = \(q(n))") }
       out.append("route = \(q(a.route.rawValue))")
       out.append("auth = \(q(a.auth.rawValue))")
-      out.append("host = \(q(a.host))")
-      out.append("port = \(a.port)")
-      out.append("tls = \(q(a.tls.rawValue))")
+      if a.route == .gmailAPI {
+        out.append("api_url = \(q(a.apiURL))")
+      } else {
+        out.append("host = \(q(a.host))")
+        out.append("port = \(a.port)")
+        out.append("tls = \(q(a.tls.rawValue))")
+      }
       if let f = a.tlsCAFile { out.append("tls_ca_file = \(q(f))") }
-      if let h = a.helo { out.append("helo = \(q(h))") }
+      if let h = a.helo, a.route != .gmailAPI { out.append("helo = \(q(h))") }
       if a.auth == .oauth || a.auth == .serviceAccount {
-        out.append("mechanism = \(q(a.mechanism.rawValue))")
+        if a.route != .gmailAPI { out.append("mechanism = \(q(a.mechanism.rawValue))") }
         out.append("token_url = \(q(a.tokenURL))")
+        out.append("# token scope: \(a.oauthScope)")
       }
       if a.auth == .oauth {
         if let f = a.clientSecretFile { out.append("client_secret_file = \(q(f))") }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The resolved configuration of SPEC §5, after parsing and validation. Pure data.
 
+import OAuth2
+
 /// Where log lines go (`log = …`).
 public enum LogTarget: Equatable, Sendable {
   case syslog
@@ -16,6 +18,8 @@ public enum Route: String, Equatable, Sendable, CaseIterable {
   case relay
   /// `host`, `port` and `tls` must be given.
   case custom
+  /// The Gmail API's `users.messages.send` over HTTPS (`api_url`), with a `gmail.send` token.
+  case gmailAPI = "gmail-api"
 }
 
 /// How an account authenticates.
@@ -58,6 +62,8 @@ public struct Account: Equatable, Sendable {
   public var authURL = "https://accounts.google.com/o/oauth2/v2/auth"
   public var tokenURL = "https://oauth2.googleapis.com/token"
   public var revokeURL = "https://oauth2.googleapis.com/revoke"
+  /// The Gmail API's base URL (route `gmail-api`); the upload path is added to it.
+  public var apiURL = "https://gmail.googleapis.com"
   public var serviceAccountFile: String?
   /// Login or impersonated user; `nil` means `from`.
   public var user: String?
@@ -97,6 +103,9 @@ public struct Configuration: Equatable, Sendable {
   /// Bytes. Default: Gmail's advertised SIZE.
   public var maxMessageSize = 35_882_577
   public var queue = true
+  /// `delivery = "background"`: without an `-od` option a new message is committed to the
+  /// queue, the caller gets exit 0, and a detached child delivers it (as `-odb`).
+  public var deliversInBackground = false
   /// Seconds.
   public var queueLifetime = 5 * 86_400
   /// Seconds a message is kept in failed/ before a queue run removes it.
@@ -111,4 +120,12 @@ public struct Configuration: Equatable, Sendable {
   public var accounts: [Account] = []
 
   public func account(named name: String) -> Account? { accounts.first { $0.name == name } }
+}
+
+extension Account {
+  /// The OAuth scope the account's tokens are asked for: `gmail.send` alone for the API
+  /// route, `https://mail.google.com/` (the only one SMTP accepts) otherwise.
+  public var oauthScope: String {
+    route == .gmailAPI ? GoogleOAuth.gmailSendScope : GoogleOAuth.gmailScope
+  }
 }

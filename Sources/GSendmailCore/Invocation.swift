@@ -24,8 +24,13 @@ public enum Mode: String, Equatable, Sendable {
 
 /// When a message is delivered (`-od…`).
 public enum DeliveryMode: Equatable, Sendable {
-  /// Deliver now (`-odi`, `-odb`, `-odf`; the default).
+  /// No `-od` option: the configuration's `delivery` key decides (interactive unless it
+  /// says "background").
+  case configured
+  /// Deliver now, the caller waiting for the outcome (`-odi`, `-odf`).
   case now
+  /// Commit to the queue, exit 0, and deliver from a detached child (`-odb`).
+  case background
   /// Queue only (`-odq`).
   case queueOnly
 }
@@ -49,7 +54,7 @@ public struct Invocation: Equatable, Sendable {
   public var fullName: String?
   /// `-v`, counted.
   public var verbose = 0
-  public var deliveryMode: DeliveryMode = .now
+  public var deliveryMode: DeliveryMode = .configured
   /// `-N`: DSN NOTIFY.
   public var dsnNotify: String?
   /// `-R`: DSN RET (`FULL` or `HDRS`).

@@ -59,9 +59,9 @@ public enum SendmailOptions {
     .init("-bh", help: "not supported (exit 64)"),
     .init("-bH", help: "not supported (exit 64)"),
     .init("-q", .attachedOnly, "[TIME]", help: "attempt every queued message now (once, also with TIME), then exit"),
-    .init("-odi", help: "deliver now (the default; also -odb, -odf)"),
-    .init("-odb", help: "deliver now"),
-    .init("-odf", help: "deliver now"),
+    .init("-odi", help: "deliver now and wait for the outcome (the default; also -odf)"),
+    .init("-odb", help: "queue, exit 0, and deliver from a detached child"),
+    .init("-odf", help: "same as -odi"),
     .init("-odq", help: "queue only; a later -q sends it"),
     .init("-N", .required, "DSN", help: "DSN NOTIFY: never or success,failure,delay"),
     .init("-R", .required, "RET", help: "DSN RET: full or hdrs"),
@@ -237,9 +237,10 @@ public enum SendmailOptions {
       inv.ignoreDots = true
     } else if value.hasPrefix("d") {
       switch value.dropFirst() {
-      case "i", "b", "f", "": inv.deliveryMode = .now
+      case "i", "f", "": inv.deliveryMode = .now
+      case "b": inv.deliveryMode = .background
       case "q": inv.deliveryMode = .queueOnly
-      default: break  // other delivery modes (-odd, -ods, ...) mean "deliver" to us
+      default: break  // other delivery modes (-odd, -ods, ...) leave the choice to the configuration
       }
     }
     // -oem, -oep, -oeq, -oew, -oee and every other -oX: accepted and ignored.

@@ -36,7 +36,7 @@ extension Account {
   /// when the account is not one or the file cannot be read.
   public var serviceAccountClientID: String? {
     guard auth == .serviceAccount, let file = serviceAccountFile,
-      case .serviceAccount(let key, _, _)? = try? TokenGrant.serviceAccount(keyFile: file, subject: nil, tokenURL: nil)
+      case .serviceAccount(let key, _, _, _)? = try? TokenGrant.serviceAccount(keyFile: file, subject: nil, tokenURL: nil)
     else { return nil }
     return key.clientID
   }
@@ -54,7 +54,8 @@ extension Account {
         throw TokenError.credentials(path: "[account.\(name)]", problem: "service_account_file is not set")
       }
       if let problem = Files.secretFileProblem(file) { throw problem }
-      return try TokenGrant.serviceAccount(keyFile: file, subject: loginUser(sender: sender), tokenURL: tokenURL)
+      return try TokenGrant.serviceAccount(
+        keyFile: file, subject: loginUser(sender: sender), tokenURL: tokenURL, scope: oauthScope)
     case .password, .none:
       return nil
     }

@@ -34,22 +34,28 @@ struct Credentials {
       return Credential(
         try PasswordSource.password(for: account, asCaller: !config.isSystem, timeout: config.timeout, context: context))
     case .oauth, .serviceAccount:
-      do {
-        guard let grant = try account.tokenGrant(sender: sender) else { return nil }
-        // The files holding secrets (the cache among them) were checked before connecting
-        // (Delivery.openSession).
-        var store = config.tokenStore(environment: environment)
-        store.notice = { FileDescriptorSink(fd: 2).write("gsendmail: \($0)\n") }
-        return Credential(try store.accessToken(account: account.name, grant: grant, forceRefresh: forceRefresh))
-      } catch let error as TokenError {
-        // libcurl that cannot be loaded (no descriptors left, say) is this process's
-        // trouble, not the account's: not a delivery attempt.
-        if case .http(.libraryUnavailable) = error { throw DeliveryFailure.resource(errorText(error)) }
-        switch error.kind {
-        case .temporary: throw DeliveryFailure.temporary(errorText(error))
-        case .authentication: throw DeliveryFailure.authentication(errorText(error))
-        case .configuration: throw ConfigError.badSecretFile(path: "[account.\(account.name)]", problem: errorText(error))
-        }
+      return try accessToken(forceRefresh: forceRefresh).map(Credential.init)
+    }
+  }
+
+  /// An OAuth access token for the account (nil when it does not use OAuth).
+  /// - Throws: As `provide`.
+  func accessToken(forceRefresh: Bool) throws -> String? {
+    do {
+      guard let grant = try account.tokenGrant(sender: sender) else { return nil }
+      var store = config.tokenStore(environment: environment)
+      store.notice = { FileDescriptorSink(fd: 2).write("gsendmail: \($0)\n") }
+      // The cache holds secrets: one that others can read is refused, as a password file is.
+      if let problem = Files.secretFileProblem(store.location.cachePath(account: account.name)) { throw problem }
+      return try store.accessToken(account: account.name, grant: grant, forceRefresh: forceRefresh)
+    } catch let error as TokenError {
+      // libcurl that cannot be loaded (no descriptors left, say) is this process's
+      // trouble, not the account's: not a delivery attempt.
+      if case .http(.libraryUnavailable) = error { throw DeliveryFailure.resource(errorText(error)) }
+      switch error.kind {
+      case .temporary: throw DeliveryFailure.temporary(errorText(error))
+      case .authentication: throw DeliveryFailure.authentication(errorText(error))
+      case .configuration: throw ConfigError.badSecretFile(path: "[account.\(account.name)]", problem: errorText(error))
       }
     }
   }

@@ -13,11 +13,17 @@ package struct Delivery {
   package var environment: Environment
   package var config: Configuration
   package var transcript: ((String) -> Void)?
+  /// Sees each step of the sessions it opens (doctor).
+  package var observer: ((SessionEvent) -> Void)?
 
-  package init(environment: Environment, config: Configuration, transcript: ((String) -> Void)?) {
+  package init(
+    environment: Environment, config: Configuration, transcript: ((String) -> Void)?,
+    observer: ((SessionEvent) -> Void)? = nil
+  ) {
     self.environment = environment
     self.config = config
     self.transcript = transcript
+    self.observer = observer
   }
 
   /// Opens a session for an account.
@@ -46,15 +52,15 @@ package struct Delivery {
       let session = try SMTPSession(
         host: account.host, port: account.port, tls: account.tls, caFile: account.tlsCAFile, timeout: config.timeout,
         configuration: .init(heloName: account.helo ?? environment.hostName, tls: tls, authentication: authentication),
-        credentials: credentials.provide, transcript: transcript, connectedRelay: &relay)
+        credentials: credentials.provide, transcript: transcript, observer: observer, connectedRelay: &relay)
       if account.auth != .none { AuthFailureRecord.clear(directory: tokens, account: account.name) }
       return session
     } catch let failure as DeliveryFailure {
-      if case .authentication(let reason) = failure {
-        AuthFailureRecord(time: environment.now().seconds, reason: reason).write(
-          directory: tokens, account: account.name, create: !config.isSystem)
-      }
-      throw failure
+      guard case .authentication(let reason) = failure else { throw failure }
+      let text = reason + GmailAPIDelivery.smtpScopeHint(account, config: config, environment: environment)
+      AuthFailureRecord(time: environment.now().seconds, reason: text).write(
+        directory: tokens, account: account.name, create: !config.isSystem)
+      throw DeliveryFailure.authentication(text)
     }
   }
 

@@ -62,10 +62,12 @@ extension DeliveryFailure {
       case .auth:
         return .authentication("authentication refused: \(quote(reply))")
       case .greeting, .ehlo, .helo, .startTLS, .idle, .rset, .quit:
-        return .messageRejected("the server refused the session at \(phase): \(quote(reply))", tooBig: false)
+        return .messageRejected(
+          "the server refused the session at \(phase): \(quote(reply))", tooBig: false, reply: ServerReply(reply))
       case .mailFrom, .rcptTo, .data, .endOfData:
         let tooBig = reply.code == 552 || ["5.3.4", "5.2.3"].contains(reply.enhancedStatus.map { "\($0)" } ?? "")
-        return .messageRejected("the server refused the message: \(quote(reply))", tooBig: tooBig)
+        return .messageRejected(
+          "the server refused the message: \(quote(reply))", tooBig: tooBig, reply: ServerReply(reply))
       }
     case .authenticationFailed(let auth):
       var text = "authentication failed: \(quote(auth.reply))"
@@ -85,7 +87,9 @@ extension DeliveryFailure {
       let refused = results.filter { !$0.isAccepted }
       let text = refused.map { "\($0.recipient): \(quote($0.reply))" }.joined(separator: "; ")
       if refused.contains(where: { $0.reply.code / 100 == 5 }) {
-        return .recipientsRejected("recipient refused, nothing was sent: \(text)")
+        return .recipientsRejected(
+          "recipient refused, nothing was sent: \(text)",
+          replies: refused.map { RecipientReply(address: $0.recipient, reply: ServerReply($0.reply)) })
       }
       return .temporary("recipient deferred: \(text)")
     case .invalidAddress(let address):
@@ -93,5 +97,14 @@ extension DeliveryFailure {
     case .credentialUnavailable:
       return .authentication("no credential available for this account")
     }
+  }
+}
+
+extension ServerReply {
+  /// The reply of the SMTP client, its lines joined.
+  init(_ reply: SMTPReply) {
+    self.init(
+      code: reply.code, enhancedStatus: reply.enhancedStatus.map { "\($0)" },
+      text: reply.lines.joined(separator: " / "))
   }
 }

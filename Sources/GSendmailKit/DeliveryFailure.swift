@@ -14,10 +14,12 @@ public enum DeliveryFailure: Error, Equatable, Sendable, CustomStringConvertible
   /// The account cannot authenticate: no token yet, `invalid_grant`, AUTH rejected after a
   /// fresh token.
   case authentication(String)
-  /// The server refused one or more recipients permanently; nothing was sent.
-  case recipientsRejected(String)
-  /// The server refused the message permanently. `tooBig` for size rejections.
-  case messageRejected(String, tooBig: Bool)
+  /// The server refused one or more recipients permanently; nothing was sent. `replies`:
+  /// what the server answered each recipient it did not accept.
+  case recipientsRejected(String, replies: [RecipientReply] = [])
+  /// The server refused the message permanently. `tooBig` for size rejections; `reply`:
+  /// the server's, when a reply refused it (not a local decision).
+  case messageRejected(String, tooBig: Bool, reply: ServerReply? = nil)
   /// The server broke the protocol.
   case protocolViolation(String)
   /// Google refused the message for one of its sending limits (SMTP `550 5.4.5`, the
@@ -31,8 +33,8 @@ public enum DeliveryFailure: Error, Equatable, Sendable, CustomStringConvertible
 
   public var description: String {
     switch self {
-    case .temporary(let s), .authentication(let s), .recipientsRejected(let s), .protocolViolation(let s): return s
-    case .messageRejected(let s, _), .limited(_, let s): return s
+    case .temporary(let s), .authentication(let s), .recipientsRejected(let s, _), .protocolViolation(let s): return s
+    case .messageRejected(let s, _, _), .limited(_, let s): return s
     case .resource(let s): return s
     }
   }
@@ -70,6 +72,38 @@ extension SendingLimit {
     case .daily: return "Gmail daily sending limit"
     case .rate: return "Gmail rate limit"
     }
+  }
+}
+
+/// A server's reply, kept whole rather than as text: a failure notice gives each
+/// recipient the status and the words of its own reply (RFC 3464).
+public struct ServerReply: Equatable, Sendable, CustomStringConvertible {
+  /// The reply code, e.g. 550.
+  public var code: Int
+  /// The enhanced status code (RFC 3463) the server gave, e.g. `5.1.1`.
+  public var enhancedStatus: String?
+  /// The reply's text, its lines joined by " / ".
+  public var text: String
+
+  public init(code: Int, enhancedStatus: String?, text: String) {
+    self.code = code
+    self.enhancedStatus = enhancedStatus
+    self.text = text
+  }
+
+  /// The RFC 3463 status: the server's own, else the class of its code (`5.0.0`, `4.0.0`).
+  public var status: String { enhancedStatus ?? "\(code / 100).0.0" }
+  public var description: String { "\(code) \(text)" }
+}
+
+/// What the server answered one recipient it did not accept.
+public struct RecipientReply: Equatable, Sendable {
+  public var address: String
+  public var reply: ServerReply
+
+  public init(address: String, reply: ServerReply) {
+    self.address = address
+    self.reply = reply
   }
 }
 

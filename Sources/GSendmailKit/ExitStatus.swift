@@ -38,7 +38,7 @@ public enum ExitStatus {
       case .temporary, .limited, .resource: return .temporaryFailure
       case .authentication: return .noPermission
       case .recipientsRejected: return .noUser
-      case .messageRejected(_, let tooBig): return tooBig ? .dataError : .unavailable
+      case .messageRejected(_, let tooBig, _): return tooBig ? .dataError : .unavailable
       case .protocolViolation: return .protocolError
       }
     case let error as QueueError:

@@ -65,8 +65,9 @@ extension Frontend {
 
   /// The path of every new message (-bm and -bs): the body is written into a queue draft
   /// as it is read, the entry is committed (write, fsync, rename, fsync the directory), and
-  /// then — unless `-odq` — tried at once.
-  /// - Returns: nil for `-odq`, else what the first attempt did.
+  /// then — unless `-odq` — tried at once, here or (`-odb`) by a detached child.
+  /// - Returns: nil when this process made no attempt (`-odq`, `-odb`), else what the first
+  ///   attempt did.
   /// - Parameter keepUnsendable: Keep a message no account matches in failed/ (-bm: the
   ///   caller has no other copy); -bs answers 4xx instead and the client keeps it.
   func spoolAndDeliver(
@@ -159,9 +160,24 @@ extension Frontend {
           + "without alias or local_recipient: sent to the account's address \(own)",
         now: environment.now())
     }
-    if invocation.deliveryMode == .queueOnly {
+    switch deliveryMode(invocation, submission.config) {
+    case .queueOnly:
       lock.release()
       return nil
+    case .background:
+      switch Detach.detach(keeping: lock.fd) {
+      case .caller:
+        // Closes this process's descriptor only: the child's copy keeps the entry locked.
+        lock.release()
+        return nil
+      case .child:
+        runner.deliverDetached(entry, lock: lock, message: message)
+        return nil
+      case nil:
+        break  // no child: the caller delivers it
+      }
+    case .configured, .now:
+      break
     }
     do {
       return try runner.deliverNew(entry, lock: lock, message: message)
@@ -172,6 +188,16 @@ extension Frontend {
     }
   }
 
+  /// How a new message is delivered: `-od…`, else the `delivery` key. In the background only
+  /// with a queue (with `queue = false` the caller is owed the outcome as exit code) and
+  /// for `-bm` (under `-bs` the reply to DATA carries the outcome).
+  func deliveryMode(_ invocation: Invocation, _ config: Configuration) -> DeliveryMode {
+    var mode = invocation.deliveryMode
+    if mode == .configured { mode = config.deliversInBackground ? .background : .now }
+    if mode == .background && (!config.queue || invocation.mode != .deliver) { return .now }
+    return mode
+  }
+
   /// Commits a message that cannot be sent with this configuration straight to failed/.
   /// - Returns: The error to throw: `reason`, saying where the message is kept.
   private func keepFailed(
@@ -180,7 +206,7 @@ extension Frontend {
   ) -> any Error {
     let header = scanned.fields.flatMap(\.wireBytes) + [13, 10]
     let envelope = QueueEnvelope(
-      sender: sender ?? "", account: MessageQueue.unchosenAccount, recipients: recipients, submitter: environment.uid)
+      sender: sender ?? "", account: nil, recipients: recipients, submitter: environment.uid)
     guard let (entry, lock) = try? store.commit(draft, envelope: envelope, header: header, arrival: environment.now().seconds)
     else { return reason }
     var failed = entry

@@ -39,9 +39,6 @@ package struct EntryBody: ByteSource {
 }
 
 package enum MessageQueue {
-  /// The account name of an entry kept in failed/ because no account matched it.
-  package static let unchosenAccount = "none"
-
   /// The queue store of a configuration, creating its directories when missing.
   package static func store(for config: Configuration, environment: Environment) -> FileQueueStore {
     let directory = ConfigLocator.queueDirectory(for: config, environment: environment)
@@ -99,7 +96,10 @@ package enum MessageQueue {
     var sender = entry.envelope.sender
     let account: Account
     var recipients = entry.envelope.recipients
-    if entry.envelope.account == unchosenAccount {
+    if let name = entry.envelope.account {
+      guard let named = config.account(named: name) else { throw ConfigError.unknownAccount(name) }
+      account = named
+    } else {
       // Kept in failed/ because no account matched or the aliases were broken: resolve the
       // recipients and choose the account now, and prepare the header stored as it came.
       let submission = Submission(
@@ -114,11 +114,6 @@ package enum MessageQueue {
       var rescanner = MessageScanner()
       try rescanner.push(header)
       fields = try rescanner.finish().fields
-    } else {
-      guard let named = config.account(named: entry.envelope.account) else {
-        throw ConfigError.unknownAccount(entry.envelope.account)
-      }
-      account = named
     }
     let dsn = dsnParameters(notify: entry.envelope.notify, ret: entry.envelope.ret, envelopeID: entry.envelope.envid)
     return PreparedMessage(

@@ -10,15 +10,16 @@ import MessageCore
 import SMTPCore
 
 extension QueueRunner {
-  func sent(_ entry: QueueEntry, lock: QueueLock, reply: SMTPReply, relay: String) {
-    logAttempt(entry, status: .sent, relay: relay, detail: reply.description)
+  /// - Parameter detail: What the server said: the SMTP reply, or the Gmail API's message id.
+  func sent(_ entry: QueueEntry, lock: QueueLock, detail: String, relay: String) {
+    logAttempt(entry, status: .sent, relay: relay, detail: detail)
     summary.sent += 1
     do {
       try store.remove(holding: lock)
     } catch {
       // The server has it; the entry must not be sent again: park it in failed/.
       var sentEntry = entry
-      sentEntry.lastError = "sent (\(reply.description)), but could not be removed from the queue: \(errorText(error))"
+      sentEntry.lastError = "sent (\(detail)), but could not be removed from the queue: \(errorText(error))"
       try? store.moveToFailed(sentEntry, holding: lock)
       logAttempt(entry, status: .sent, relay: relay, detail: sentEntry.lastError)
     }
@@ -46,7 +47,7 @@ extension QueueRunner {
         var updated = entry
         // Only an OAuth account waits for `gsendmailctl login`; a password or service-account
         // account is retried on the normal schedule once its credentials are fixed.
-        let waitsForLogin = isAuthentication(error) && config.account(named: entry.envelope.account)?.auth == .oauth
+        let waitsForLogin = isAuthentication(error) && entry.envelope.account.flatMap(config.account(named:))?.auth == .oauth
         updated.recordTemporaryFailure(reason: reason, nextAttempt: at, forAuthentication: waitsForLogin)
         try? store.update(updated, holding: lock)
         logAttempt(entry, status: .deferred, relay: relay, detail: reason)
@@ -65,7 +66,7 @@ extension QueueRunner {
     summary.failed += 1
     // The caller of gsendmail is told by the exit code; a queue run tells the sender.
     if interactive { throw error }
-    queueNotice(for: failed, lock: lock, reason: reason)
+    queueNotice(for: failed, lock: lock, failures: Self.noticeRecipients(failed.envelope.recipients, error: error))
     return .queued(entry.id, reason)
   }
 
@@ -76,18 +77,49 @@ extension QueueRunner {
     try? store.moveToFailed(failed, holding: lock)
     logAttempt(entry, status: .bounced, relay: "none", detail: reason)
     summary.failed += 1
-    queueNotice(for: failed, lock: lock, reason: reason)
+    // RFC 3463 4.4.7: delivery time expired.
+    queueNotice(
+      for: failed, lock: lock,
+      failures: failed.envelope.recipients.map {
+        .init(address: $0, status: "4.4.7", diagnosticType: "x-gsendmail", diagnostic: reason)
+      })
+  }
+
+  /// Each recipient of a failed message with its own status and diagnostic (RFC 3464): the
+  /// server's reply to that recipient when it refused it; the reply that refused the whole
+  /// message; else the status of the outcome's exit code (gsendmail(8), "EXIT STATUS").
+  static func noticeRecipients(_ recipients: [String], error: any Error) -> [FailureNotice.FailedRecipient] {
+    typealias Failed = FailureNotice.FailedRecipient
+    switch error as? DeliveryFailure {
+    case .recipientsRejected(_, let replies)? where !replies.isEmpty:
+      return recipients.map { address in
+        guard let refused = replies.first(where: { $0.address == address }) else {
+          // Accepted, but not sent: a refused recipient stopped the transaction.
+          return Failed(
+            address: address, status: "5.0.0", diagnosticType: "x-gsendmail",
+            diagnostic: "not sent: the server refused another recipient of the message")
+        }
+        return Failed(address: address, status: refused.reply.status, diagnostic: refused.reply.description)
+      }
+    case .messageRejected(_, _, let reply?)?:
+      return recipients.map { Failed(address: $0, status: reply.status, diagnostic: reply.description) }
+    default:
+      let status = ExitStatus.code(for: error).status
+      return recipients.map {
+        Failed(address: $0, status: status, diagnosticType: "x-gsendmail", diagnostic: errorText(error))
+      }
+    }
   }
 
   /// Queues a failure notice (RFC 3464) to the sender of a failed entry, from the null
   /// sender through the same account. None for the null sender.
-  func queueNotice(for entry: QueueEntry, lock: QueueLock, reason: String) {
+  func queueNotice(for entry: QueueEntry, lock: QueueLock, failures: [FailureNotice.FailedRecipient]) {
     let now = environment.now()
     var generator = SystemRandomNumberGenerator()
-    guard let account = config.account(named: entry.envelope.account),
+    guard let account = entry.envelope.account.flatMap(config.account(named:)),
       let notice = FailureNotice.make(
         for: entry,
-        failures: entry.envelope.recipients.map { .init(address: $0, status: "5.0.0", diagnostic: reason) },
+        failures: failures,
         reportingHost: environment.hostName, fromAddress: account.defaultSender(headerFrom: nil, userName: "mailer-daemon"),
         now: now.seconds, zoneOffsetMinutes: environment.zoneOffsetMinutes, using: &generator)
     else { return }

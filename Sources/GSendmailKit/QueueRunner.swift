@@ -47,6 +47,7 @@ package final class QueueRunner {
 
   package var policy: RetryPolicy { RetryPolicy(lifetime: config.queueLifetime) }
   package var delivery: Delivery { Delivery(environment: environment, config: config, transcript: transcript) }
+  var apiDelivery: GmailAPIDelivery { GmailAPIDelivery(environment: environment, config: config, transcript: transcript) }
 
   /// What a queue run did.
   package struct Summary: Equatable {
@@ -87,9 +88,14 @@ package final class QueueRunner {
   }
 
   /// Tries a message just committed to the queue.
+  /// - Parameter interactive: Whether the caller waits for the outcome. A detached child
+  ///   (`-odb`) is not: its permanent failures are handled as in a queue run (failed/ and
+  ///   a failure notice, see `deliverDetached`).
   /// - Throws: A permanent failure (the entry is then in failed/), or, with `queue = false`,
   ///   a temporary one (the entry is removed).
-  func deliverNew(_ entry: QueueEntry, lock: QueueLock, message: PreparedMessage) throws -> FirstAttempt {
+  func deliverNew(
+    _ entry: QueueEntry, lock: QueueLock, message: PreparedMessage, interactive: Bool = true
+  ) throws -> FirstAttempt {
     var relay = "none"
     do {
       if let wait = localLimitWait(message) {
@@ -97,8 +103,15 @@ package final class QueueRunner {
         hold(entry, lock: lock, reason: wait.reason, until: wait.until, attempted: false)
         return .queued(entry.id, wait.reason)
       }
-      let reply = try delivery.send(message, body: EntryBody(store: store, entry: entry, lock: lock), relay: &relay)
-      sent(entry, lock: lock, reply: reply, relay: relay)
+      let body = EntryBody(store: store, entry: entry, lock: lock)
+      if message.account.route == .gmailAPI {
+        let result = try apiDelivery.send(message, body: body, relay: &relay)
+        sent(entry, lock: lock, detail: "id=\(result.id)", relay: result.relay)
+        recordSend(message)
+        return .sent
+      }
+      let reply = try delivery.send(message, body: body, relay: &relay)
+      sent(entry, lock: lock, detail: reply.description, relay: relay)
       recordSend(message)
       return .sent
     } catch {
@@ -112,19 +125,30 @@ package final class QueueRunner {
         lock.release()
         return .queued(entry.id, reason)
       }
-      return try settle(entry, lock: lock, error: error, interactive: true, relay: relay)
+      return try settle(entry, lock: lock, error: error, interactive: interactive, relay: relay)
     }
+  }
+
+  /// The first attempt made by the detached child of `-odb`: the same attempt as
+  /// `deliverNew`, with the outcomes of a queue run of that one entry; a failure notice it
+  /// queues is delivered before the child ends.
+  func deliverDetached(_ entry: QueueEntry, lock: QueueLock, message: PreparedMessage) {
+    _ = try? deliverNew(entry, lock: lock, message: message, interactive: false)
+    lock.release()
+    let queued = Set(notices.map(\.id))
+    notices.removeAll()
+    if !queued.isEmpty { _ = try? run(force: true, only: queued) }
   }
 
   // MARK: Queue runs
 
   /// A queue run: every entry within reach (`force`: `-q`, `queue flush`, `login`), or only
-  /// those due (`queue flush --due`, the timer's run), optionally for one account only.
+  /// those due (`queue flush --due`, the timer's run), optionally for one account only, or only the entries `only` names.
   /// - Returns: What the run did.
   /// - Throws: `DeliveryFailure.resource` or a `QueueError` when the run could not go on
   ///   (out of descriptors or memory, the queue unreadable); no entry was changed for it.
   @discardableResult
-  package func run(force: Bool = false, account: String? = nil) throws -> Summary {
+  package func run(force: Bool = false, account: String? = nil, only: Set<QueueID>? = nil) throws -> Summary {
     summary = Summary()
     let start = environment.now().seconds
     try? store.sweep(now: start, minimumAge: 3600)
@@ -144,6 +168,7 @@ package final class QueueRunner {
       // when the run has crossed into a later second.
       let now = environment.now().seconds
       if let account, listed.envelope.account != account { continue }
+      if let only, !only.contains(listed.id) { continue }
       guard policy.disposition(of: listed, now: now, force: force) != .notDue, let lock = try lockForRun(listed.id),
         let entry = try reload(listed.id, lock: lock), access.admits(entry)
       else { continue }
@@ -174,6 +199,24 @@ package final class QueueRunner {
         hold(entry, lock: lock, reason: failure.description, until: until, attempted: false)
         continue
       }
+      if message.account.route == .gmailAPI {
+        var relay = "none"
+        do {
+          let result = try apiDelivery.send(message, body: EntryBody(store: store, entry: entry, lock: lock), relay: &relay)
+          sent(entry, lock: lock, detail: "id=\(result.id)", relay: result.relay)
+          recordSend(message)
+        } catch {
+          if case .resource = error as? DeliveryFailure {
+            lock.release()
+            throw error
+          }
+          _ = try? settle(entry, lock: lock, error: error, interactive: false, relay: relay)
+          if let failure = error as? DeliveryFailure, failure.limit != nil, let updated = try? store.load(entry.id) {
+            limited[message.account.name] = (failure, updated.nextAttempt)
+          }
+        }
+        continue
+      }
       // One session per account and login user (a pattern account logs in as the sender).
       let key = message.account.name + "\u{0}" + message.account.loginUser(sender: message.sender)
       if let error = broken[key] {
@@ -189,7 +232,7 @@ package final class QueueRunner {
         relay = session.relay
         do {
           let reply = try delivery.send(message, body: EntryBody(store: store, entry: entry, lock: lock), in: session)
-          sent(entry, lock: lock, reply: reply, relay: session.relay)
+          sent(entry, lock: lock, detail: reply.description, relay: session.relay)
           recordSend(message)
         } catch {
           if !(session.connection.isOpen && session.client.isReady) { sessions[key] = nil }

@@ -19,6 +19,29 @@ package protocol ByteSource {
   func stream(_ write: ([UInt8]) throws -> Void) throws
 }
 
+/// A step of a session, as it happens: `-v` prints each as transcript lines; doctor
+/// reads the steps themselves to tell where a session stopped.
+package enum SessionEvent {
+  case connected(relay: String)
+  case tls(String)
+  /// A command sent: its verb (`EHLO`, `AUTH`, …) and its transcript line (secrets redacted).
+  case command(verb: String, line: String)
+  case reply(SMTPReply)
+  /// The message body and the end-of-data dot, with the size sent.
+  case body(size: Int)
+
+  /// The transcript lines of the event.
+  package var lines: [String] {
+    switch self {
+    case .connected(let relay): return ["connected to \(relay)"]
+    case .tls(let summary): return ["TLS \(summary)"]
+    case .command(_, let line): return ["C: \(line)"]
+    case .reply(let reply): return reply.wireLines.map { "S: \($0)" }
+    case .body(let size): return ["C: <message, \(size) bytes>", "C: ."]
+    }
+  }
+}
+
 /// One SMTP session with a server.
 package final class SMTPSession {
   package let connection: Connection
@@ -28,6 +51,8 @@ package final class SMTPSession {
   package let caFile: String?
   package let credentials: CredentialProvider
   package let transcript: ((String) -> Void)?
+  /// Sees each step of the session.
+  package let observer: ((SessionEvent) -> Void)?
   /// `host[ip]:port` for logs.
   package let relay: String
 
@@ -45,21 +70,23 @@ package final class SMTPSession {
   /// - Throws: `DeliveryFailure`.
   package init(
     host: String, port: Int, tls: TLSMode, caFile: String?, timeout: Int, configuration: SMTPClient.Configuration,
-    credentials: @escaping CredentialProvider, transcript: ((String) -> Void)?, connectedRelay: inout String
+    credentials: @escaping CredentialProvider, transcript: ((String) -> Void)?,
+    observer: ((SessionEvent) -> Void)? = nil, connectedRelay: inout String
   ) throws {
     self.serverName = host
     self.caFile = caFile
     self.credentials = credentials
     self.transcript = transcript
+    self.observer = observer
     self.client = SMTPClient(configuration: configuration)
     do {
       connection = try TCPConnection.connect(host: host, port: UInt16(clamping: port), timeout: .seconds(timeout))
       relay = "\(host)[\(connection.peerAddress ?? "?")]:\(port)"
       connectedRelay = relay
-      transcript?("connected to \(relay)")
+      emit(.connected(relay: relay))
       if tls == .implicit {
         try connection.startTLS(serverName: host, caFile: caFile)
-        transcript?("TLS \(connection.tlsSummary.map(\.description) ?? "")")
+        emit(.tls(connection.tlsSummary.map(\.description) ?? ""))
       }
     } catch {
       throw DeliveryFailure.from(error)
@@ -92,6 +119,16 @@ package final class SMTPSession {
     connection.close()
   }
 
+  private func emit(_ event: SessionEvent) {
+    observer?(event)
+    if let transcript { for line in event.lines { transcript(line) } }
+  }
+
+  /// The verb of a command, upper-cased.
+  private static func verb(_ command: OutgoingCommand) -> String {
+    command.transcript.prefix { $0 != " " }.uppercased()
+  }
+
   private var source: ByteSource?
   private var dataTimeout = 600
 
@@ -102,7 +139,7 @@ package final class SMTPSession {
       case .send(let commands):
         var bytes: [UInt8] = []
         for command in commands {
-          transcript?("C: \(command.transcript)")
+          emit(.command(verb: Self.verb(command), line: command.transcript))
           bytes += command.bytes
         }
         try io { try connection.write(bytes) }
@@ -117,7 +154,7 @@ package final class SMTPSession {
           continue
         }
         try io { try connection.startTLS(serverName: serverName, caFile: caFile) }
-        transcript?("TLS \(connection.tlsSummary.map(\.description) ?? "")")
+        emit(.tls(connection.tlsSummary.map(\.description) ?? ""))
         action = client.tlsEstablished()
       case .requestCredential(let forceRefresh):
         if let credential = try credentials(forceRefresh) {
@@ -139,8 +176,7 @@ package final class SMTPSession {
           }
           try connection.write(encoder.finish())
         }
-        transcript?("C: <message, \(size) bytes>")
-        transcript?("C: .")
+        emit(.body(size: size))
         // RFC 5321 §4.5.3.2.6: the wait for the reply to the end of data is the long one
         // (SPEC §5: ten times the timeout); the usual timeout is back once it arrived.
         guard case .wait = client.bodyFinished() else { preconditionFailure("bodyFinished() must wait for the reply") }
@@ -156,7 +192,7 @@ package final class SMTPSession {
         return .closed
       case .fail(let failure, let quit):
         if let quit {
-          transcript?("C: \(quit.transcript)")
+          emit(.command(verb: Self.verb(quit), line: quit.transcript))
           try? connection.write(quit.bytes)
         }
         connection.close()
@@ -171,7 +207,7 @@ package final class SMTPSession {
     while true {
       do {
         if let reply = try parser.nextReply() {
-          for line in reply.wireLines { transcript?("S: \(line)") }
+          emit(.reply(reply))
           return client.received(reply)
         }
       } catch {

@@ -13,10 +13,35 @@ public struct HTTPResponse: Equatable, Sendable {
   /// The status code (200, 400, 503, ...).
   public var status: Int
   public var body: [UInt8]
+  /// The response's header fields, in order (uploads only; empty otherwise).
+  public var headers: [HTTPHeader]
+  /// The IP address and port the response came from (uploads only; nil otherwise).
+  public var peerAddress: String?
+  public var peerPort: Int?
 
-  public init(status: Int, body: [UInt8]) {
+  public init(status: Int, body: [UInt8], headers: [HTTPHeader] = [], peerAddress: String? = nil, peerPort: Int? = nil) {
     self.status = status
     self.body = body
+    self.headers = headers
+    self.peerAddress = peerAddress
+    self.peerPort = peerPort
+  }
+
+  /// The value of the first header field with this name (compared case-insensitively).
+  public func header(_ name: String) -> String? {
+    let lower = name.lowercased()
+    return headers.first { $0.name.lowercased() == lower }?.value
+  }
+}
+
+/// One header field of a response.
+public struct HTTPHeader: Equatable, Sendable {
+  public var name: String
+  public var value: String
+
+  public init(name: String, value: String) {
+    self.name = name
+    self.value = value
   }
 }
 
@@ -76,10 +101,7 @@ public struct HTTPClient: FormPoster {
     -> HTTPResponse
   {
     guard URLPolicy.isAllowed(url) else { throw .insecureURL(url) }
-    let milliseconds = max(
-      1,
-      Int(timeout.components.seconds) * 1000
-        + Int(timeout.components.attoseconds / 1_000_000_000_000_000))
+    let milliseconds = Self.milliseconds(timeout)
     var response = gs_http_response()
     var err = [CChar](repeating: 0, count: 512)
     let status: Int32 = url.withCString { cURL in
@@ -128,7 +150,17 @@ public struct HTTPClient: FormPoster {
   }
 }
 
-private func withOptionalCString<R>(_ s: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
+extension HTTPClient {
+  /// A duration in whole milliseconds, at least 1.
+  static func milliseconds(_ duration: Duration) -> Int {
+    max(
+      1,
+      Int(duration.components.seconds) * 1000
+        + Int(duration.components.attoseconds / 1_000_000_000_000_000))
+  }
+}
+
+func withOptionalCString<R>(_ s: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
   guard let s else { return body(nil) }
   return s.withCString { body($0) }
 }

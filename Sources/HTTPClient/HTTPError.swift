@@ -19,6 +19,8 @@ public enum HTTPError: Error, Equatable, Sendable, CustomStringConvertible {
   case tooLarge(url: String, limit: Int)
   /// Any other failure of the transfer (reset, malformed HTTP).
   case transport(url: String, detail: String)
+  /// An upload's body could not be read (the local file, not the network).
+  case bodyUnreadable(url: String, detail: String)
 
   /// Whether a later attempt may succeed (everything but a refused URL).
   public var isTemporary: Bool {
@@ -36,6 +38,7 @@ public enum HTTPError: Error, Equatable, Sendable, CustomStringConvertible {
     case .tls(let url, let detail): return "\(url): TLS failed: \(detail)"
     case .tooLarge(let url, let limit): return "\(url): response larger than \(limit) bytes"
     case .transport(let url, let detail): return "\(url): \(detail)"
+    case .bodyUnreadable(let url, let detail): return "\(url): cannot read the message to upload: \(detail)"
     }
   }
 }

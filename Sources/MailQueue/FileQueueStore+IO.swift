@@ -73,14 +73,22 @@ extension FileQueueStore {
     guard fd >= 0 else { throw .system(-fd, .open, path) }
     defer { _ = sys.close(fd) }
     var out: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65_536)
+    // Envelope files are a few hundred bytes: the first read asks for 4 KB, and later ones
+    // for more, up to 64 KB. Each chunk is read into uninitialized memory: listing a queue
+    // of 100,000 entries would otherwise zero-fill gigabytes of buffer.
+    var chunkSize = 4096
     while true {
       let offset = out.count
-      let n = chunk.withUnsafeMutableBytes { raw in sys.pread(fd, raw, offset) }
+      var n = 0
+      let chunk = [UInt8](unsafeUninitializedCapacity: chunkSize) { buffer, count in
+        n = sys.pread(fd, UnsafeMutableRawBufferPointer(buffer), offset)
+        count = max(n, 0)
+      }
       guard n >= 0 else { throw .system(Int32(-n), .read, path) }
       if n == 0 { return out }
-      out += chunk[0..<n]
+      if out.isEmpty { out = chunk } else { out += chunk }
       guard out.count <= limit else { throw .io(path: path, errno: EFBIG, operation: .read) }
+      chunkSize = min(chunkSize * 2, 65_536)
     }
   }
 

@@ -7,8 +7,10 @@
 public struct QueueEnvelope: Equatable, Sendable {
   /// The envelope sender (`MAIL FROM`); empty for the null sender `<>`.
   public var sender: String
-  /// The name of the account (config section) that sends the message.
-  public var account: String
+  /// The name of the account (config section) that sends the message; nil for a message
+  /// kept in failed/ before an account was chosen (none matched, or the aliases were
+  /// broken): a retry chooses it then.
+  public var account: String?
   /// The envelope recipients (`RCPT TO`), at least one.
   public var recipients: [String]
   /// DSN `NOTIFY` (RFC 3461 §4.1), e.g. `FAILURE,DELAY`, when given.
@@ -24,7 +26,7 @@ public struct QueueEnvelope: Equatable, Sendable {
 
   /// Makes an envelope.
   public init(
-    sender: String, account: String, recipients: [String],
+    sender: String, account: String?, recipients: [String],
     notify: String? = nil, ret: String? = nil, envid: String? = nil, submitter: UInt32? = nil
   ) {
     self.sender = sender

@@ -45,7 +45,7 @@ public enum QueueListing {
       } else if !entry.lastError.isEmpty {
         out += "(" + entry.lastError + ")\n"
       }
-      for rcpt in entry.envelope.recipients { out += String(repeating: " ", count: 41) + rcpt + "\n" }
+      for rcpt in entry.envelope.recipients { out += recipientIndent + rcpt + "\n" }
       out += "\n"
     }
     let kbytes = (total + 1023) / 1024
@@ -67,7 +67,7 @@ public enum QueueListing {
     let objects = entries.map { entry in
       "{\"id\":\(JSON.quoted(entry.id.rawValue)),\"queue\":\(JSON.quoted(entry.area.rawValue))"
         + ",\"arrival\":\(entry.arrival),\"size\":\(entry.size)"
-        + ",\"sender\":\(JSON.quoted(entry.envelope.sender)),\"account\":\(JSON.quoted(entry.envelope.account))"
+        + ",\"sender\":\(JSON.quoted(entry.envelope.sender)),\"account\":\(entry.envelope.account.map(JSON.quoted) ?? "null")"
         + ",\"recipients\":[\(entry.envelope.recipients.map(JSON.quoted).joined(separator: ","))]"
         + ",\"attempts\":\(entry.attempts),\"next_attempt\":\(entry.nextAttempt)"
         + ",\"last_error\":\(JSON.quoted(entry.lastError))"
@@ -77,11 +77,19 @@ public enum QueueListing {
     return "[\n" + objects.joined(separator: ",\n") + "\n]\n"
   }
 
+
+
+  /// The column of the recipients, made once rather than once per line.
+  private static let recipientIndent = String(repeating: " ", count: 41)
+
+  // IDs and sizes are ASCII: their width is their UTF-8 length, without grapheme breaking.
   private static func padRight(_ text: String, _ width: Int) -> String {
-    text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+    let count = text.utf8.count
+    return count >= width ? text : text + String(repeating: " ", count: width - count)
   }
 
   private static func padLeft(_ text: String, _ width: Int) -> String {
-    text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
+    let count = text.utf8.count
+    return count >= width ? text : String(repeating: " ", count: width - count) + text
   }
 }

@@ -8,7 +8,7 @@ public final class QueueLock {
   /// The locked entry.
   public let id: QueueID
   /// The body file's descriptor in the file store (the lock lives on it), else -1.
-  let fd: Int32
+  public let fd: Int32
   private var onRelease: (() -> Void)?
 
   init(id: QueueID, fd: Int32 = -1, onRelease: @escaping () -> Void) {

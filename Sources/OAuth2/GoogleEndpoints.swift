@@ -11,4 +11,6 @@ public enum GoogleOAuth {
   public static let revokeURL = "https://oauth2.googleapis.com/revoke"
   /// The only scope SMTP accepts (`gmail.send` is refused by smtp.gmail.com).
   public static let gmailScope = "https://mail.google.com/"
+  /// Send only: the scope of the Gmail API route (`users.messages.send`).
+  public static let gmailSendScope = "https://www.googleapis.com/auth/gmail.send"
 }

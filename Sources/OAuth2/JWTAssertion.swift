@@ -35,10 +35,12 @@ public struct JWTAssertion: Equatable, Sendable {
     self.keyID = keyID
   }
 
-  /// The assertion for a key file, impersonating `subject`, issued at `now`.
-  public init(key: ServiceAccountKey, subject: String?, audience: String, now: Int) {
+  /// The assertion for a key file, impersonating `subject`, asking for `scope`, issued at `now`.
+  public init(
+    key: ServiceAccountKey, subject: String?, scope: String = GoogleOAuth.gmailScope, audience: String, now: Int
+  ) {
     self.init(
-      issuer: key.clientEmail, subject: subject, audience: audience, issuedAt: now,
+      issuer: key.clientEmail, subject: subject, scope: scope, audience: audience, issuedAt: now,
       keyID: key.privateKeyID)
   }
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The content of one token cache file (SPEC §6):
-// `{"refresh_token":…,"access_token":…,"expires_at":EPOCH,"refresh_token_issued_at":EPOCH}`
-// (the last when the refresh token's age is known), and the reuse rule
+// `{"refresh_token":…,"access_token":…,"expires_at":EPOCH,"refresh_token_issued_at":EPOCH,
+// "scope":"…"}` (the issue time when the refresh token's age is known, the scope when the
+// token endpoint said what it granted), and the reuse rule
 // (an access token is used until 60 s before it expires). Pure.
 // Failure policy: a file that is not such an object throws `StoredTokens.FormatError`;
 // the caller decides (the cache is never "repaired" here).
@@ -19,15 +20,21 @@ public struct StoredTokens: Equatable, Sendable, CustomStringConvertible {
   /// Seconds since the epoch when the endpoint issued `refreshToken`: at a login or a
   /// rotation; nil when unknown (a token imported from another tool).
   public var refreshTokenIssuedAt: Int?
+  /// The scopes the token endpoint last said it granted, space-separated; nil when it
+  /// did not say.
+  public var scope: String?
 
   /// How long before expiry a cached access token stops being used.
   public static let reuseMargin = 60
 
-  public init(refreshToken: String?, accessToken: String?, expiresAt: Int?, refreshTokenIssuedAt: Int? = nil) {
+  public init(
+    refreshToken: String?, accessToken: String?, expiresAt: Int?, refreshTokenIssuedAt: Int? = nil, scope: String? = nil
+  ) {
     self.refreshToken = refreshToken
     self.accessToken = accessToken
     self.expiresAt = expiresAt
     self.refreshTokenIssuedAt = refreshTokenIssuedAt
+    self.scope = scope
   }
 
   /// The cached access token if it is still valid `margin` seconds after `now`.
@@ -44,7 +51,8 @@ public struct StoredTokens: Equatable, Sendable, CustomStringConvertible {
     StoredTokens(
       refreshToken: response.refreshToken ?? refreshToken, accessToken: response.accessToken,
       expiresAt: now + response.expiresIn,
-      refreshTokenIssuedAt: response.refreshToken != nil ? now : refreshTokenIssuedAt)
+      refreshTokenIssuedAt: response.refreshToken != nil ? now : refreshTokenIssuedAt,
+      scope: response.scope ?? scope)
   }
 
   /// Whether a token is present, and when the access token expires; no token text.
@@ -95,7 +103,8 @@ public struct StoredTokens: Equatable, Sendable, CustomStringConvertible {
     }
     return StoredTokens(
       refreshToken: try string("refresh_token"), accessToken: try string("access_token"),
-      expiresAt: try integer("expires_at"), refreshTokenIssuedAt: try integer("refresh_token_issued_at"))
+      expiresAt: try integer("expires_at"), refreshTokenIssuedAt: try integer("refresh_token_issued_at"),
+      scope: try string("scope"))
   }
 
   /// The file content, one line with a final newline.
@@ -107,6 +116,7 @@ public struct StoredTokens: Equatable, Sendable, CustomStringConvertible {
     if let refreshTokenIssuedAt, refreshToken != nil {
       members.append(("refresh_token_issued_at", .number(String(refreshTokenIssuedAt))))
     }
+    if let scope { members.append(("scope", .string(scope))) }
     return JSON.serialize(.object(members)) + "\n"
   }
 }

@@ -79,7 +79,11 @@ final class GmailPolicy: SMTPServerPolicy {
     case .plain(_, let user, let password), .login(let user, let password):
       valid = context.users[user].map { $0 == password } ?? false
     case .xoauth2(_, let token), .oauthBearer(_, let token):
-      valid = !context.scenarios.contains(.badToken) && context.authority.isValidAccessToken(token)
+      // A token without https://mail.google.com/ (gmail.send alone) is refused as Gmail
+      // refuses it: the XOAUTH2 error challenge, then 535.
+      valid =
+        !context.scenarios.contains(.badToken) && context.authority.isValidAccessToken(token)
+        && context.authority.allowsSMTP(token)
     }
     context.records.updateSession(session) {
       $0.authentications.append(

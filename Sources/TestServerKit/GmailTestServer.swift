@@ -51,6 +51,7 @@ public final class GmailTestServer: Sendable {
   private let records: RecordStore
   private let authority: TokenAuthority
   private let oauthChecks: OAuthChecks
+  private let api: GmailAPIEndpoint
   private let context: GmailContext
   private let stopped = Atomic<Bool>(false)
 
@@ -70,6 +71,10 @@ public final class GmailTestServer: Sendable {
     let oauthChecks = OAuthChecks(workDirectory: "\(configuration.stateDirectory)/oauth-checks")
     self.oauthChecks = oauthChecks
     context = GmailContext(configuration: configuration, authority: authority, records: records)
+    let api = GmailAPIEndpoint(
+      authority: authority, checks: oauthChecks, records: records, scenarios: configuration.scenarios,
+      maxMessageSize: configuration.maxMessageSize)
+    self.api = api
     do {
       tlsContext = try TLSServerContext(
         certificateFile: certificateAuthority.certificateFile,
@@ -84,13 +89,13 @@ public final class GmailTestServer: Sendable {
       self.listeners = listeners
       tokenEndpoint = try configuration.httpPort.map { (port) throws(TransportError) in
         try TokenEndpoint(
-          port: port, tls: nil, authority: authority, checks: oauthChecks, threads: threads,
+          port: port, tls: nil, authority: authority, checks: oauthChecks, threads: threads, api: api,
           log: configuration.log)
       }
       httpsTokenEndpoint = try configuration.httpsPort.map { [tlsContext] (port) throws(TransportError) in
         try TokenEndpoint(
           port: port, tls: tlsContext, authority: authority, checks: oauthChecks,
-          threads: threads, log: configuration.log)
+          threads: threads, api: api, log: configuration.log)
       }
     } catch {
       throw .transport(error)
@@ -118,6 +123,14 @@ public final class GmailTestServer: Sendable {
   /// `https://127.0.0.1:PORT/token`, when the HTTPS token endpoint runs (its certificate
   /// is signed by `caFile`).
   public var httpsTokenURL: String? { httpsPort.map { "https://127.0.0.1:\($0)/token" } }
+
+  /// The Gmail API's base URL (an account's `api_url`) over plain HTTP, when the
+  /// endpoint runs.
+  public var apiURL: String? { httpPort.map { "http://127.0.0.1:\($0)" } }
+  /// The same over HTTPS (certificate signed by `caFile`), when that endpoint runs.
+  public var httpsAPIURL: String? { httpsPort.map { "https://127.0.0.1:\($0)" } }
+  /// The number of requests the Gmail API side received (every POST and PUT).
+  public var apiRequests: Int { api.uploads }
 
   /// Every session so far, in order (a copy).
   public var sessions: [SessionRecord] { records.sessions }

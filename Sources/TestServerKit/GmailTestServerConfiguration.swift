@@ -111,6 +111,9 @@ public enum GmailScenario: Equatable, Sendable {
   case badToken
   /// Leave 8BITMIME out of the EHLO reply (an old relay), so 8-bit bodies are re-encoded.
   case no8BitMIME
+  /// The Gmail API answers an upload with this error (`reason` as in Google's `errors`),
+  /// `times` times (nil: always). 401 is played at the token check, the rest at sending.
+  case apiError(status: Int, reason: String?, times: Int?)
 
   /// Why a scenario text is not understood.
   public enum ParseError: Error, Equatable, Sendable {
@@ -124,7 +127,7 @@ public enum GmailScenario: Equatable, Sendable {
   public static let names = [
     "greeting-421", "ehlo-421", "ehlo-local-421", "rcpt-4xx=ADDRESS", "rcpt-5xx=ADDRESS",
     "daily-limit[=N]", "drop-mid-data[=BYTES]",
-    "stall=greeting|ehlo|auth|mail|rcpt|data|end", "bad-token", "no-8bitmime",
+    "stall=greeting|ehlo|auth|mail|rcpt|data|end", "bad-token", "no-8bitmime", "api-error=STATUS[:REASON][:TIMES]",
   ]
 
   /// Parses `NAME[=ARG]`, e.g. `rcpt-5xx=bob@example.net`, `stall=data`.
@@ -158,6 +161,18 @@ public enum GmailScenario: Equatable, Sendable {
     case "rcpt-5xx": return .permanentRecipientFailure(try address())
     case "daily-limit": return .dailyLimit(after: try count(default: 0))
     case "drop-mid-data": return .dropMidData(afterBytes: max(1, try count(default: 1)))
+    case "api-error":
+      let pieces = (argument ?? "").split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+      guard (1...3).contains(pieces.count), let status = Int(pieces[0]), (400...599).contains(status) else {
+        throw .badArgument(text)
+      }
+      let reason = pieces.count > 1 && !pieces[1].isEmpty ? pieces[1] : nil
+      var times: Int?
+      if pieces.count == 3 {
+        guard let n = Int(pieces[2]), n > 0 else { throw .badArgument(text) }
+        times = n
+      }
+      return .apiError(status: status, reason: reason, times: times)
     case "stall":
       guard let argument, let phase = GmailPhase(rawValue: argument) else {
         throw .badArgument(text)

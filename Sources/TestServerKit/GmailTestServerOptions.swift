@@ -55,12 +55,16 @@ public struct GmailTestServerOptions: Sendable {
       --token-failure MODE   token endpoint failure: invalid-grant, 500, 503, non-json, hang
       --rotate-refresh-tokens  each refresh returns a new refresh token
       --expires-in N         expires_in of issued access tokens (default 3599)
+      --token-scope SCOPE    scope of tokens issued without one of their own (default
+                             https://mail.google.com/; SMTP accepts only that one, the
+                             Gmail API's send also https://www.googleapis.com/auth/gmail.send)
       --no-records           keep records in memory only
       --exit-on-stdin-eof    also stop when standard input reaches end of file
       --verbose              log sessions to standard error (never a secret)
     Prints one line per listener ("smtp 127.0.0.1:P starttls", "smtps 127.0.0.1:P",
     "http 127.0.0.1:P", "https 127.0.0.1:P"), then "ca PATH", "records DIR" and "ready"; serves until
-    SIGTERM or SIGINT.
+    SIGTERM or SIGINT. The HTTP(S) listeners also serve the Gmail API's upload endpoints
+    (/upload/gmail/v1/users/USER/messages/send): give an account api_url = "http(s)://127.0.0.1:P".
     """
 
   /// Parses the arguments (without the program name).
@@ -127,6 +131,7 @@ public struct GmailTestServerOptions: Sendable {
         options.tokenBehavior.failure = failure
       case "--rotate-refresh-tokens": options.tokenBehavior.rotateRefreshTokens = true
       case "--expires-in": options.tokenBehavior.expiresIn = try number(flag)
+      case "--token-scope": options.tokenBehavior.scope = try value(flag)
       case "--no-records": configuration.recordToDisk = false
       case "--exit-on-stdin-eof": options.exitOnStdinEOF = true
       case "--verbose": options.verbose = true

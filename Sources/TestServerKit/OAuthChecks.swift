@@ -66,8 +66,15 @@ struct OAuthRefusal: Error, Equatable, Sendable {
 
 /// The state of the checks; thread-safe.
 final class OAuthChecks: Sendable {
-  /// The Gmail scope, the only one an assertion may ask for.
+  /// The Gmail scope, the only one SMTP accepts.
   static let gmailScope = "https://mail.google.com/"
+  /// Send only: enough for users.messages.send, refused by SMTP.
+  static let gmailSendScope = "https://www.googleapis.com/auth/gmail.send"
+  /// The scopes users.messages.send accepts.
+  static let sendScopes: Set<String> = [
+    gmailScope, gmailSendScope, "https://www.googleapis.com/auth/gmail.compose",
+    "https://www.googleapis.com/auth/gmail.modify",
+  ]
   /// How far in the future `iat` may be (clock skew Google tolerates).
   static let allowedSkew = 300
 
@@ -182,7 +189,7 @@ final class OAuthChecks: Sendable {
   /// Checks an assertion sent to `audience` (the token URL).
   /// - Returns: The subject to issue a token for (`sub`, else the service account), or
   ///   the refusal. Either way, an `AssertionRecord` is kept.
-  func checkAssertion(_ jwt: String, audience: String) -> Result<String, OAuthRefusal> {
+  func checkAssertion(_ jwt: String, audience: String) -> Result<(subject: String, scope: String), OAuthRefusal> {
     var record = AssertionRecord()
     let result = verify(jwt, audience: audience, record: &record)
     if case .failure(let refusal) = result { record.problem = refusal.description }
@@ -194,9 +201,9 @@ final class OAuthChecks: Sendable {
   }
 
   private func verify(_ jwt: String, audience: String, record: inout AssertionRecord)
-    -> Result<String, OAuthRefusal>
+    -> Result<(subject: String, scope: String), OAuthRefusal>
   {
-    func refuse(_ error: String, _ description: String) -> Result<String, OAuthRefusal> {
+    func refuse(_ error: String, _ description: String) -> Result<(subject: String, scope: String), OAuthRefusal> {
       .failure(OAuthRefusal(error: error, description: description))
     }
     let parts = jwt.split(separator: ".", omittingEmptySubsequences: false)
@@ -224,7 +231,7 @@ final class OAuthChecks: Sendable {
     guard claims["aud"] as? String == audience else {
       return refuse("invalid_grant", "Invalid JWT: Failed audience check.")
     }
-    guard claims["scope"] as? String == Self.gmailScope else {
+    guard let scope = claims["scope"] as? String, scope == Self.gmailScope || scope == Self.gmailSendScope else {
       return refuse("invalid_scope", "Invalid OAuth scope or ID token audience provided.")
     }
     let now = Int(Date().timeIntervalSince1970)
@@ -240,9 +247,9 @@ final class OAuthChecks: Sendable {
       guard let subject = record.subject, subject.contains("@") else {
         return refuse("invalid_grant", "Invalid email or User ID")
       }
-      return .success(subject)
+      return .success((subject, scope))
     }
-    return .success(issuer)
+    return .success((issuer, scope))
   }
 
   private static func jsonObject(_ part: Substring) -> [String: Any]? {

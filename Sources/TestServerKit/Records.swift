@@ -51,6 +51,11 @@ public struct MessageRecord: Codable, Equatable, Sendable {
   public var replyCode: Int
   /// The `.eml` file written for it, when recording to disk.
   public var file: String?
+  /// `api` for a message uploaded to the Gmail API (then `session` is 0, `authUser` the
+  /// user of the upload path, and the data the upload, Bcc included); nil for SMTP.
+  public var route: String? = nil
+  /// The id the API answered with.
+  public var apiMessageID: String? = nil
 }
 
 /// One SMTP session, updated as it goes.

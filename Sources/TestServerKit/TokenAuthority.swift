@@ -65,6 +65,9 @@ final class TokenAuthority: Sendable {
     var accessTokens: [String: ContinuousClock.Instant?] = [:]  // nil: never expires
     var refreshTokens: Set<String> = []
     var codes: Set<String> = []
+    /// The scope of each issued code, refresh and access token that has its own (others
+    /// have `behavior.scope`).
+    var scopes: [String: String] = [:]
     var behavior = TokenEndpointBehavior()
     var stats = TokenEndpointStats()
   }
@@ -99,9 +102,27 @@ final class TokenAuthority: Sendable {
     }
   }
 
-  /// Adds a token that SMTP accepts (without expiry).
-  func addAccessToken(_ token: String) {
-    state.withLock { $0.accessTokens[token] = .some(nil) }
+  /// Adds a token that SMTP accepts (without expiry), with its own scope if given.
+  func addAccessToken(_ token: String, scope: String? = nil) {
+    state.withLock {
+      $0.accessTokens[token] = .some(nil)
+      if let scope { $0.scopes[token] = scope }
+    }
+  }
+
+  /// The scope granted to a token or code: its own, else the endpoint's current one.
+  func scope(of token: String) -> String {
+    state.withLock { $0.scopes[token] ?? $0.behavior.scope }
+  }
+
+  /// Whether a token's scope lets it sign in to SMTP: only `https://mail.google.com/` does.
+  func allowsSMTP(_ token: String) -> Bool {
+    scope(of: token).split(separator: " ").contains(Substring(OAuthChecks.gmailScope))
+  }
+
+  /// Whether a token's scope lets it call users.messages.send.
+  func allowsSend(_ token: String) -> Bool {
+    scope(of: token).split(separator: " ").contains { OAuthChecks.sendScopes.contains(String($0)) }
   }
 
   /// Adds a refresh token the endpoint accepts.
@@ -109,16 +130,19 @@ final class TokenAuthority: Sendable {
     state.withLock { _ = $0.refreshTokens.insert(token) }
   }
 
-  /// Issues an authorization code for `GET /auth`.
-  func issueCode() -> String {
+  /// Issues an authorization code for `GET /auth`, granting `scope` (nil: the endpoint's).
+  func issueCode(scope: String? = nil) -> String {
     let code = "4/0A" + TokenAuthority.randomToken(24)
-    state.withLock { _ = $0.codes.insert(code) }
+    state.withLock {
+      _ = $0.codes.insert(code)
+      if let scope { $0.scopes[code] = scope }
+    }
     return code
   }
 
   /// The outcome of a grant.
   enum Grant {
-    case issued(access: String, refresh: String?, expiresIn: Int)
+    case issued(access: String, refresh: String?, expiresIn: Int, scope: String)
     case invalidGrant
   }
 
@@ -126,14 +150,16 @@ final class TokenAuthority: Sendable {
   func refresh(_ refreshToken: String) -> Grant {
     state.withLock { state in
       guard state.refreshTokens.contains(refreshToken) else { return .invalidGrant }
+      let scope = state.scopes[refreshToken] ?? state.behavior.scope
       var newRefresh: String?
       if state.behavior.rotateRefreshTokens {
         state.refreshTokens.remove(refreshToken)
         let rotated = "1//0g" + TokenAuthority.randomToken(32)
         state.refreshTokens.insert(rotated)
+        state.scopes[rotated] = state.scopes[refreshToken]
         newRefresh = rotated
       }
-      return issueAccess(&state, refresh: newRefresh)
+      return issueAccess(&state, refresh: newRefresh, scope: scope)
     }
   }
 
@@ -141,9 +167,11 @@ final class TokenAuthority: Sendable {
   func exchange(_ code: String) -> Grant {
     state.withLock { state in
       guard state.codes.remove(code) != nil else { return .invalidGrant }
+      let scope = state.scopes.removeValue(forKey: code) ?? state.behavior.scope
       let refresh = "1//0g" + TokenAuthority.randomToken(32)
       state.refreshTokens.insert(refresh)
-      return issueAccess(&state, refresh: refresh)
+      state.scopes[refresh] = scope
+      return issueAccess(&state, refresh: refresh, scope: scope)
     }
   }
 
@@ -155,11 +183,12 @@ final class TokenAuthority: Sendable {
     }
   }
 
-  private func issueAccess(_ state: inout State, refresh: String?) -> Grant {
+  private func issueAccess(_ state: inout State, refresh: String?, scope: String) -> Grant {
     let access = "ya29.test-" + TokenAuthority.randomToken(40)
     let lifetime = state.behavior.expiresIn
     state.accessTokens[access] = .some(clock.now.advanced(by: .seconds(lifetime)))
-    return .issued(access: access, refresh: refresh, expiresIn: lifetime)
+    state.scopes[access] = scope
+    return .issued(access: access, refresh: refresh, expiresIn: lifetime, scope: scope)
   }
 
   /// Random URL-safe characters (not a secret of any real system: test tokens only).

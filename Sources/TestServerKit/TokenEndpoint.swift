@@ -18,6 +18,7 @@ final class TokenEndpoint: Sendable {
   private let threads: ServerThreads
   private let tls: TLSServerContext?
   private let log: (@Sendable (String) -> Void)?
+  private let api: GmailAPIEndpoint
 
   /// The bound port.
   var port: UInt16 { listener.port }
@@ -28,8 +29,9 @@ final class TokenEndpoint: Sendable {
   /// - Parameter tls: The server certificate to speak HTTPS with; nil for plain HTTP.
   init(
     port: UInt16, tls: TLSServerContext?, authority: TokenAuthority, checks: OAuthChecks,
-    threads: ServerThreads, log: (@Sendable (String) -> Void)?
+    threads: ServerThreads, api: GmailAPIEndpoint, log: (@Sendable (String) -> Void)?
   ) throws(TransportError) {
+    self.api = api
     self.listener = try TCPListener(host: "127.0.0.1", port: port)
     self.tls = tls
     self.authority = authority
@@ -54,14 +56,18 @@ final class TokenEndpoint: Sendable {
 
   // MARK: - One request
 
-  private struct Request {
+  struct Request {
     var method: String
     var path: String
     var query: [String: String]
     var form: [String: String]
+    /// Header fields, names lowercased (the last one of a name wins).
+    var headers: [String: String] = [:]
+    /// The body as received (the Gmail API's uploads).
+    var body: [UInt8] = []
   }
 
-  private struct Response {
+  struct Response {
     var status: Int
     var reason: String
     var headers: [(String, String)] = []
@@ -100,6 +106,8 @@ final class TokenEndpoint: Sendable {
       } else {
         response = token(request)
       }
+    case (_, let path) where path.hasPrefix(GmailAPIEndpoint.pathPrefix):
+      response = api.handle(request, baseURL: baseURL)
     case ("POST", "/revoke"):
       authority.count { $0.revocations += 1 }
       let token = request.form["token"] ?? request.query["token"] ?? ""
@@ -120,7 +128,7 @@ final class TokenEndpoint: Sendable {
       return json(400, ["error": "invalid_request", "error_description": "Missing redirect_uri"])
     }
     if let refusal = checks.checkAuthorization(request.query) { return json(400, refusal) }
-    let code = authority.issueCode()
+    let code = authority.issueCode(scope: request.query["scope"])
     checks.bind(code: code, query: request.query)
     var items = [
       ("code", code),
@@ -145,12 +153,12 @@ final class TokenEndpoint: Sendable {
     case "urn:ietf:params:oauth:grant-type:jwt-bearer":
       switch checks.checkAssertion(request.form["assertion"] ?? "", audience: tokenURL) {
       case .failure(let refusal): return json(400, refusal)
-      case .success(let subject):
+      case .success(let (subject, scope)):
         let access = "ya29.c.test-" + TokenAuthority.randomToken(40)
         let lifetime = authority.behavior.expiresIn
-        authority.addAccessToken(access)
+        authority.addAccessToken(access, scope: scope)
         checks.bind(accessToken: access, subject: subject, lifetime: lifetime)
-        grant = .issued(access: access, refresh: nil, expiresIn: lifetime)
+        grant = .issued(access: access, refresh: nil, expiresIn: lifetime, scope: scope)
       }
     case let other:
       return json(
@@ -164,9 +172,9 @@ final class TokenEndpoint: Sendable {
     case .invalidGrant:
       return json(
         400, ["error": "invalid_grant", "error_description": "Token has been expired or revoked."])
-    case .issued(let access, let refresh, let expiresIn):
+    case .issued(let access, let refresh, let expiresIn, let scope):
       var body: [String: Any] = [
-        "access_token": access, "expires_in": expiresIn, "scope": authority.behavior.scope,
+        "access_token": access, "expires_in": expiresIn, "scope": scope,
         "token_type": "Bearer",
       ]
       if let refresh { body["refresh_token"] = refresh }
@@ -228,6 +236,8 @@ final class TokenEndpoint: Sendable {
   // MARK: - Parsing
 
   private static let maxRequestSize = 65_536
+  /// The largest upload the API side takes (Gmail's limit is 35 MB).
+  private static let maxUploadSize = 64 << 20
 
   /// Reads one request: head up to CRLFCRLF, then `Content-Length` bytes of body.
   private func read(_ connection: Connection) -> Request? {
@@ -256,15 +266,17 @@ final class TokenEndpoint: Sendable {
     let lines = head.components(separatedBy: "\r\n")
     let parts = lines[0].split(separator: " ")
     guard parts.count == 3, parts[2].hasPrefix("HTTP/1.") else { return nil }
+    let limit = parts[1].hasPrefix(GmailAPIEndpoint.pathPrefix) ? Self.maxUploadSize : Self.maxRequestSize
     var length = 0
+    var headers: [String: String] = [:]
     for line in lines.dropFirst() {
       guard let colon = line.firstIndex(of: ":") else { return nil }
-      if line[..<colon].lowercased() == "content-length" {
-        guard
-          let value = Int(line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)),
-          value >= 0, value <= Self.maxRequestSize
-        else { return nil }
-        length = value
+      let name = line[..<colon].lowercased()
+      let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+      headers[name] = value
+      if name == "content-length" {
+        guard let number = Int(value), number >= 0, number <= limit else { return nil }
+        length = number
       }
     }
     var bodyBytes = Array(body)
@@ -288,8 +300,12 @@ final class TokenEndpoint: Sendable {
     } else {
       path = target
     }
-    let form = Self.formDecode(String(decoding: bodyBytes.prefix(length), as: UTF8.self))
-    return Request(method: String(parts[0]), path: path, query: query, form: form)
+    if bodyBytes.count > length { bodyBytes.removeLast(bodyBytes.count - length) }
+    let isUpload = path.hasPrefix(GmailAPIEndpoint.pathPrefix)
+    let form = isUpload ? [:] : Self.formDecode(String(decoding: bodyBytes, as: UTF8.self))
+    return Request(
+      method: String(parts[0]), path: path, query: query, form: form, headers: headers,
+      body: isUpload ? bodyBytes : [])
   }
 
   private static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {

@@ -37,11 +37,13 @@ public final class LoginSession {
   ///   - client: The OAuth client.
   ///   - loginHint: The Google account to preselect (the account's `user` or `from`).
   ///   - port: The listener's port; 0 for an ephemeral one.
+  ///   - scope: The scope to ask for (`https://mail.google.com/` for SMTP, `gmail.send`
+  ///     alone for the Gmail API).
   ///   - randomBytes: The randomness source (default: getrandom(2)).
   /// - Throws: `TokenError.login` when the listener cannot be opened or there is no
   ///   randomness, `.signing` when SHA-256 is unavailable.
   public init(
-    client: OAuthClient, loginHint: String?, port: UInt16 = 0,
+    client: OAuthClient, loginHint: String?, port: UInt16 = 0, scope: String = GoogleOAuth.gmailScope,
     randomBytes: (Int) throws(CryptoError) -> [UInt8] = { (n: Int) throws(CryptoError) -> [UInt8] in
       try Crypto.randomBytes(count: n)
     }
@@ -67,7 +69,7 @@ public final class LoginSession {
     codeVerifier = pkce.verifier
     let request = AuthorizationRequest(
       endpoint: client.authorizationURL, clientID: client.clientID, port: listener.port,
-      state: state, pkce: pkce, loginHint: loginHint)
+      state: state, pkce: pkce, loginHint: loginHint, scope: scope)
     redirectURI = request.redirectURI
     authorizationURL = request.url
   }

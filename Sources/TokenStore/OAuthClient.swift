@@ -53,9 +53,9 @@ public struct OAuthClient: Equatable, Sendable, CustomStringConvertible {
 public enum TokenGrant: Equatable, Sendable {
   /// A refresh token (from `gsendmailctl login`) exchanged with the client's credentials.
   case refreshToken(OAuthClient)
-  /// A JWT signed with a service-account key, impersonating `subject` (`user`), sent to
-  /// `tokenURL` (which is also the JWT's `aud`).
-  case serviceAccount(ServiceAccountKey, subject: String?, tokenURL: String)
+  /// A JWT signed with a service-account key, impersonating `subject` (`user`), asking for
+  /// `scope`, sent to `tokenURL` (which is also the JWT's `aud`).
+  case serviceAccount(ServiceAccountKey, subject: String?, tokenURL: String, scope: String)
 
   /// Whether this is a service account's signed assertion (no refresh token involved).
   public var isServiceAccount: Bool {
@@ -68,14 +68,15 @@ public enum TokenGrant: Equatable, Sendable {
   ///   - path: The key file (`service_account_file`).
   ///   - subject: The Workspace user to impersonate.
   ///   - tokenURL: The configuration's `token_url`, if set; else the key file's `token_uri`.
+  ///   - scope: The scope the JWT asks for.
   /// - Throws: `TokenError.credentials`.
-  public static func serviceAccount(keyFile path: String, subject: String?, tokenURL: String?)
-    throws(TokenError) -> TokenGrant
-  {
+  public static func serviceAccount(
+    keyFile path: String, subject: String?, tokenURL: String?, scope: String = GoogleOAuth.gmailScope
+  ) throws(TokenError) -> TokenGrant {
     let file = try CredentialsReader.read(path)
     do {
       let key = try ServiceAccountKey.parse(file)
-      return .serviceAccount(key, subject: subject, tokenURL: tokenURL ?? key.tokenURI)
+      return .serviceAccount(key, subject: subject, tokenURL: tokenURL ?? key.tokenURI, scope: scope)
     } catch {
       throw .credentials(path: path, problem: error.description)
     }

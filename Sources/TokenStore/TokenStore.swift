@@ -167,8 +167,8 @@ public struct TokenStore: Sendable {
       url = client.tokenURL
       form = .refresh(
         refreshToken: refresh, clientID: client.clientID, clientSecret: client.clientSecret)
-    case .serviceAccount(let key, let subject, let tokenURL):
-      let assertion = JWTAssertion(key: key, subject: subject, audience: tokenURL, now: now())
+    case .serviceAccount(let key, let subject, let tokenURL, let scope):
+      let assertion = JWTAssertion(key: key, subject: subject, scope: scope, audience: tokenURL, now: now())
       let pem = Array(key.privateKeyPEM.utf8)
       let sign = self.sign
       let jwt: String
@@ -297,6 +297,12 @@ public struct TokenStore: Sendable {
     }
   }
 
+  /// The scopes the cached tokens were last granted (space-separated), as the token
+  /// endpoint said; nil when there is no cache or it did not say. Never a token.
+  public func grantedScope(account: String) -> String? {
+    (try? load(account: account))?.flatMap(\.scope)
+  }
+
   // MARK: Login and logout
 
   /// Exchanges an authorization code (the end of `gsendmailctl login`) and saves the tokens.
@@ -323,7 +329,8 @@ public struct TokenStore: Sendable {
     let tokens = StoredTokens(
       refreshToken: response.refreshToken ?? previous?.refreshToken,
       accessToken: response.accessToken, expiresAt: now() + response.expiresIn,
-      refreshTokenIssuedAt: response.refreshToken != nil ? now() : previous?.refreshTokenIssuedAt)
+      refreshTokenIssuedAt: response.refreshToken != nil ? now() : previous?.refreshTokenIssuedAt,
+      scope: response.scope)
     guard tokens.refreshToken != nil else {
       throw .endpoint(
         account: account,

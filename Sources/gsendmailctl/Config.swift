@@ -4,6 +4,7 @@ import ArgumentParser
 import GSendmailAdmin
 import GSendmailCore
 import GSendmailKit
+import TokenStore
 
 struct Config: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -35,6 +36,11 @@ struct Config: ParsableCommand {
               "gsendmailctl: warning: [account.\(account.name)] \(check.detail)"
                 + (check.fix.map { "; fix: \($0)" } ?? "") + "\n")
           }
+        }
+        // The scope each OAuth account's cached token was granted (what the token endpoint said).
+        let tokens = config.tokenStore(environment: environment)
+        for account in config.accounts where account.auth == .oauth || account.auth == .serviceAccount {
+          print("# [account.\(account.name)] granted scope: \(tokens.grantedScope(account: account.name) ?? "none recorded")")
         }
         // What sending would refuse is an error here too.
         let problems = config.secretFileProblems(environment: environment)

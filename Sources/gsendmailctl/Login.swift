@@ -95,7 +95,7 @@ struct Login: ParsableCommand {
   }
 
   private func signIn(store: TokenStore, account: Account, client: OAuthClient) throws {
-    let session = try LoginSession(client: client, loginHint: account.loginHint, port: port)
+    let session = try LoginSession(client: client, loginHint: account.loginHint, port: port, scope: account.oauthScope)
     let env = Environment.current()
     let user = env.userName.isEmpty ? "USER" : env.userName
     say("Open this URL in a browser and sign in as \(account.loginHint):\n")

@@ -659,7 +659,7 @@ struct OAuthTests {
     claims["aud"] = "https://oauth2.googleapis.com/token"
     refused.append((try bench.assertion(key: key, claims: claims), "audience"))
     claims = bench.claims(key: key, subject: "alice@example.com")
-    claims["scope"] = "https://www.googleapis.com/auth/gmail.send"
+    claims["scope"] = "https://www.googleapis.com/auth/gmail.readonly"
     refused.append((try bench.assertion(key: key, claims: claims), "invalid_scope"))
     claims = bench.claims(key: key, subject: "alice@example.com")
     claims["exp"] = now + 7200

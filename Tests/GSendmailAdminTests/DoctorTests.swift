@@ -3,6 +3,7 @@
 // SPF, DKIM and DMARC records, which step a failed session is blamed on, and the file,
 // credentials and EHLO name checks against files in a temporary directory.
 
+import SMTPCore
 import Testing
 @testable import TokenStore
 
@@ -267,9 +268,21 @@ struct DoctorTests {
 
   static let account = Account(name: "alice", from: "alice@example.com", auth: .password, host: "smtp.example.com", port: 587, tls: .starttls)
 
+  /// The session's steps, written as their transcript lines for brevity.
   static func stages(_ lines: [String]) -> SessionStages {
     let stages = SessionStages()
-    lines.forEach(stages.note)
+    for line in lines {
+      let text = String(line.dropFirst(3))
+      if line.hasPrefix("connected to ") {
+        stages.note(.connected(relay: String(line.dropFirst(13))))
+      } else if line.hasPrefix("TLS ") {
+        stages.note(.tls(String(line.dropFirst(4))))
+      } else if line.hasPrefix("C: ") {
+        stages.note(.command(verb: text.prefix { $0 != " " }.uppercased(), line: text))
+      } else {
+        stages.note(.reply(SMTPReply(code: Int(text.prefix(3)) ?? 0, lines: [String(text.dropFirst(4))])))
+      }
+    }
     return stages
   }
 

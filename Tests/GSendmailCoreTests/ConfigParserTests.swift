@@ -44,6 +44,14 @@ struct ConfigParserTests {
   func defaults() throws {
     let c = try ConfigParser.parse("[account.a]\nfrom = \"a@example.com\"\n", path: "c", home: "/h")
     #expect(c.maxMessageSize == 35_882_577 && c.timeout == 60 && c.queueLifetime == 5 * 86_400)
+    #expect(!c.deliversInBackground)
+  }
+
+  @Test("delivery: interactive or background", arguments: [("interactive", false), ("background", true)])
+  func delivery(value: String, background: Bool) throws {
+    let c = try ConfigParser.parse("delivery = \"\(value)\"\n[account.a]\nfrom = \"a@example.com\"\n", path: "c", home: "/h")
+    #expect(c.deliversInBackground == background)
+    #expect(c.resolvedDescription.contains("delivery = \"\(value)\""))
   }
 
   @Test("tls = implicit defaults to port 465; host and port override the route")
@@ -136,7 +144,8 @@ struct ConfigParserTests {
   @Test("Bad top-level values are refused", arguments: [
     "max_message_size = \"35 parsecs\"", "timeout = \"0s\"", "queue = \"yes\"", "log = \"stderr\"",
     "default = \"nobody\"", "queue_lifetime = \"5 fortnights\"", "timeout = 9223372036854775807",
-    "local_recipient = \"nobody\"", "local_recipient = \"*@example.com\"", "failed_lifetime = \"forever\"",
+    "local_recipient = \"nobody\"", "local_recipient = \"*@example.com\"", "failed_lifetime = \"forever\"", "delivery = \"later\"",
+    "delivery = true",
   ])
   func badTopValues(line: String) {
     #expect(throws: ConfigError.self) {
@@ -175,6 +184,23 @@ struct ConfigParserTests {
     #expect(!ConfigParser.isAllowedEndpoint("http://127.0.0.1.example.com/token"))
     #expect(!ConfigParser.isAllowedEndpoint("http://localhost.evil/token"))
     #expect(ConfigParser.isAllowedEndpoint("https://oauth2.googleapis.com/token"))
+  }
+
+  @Test("route = gmail-api: api_url (https://, or http:// on loopback), OAuth or service account only")
+  func gmailAPI() throws {
+    var config = try ConfigParser.parse(
+      "[account.a]\nfrom = \"a@example.com\"\nroute = \"gmail-api\"\n", path: "c", home: "/h")
+    #expect(config.accounts[0].route == .gmailAPI && config.accounts[0].apiURL == "https://gmail.googleapis.com")
+    #expect(config.accounts[0].host == "gmail.googleapis.com" && config.accounts[0].port == 443)
+    config = try ConfigParser.parse(
+      "[account.a]\nfrom = \"a@example.com\"\nroute = \"gmail-api\"\napi_url = \"http://127.0.0.1:8080/\"\n",
+      path: "c", home: "/h")
+    #expect(config.accounts[0].apiURL == "http://127.0.0.1:8080" && config.accounts[0].host == "127.0.0.1")
+    for bad in ["api_url = \"http://gmail.googleapis.com\"", "auth = \"password\"\npassword_file = \"/p\"", "auth = \"none\""] {
+      #expect(throws: ConfigError.self) {
+        try ConfigParser.parse("[account.a]\nfrom = \"a@example.com\"\nroute = \"gmail-api\"\n\(bad)\n", path: "c", home: "/h")
+      }
+    }
   }
 
   @Test("Units")

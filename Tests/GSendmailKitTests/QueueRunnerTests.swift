@@ -113,6 +113,84 @@ struct QueueRunnerTests {
     #expect(try store.list().isEmpty)
   }
 
+  @Test("The detached attempt of -odb: a refused recipient goes to failed/ and its notice is sent before it returns; the interactive attempt throws instead")
+  func detachedAttempt() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qr-\(UUID().uuidString)")
+    var c = GmailTestServerConfiguration(stateDirectory: dir.path)
+    c.httpPort = nil
+    c.implicitTLSPort = nil
+    c.mode = .relay
+    c.scenarios = [.permanentRecipientFailure("bob@example.org")]
+    let server = try GmailTestServer(c)
+    defer { server.stop() }
+    let clock = Clock()
+    let store = InMemoryQueueStore()
+    let config = try Self.config(port: server.startTLSPort!, caFile: server.caFile, logFile: dir.path + "/mail.log")
+    let environment = Self.environment(clock)
+    let runner = QueueRunner(environment: environment, config: config, store: store, transcript: nil, log: DeliveryLog(target: config.log))
+
+    let interactive = try Self.enqueue(store, at: clock.now)
+    let interactiveLock = try #require(try store.tryLock(interactive.id))
+    #expect(throws: DeliveryFailure.self) {
+      try runner.deliverNew(
+        interactive, lock: interactiveLock, message: try MessageQueue.message(of: interactive, config: config, environment: environment))
+    }
+    interactiveLock.release()
+    #expect(server.messages.isEmpty)
+
+    let detached = try Self.enqueue(store, at: clock.now)
+    let lock = try #require(try store.tryLock(detached.id))
+    runner.deliverDetached(detached, lock: lock, message: try MessageQueue.message(of: detached, config: config, environment: environment))
+    #expect(!lock.isHeld)
+    #expect(Set(try store.listFailed().map(\.id)) == [interactive.id, detached.id])
+    // One notice, for the detached attempt only, delivered from <> to the sender.
+    #expect(server.messages.count == 1)
+    #expect(server.messages.first?.record.mailFrom == "" && server.messages.first?.record.recipients == ["alice@example.com"])
+    #expect(try store.list().isEmpty)
+    let log = try String(contentsOfFile: dir.path + "/mail.log", encoding: .utf8)
+    #expect(log.components(separatedBy: "status=bounced").count - 1 == 2 && log.contains("status=sent"))
+  }
+
+  @Test("A failure notice gives each recipient its own status and the server's reply (RFC 3464)")
+  func perRecipientNotice() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qr-\(UUID().uuidString)")
+    var c = GmailTestServerConfiguration(stateDirectory: dir.path)
+    c.httpPort = nil
+    c.implicitTLSPort = nil
+    c.mode = .relay
+    c.scenarios = [.permanentRecipientFailure("bob@example.org"), .temporaryRecipientFailure("carol@example.org")]
+    let server = try GmailTestServer(c)
+    defer { server.stop() }
+    let clock = Clock()
+    let store = InMemoryQueueStore()
+    let config = try Self.config(port: server.startTLSPort!, caFile: server.caFile, logFile: dir.path + "/mail.log")
+    let runner = QueueRunner(
+      environment: Self.environment(clock), config: config, store: store, transcript: nil, log: DeliveryLog(target: config.log))
+    let draft = try store.create()
+    try draft.append(Array("Hello.\r\n".utf8))
+    let recipients = ["bob@example.org", "carol@example.org", "dave@example.org"]
+    let (entry, lock) = try store.commit(
+      draft, envelope: QueueEnvelope(sender: "alice@example.com", account: "a", recipients: recipients),
+      header: Array("From: alice@example.com\r\nTo: bob@example.org\r\nSubject: t\r\n\r\n".utf8), arrival: clock.now)
+    lock.release()
+
+    try runner.run(force: true)
+    #expect(try store.listFailed().map(\.id) == [entry.id])
+    let notice = try #require(server.messages.first { $0.record.mailFrom == "" })
+    let text = String(decoding: notice.data, as: UTF8.self)
+    func report(_ address: String) -> String? {
+      guard let start = text.range(of: "Final-Recipient: rfc822; \(address)\r\n") else { return nil }
+      return String(text[start.upperBound...].prefix { $0 != "F" })
+    }
+    let bob = try #require(report("bob@example.org"), "\(text)")
+    #expect(bob.contains("Status: 5.1.1\r\n") && bob.contains("Diagnostic-Code: smtp; 550 5.1.1"), "\(bob)")
+    let carol = try #require(report("carol@example.org"), "\(text)")
+    #expect(carol.contains("Status: 4.2.1\r\n") && carol.contains("Diagnostic-Code: smtp; 450 4.2.1"), "\(carol)")
+    let dave = try #require(report("dave@example.org"), "\(text)")
+    #expect(dave.contains("Status: 5.0.0\r\n") && dave.contains("x-gsendmail; not sent"), "\(dave)")
+    #expect(!text.contains("Status: 5.0.0\r\nDiagnostic-Code: smtp"))
+  }
+
   @Test("No token: deferred for login, not due until forced")
   func authenticationDeferral() throws {
     let (server, dir) = try Self.rig()

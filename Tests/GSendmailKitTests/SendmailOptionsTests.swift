@@ -48,6 +48,17 @@ struct SendmailOptionsTests {
     #expect(inv.configFile == "conf.toml")
   }
 
+  @Test(
+    "-od options: -odi/-odf interactive, -odb background, -odq queue only, none leaves it to the configuration",
+    arguments: [
+      ([], DeliveryMode.configured), (["-odi"], .now), (["-odf"], .now), (["-odb"], .background),
+      (["-odq"], .queueOnly), (["-o", "db"], .background), (["-odb", "-odi"], .now), (["-odi", "-odb"], .background),
+      (["-odd"], .configured),
+    ])
+  func deliveryModes(args: [String], mode: DeliveryMode) throws {
+    #expect(try SendmailOptions.parse(args + ["x@example.org"]).deliveryMode == mode)
+  }
+
   @Test("Null sender forms", arguments: [["-f", ""], ["-f", "<>"], ["-f<>"]])
   func nullSender(args: [String]) throws {
     #expect(try SendmailOptions.parse(args).sender == "")

@@ -20,6 +20,71 @@ struct HTTPClientTests {
     return object?.compactMapValues { $0 as? String } ?? [:]
   }
 
+  /// `count` bytes of a repeating pattern, handed out in pieces of at most `piece`;
+  /// throws after `failAfter` bytes when set.
+  final class PatternBody: UploadBody {
+    struct Broken: Error, CustomStringConvertible {
+      var description: String { "disk on fire" }
+    }
+    let count: Int
+    let failAfter: Int?
+    var sent = 0
+    init(count: Int, failAfter: Int? = nil) {
+      self.count = count
+      self.failAfter = failAfter
+    }
+    static func byte(_ i: Int) -> UInt8 { UInt8(truncatingIfNeeded: i &* 31 &+ i / 251) }
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+      if let failAfter, sent >= failAfter { throw Broken() }
+      let n = min(buffer.count, count - sent, 10_000)
+      for i in 0..<n { buffer[i] = Self.byte(sent + i) }
+      sent += n
+      return n
+    }
+  }
+
+  @Test("An upload streams its body from the callback (POST and PUT) and keeps the response's headers")
+  func upload() throws {
+    let count = 3_000_001
+    var sum = 0
+    var weighted: UInt64 = 0
+    for i in 0..<count {
+      let b = Int(PatternBody.byte(i))
+      sum += b
+      weighted = (weighted + UInt64(i) * UInt64(b)) % 4_294_967_296
+    }
+    for method in ["POST", "PUT"] {
+      let response = try client.upload(
+        url: server.url("/upload"), method: method, headers: [HTTPHeader(name: "X-Test", value: "yes")], length: count,
+        body: PatternBody(count: count), replyTimeout: .seconds(5))
+      #expect(response.status == 200)
+      let fields = try json(response)
+      #expect(fields["method"] == method && fields["test"] == "yes")
+      #expect(fields["length"] == String(count) && fields["sum"] == String(sum) && fields["weighted"] == String(weighted))
+      #expect(response.header("location") == "http://127.0.0.1/session?id=1")
+      #expect(response.peerAddress == "127.0.0.1" && response.peerPort == server.port)
+    }
+    let empty = try client.upload(
+      url: server.url("/upload"), method: "POST", headers: [], length: 0, body: nil, replyTimeout: .seconds(5))
+    #expect(try json(empty)["length"] == "0")
+  }
+
+  @Test("A body that cannot be read aborts the upload with its own reason")
+  func uploadBodyFails() {
+    #expect(throws: HTTPError.bodyUnreadable(url: server.url("/upload"), detail: "disk on fire")) {
+      try client.upload(
+        url: server.url("/upload"), method: "POST", headers: [], length: 100_000,
+        body: PatternBody(count: 100_000, failAfter: 20_000), replyTimeout: .seconds(5))
+    }
+  }
+
+  @Test("An upload to a refused URL is not sent")
+  func uploadPolicy() {
+    #expect(throws: HTTPError.insecureURL("http://example.com/upload")) {
+      try client.upload(url: "http://example.com/upload", method: "POST", headers: [], length: 0, body: nil, replyTimeout: .seconds(1))
+    }
+  }
+
   @Test("A form POST sends the body and headers")
   func post() throws {
     let response = try client.post(url: server.url("/echo"), form: "a=1&b=%2F")

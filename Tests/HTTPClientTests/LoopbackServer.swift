@@ -12,7 +12,9 @@ final class LoopbackServer: @unchecked Sendable {
 
   /// `GET|POST /ok` → 200 JSON; `/echo` → the method, Content-Type and body; `/hang` →
   /// headers then silence; `/huge` → 2 MiB; `/notjson` → HTML; `/redirect` → 302 to /ok;
-  /// `/status/N` → status N; `/slowbody` → a body trickled over 5 s.
+  /// `/status/N` → status N; `/slowbody` → a body trickled over 5 s; `/upload` → the
+  /// method, X-Test header, body length, byte sum and position-weighted byte sum (mod 2^32),
+  /// with a Location header.
   static let script = #"""
     import http.server, socketserver, sys, time, json
     class H(http.server.BaseHTTPRequestHandler):
@@ -43,6 +45,11 @@ final class LoopbackServer: @unchecked Sendable {
                 for _ in range(64):
                     self.wfile.write(b"8000\r\n" + b"y" * 0x8000 + b"\r\n")
                 self.wfile.write(b"0\r\n\r\n")
+            elif p == "/upload":
+                self.reply(200, json.dumps({"method": method, "test": self.headers.get("X-Test"),
+                    "length": str(len(body)), "sum": str(sum(body)),
+                    "weighted": str(sum(i * b for i, b in enumerate(body)) % 4294967296)}).encode(),
+                    extra=[("Location", "http://127.0.0.1/session?id=1")])
             elif p == "/notjson": self.reply(200, b"<html>proxy</html>", "text/html")
             elif p == "/redirect": self.reply(302, b"", extra=[("Location", "/ok")])
             elif p.startswith("/status/"): self.reply(int(p[8:]), b'{"error":"x"}')
@@ -53,6 +60,7 @@ final class LoopbackServer: @unchecked Sendable {
             else: self.reply(404, b"not found", "text/plain")
         def do_GET(self): self.handle_any("GET")
         def do_POST(self): self.handle_any("POST")
+        def do_PUT(self): self.handle_any("PUT")
     class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
         daemon_threads = True
     s = S(("127.0.0.1", 0), H)

@@ -59,6 +59,23 @@ struct EnvelopeRecordTests {
     #expect(EnvelopeRecord.decode(Array(hugeUID.utf8), id: Self.id, area: .queued) == .failure(.init(reason: "bad uid")))
   }
 
+  @Test("No account chosen: version 2 without an account line; a real account named none is an account")
+  func optionalAccount() {
+    var unchosen = Self.entry
+    unchosen.envelope.account = nil
+    let text = String(decoding: EnvelopeRecord.encode(unchosen), as: UTF8.self)
+    #expect(text.hasPrefix("gsendmail-queue 2\nid 0ABCDEFGHIJKLMNOPQ\narrival 1709632800\nsender\nrcpt "), "\(text)")
+    #expect(EnvelopeRecord.decode(Array(text.utf8), id: Self.id, area: .queued) == .success(unchosen))
+    var named = Self.entry
+    named.envelope.account = "none"
+    named.envelope.submitter = 0
+    #expect(EnvelopeRecord.decode(EnvelopeRecord.encode(named), id: Self.id, area: .queued) == .success(named))
+    // Version 1 wrote the name "none" for "no account chosen".
+    let old = String(decoding: EnvelopeRecord.encode(Self.entry), as: UTF8.self).replacingFirst("account work\n", "account none\n")
+    #expect(old.hasPrefix("gsendmail-queue 1\n"))
+    #expect(EnvelopeRecord.decode(Array(old.utf8), id: Self.id, area: .queued) == .success(unchosen))
+  }
+
   @Test("Encode then decode gives the entry back")
   func roundTrip() {
     let decoded = EnvelopeRecord.decode(EnvelopeRecord.encode(Self.entry), id: Self.id, area: .queued)

@@ -26,6 +26,17 @@ struct TokenResponseTests {
     #expect(!r.description.contains("ya29") && !r.description.contains("1//0g"))
   }
 
+  @Test("The granted scope is kept in the cache, and a reply without one keeps the last")
+  func scope() throws {
+    let old = StoredTokens(refreshToken: "R1", accessToken: "A0", expiresAt: 10)
+    let send = "https://www.googleapis.com/auth/gmail.send"
+    let granted = old.updated(with: try parse(200, #"{"access_token":"A1","expires_in":60,"scope":"\#(send)"}"#), now: 0)
+    #expect(granted.scope == send)
+    #expect(try StoredTokens.parse(Array(granted.serialized.utf8)) == granted)
+    #expect(granted.serialized.contains(#""scope":"https://www.googleapis.com/auth/gmail.send""#))
+    #expect(granted.updated(with: try parse(200, #"{"access_token":"A2","expires_in":60}"#), now: 0).scope == send)
+  }
+
   @Test("A refresh without refresh_token keeps the old one; a rotated one replaces it")
   func rotation() throws {
     let old = StoredTokens(refreshToken: "R1", accessToken: "A0", expiresAt: 10)

@@ -40,6 +40,24 @@ struct OptionsTests {
     #expect(options.configuration.httpsPort == nil)
   }
 
+  @Test("The Gmail API's options: send-only tokens and error replies")
+  func apiOptions() throws {
+    let options = try GmailTestServerOptions.parse(
+      [
+        "--token-scope", "https://www.googleapis.com/auth/gmail.send", "--scenario", "api-error=429",
+        "--scenario", "api-error=403:dailyLimitExceeded", "--scenario", "api-error=401::1",
+      ], defaultStateDirectory: "/tmp/d")
+    #expect(options.tokenBehavior.scope == "https://www.googleapis.com/auth/gmail.send")
+    #expect(
+      options.configuration.scenarios == [
+        .apiError(status: 429, reason: nil, times: nil), .apiError(status: 403, reason: "dailyLimitExceeded", times: nil),
+        .apiError(status: 401, reason: nil, times: 1),
+      ])
+    for text in ["api-error", "api-error=200", "api-error=abc", "api-error=500:x:0", "api-error=500:x:1:2"] {
+      #expect(throws: GmailScenario.ParseError.badArgument(text)) { try GmailScenario.parse(text) }
+    }
+  }
+
   static let bad: [([String], GmailTestServerOptions.UsageError)] = [
     (["--bogus"], .unknownFlag("--bogus")),
     (["--port"], .missingValue("--port")),

@@ -72,7 +72,8 @@ struct ServiceAccountTests {
     #expect(try endpoint.count() == 1)
     #expect(
       try store.load(account: "svc")
-        == StoredTokens(refreshToken: nil, accessToken: "ya29.AT-1", expiresAt: clock.now + 3599))
+        == StoredTokens(
+          refreshToken: nil, accessToken: "ya29.AT-1", expiresAt: clock.now + 3599, scope: "https://mail.google.com/"))
 
     let form = try endpoint.lastForm()
     #expect(form["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer")

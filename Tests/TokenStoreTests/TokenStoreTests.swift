@@ -109,7 +109,8 @@ struct TokenStoreTests {
     #expect(
       cached
         == StoredTokens(
-          refreshToken: Self.refreshToken, accessToken: "ya29.AT-1", expiresAt: clock.now + 3599))
+          refreshToken: Self.refreshToken, accessToken: "ya29.AT-1", expiresAt: clock.now + 3599,
+          scope: "https://mail.google.com/"))
   }
 
   @Test("A rotated refresh token is stored; without one the old one is kept")
@@ -386,7 +387,7 @@ struct TokenStoreTests {
       saved
         == StoredTokens(
           refreshToken: "1//RT-new", accessToken: "ya29.AT-2", expiresAt: clock.now + 3599,
-          refreshTokenIssuedAt: clock.now))
+          refreshTokenIssuedAt: clock.now, scope: "https://mail.google.com/"))
     let form = try endpoint.lastForm()
     #expect(form["code_verifier"] == "verifier-1")
     #expect(form["redirect_uri"] == "http://127.0.0.1:5/")
@@ -410,7 +411,8 @@ struct TokenStoreTests {
     #expect(
       try store.load(account: "acct")
         == StoredTokens(
-          refreshToken: "1//moved", accessToken: "ya29.AT-2", expiresAt: clock.now + 3599))
+          refreshToken: "1//moved", accessToken: "ya29.AT-2", expiresAt: clock.now + 3599,
+          scope: "https://mail.google.com/"))
   }
 
   @Test("Logout revokes the refresh token and deletes the cache, even when revocation fails")

@@ -24,6 +24,8 @@ enum gs_http_status {
   GS_HTTP_TRANSFER = 6,
   /// libcurl refused an option: the request was not sent.
   GS_HTTP_SETUP = 7,
+  /// The upload's read callback failed: the body could not be read.
+  GS_HTTP_SOURCE = 8,
 };
 
 /// The parameters of one request.
@@ -52,7 +54,42 @@ typedef struct gs_http_response {
   /// The body (malloc'ed; free with gs_http_response_free). May be NULL when empty.
   unsigned char *body;
   size_t body_len;
+  /// The header lines of the final response, CRLF-separated, NUL-terminated (uploads
+  /// only; NULL otherwise). Freed with the body.
+  char *headers;
+  /// The address and port the response came from (uploads only), for logs.
+  char primary_ip[64];
+  long primary_port;
 } gs_http_response;
+
+/// Fills `buffer` with up to `length` bytes of an upload body. Returns the number of bytes
+/// (0 at the end), or -1 when the body cannot be read (the transfer is then aborted).
+typedef long (*gs_http_read_fn)(void *context, char *buffer, size_t length);
+
+/// The parameters of one upload: a body of known length produced by a callback, so that
+/// nothing holds the whole body in memory.
+typedef struct gs_http_upload_params {
+  /// The URL (http:// or https:// only; redirects are never followed).
+  const char *url;
+  /// "POST" or "PUT".
+  const char *method;
+  /// Extra request header lines, each ended by "\n" (Content-Type, Authorization, ...).
+  const char *headers;
+  /// The body's exact length in bytes (0: an empty body; `read` is then not called).
+  long long body_len;
+  gs_http_read_fn read;
+  void *read_context;
+  /// The User-Agent header.
+  const char *user_agent;
+  /// A PEM file of CA certificates to trust in place of the system store, or NULL.
+  const char *ca_file;
+  /// The connect timeout, and the longest time the upload may make no progress.
+  long timeout_ms;
+  /// The longest wait for the response once the whole body is sent.
+  long reply_timeout_ms;
+  /// The most response body bytes accepted.
+  size_t max_body;
+} gs_http_upload_params;
 
 /// Loads libcurl.so.4 (once per process). Returns 0, or -1 with a reason in `err`.
 int gs_curl_load(char *err, size_t err_len);
@@ -62,7 +99,11 @@ int gs_curl_is_loaded(void);
 /// reason. `response` is filled on GS_HTTP_OK and must then be freed.
 int gs_http_request(const gs_http_request_params *params, gs_http_response *response, char *err,
                     size_t err_len);
-/// Frees a response's body.
+/// Performs one upload. Returns a `gs_http_status` as `gs_http_request` does; on
+/// GS_HTTP_OK `response` also holds the response's header lines.
+int gs_http_upload(const gs_http_upload_params *params, gs_http_response *response, char *err,
+                   size_t err_len);
+/// Frees a response's body (and headers).
 void gs_http_response_free(gs_http_response *response);
 
 #endif

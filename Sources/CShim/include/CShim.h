@@ -136,5 +136,9 @@ int gs_secure_start_state(void);
 /// with errno when fork fails; a child that cannot start the command exits 127.
 pid_t gs_spawn_command(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd,
                        int set_group, gid_t group);
+/// Closes every descriptor from 3 up except `keep` (none when `keep` < 3), in this process.
+/// Returns 0, or -1 with errno (ENOSYS before Linux 5.9). The corresponding C function is
+/// `close_range`.
+int gs_close_descriptors_except(int keep);
 
 #endif
