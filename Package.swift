@@ -101,7 +101,7 @@ let package = Package(
     .testTarget(name: "GSendmailCoreTests", dependencies: ["GSendmailCore"]),
     .testTarget(
       name: "GSendmailKitTests",
-      dependencies: ["Codecs", "GSendmailCore", "GSendmailKit", "MailQueue", "SMTPCore", "TestServerKit", "TokenStore"]),
+      dependencies: ["CShim", "Codecs", "GSendmailCore", "GSendmailKit", "MailQueue", "SMTPCore", "TestServerKit", "TokenStore"]),
     .testTarget(
       name: "GSendmailAdminTests", dependencies: ["GSendmailAdmin", "GSendmailCore", "GSendmailKit", "TokenStore"]),
     .testTarget(name: "MailQueueTests", dependencies: ["MailQueue", "MessageCore", "TestSupport"]),

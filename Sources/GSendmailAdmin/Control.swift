@@ -31,7 +31,7 @@ public struct Control {
       environment: environment, config: config, store: store,
       transcript: verbose ? { stderr?.write("gsendmailctl: \($0)\n") } : nil,
       // Deliveries are logged as gsendmail's, whichever program made them (gsendmail(8)).
-      log: DeliveryLog(target: config.log, ident: "gsendmail"))
+      log: DeliveryLog(target: config.log, ident: "gsendmail", shared: config.isSystem))
   }
 
   // MARK: Queue

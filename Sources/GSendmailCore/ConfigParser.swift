@@ -11,13 +11,13 @@ import TOMLCore
 public enum ConfigParser {
   package static let topKeys = [
     "default", "aliases", "local_recipient", "max_message_size", "queue", "queue_lifetime", "failed_lifetime",
-    "log", "timeout", "delivery", "account",
+    "log", "timeout", "delivery", "trusted_users", "account",
   ]
   package static let accountKeys = [
     "from", "name", "route", "auth", "host", "port", "tls", "tls_ca_file", "helo", "mechanism",
     "client_secret_file", "client_id", "client_secret", "auth_url", "token_url", "revoke_url", "api_url",
     "service_account_file", "user", "password_file", "password_command",
-    "max_messages_per_day", "max_recipients_per_day", "max_messages_per_minute",
+    "max_messages_per_day", "max_recipients_per_day", "max_messages_per_minute", "allowed_senders",
   ]
   /// Every key, for the man page test.
   public static var allKeys: [String] { topKeys.filter { $0 != "account" } + accountKeys }
@@ -87,6 +87,7 @@ public enum ConfigParser {
       default: throw top.invalid("log", "expected \"syslog\", \"none\" or \"file:/path\"")
       }
     }
+    config.trustedUsers = try top.trustedUsers("trusted_users")
     if let accounts = table["account"] {
       guard let accountTable = accounts.table else { throw top.invalid("account", "must be a table of [account.NAME] tables") }
       for name in accountTable.keys {
@@ -168,6 +169,7 @@ public enum ConfigParser {
     account.user = try r.string("user")
     account.passwordFile = try r.path("password_file", expand, isSystem: isSystem)
     account.passwordCommand = try r.string("password_command")
+    account.allowedSenders = try r.allowedSenders("allowed_senders")
     for key in ["max_messages_per_day", "max_recipients_per_day", "max_messages_per_minute"] {
       guard let limit = try r.int(key) else { continue }
       guard limit >= 1 else { throw r.invalid(key, "must be at least 1") }
@@ -320,6 +322,45 @@ package struct Reader {
       throw invalid(key, "expected one of " + T.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))
     }
     return v
+  }
+
+  /// A list of strings.
+  func strings(_ key: String, in value: TOMLValue? = nil) throws(ConfigError) -> [String]? {
+    guard let value = value ?? table[key] else { return nil }
+    guard case .array(let items) = value else { throw invalid(key, "expected a list of strings") }
+    var out: [String] = []
+    for item in items {
+      guard let s = item.string else { throw invalid(key, "expected a list of strings") }
+      out.append(s)
+    }
+    return out
+  }
+
+  /// `trusted_users = ["deploy", "@admins"]`: user names, or `@group`.
+  func trustedUsers(_ key: String) throws(ConfigError) -> [String] {
+    let names = try strings(key) ?? []
+    for name in names where !SenderPolicy.isName(name.hasPrefix("@") ? String(name.dropFirst()) : name) {
+      throw invalid(key, "\"\(name)\" is not a user name or @group")
+    }
+    return names
+  }
+
+  /// `allowed_senders = { "www-data" = ["web@example.com"], "*" = ["%u@example.com"] }`.
+  func allowedSenders(_ key: String) throws(ConfigError) -> [String: [String]] {
+    guard let value = table[key] else { return [:] }
+    guard let grants = value.table else {
+      throw invalid(key, "expected a table of user names (or \"*\") to lists of addresses")
+    }
+    var out: [String: [String]] = [:]
+    for user in grants.keys {
+      guard user == "*" || SenderPolicy.isName(user) else { throw invalid(key, "\"\(user)\" is not a user name or \"*\"") }
+      let addresses = try strings(key, in: grants[user]) ?? []
+      for address in addresses where !SenderPolicy.isGrant(address) {
+        throw invalid(key, "\"\(address)\" is not an address or a pattern such as *@example.com or %u@example.com")
+      }
+      out[user] = addresses
+    }
+    return out
   }
 
   /// `"35MB"`, `"512KiB"`, or an integer number of bytes.

@@ -69,6 +69,9 @@ public struct Account: Equatable, Sendable {
   public var user: String?
   public var passwordFile: String?
   public var passwordCommand: String?
+  /// `allowed_senders`: the senders a local user (or `*`, every user) who is not trusted may
+  /// use through the system configuration (`SenderPolicy`).
+  public var allowedSenders: [String: [String]] = [:]
   /// Local sending limits (`max_messages_per_day`, `max_recipients_per_day`,
   /// `max_messages_per_minute`); nil: none.
   public var maxMessagesPerDay: Int?
@@ -110,6 +113,9 @@ public struct Configuration: Equatable, Sendable {
   public var log: LogTarget = .syslog
   /// Seconds for connect and each wait for the server.
   public var timeout = 60
+  /// `trusted_users`: user names and `@group`s who, like root, may choose any sender
+  /// through the system configuration (`SenderPolicy`).
+  public var trustedUsers: [String] = []
   /// Accounts in file order.
   public var accounts: [Account] = []
 

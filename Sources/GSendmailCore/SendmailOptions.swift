@@ -207,7 +207,13 @@ public enum SendmailOptions {
       }
       inv.bodyType = type
     case "C": inv.configFile = value
-    case "L": inv.syslogTag = value
+    case "L":
+      // The tag starts every log line: a space, a control character or a line break in it
+      // would let a caller forge what follows (syslog(3) ident, Postfix's -L alike).
+      guard isLogTag(value) else {
+        throw UsageError("-L: the tag must be 1-\(maxLogTagLength) printable ASCII characters without spaces")
+      }
+      inv.syslogTag = value
     default: throw UsageError("unknown option -\(letter)")
     }
   }
@@ -238,6 +244,16 @@ public enum SendmailOptions {
       }
     }
     // -oem, -oep, -oeq, -oew, -oee and every other -oX: accepted and ignored.
+  }
+
+  /// The longest `-L` tag accepted.
+  static let maxLogTagLength = 32
+
+  /// Whether `value` may be a syslog tag: 1 to `maxLogTagLength` printable ASCII characters,
+  /// none of them a space, `[`, `]` or `:` (which end the tag in a syslog line).
+  static func isLogTag(_ value: String) -> Bool {
+    !value.isEmpty && value.utf8.count <= maxLogTagLength
+      && value.utf8.allSatisfy { $0 > 32 && $0 < 127 && !"[]:".utf8.contains($0) }
   }
 
   /// `15m`, `1h`, `30s`, `2d`, or a bare number of seconds (sendmail's -q interval).

@@ -26,9 +26,13 @@ struct Credentials {
     case .password:
       // A rejected password is final: no second try.
       if forceRefresh { return nil }
+      let log = DeliveryLog(target: config.log, shared: config.isSystem)
+      let now = environment.now
+      let context = PasswordSource.CommandContext(
+        system: config.isSystem, setgid: environment.isSetgid, home: environment.home,
+        log: { log.note($0, now: now(), severity: 4) })
       return Credential(
-        try PasswordSource.password(
-          for: account, asCaller: !config.isSystem, timeout: config.timeout, setgid: environment.isSetgid))
+        try PasswordSource.password(for: account, asCaller: !config.isSystem, timeout: config.timeout, context: context))
     case .oauth, .serviceAccount:
       return try accessToken(forceRefresh: forceRefresh).map(Credential.init)
     }

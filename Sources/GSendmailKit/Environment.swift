@@ -3,6 +3,8 @@
 // environment variables, who is running it, the clock, the host name and
 // randomness. Tests build one by hand to pin them.
 
+import CShim
+import GSendmailCore
 import Synchronization
 
 #if canImport(Glibc)
@@ -24,8 +26,17 @@ public struct Environment: Sendable {
     get { homeSource.value }
     set { homeSource = Lazy(fixed: newValue) }
   }
+  /// The names of the groups of the real user (primary and supplementary), for the sender
+  /// policy's `@group` entries; looked up only when asked.
+  public var groupNames: [String] {
+    get { groupNamesSource.value }
+    set { groupNamesSource = Lazy(fixed: newValue) }
+  }
+  /// The caller as the sender policy sees them.
+  public var caller: Caller { Caller(uid: uid, name: userName, groups: groupNames) }
   private var userNameSource: Lazy<String>
   private var homeSource: Lazy<String>
+  private var groupNamesSource = Lazy<[String]>(fixed: [])
   /// Whether the process runs with a group other than the caller's (setgid).
   public var isSetgid: Bool
   /// The machine's fully qualified name, for EHLO and Message-ID.
@@ -72,17 +83,12 @@ public struct Environment: Sendable {
     }
     let uid = getuid()
     let isSetgid = getegid() != getgid()
+    // Under set-group-ID the process environment was rebuilt from an allow-list before
+    // main() (CShim's SecureStart.c); what is read here is only what survived that, and
+    // commands gsendmail runs get a fixed environment of their own (PasswordSource).
+    precondition(!isSetgid || gs_secure_start_state() == 1, "set-group-ID without the secure start-up")
     let nameVariable = vars["USER"] ?? vars["LOGNAME"] ?? ""
     let homeVariable = vars["HOME"] ?? ""
-    if isSetgid {
-      // Environment that could redirect a setgid program is ignored (gsendmail.conf(5)). The dynamic
-      // loader already ignores LD_* in secure mode; this keeps such variables out of what
-      // gsendmail itself reads, and commands it runs get a fixed environment
-      // (PasswordSource).
-      for key in vars.keys where key.hasPrefix("LD_") || ["TMPDIR", "GCONV_PATH", "LOCALDOMAIN", "HOSTALIASES", "RES_OPTIONS", "NLSPATH"].contains(key) {
-        vars[key] = nil
-      }
-    }
     var environment = Environment(
       variables: vars, uid: uid, gid: getgid(), userName: nameVariable, home: homeVariable, isSetgid: isSetgid,
       hostName: "",
@@ -115,7 +121,11 @@ public struct Environment: Sendable {
     // The password database, likewise, only when asked: the user name for a pattern
     // account's sender, the home directory when HOME is unset or cannot be trusted.
     let entry = Lazy<PasswordEntry?>(lookup: { PasswordEntry(uid: uid) })
-    environment.userNameSource = Lazy(lookup: { entry.value?.name ?? nameVariable })
+    // Under setgid the name decides what the sender policy allows: never the caller's USER.
+    let fallbackName = isSetgid ? "" : nameVariable
+    environment.userNameSource = Lazy(lookup: { entry.value?.name ?? fallbackName })
+    let gid = getgid()
+    environment.groupNamesSource = Lazy(lookup: { entry.value.map { memberships(user: $0.name, gid: gid) } ?? [] })
     // Under setgid, HOME is the caller's to choose; the password database is not.
     if homeVariable.isEmpty || isSetgid {
       environment.homeSource = Lazy(lookup: { entry.value?.home ?? homeVariable })
@@ -174,6 +184,27 @@ final class Lazy<Value: Sendable>: Sendable {
       let fresh = lookup()
       cached = fresh
       return fresh
+    }
+  }
+}
+
+/// The names of the groups `user` is in (getgrouplist(3): the group database, plus `gid`).
+func memberships(user: String, gid: gid_t) -> [String] {
+  var count: Int32 = 32
+  var ids = [gid_t](repeating: 0, count: Int(count))
+  while getgrouplist(user, gid, &ids, &count) < 0 {
+    guard count > Int32(ids.count), count <= 65536 else { return [] }
+    ids = [gid_t](repeating: 0, count: Int(count))
+  }
+  var buffer = [CChar](repeating: 0, count: 65536)
+  return ids.prefix(Int(count)).compactMap { id in
+    // The record's strings point into the buffer: read them while it is pinned.
+    buffer.withUnsafeMutableBufferPointer { storage in
+      var record = group()
+      var found: UnsafeMutablePointer<group>?
+      guard let base = storage.baseAddress, getgrgid_r(id, &record, base, storage.count, &found) == 0, found != nil
+      else { return nil }
+      return String(cString: record.gr_name)
     }
   }
 }

@@ -26,6 +26,7 @@ public enum ExitStatus {
     case is UsageError: return .usage
     case is BadMessage, is MessageError, is AddressError, is PreparationError: return .dataError
     case is InputError: return .noInput
+    case is SenderRefused: return .noPermission
     case is ConfigError: return .configuration
     case let error as AliasError:
       switch error {

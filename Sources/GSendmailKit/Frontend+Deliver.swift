@@ -26,7 +26,8 @@ extension Frontend {
 
   func submission(for invocation: Invocation) throws -> Submission {
     let config = try ConfigLocator.load(configFile: invocation.configFile, environment: environment)
-    return Submission(invocation: invocation, config: config, aliases: try config.loadAliases(), environment: environment)
+    return Submission(
+      invocation: invocation, config: config, aliases: try config.loadAliases(), environment: environment, checksSender: true)
   }
 
   /// `-bv`: prints `GIVEN -> ADDRESS` for each recipient; sends nothing.
@@ -217,7 +218,7 @@ extension Frontend {
   func queueRunner(_ config: Configuration, store: any QueueStore, invocation: Invocation) -> QueueRunner {
     QueueRunner(
       environment: environment, config: config, store: store, transcript: transcriptSink(invocation),
-      log: DeliveryLog(target: config.log, ident: invocation.syslogTag ?? "gsendmail"))
+      log: DeliveryLog(target: config.log, ident: invocation.syslogTag ?? "gsendmail", shared: config.isSystem))
   }
 
   /// `-q` (and `-qINTERVAL`, which runs once): attempts every queued message within the

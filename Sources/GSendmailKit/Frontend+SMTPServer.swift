@@ -121,6 +121,8 @@ final class SubmissionPolicy: SMTPServerPolicy {
   /// The SMTP reply for a failed submission, after gsendmail(8)'s exit codes.
   static func reply(for error: any Error) -> SMTPServerReply {
     let text = String(errorText(error).prefix(400))
+    // A sender the policy refuses stays refused: the client must not retry it.
+    if error is SenderRefused { return SMTPServerReply(550, "5.7.1", text) }
     switch ExitStatus.code(for: error) {
     case .noUser: return SMTPServerReply(550, "5.1.1", text)
     case .unavailable: return SMTPServerReply(554, "5.0.0", text)

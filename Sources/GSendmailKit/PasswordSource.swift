@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
-// Where `auth = "password"` gets its secret (docs/design.md, "Token cache"): the first line of
-// `password_file`, or the first line of what `password_command` prints. A
-// command that fails is a temporary failure whose reason carries its stderr;
-// the password itself never appears in an error.
+// Where `auth = "password"` gets its secret: the first line of `password_file`,
+// or the first line of what `password_command` prints. A command that fails is a
+// temporary failure. Its error output may hold secrets or another user's
+// details: for the system configuration it goes to the log only, and the reason
+// (which mailq shows) says where to look; for a user's own configuration the
+// reason carries its first line. The password itself never appears in an error.
 
 import GSendmailCore
 import CShim
@@ -16,7 +18,7 @@ package enum PasswordSource {
   /// Reads the password configured for an account.
   /// - Throws: `ConfigError` for a missing or unsafe file, `DeliveryFailure.temporary` for a
   ///   failing command.
-  package static func password(for account: Account, asCaller: Bool, timeout: Int = 60, setgid: Bool = false) throws -> String {
+  package static func password(for account: Account, asCaller: Bool, timeout: Int = 60, context: CommandContext = .init()) throws -> String {
     if let file = account.passwordFile {
       if let problem = Files.secretFileProblem(file) { throw problem }
       let text: String
@@ -35,11 +37,13 @@ package enum PasswordSource {
     // A command runs once per process: the doctor's check and its session, or a queue run
     // reopening a session, reuse what it printed (it may prompt, or be slow).
     if let known = printed.withLock({ $0[command] }) { return known }
-    let result = try run(command, timeout: timeout, setgid: setgid)
+    let result = try run(command, timeout: timeout, context: context)
     guard result.status == 0 else {
       let err = firstLine(String(decoding: result.stderr, as: UTF8.self))
-      throw DeliveryFailure.temporary(
-        "password_command failed (exit \(result.status))" + (err.isEmpty ? "" : ": \(err)"))
+      let failed = "password_command of account \(account.name) failed (exit \(result.status))"
+      guard context.system else { throw DeliveryFailure.temporary(failed + (err.isEmpty ? "" : ": \(err)")) }
+      context.log(failed + (err.isEmpty ? ", printing nothing on standard error" : ": \(err)"))
+      throw DeliveryFailure.temporary(failed + "; its error output is in the log")
     }
     let line = firstLine(String(decoding: result.stdout, as: UTF8.self))
     guard !line.isEmpty else { throw DeliveryFailure.temporary("password_command printed nothing") }
@@ -66,12 +70,42 @@ package enum PasswordSource {
     return String(line)
   }
 
+  /// How a password command runs.
+  package struct CommandContext {
+    /// The command comes from the system configuration (written by root).
+    var system = false
+    /// The process runs set-group-ID.
+    var setgid = false
+    /// The caller's home directory (from the password database under set-group-ID).
+    var home = ""
+    /// Where the command's error output is written for the system configuration.
+    var log: (String) -> Void = { _ in }
+
+    package init(system: Bool = false, setgid: Bool = false, home: String = "", log: @escaping (String) -> Void = { _ in }) {
+      self.system = system
+      self.setgid = setgid
+      self.home = home
+      self.log = log
+    }
+
+    /// The command's group: a system command keeps the set-group-ID group as its real group
+    /// too (a shell would drop it otherwise); a user's own command runs with the caller's
+    /// group only. Outside set-group-ID, unchanged (nil).
+    var group: gid_t? { setgid ? (system ? getegid() : getgid()) : nil }
+
+    /// The environment of the command: the caller's own for a user's command outside
+    /// set-group-ID, else a fixed minimal one.
+    var environment: [String]? {
+      guard system || setgid else { return nil }
+      return ["PATH=/usr/bin:/bin", "LANG=C"] + (home.hasPrefix("/") ? ["HOME=\(home)"] : [])
+    }
+  }
+
   /// Runs `/bin/sh -c command`, collecting at most 64 KiB of stdout and stderr each.
   /// - Parameters:
   ///   - timeout: Seconds; a command still running then is killed (temporary failure).
-  ///   - setgid: Running set-group-ID: the command gets a fixed `PATH` and nothing else from
-  ///     the caller's environment, so a user cannot redirect it (gsendmail.conf(5)).
-  package static func run(_ command: String, timeout: Int = 60, setgid: Bool = false) throws
+  ///   - context: The group and environment it runs with.
+  package static func run(_ command: String, timeout: Int = 60, context: CommandContext = .init()) throws
     -> (status: Int32, stdout: [UInt8], stderr: [UInt8])
   {
     var outPipe: [Int32] = [0, 0]
@@ -79,36 +113,25 @@ package enum PasswordSource {
     guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else {
       throw DeliveryFailure.temporary("password_command: cannot create a pipe")
     }
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
-    posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
-    for fd in outPipe + errPipe { posix_spawn_file_actions_addclose(&actions, fd) }
-    // Nothing else of ours reaches the command (sockets, queue files, the caller's pipes).
-    gs_spawn_file_actions_closefrom(&actions, 3)
-    // Its own process group, so that a command that times out is killed with its children.
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
-    posix_spawnattr_setpgroup(&attributes, 0)
-    var pid = pid_t()
+    // Not inherited by anything else this process starts.
+    for fd in outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
     let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(command), nil]
     defer { for p in argv { free(p) } }
-    let safeEnvironment: [UnsafeMutablePointer<CChar>?] = [strdup("PATH=/usr/sbin:/usr/bin:/sbin:/bin"), nil]
-    defer { for p in safeEnvironment { free(p) } }
-    let rc = setgid
-      ? posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, safeEnvironment)
-      : posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, environ)
+    let fixed: [UnsafeMutablePointer<CChar>?]? = context.environment.map { $0.map { strdup($0) } + [nil] }
+    defer { for p in fixed ?? [] { free(p) } }
+    let group = context.group
+    let pid = fixed.map { gs_spawn_command("/bin/sh", argv, $0, outPipe[1], errPipe[1], group == nil ? 0 : 1, group ?? 0) }
+      ?? gs_spawn_command("/bin/sh", argv, environ, outPipe[1], errPipe[1], group == nil ? 0 : 1, group ?? 0)
     close(outPipe[1])
     close(errPipe[1])
     defer {
       close(outPipe[0])
       close(errPipe[0])
     }
-    guard rc == 0 else { throw DeliveryFailure.temporary("password_command: cannot run /bin/sh") }
+    guard pid > 0 else { throw DeliveryFailure.temporary("password_command: cannot start /bin/sh") }
+    // The child makes its own process group too; whichever runs first, a kill of the group
+    // on timeout finds it.
+    _ = setpgid(pid, pid)
     var out: [UInt8] = []
     var err: [UInt8] = []
     var fds = [pollfd(fd: outPipe[0], events: Int16(POLLIN), revents: 0), pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0)]

@@ -65,11 +65,17 @@ package struct Submission {
   var config: Configuration
   var aliases: AliasTable
   var environment: Environment
+  /// Whether the sender policy holds (a new message from a local caller; not a queue run
+  /// re-preparing a kept one, whose caller is gone).
+  var checksSender = false
 
-  package init(invocation: Invocation, config: Configuration, aliases: AliasTable, environment: Environment) {
+  package init(
+    invocation: Invocation, config: Configuration, aliases: AliasTable, environment: Environment, checksSender: Bool = false
+  ) {
     self.invocation = invocation
     self.config = config
     self.aliases = aliases
+    self.checksSender = checksSender
     self.environment = environment
   }
 
@@ -189,8 +195,13 @@ package struct Submission {
   func prepare(fields: [HeaderField], body: BodyStatistics, envelopeSender: String?, recipients: [String]) throws
     -> PreparedMessage
   {
-    let (account, sender) = try chooseAccount(fields: fields, envelopeSender: envelopeSender)
-    let fromAddress = sender.isEmpty ? account.defaultSender(headerFrom: nil, userName: environment.userName) : sender
+    var (account, sender) = try chooseAccount(fields: fields, envelopeSender: envelopeSender)
+    var fromAddress = sender.isEmpty ? account.defaultSender(headerFrom: nil, userName: environment.userName) : sender
+    if checksSender {
+      // Chosen by default: no -f, or a local name (cron's `-f root`).
+      let defaulted = envelopeSender.map { ((try? AddressParser.parseSender($0)) ?? nil)?.isLocal ?? false } ?? true
+      try applySenderPolicy(account: account, fields: fields, defaulted: defaulted, sender: &sender, fromAddress: &fromAddress)
+    }
     let domain = fromAddress.split(separator: "@").last.map(String.init) ?? environment.hostName
     let now = environment.now()
     let options = HeaderPreparer.Options(
@@ -294,6 +305,33 @@ package struct Submission {
 
   var dsn: SMTPEnvelope.DSN? {
     dsnParameters(notify: invocation.dsnNotify, ret: invocation.dsnReturn, envelopeID: invocation.dsnEnvelopeID)
+  }
+
+
+  /// Every address of the `From:` fields, local names left out; nil when one cannot be read.
+  func fromAddresses(_ fields: [HeaderField]) -> [String]? {
+    var out: [String] = []
+    for field in fields where field.hasName("From") {
+      guard let list = try? AddressParser.parseAddressList(field.rawValue) else { return nil }
+      out += list.flatMap(\.mailboxes).filter { !$0.isLocal }.map(\.addrSpec)
+    }
+    return out
+  }
+
+  /// The sender policy on the envelope sender and `From:` address chosen for a message:
+  /// a caller who may not choose gets a granted default, and a sender or `From:` address
+  /// not granted is refused.
+  func applySenderPolicy(
+    account: Account, fields: [HeaderField], defaulted: Bool, sender: inout String, fromAddress: inout String
+  ) throws {
+    let policy = SenderPolicy(caller: environment.caller, config: config)
+    if !policy.isUnrestricted, let allowed = policy.defaultSender(on: account, headerFrom: firstFromAddress(fields)) {
+      if defaulted { sender = allowed }
+      if defaulted || sender.isEmpty { fromAddress = allowed }
+    }
+    // The From: header that would be added names fromAddress: checked as the header's.
+    let header = fields.contains { $0.hasName("From") } ? fromAddresses(fields) : [fromAddress]
+    try policy.check(account: account, sender: sender, headerFrom: header)
   }
 
   func firstFromAddress(_ fields: [HeaderField]) -> String? {

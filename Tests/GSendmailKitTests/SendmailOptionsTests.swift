@@ -88,7 +88,7 @@ struct SendmailOptionsTests {
 
   @Test("Ignored options are accepted", arguments: [
     ["-oem"], ["-oep"], ["-oeq"], ["-oew"], ["-oee"], ["-oXfoo"], ["-O", "a=b"], ["-G"], ["-U"], ["-n"], ["-m"],
-    ["-h", "5"], ["-A", "c"], ["-X", "/tmp/x"], ["-L", "tag"],
+    ["-h", "5"], ["-A", "c"], ["-X", "/tmp/x"],
   ])
   func ignored(args: [String]) throws {
     let inv = try SendmailOptions.parse(args + ["x@example.org"])

@@ -124,7 +124,8 @@ walk_mode relay-ip office root@example.com www-data@example.com '[account.office
 from = "*@example.com"
 route = "relay"
 auth = "none"
-helo = "host.example.com"' --relay
+helo = "host.example.com"
+allowed_senders = { "www-data" = ["www-data@example.com"] }' --relay
 
 sh_chroot "printf '%s\n' 'relaypass1234' | install -m 640 -o root -g gsendmail /dev/stdin /etc/gsendmail/relay.password"
 walk_mode relay-auth office root@example.com www-data@example.com '[account.office]
@@ -133,7 +134,8 @@ route = "relay"
 auth = "password"
 user = "relay-user@example.com"
 password_file = "/etc/gsendmail/relay.password"
-helo = "host.example.com"' --relay
+helo = "host.example.com"
+allowed_senders = { "www-data" = ["www-data@example.com"] }' --relay
 sh_chroot 'rm -f /etc/gsendmail/relay.password'
 
 # A service account: Google would hand over the key file; here openssl makes the key

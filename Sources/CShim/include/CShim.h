@@ -117,11 +117,25 @@ enum gs_dns_status {
 int gs_dns_query(const char *name, int type, const char *server_ipv4, int server_port,
                  int timeout_seconds, unsigned char *answer, int answer_len, int *h_error);
 
-#include <spawn.h>
+// MARK: - Secure start-up (SecureStart.c)
 
-/// Closes every descriptor from `from` up in the spawned process (glibc 2.34+).
-/// The corresponding C function is `posix_spawn_file_actions_addclosefrom_np`.
-int gs_spawn_file_actions_closefrom(posix_spawn_file_actions_t *actions, int from);
+/// Whether the secure start-up keeps the environment entry `NAME=value` of a process that
+/// runs with privileges it did not inherit (set-group-ID): 1 to keep it, 0 to drop it.
+int gs_secure_environment_keeps(const char *entry);
+/// 1 when the secure start-up rebuilt this process's environment (it runs privileged),
+/// 0 when it had nothing to do.
+int gs_secure_start_state(void);
+
+#include <sys/types.h>
+
+/// Starts `path` with `argv` and `envp` in a process group of its own: standard input
+/// /dev/null, standard output `out_fd`, standard error `err_fd`, every other descriptor
+/// closed. When `set_group` is non-zero, its real, effective and saved group ids all become
+/// `group` first, so a shell it runs does not drop a set-group-ID group (dash does when they
+/// differ) and a command never keeps one it should not have. Returns the child's pid, or -1
+/// with errno when fork fails; a child that cannot start the command exits 127.
+pid_t gs_spawn_command(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd,
+                       int set_group, gid_t group);
 /// Closes every descriptor from 3 up except `keep` (none when `keep` < 3), in this process.
 /// Returns 0, or -1 with errno (ENOSYS before Linux 5.9). The corresponding C function is
 /// `close_range`.
