@@ -24,7 +24,9 @@ public enum ConfigParser {
 
   /// Parses a configuration file's bytes, which must be UTF-8 (TOML's encoding): a byte
   /// that is not is reported where it is, never replaced.
-  public static func parse(utf8 bytes: [UInt8], path: String, home: String, isSystem: Bool = false) throws(ConfigError) -> Configuration {
+  public static func parse(
+    utf8 bytes: [UInt8], path: String, home: String, isSystem: Bool = false
+  ) throws(ConfigError) -> Configuration {
     guard let text = String(validating: bytes, as: UTF8.self) else {
       do throws(TOMLError) {
         _ = try TOML.parse(utf8: bytes)
@@ -43,7 +45,9 @@ public enum ConfigParser {
   ///   - home: The home directory, for `~/` in paths.
   ///   - isSystem: Whether this is the system-wide file.
   /// - Throws: `ConfigError`.
-  public static func parse(_ text: String, path: String, home: String, isSystem: Bool = false) throws(ConfigError) -> Configuration {
+  public static func parse(
+    _ text: String, path: String, home: String, isSystem: Bool = false
+  ) throws(ConfigError) -> Configuration {
     let table: TOMLTable
     do throws(TOMLError) {
       table = try TOML.parse(text)
@@ -89,10 +93,13 @@ public enum ConfigParser {
     }
     config.trustedUsers = try top.trustedUsers("trusted_users")
     if let accounts = table["account"] {
-      guard let accountTable = accounts.table else { throw top.invalid("account", "must be a table of [account.NAME] tables") }
+      guard let accountTable = accounts.table else {
+        throw top.invalid("account", "must be a table of [account.NAME] tables")
+      }
       for name in accountTable.keys {
         guard let one = accountTable[name]?.table else {
-          throw Reader(table: accountTable, path: path, section: "account").invalid(name, "must be a table ([account.\(name)])")
+          throw Reader(table: accountTable, path: path, section: "account").invalid(
+            name, "must be a table ([account.\(name)])")
         }
         config.accounts.append(try parseAccount(name: name, table: one, path: path, isSystem: isSystem, expand: expand))
       }
@@ -115,7 +122,9 @@ public enum ConfigParser {
     }
     let r = Reader(table: table, path: path, section: section)
     guard let from = try r.string("from") else { throw .missingKey(path: path, table: section, key: "from") }
-    guard isValidFrom(from) else { throw r.invalid("from", "expected an address such as alice@example.com or a pattern *@example.com") }
+    guard isValidFrom(from) else {
+      throw r.invalid("from", "expected an address such as alice@example.com or a pattern *@example.com")
+    }
     let route = try r.choice("route", Route.self) ?? .gmail
     var host: String
     var port = 587
@@ -131,7 +140,9 @@ public enum ConfigParser {
       host = h
     }
     if let h = try r.string("host") { host = h }
-    guard !host.isEmpty, !host.contains(where: { $0 == " " || $0 == "/" }) else { throw r.invalid("host", "not a host name") }
+    guard !host.isEmpty, !host.contains(where: { $0 == " " || $0 == "/" }) else {
+      throw r.invalid("host", "not a host name")
+    }
     if let t = try r.choice("tls", TLSMode.self) {
       tls = t
       if t == .implicit { port = 465 }
@@ -185,12 +196,16 @@ public enum ConfigParser {
         throw .missingKey(path: path, table: section, key: "password_file' or 'password_command")
       }
     case .serviceAccount:
-      guard account.serviceAccountFile != nil else { throw .missingKey(path: path, table: section, key: "service_account_file") }
+      guard account.serviceAccountFile != nil else {
+        throw .missingKey(path: path, table: section, key: "service_account_file")
+      }
     case .oauth, .none: break
     }
     if route == .gmailAPI {
       guard account.auth == .oauth || account.auth == .serviceAccount else {
-        throw r.invalid("auth", "route \"gmail-api\" needs auth \"oauth\" or \"service-account\" (the Gmail API takes OAuth tokens only)")
+        throw r.invalid(
+          "auth",
+          "route \"gmail-api\" needs auth \"oauth\" or \"service-account\" (the Gmail API takes OAuth tokens only)")
       }
       account.host = hostOf(account.apiURL)
     }
@@ -199,7 +214,8 @@ public enum ConfigParser {
 
   package static func isValidFrom(_ from: String) -> Bool {
     let parts = from.split(separator: "@", omittingEmptySubsequences: false)
-    guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, parts[1].contains(".") || parts[1] == "localhost" else { return false }
+    guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, parts[1].contains(".") || parts[1] == "localhost"
+    else { return false }
     return !from.contains(where: { $0 == " " || $0 == "<" || $0 == ">" || $0.isNewline })
   }
 
@@ -298,7 +314,8 @@ package struct Reader {
     if isSystem && text.hasPrefix("~") {
       let name = text.split(separator: "/").last ?? ""
       throw invalid(
-        key, "~ is the home of whoever runs gsendmail; the system configuration needs an absolute path "
+        key,
+        "~ is the home of whoever runs gsendmail; the system configuration needs an absolute path "
           + "such as /etc/gsendmail/\(name)")
     }
     return expand(text)
@@ -316,7 +333,8 @@ package struct Reader {
     return b
   }
 
-  package func choice<T: RawRepresentable & CaseIterable>(_ key: String, _ type: T.Type) throws(ConfigError) -> T? where T.RawValue == String {
+  package func choice<T: RawRepresentable & CaseIterable>(_ key: String, _ type: T.Type) throws(ConfigError) -> T?
+  where T.RawValue == String {
     guard let s = try string(key) else { return nil }
     guard let v = T(rawValue: s) else {
       throw invalid(key, "expected one of " + T.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))
@@ -353,7 +371,9 @@ package struct Reader {
     }
     var out: [String: [String]] = [:]
     for user in grants.keys {
-      guard user == "*" || SenderPolicy.isName(user) else { throw invalid(key, "\"\(user)\" is not a user name or \"*\"") }
+      guard user == "*" || SenderPolicy.isName(user) else {
+        throw invalid(key, "\"\(user)\" is not a user name or \"*\"")
+      }
       let addresses = try strings(key, in: grants[user]) ?? []
       for address in addresses where !SenderPolicy.isGrant(address) {
         throw invalid(key, "\"\(address)\" is not an address or a pattern such as *@example.com or %u@example.com")
@@ -381,7 +401,9 @@ package struct Reader {
       return i
     }
     guard let s = try string(key) else { return nil }
-    guard let v = Units.seconds(s) else { throw invalid(key, "expected a duration such as \"60s\", \"5m\", \"4h\" or \"5d\"") }
+    guard let v = Units.seconds(s) else {
+      throw invalid(key, "expected a duration such as \"60s\", \"5m\", \"4h\" or \"5d\"")
+    }
     return v
   }
 }

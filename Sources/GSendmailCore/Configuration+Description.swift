@@ -65,4 +65,3 @@ extension Configuration {
     return out.joined(separator: "\n") + "\n"
   }
 }
-

@@ -110,7 +110,8 @@ public struct SenderPolicy: Equatable, Sendable {
     let bytes = Array(name.utf8)
     guard !bytes.isEmpty, bytes.count <= 64, bytes[0] != UInt8(ascii: "-") else { return false }
     for (i, b) in bytes.enumerated() {
-      let plain = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+      let plain =
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
         || b == UInt8(ascii: ".") || b == UInt8(ascii: "_") || b == UInt8(ascii: "-")
       guard plain || (b == UInt8(ascii: "$") && i == bytes.count - 1) else { return false }
     }

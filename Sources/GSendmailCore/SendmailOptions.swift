@@ -187,7 +187,8 @@ public enum SendmailOptions {
       inv.mode = .runQueue
     case "N":
       let parts = value.lowercased().split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-      let ok = parts == ["never"] || (!parts.isEmpty && parts.allSatisfy { ["success", "failure", "delay"].contains($0) })
+      let ok =
+        parts == ["never"] || (!parts.isEmpty && parts.allSatisfy { ["success", "failure", "delay"].contains($0) })
       guard ok else { throw UsageError("-N \(value): expected never or a list of success,failure,delay") }
       inv.dsnNotify = parts.map { $0.uppercased() }.joined(separator: ",")
     case "R":
@@ -197,7 +198,9 @@ public enum SendmailOptions {
       default: throw UsageError("-R \(value): expected full or hdrs")
       }
     case "V":
-      guard !value.isEmpty, value.utf8.count <= 100, value.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != UInt8(ascii: "=") && $0 != UInt8(ascii: "+") }) else {
+      guard !value.isEmpty, value.utf8.count <= 100,
+        value.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != UInt8(ascii: "=") && $0 != UInt8(ascii: "+") })
+      else {
         throw UsageError("-V: the envelope id must be 1-100 printable characters without '+' or '='")
       }
       inv.dsnEnvelopeID = value
@@ -281,7 +284,9 @@ public enum SendmailOptions {
   public static func helpText(programName: String) -> String {
     var lines = ["usage: \(programName) [option ...] [--] [recipient ...]", "", "options:"]
     for option in table {
-      let left = option.metavar.isEmpty ? option.name
+      let left =
+        option.metavar.isEmpty
+        ? option.name
         : option.argument == .attachedOnly ? "\(option.name)\(option.metavar)" : "\(option.name) \(option.metavar)"
       lines.append("  " + left.padding(to: 18) + option.help)
     }
