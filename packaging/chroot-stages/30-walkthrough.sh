@@ -19,6 +19,11 @@
 # /etc/gsendmail/config.toml and the queue as it found them.
 
 walk_state=$root/tmp/walkthrough-server
+
+# The queue as earlier stages left it goes aside for the walk-through (whose sendmail -q
+# would try it) and comes back at the end.
+sh_chroot 'mkdir -p /root/queue.before-walk
+	find /var/spool/gsendmail/entries -maxdepth 1 -type f -exec mv {} /root/queue.before-walk/ \;' 
 walk_saved=/tmp/walkthrough-config.orig
 sh_chroot "cp -p /etc/gsendmail/config.toml $walk_saved"
 
@@ -98,6 +103,8 @@ walk_mode() {
 	check "walk-through $name: server down: www-data's message is queued (exit 0)" \
 		as_www "printf 'To: dave@example.org\nSubject: walk $name queued\n\nlater\n' | /usr/sbin/sendmail -t -i -f$sender"
 	check "walk-through $name: mailq lists it" sh_chroot 'mailq | grep -q dave@example.org'
+	# A new server process numbers its messages from 1 again.
+	rm -rf "$walk_state/records"
 	walk_start "$@"
 	n=$(walk_records)
 	check "walk-through $name: server back: sendmail -q delivers it at once" \
@@ -184,3 +191,7 @@ sh_chroot 'rm -f /etc/gsendmail/alice.password'
 # Leave /etc/gsendmail as it was.
 sh_chroot "install -m 640 -o root -g gsendmail $walk_saved /etc/gsendmail/config.toml && rm -f $walk_saved /etc/gsendmail/test-ca.pem"
 rm -rf "$walk_state"
+
+sh_chroot 'find /var/spool/gsendmail/entries -maxdepth 1 -type f -delete
+	find /root/queue.before-walk -maxdepth 1 -type f -exec mv {} /var/spool/gsendmail/entries/ \;
+	rmdir /root/queue.before-walk'
