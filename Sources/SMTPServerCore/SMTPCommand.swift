@@ -55,7 +55,7 @@ public enum SMTPCommand: Equatable, Sendable {
   public static func parse(_ line: [UInt8], localNames: Bool = false) throws(ParseError) -> SMTPCommand {
     let text = String(decoding: line, as: UTF8.self)
     let verbEnd = text.firstIndex(of: " ") ?? text.endIndex
-    let verb = text[..<verbEnd].uppercased()
+    let verb = asciiUppercased(text[..<verbEnd])
     let rest = text[verbEnd...].drop { $0 == " " }
     let argument = String(rest.reversed().drop { $0 == " " }.reversed())
     switch verb {
@@ -74,7 +74,7 @@ public enum SMTPCommand: Equatable, Sendable {
       return .data
     case "BDAT":
       let words = argument.split(separator: " ")
-      guard words.count == 1 || (words.count == 2 && words[1].uppercased() == "LAST"),
+      guard words.count == 1 || (words.count == 2 && asciiUppercased(words[1]) == "LAST"),
         words[0].allSatisfy({ $0.isASCII && $0.isNumber }), words[0].count <= 18,
         let size = Int(words[0])
       else { throw .badArguments }
@@ -99,7 +99,7 @@ public enum SMTPCommand: Equatable, Sendable {
       let words = argument.split(separator: " ")
       guard words.count == 1 || words.count == 2 else { throw .badArguments }
       return .auth(
-        mechanism: words[0].uppercased(), initialResponse: words.count == 2 ? String(words[1]) : nil
+        mechanism: asciiUppercased(words[0]), initialResponse: words.count == 2 ? String(words[1]) : nil
       )
     default:
       throw .unknownVerb
@@ -111,7 +111,7 @@ public enum SMTPCommand: Equatable, Sendable {
   private static func parsePathCommand(_ argument: String, keyword: String, localNames: Bool)
     throws(ParseError) -> (String, [SMTPParameter])
   {
-    guard argument.uppercased().hasPrefix(keyword) else { throw .badArguments }
+    guard asciiUppercased(argument).hasPrefix(keyword) else { throw .badArguments }
     let afterKeyword = argument.dropFirst(keyword.count).drop { $0 == " " }
     let (address, rest) = try SMTPPath.parse(Substring(afterKeyword), localNames: localNames)
     if !rest.isEmpty && rest.first != " " { throw .badPath }
@@ -144,7 +144,7 @@ public enum SMTPCommand: Equatable, Sendable {
         })
       else { throw .badParameter }
     }
-    return SMTPParameter(name.uppercased(), value.map(String.init))
+    return SMTPParameter(asciiUppercased(name), value.map(String.init))
   }
 }
 
@@ -152,4 +152,10 @@ extension Unicode.Scalar {
   var isASCIIAlphanumeric: Bool {
     (self >= "A" && self <= "Z") || (self >= "a" && self <= "z") || (self >= "0" && self <= "9")
   }
+}
+
+/// Upper-cases ASCII letters only: SMTP's verbs and keywords are ASCII (RFC 5321 §2.4), and
+/// Unicode case mapping would let `MAıL` or `RſET` pass for `MAIL` and `RSET`.
+func asciiUppercased(_ text: some StringProtocol) -> String {
+  String(decoding: text.utf8.map { $0 >= 0x61 && $0 <= 0x7a ? $0 - 0x20 : $0 }, as: UTF8.self)
 }

@@ -20,6 +20,14 @@ struct SMTPServerSessionTests {
     #expect(driver.take() == "250 mx.test\r\n")
   }
 
+  @Test("Verbs and keywords are ASCII: lower case is upper case, Unicode look-alikes are not")
+  func asciiVerbs() throws {
+    #expect(throws: SMTPCommand.ParseError.unknownVerb) { try SMTPCommand.parse(Array("MA\u{131}L FROM:<a@b.c>".utf8)) }
+    #expect(throws: SMTPCommand.ParseError.unknownVerb) { try SMTPCommand.parse(Array("R\u{17F}ET".utf8)) }
+    #expect(throws: SMTPCommand.ParseError.self) { try SMTPCommand.parse(Array("MAIL FROM\u{131}:<a@b.c>".utf8)) }
+    #expect(try SMTPCommand.parse(Array("mail from:<a@b.c>".utf8)) == SMTPCommand.parse(Array("MAIL FROM:<a@b.c>".utf8)))
+  }
+
   static let pipelined =
     "EHLO c.example\r\nMAIL FROM:<a@example.com> SIZE=60 BODY=8BITMIME\r\n"
     + "RCPT TO:<b@example.net>\r\nrcpt to:<c@example.net>\r\nDATA\r\n"
