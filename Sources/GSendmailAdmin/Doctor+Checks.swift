@@ -172,7 +172,9 @@ extension Doctor {
       }
       return (DoctorCheck("credentials", .fail, failed, fix: login), cached != nil)
     }
-    let minutes = ((result?.expiresAt ?? now) - now) / 60
+    // From the clock after the refresh, which may have taken past a second boundary.
+    let after = environment.now().seconds
+    let minutes = max(0, (result?.expiresAt ?? after) - after) / 60
     var detail = "access token refreshed, valid for \(minutes) minutes"
     if let refreshIssued {
       // Google gives no sign of a client's publishing status; the token's age is one.
