@@ -98,7 +98,8 @@ size_t gs_write_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
   return n;
 }
 
-int gs_status_for(CURLcode rc, const gs_body *body) {
+/// The gs_http_status for a failed transfer.
+static int gs_status_for(CURLcode rc, const gs_body *body) {
   switch (rc) {
     case CURLE_OPERATION_TIMEDOUT: return GS_HTTP_TIMED_OUT;
     case CURLE_COULDNT_RESOLVE_HOST:
@@ -120,7 +121,7 @@ int gs_status_for(CURLcode rc, const gs_body *body) {
 
 // The options every request has: see the policy at the top.
 int gs_common_options(CURL *c, char *errbuf, const char *url, const char *ca_file,
-                             const char *user_agent) {
+                      const char *user_agent, gs_body *body, struct curl_slist **headers) {
   int failed = 0;
 #define SET_LONG(opt, v) failed |= gs_curl.setopt(c, opt, (long)(v)) != CURLE_OK
 #define SET_PTR(opt, v) failed |= gs_curl.setopt(c, opt, (const void *)(v)) != CURLE_OK
@@ -150,37 +151,60 @@ int gs_common_options(CURL *c, char *errbuf, const char *url, const char *ca_fil
     if (dir != NULL && dir[0] != 0) SET_PTR(CURLOPT_CAPATH, dir);
   }
   if (user_agent != NULL) SET_PTR(CURLOPT_USERAGENT, user_agent);
+  failed |= gs_curl.setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)body->max) != CURLE_OK;
+  failed |= gs_curl.setopt(c, CURLOPT_WRITEFUNCTION, gs_write_body) != CURLE_OK;
+  SET_PTR(CURLOPT_WRITEDATA, body);
+  *headers = gs_curl.slist_append(NULL, "Accept: application/json");
+  // No "Expect: 100-continue" round trip for small bodies.
+  if (*headers) *headers = gs_curl.slist_append(*headers, "Expect:");
 #undef SET_LONG
 #undef SET_PTR
   return failed;
 }
 
+CURL *gs_begin(char *err, size_t err_len) {
+  if (gs_curl_load(err, err_len) != 0) return NULL;
+  CURL *c = gs_curl.easy_init();
+  if (c == NULL) gs_copy(err, err_len, "curl_easy_init failed");
+  return c;
+}
+
+int gs_perform(CURL *c, int setup_failed, const char *errbuf, gs_body *body,
+               gs_http_response *response, char *err, size_t err_len, CURLcode *rc) {
+  *rc = CURLE_OK;
+  if (setup_failed) {
+    gs_copy(err, err_len, "libcurl refused an option (libcurl 7.85 or later is needed)");
+    return GS_HTTP_SETUP;
+  }
+  *rc = gs_curl.perform(c);
+  if (*rc != CURLE_OK) {
+    gs_copy(err, err_len, errbuf[0] ? errbuf : gs_curl.strerror(*rc));
+    return gs_status_for(*rc, body);
+  }
+  long code = 0;
+  gs_curl.getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+  response->status = code;
+  response->body = body->data;
+  response->body_len = body->len;
+  body->data = NULL;
+  return GS_HTTP_OK;
+}
+
 int gs_http_request(const gs_http_request_params *p, gs_http_response *response, char *err,
                     size_t err_len) {
-  if (gs_curl_load(err, err_len) != 0) return GS_HTTP_UNAVAILABLE;
   memset(response, 0, sizeof *response);
-  CURL *c = gs_curl.easy_init();
-  if (c == NULL) {
-    gs_copy(err, err_len, "curl_easy_init failed");
-    return GS_HTTP_UNAVAILABLE;
-  }
+  CURL *c = gs_begin(err, err_len);
+  if (c == NULL) return GS_HTTP_UNAVAILABLE;
   char errbuf[CURL_ERROR_SIZE];
   errbuf[0] = 0;
   gs_body body = {.max = p->max_body};
   struct curl_slist *headers = NULL;
   char content_type[256];
-  int failed = 0;
+  int failed = gs_common_options(c, errbuf, p->url, p->ca_file, p->user_agent, &body, &headers);
 #define SET_LONG(opt, v) failed |= gs_curl.setopt(c, opt, (long)(v)) != CURLE_OK
 #define SET_PTR(opt, v) failed |= gs_curl.setopt(c, opt, (const void *)(v)) != CURLE_OK
-  failed |= gs_common_options(c, errbuf, p->url, p->ca_file, p->user_agent);
   SET_LONG(CURLOPT_TIMEOUT_MS, p->timeout_ms);
   SET_LONG(CURLOPT_CONNECTTIMEOUT_MS, p->timeout_ms);
-  failed |= gs_curl.setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)p->max_body) != CURLE_OK;
-  failed |= gs_curl.setopt(c, CURLOPT_WRITEFUNCTION, gs_write_body) != CURLE_OK;
-  SET_PTR(CURLOPT_WRITEDATA, &body);
-  headers = gs_curl.slist_append(headers, "Accept: application/json");
-  // No "Expect: 100-continue" round trip for small bodies.
-  if (headers) headers = gs_curl.slist_append(headers, "Expect:");
   if (p->body != NULL) {
     SET_LONG(CURLOPT_POST, 1L);
     failed |= gs_curl.setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)p->body_len) != CURLE_OK;
@@ -196,25 +220,8 @@ int gs_http_request(const gs_http_request_params *p, gs_http_response *response,
   SET_PTR(CURLOPT_HTTPHEADER, headers);
 #undef SET_LONG
 #undef SET_PTR
-  int status;
-  if (failed) {
-    gs_copy(err, err_len, "libcurl refused an option (libcurl 7.85 or later is needed)");
-    status = GS_HTTP_SETUP;
-  } else {
-    CURLcode rc = gs_curl.perform(c);
-    if (rc == CURLE_OK) {
-      long code = 0;
-      gs_curl.getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-      response->status = code;
-      response->body = body.data;
-      response->body_len = body.len;
-      body.data = NULL;
-      status = GS_HTTP_OK;
-    } else {
-      gs_copy(err, err_len, errbuf[0] ? errbuf : gs_curl.strerror(rc));
-      status = gs_status_for(rc, &body);
-    }
-  }
+  CURLcode rc;
+  int status = gs_perform(c, failed, errbuf, &body, response, err, err_len, &rc);
   free(body.data);
   gs_curl.slist_free_all(headers);
   gs_curl.cleanup(c);

@@ -82,13 +82,9 @@ static size_t gs_header_line(char *buffer, size_t size, size_t nitems, void *use
 
 int gs_http_upload(const gs_http_upload_params *p, gs_http_response *response, char *err,
                    size_t err_len) {
-  if (gs_curl_load(err, err_len) != 0) return GS_HTTP_UNAVAILABLE;
   memset(response, 0, sizeof *response);
-  CURL *c = gs_curl.easy_init();
-  if (c == NULL) {
-    gs_copy(err, err_len, "curl_easy_init failed");
-    return GS_HTTP_UNAVAILABLE;
-  }
+  CURL *c = gs_begin(err, err_len);
+  if (c == NULL) return GS_HTTP_UNAVAILABLE;
   char errbuf[CURL_ERROR_SIZE];
   errbuf[0] = 0;
   gs_body body = {.max = p->max_body};
@@ -99,21 +95,15 @@ int gs_http_upload(const gs_http_upload_params *p, gs_http_response *response, c
                        .timeout_ms = p->timeout_ms,
                        .reply_timeout_ms = p->reply_timeout_ms};
   struct curl_slist *headers = NULL;
-  int failed = 0;
+  int failed = gs_common_options(c, errbuf, p->url, p->ca_file, p->user_agent, &body, &headers);
 #define SET_LONG(opt, v) failed |= gs_curl.setopt(c, opt, (long)(v)) != CURLE_OK
 #define SET_PTR(opt, v) failed |= gs_curl.setopt(c, opt, (const void *)(v)) != CURLE_OK
-  failed |= gs_common_options(c, errbuf, p->url, p->ca_file, p->user_agent);
   SET_LONG(CURLOPT_CONNECTTIMEOUT_MS, p->timeout_ms);
-  failed |= gs_curl.setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)p->max_body) != CURLE_OK;
-  failed |= gs_curl.setopt(c, CURLOPT_WRITEFUNCTION, gs_write_body) != CURLE_OK;
-  SET_PTR(CURLOPT_WRITEDATA, &body);
   failed |= gs_curl.setopt(c, CURLOPT_HEADERFUNCTION, gs_header_line) != CURLE_OK;
   SET_PTR(CURLOPT_HEADERDATA, &u);
   failed |= gs_curl.setopt(c, CURLOPT_XFERINFOFUNCTION, gs_progress) != CURLE_OK;
   SET_PTR(CURLOPT_XFERINFODATA, &u);
   SET_LONG(CURLOPT_NOPROGRESS, 0L);
-  headers = gs_curl.slist_append(headers, "Accept: application/json");
-  if (headers) headers = gs_curl.slist_append(headers, "Expect:");
   // The caller's lines, one per "\n"; a line longer than the buffer is refused.
   char line[8192];
   for (const char *at = p->headers; at != NULL && *at != 0 && headers != NULL;) {
@@ -148,37 +138,22 @@ int gs_http_upload(const gs_http_upload_params *p, gs_http_response *response, c
   SET_PTR(CURLOPT_HTTPHEADER, headers);
 #undef SET_LONG
 #undef SET_PTR
-  int status;
-  if (failed) {
-    gs_copy(err, err_len, "libcurl refused an option (libcurl 7.85 or later is needed)");
-    status = GS_HTTP_SETUP;
-  } else {
-    CURLcode rc = gs_curl.perform(c);
-    if (rc == CURLE_OK) {
-      long code = 0;
-      gs_curl.getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-      response->status = code;
-      response->body = body.data;
-      response->body_len = body.len;
-      response->headers = u.headers;
-      const char *ip = NULL;
-      if (gs_curl.getinfo(c, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip != NULL) {
-        gs_copy(response->primary_ip, sizeof response->primary_ip, ip);
-      }
-      gs_curl.getinfo(c, CURLINFO_PRIMARY_PORT, &response->primary_port);
-      body.data = NULL;
-      u.headers = NULL;
-      status = GS_HTTP_OK;
-    } else if (u.source_failed) {
-      gs_copy(err, err_len, "the message could not be read");
-      status = GS_HTTP_SOURCE;
-    } else if (u.stalled) {
-      gs_copy(err, err_len, u.sent >= u.total ? "no response" : "the upload made no progress");
-      status = GS_HTTP_TIMED_OUT;
-    } else {
-      gs_copy(err, err_len, errbuf[0] ? errbuf : gs_curl.strerror(rc));
-      status = gs_status_for(rc, &body);
+  CURLcode rc;
+  int status = gs_perform(c, failed, errbuf, &body, response, err, err_len, &rc);
+  if (status == GS_HTTP_OK) {
+    response->headers = u.headers;
+    u.headers = NULL;
+    const char *ip = NULL;
+    if (gs_curl.getinfo(c, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip != NULL) {
+      gs_copy(response->primary_ip, sizeof response->primary_ip, ip);
     }
+    gs_curl.getinfo(c, CURLINFO_PRIMARY_PORT, &response->primary_port);
+  } else if (rc != CURLE_OK && u.source_failed) {
+    gs_copy(err, err_len, "the message could not be read");
+    status = GS_HTTP_SOURCE;
+  } else if (rc != CURLE_OK && u.stalled) {
+    gs_copy(err, err_len, u.sent >= u.total ? "no response" : "the upload made no progress");
+    status = GS_HTTP_TIMED_OUT;
   }
   free(body.data);
   free(u.headers);

@@ -50,10 +50,17 @@ typedef struct gs_body {
 GS_HIDDEN void gs_copy(char *dst, size_t len, const char *src);
 /// libcurl's write callback: appends to a gs_body, refusing more than its `max`.
 GS_HIDDEN size_t gs_write_body(char *ptr, size_t size, size_t nmemb, void *userdata);
-/// The gs_http_status for a failed transfer.
-GS_HIDDEN int gs_status_for(CURLcode rc, const gs_body *body);
-/// The options every request has; nonzero when one was refused.
+/// libcurl loaded and a new handle, or NULL with `err` set (status GS_HTTP_UNAVAILABLE).
+GS_HIDDEN CURL *gs_begin(char *err, size_t err_len);
+/// The options every request has, the reply read into `body` (at most its `max`), and
+/// `*headers` started with the lines every request sends (NULL when out of memory);
+/// nonzero when an option was refused.
 GS_HIDDEN int gs_common_options(CURL *c, char *errbuf, const char *url, const char *ca_file,
-                                const char *user_agent);
+                                const char *user_agent, gs_body *body, struct curl_slist **headers);
+/// Runs the transfer set up on `c`, unless `setup_failed`: on success the response's
+/// status and body (taken from `body`), GS_HTTP_OK; else the error text in `err` and the
+/// gs_http_status. `*rc` is the transfer's result (CURLE_OK when it did not run).
+GS_HIDDEN int gs_perform(CURL *c, int setup_failed, const char *errbuf, gs_body *body,
+                         gs_http_response *response, char *err, size_t err_len, CURLcode *rc);
 
 #endif
