@@ -139,13 +139,19 @@ public struct HTTPClient: FormPoster {
       let bytes =
         response.body.map { Array(UnsafeBufferPointer(start: $0, count: response.body_len)) } ?? []
       return HTTPResponse(status: response.status, body: bytes)
-    case GS_HTTP_UNAVAILABLE.rawValue: throw .libraryUnavailable(detail)
-    case GS_HTTP_TIMED_OUT.rawValue:
-      throw .timedOut(url: url, seconds: Int(timeout.components.seconds))
-    case GS_HTTP_CONNECT.rawValue: throw .connect(url: url, detail: detail)
-    case GS_HTTP_TOO_LARGE.rawValue: throw .tooLarge(url: url, limit: maximumResponseBytes)
-    case GS_HTTP_TLS.rawValue: throw .tls(url: url, detail: detail)
-    default: throw .transport(url: url, detail: detail)
+    default: throw failure(status, url: url, detail: detail)
+    }
+  }
+
+  /// The error for a transfer the shim reports failed with `status` (a gs_http_status).
+  func failure(_ status: Int32, url: String, detail: String) -> HTTPError {
+    switch UInt32(bitPattern: status) {
+    case GS_HTTP_UNAVAILABLE.rawValue: .libraryUnavailable(detail)
+    case GS_HTTP_TIMED_OUT.rawValue: .timedOut(url: url, seconds: Int(timeout.components.seconds))
+    case GS_HTTP_CONNECT.rawValue: .connect(url: url, detail: detail)
+    case GS_HTTP_TOO_LARGE.rawValue: .tooLarge(url: url, limit: maximumResponseBytes)
+    case GS_HTTP_TLS.rawValue: .tls(url: url, detail: detail)
+    default: .transport(url: url, detail: detail)
     }
   }
 }

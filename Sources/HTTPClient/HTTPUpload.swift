@@ -73,13 +73,7 @@ extension HTTPClient {
         status: response.status, body: bytes, headers: Self.parseHeaders(head),
         peerAddress: ip.isEmpty ? nil : ip, peerPort: response.primary_port > 0 ? response.primary_port : nil)
     case GS_HTTP_SOURCE.rawValue: throw .bodyUnreadable(url: url, detail: reader.failure ?? detail)
-    case GS_HTTP_UNAVAILABLE.rawValue: throw .libraryUnavailable(detail)
-    case GS_HTTP_TIMED_OUT.rawValue:
-      throw .timedOut(url: url, seconds: Int(timeout.components.seconds))
-    case GS_HTTP_CONNECT.rawValue: throw .connect(url: url, detail: detail)
-    case GS_HTTP_TOO_LARGE.rawValue: throw .tooLarge(url: url, limit: maximumResponseBytes)
-    case GS_HTTP_TLS.rawValue: throw .tls(url: url, detail: detail)
-    default: throw .transport(url: url, detail: detail)
+    default: throw failure(status, url: url, detail: detail)
     }
   }
 
