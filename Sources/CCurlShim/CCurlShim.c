@@ -123,8 +123,6 @@ static int gs_status_for(CURLcode rc, const gs_body *body) {
 int gs_common_options(CURL *c, char *errbuf, const char *url, const char *ca_file,
                       const char *user_agent, gs_body *body, struct curl_slist **headers) {
   int failed = 0;
-#define SET_LONG(opt, v) failed |= gs_curl.setopt(c, opt, (long)(v)) != CURLE_OK
-#define SET_PTR(opt, v) failed |= gs_curl.setopt(c, opt, (const void *)(v)) != CURLE_OK
   SET_PTR(CURLOPT_ERRORBUFFER, errbuf);
   SET_PTR(CURLOPT_URL, url);
   // Only http and https, also for anything a server might point at.
@@ -157,8 +155,6 @@ int gs_common_options(CURL *c, char *errbuf, const char *url, const char *ca_fil
   *headers = gs_curl.slist_append(NULL, "Accept: application/json");
   // No "Expect: 100-continue" round trip for small bodies.
   if (*headers) *headers = gs_curl.slist_append(*headers, "Expect:");
-#undef SET_LONG
-#undef SET_PTR
   return failed;
 }
 
@@ -170,16 +166,15 @@ CURL *gs_begin(char *err, size_t err_len) {
 }
 
 int gs_perform(CURL *c, int setup_failed, const char *errbuf, gs_body *body,
-               gs_http_response *response, char *err, size_t err_len, CURLcode *rc) {
-  *rc = CURLE_OK;
+               gs_http_response *response, char *err, size_t err_len) {
   if (setup_failed) {
     gs_copy(err, err_len, "libcurl refused an option (libcurl 7.85 or later is needed)");
     return GS_HTTP_SETUP;
   }
-  *rc = gs_curl.perform(c);
-  if (*rc != CURLE_OK) {
-    gs_copy(err, err_len, errbuf[0] ? errbuf : gs_curl.strerror(*rc));
-    return gs_status_for(*rc, body);
+  CURLcode rc = gs_curl.perform(c);
+  if (rc != CURLE_OK) {
+    gs_copy(err, err_len, errbuf[0] ? errbuf : gs_curl.strerror(rc));
+    return gs_status_for(rc, body);
   }
   long code = 0;
   gs_curl.getinfo(c, CURLINFO_RESPONSE_CODE, &code);
@@ -201,8 +196,6 @@ int gs_http_request(const gs_http_request_params *p, gs_http_response *response,
   struct curl_slist *headers = NULL;
   char content_type[256];
   int failed = gs_common_options(c, errbuf, p->url, p->ca_file, p->user_agent, &body, &headers);
-#define SET_LONG(opt, v) failed |= gs_curl.setopt(c, opt, (long)(v)) != CURLE_OK
-#define SET_PTR(opt, v) failed |= gs_curl.setopt(c, opt, (const void *)(v)) != CURLE_OK
   SET_LONG(CURLOPT_TIMEOUT_MS, p->timeout_ms);
   SET_LONG(CURLOPT_CONNECTTIMEOUT_MS, p->timeout_ms);
   if (p->body != NULL) {
@@ -218,10 +211,7 @@ int gs_http_request(const gs_http_request_params *p, gs_http_response *response,
   }
   if (headers == NULL) failed = 1;
   SET_PTR(CURLOPT_HTTPHEADER, headers);
-#undef SET_LONG
-#undef SET_PTR
-  CURLcode rc;
-  int status = gs_perform(c, failed, errbuf, &body, response, err, err_len, &rc);
+  int status = gs_perform(c, failed, errbuf, &body, response, err, err_len);
   free(body.data);
   gs_curl.slist_free_all(headers);
   gs_curl.cleanup(c);

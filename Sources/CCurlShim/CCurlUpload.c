@@ -96,8 +96,6 @@ int gs_http_upload(const gs_http_upload_params *p, gs_http_response *response, c
                        .reply_timeout_ms = p->reply_timeout_ms};
   struct curl_slist *headers = NULL;
   int failed = gs_common_options(c, errbuf, p->url, p->ca_file, p->user_agent, &body, &headers);
-#define SET_LONG(opt, v) failed |= gs_curl.setopt(c, opt, (long)(v)) != CURLE_OK
-#define SET_PTR(opt, v) failed |= gs_curl.setopt(c, opt, (const void *)(v)) != CURLE_OK
   SET_LONG(CURLOPT_CONNECTTIMEOUT_MS, p->timeout_ms);
   failed |= gs_curl.setopt(c, CURLOPT_HEADERFUNCTION, gs_header_line) != CURLE_OK;
   SET_PTR(CURLOPT_HEADERDATA, &u);
@@ -136,10 +134,7 @@ int gs_http_upload(const gs_http_upload_params *p, gs_http_response *response, c
   }
   if (headers == NULL) failed = 1;
   SET_PTR(CURLOPT_HTTPHEADER, headers);
-#undef SET_LONG
-#undef SET_PTR
-  CURLcode rc;
-  int status = gs_perform(c, failed, errbuf, &body, response, err, err_len, &rc);
+  int status = gs_perform(c, failed, errbuf, &body, response, err, err_len);
   if (status == GS_HTTP_OK) {
     response->headers = u.headers;
     u.headers = NULL;
@@ -148,10 +143,10 @@ int gs_http_upload(const gs_http_upload_params *p, gs_http_response *response, c
       gs_copy(response->primary_ip, sizeof response->primary_ip, ip);
     }
     gs_curl.getinfo(c, CURLINFO_PRIMARY_PORT, &response->primary_port);
-  } else if (rc != CURLE_OK && u.source_failed) {
+  } else if (u.source_failed) {
     gs_copy(err, err_len, "the message could not be read");
     status = GS_HTTP_SOURCE;
-  } else if (rc != CURLE_OK && u.stalled) {
+  } else if (u.stalled) {
     gs_copy(err, err_len, u.sent >= u.total ? "no response" : "the upload made no progress");
     status = GS_HTTP_TIMED_OUT;
   }

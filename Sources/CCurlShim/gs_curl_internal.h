@@ -59,8 +59,13 @@ GS_HIDDEN int gs_common_options(CURL *c, char *errbuf, const char *url, const ch
                                 const char *user_agent, gs_body *body, struct curl_slist **headers);
 /// Runs the transfer set up on `c`, unless `setup_failed`: on success the response's
 /// status and body (taken from `body`), GS_HTTP_OK; else the error text in `err` and the
-/// gs_http_status. `*rc` is the transfer's result (CURLE_OK when it did not run).
+/// gs_http_status.
 GS_HIDDEN int gs_perform(CURL *c, int setup_failed, const char *errbuf, gs_body *body,
-                         gs_http_response *response, char *err, size_t err_len, CURLcode *rc);
+                         gs_http_response *response, char *err, size_t err_len);
+
+// Setting an option, in a function with `CURL *c` and `int failed`: a refused option sets
+// `failed`.
+#define SET_LONG(opt, v) failed |= gs_curl.setopt(c, opt, (long)(v)) != CURLE_OK
+#define SET_PTR(opt, v) failed |= gs_curl.setopt(c, opt, (const void *)(v)) != CURLE_OK
 
 #endif
