@@ -48,7 +48,7 @@ public enum APIRecipientReconciler {
   public static func localNames(in fields: [HeaderField]) throws(Refusal) -> [String] {
     var names: [String] = []
     for field in fields where visibleRecipientFields.contains(where: field.hasName) {
-      for mailbox in try mailboxes(of: field) where mailbox.isLocal && !names.contains(mailbox.localPart) {
+      for mailbox in try addresses(of: field).flatMap(\.mailboxes) where mailbox.isLocal && !names.contains(mailbox.localPart) {
         names.append(mailbox.localPart)
       }
     }
@@ -74,22 +74,18 @@ public enum APIRecipientReconciler {
         if !field.hasName("Bcc") { out += field.wireBytes }
         continue
       }
-      let addresses: [Address]
-      do {
-        addresses = try AddressParser.parseAddressList(field.rawValue)
-      } catch {
-        throw .malformed(field: field.name, error)
-      }
+      let addresses = try addresses(of: field)
       var rewritten = false
       var rendered: [String] = []
       for address in addresses {
         var members: [String] = []
         for mailbox in address.mailboxes {
           guard mailbox.isLocal else {
-            guard envelopeKeys.contains(mailbox.deduplicationKey.lowercased()) else {
+            let address = key(mailbox.addrSpec)
+            guard envelopeKeys.contains(address) else {
               throw .notInEnvelope(field: field.name, address: mailbox.addrSpec)
             }
-            covered.insert(mailbox.deduplicationKey.lowercased())
+            covered.insert(address)
             members.append(render(mailbox))
             continue
           }
@@ -116,10 +112,10 @@ public enum APIRecipientReconciler {
     return out
   }
 
-  /// The mailboxes of one address field.
-  private static func mailboxes(of field: HeaderField) throws(Refusal) -> [Mailbox] {
+  /// The addresses of one address field.
+  private static func addresses(of field: HeaderField) throws(Refusal) -> [Address] {
     do {
-      return try AddressParser.parseAddressList(field.rawValue).flatMap(\.mailboxes)
+      return try AddressParser.parseAddressList(field.rawValue)
     } catch {
       throw .malformed(field: field.name, error)
     }
@@ -132,14 +128,7 @@ public enum APIRecipientReconciler {
   private static func render(_ mailbox: Mailbox, as addrSpec: String? = nil) -> String {
     let address = addrSpec ?? mailbox.addrSpec
     guard let name = mailbox.displayName, !name.isEmpty else { return address }
-    let plain = name.split(separator: " ").allSatisfy { $0.utf8.allSatisfy(ASCII.isAtext) }
-    if plain { return "\(name) <\(address)>" }
-    var quoted = "\""
-    for c in name {
-      if c == "\"" || c == "\\" { quoted.append("\\") }
-      quoted.append(c)
-    }
-    return quoted + "\" <\(address)>"
+    return "\(HeaderPreparer.phrase(name)) <\(address)>"
   }
 
   /// `Name: a, b, …`, one address per continuation line so no line grows long.

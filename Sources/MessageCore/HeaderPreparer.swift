@@ -147,18 +147,8 @@ public enum HeaderPreparer {
       return HeaderField(name: "From", value: options.fromAddress)
     }
     let angle = " <" + options.fromAddress + ">"
-    let bytes = Array(name.utf8)
-    if bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
-      let words = name.split(separator: " ", omittingEmptySubsequences: false)
-      let plain = words.allSatisfy { !$0.isEmpty && $0.utf8.allSatisfy(ASCII.isAtext) }
-      if plain { return HeaderField(name: "From", value: name + angle) }
-      var quoted: [UInt8] = [ASCII.quote]
-      for b in bytes {
-        if b == ASCII.quote || b == ASCII.backslash { quoted.append(ASCII.backslash) }
-        quoted.append(b)
-      }
-      quoted.append(ASCII.quote)
-      return HeaderField(name: "From", value: ASCII.text(quoted) + angle)
+    if name.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
+      return HeaderField(name: "From", value: phrase(name) + angle)
     }
     var lines: [[UInt8]] = []
     for (i, word) in EncodedWord.encode(name).enumerated() {
@@ -191,5 +181,20 @@ public enum HeaderPreparer {
     }
     pieces.append(Array(line[start...]))
     return pieces
+  }
+}
+
+extension HeaderPreparer {
+  /// A display name as an RFC 5322 phrase: as it is when it is atoms separated by single
+  /// spaces, else a quoted string with `"` and `\` escaped.
+  public static func phrase(_ name: String) -> String {
+    let words = name.split(separator: " ", omittingEmptySubsequences: false)
+    if words.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy(ASCII.isAtext) }) { return name }
+    var quoted = "\""
+    for c in name {
+      if c == "\"" || c == "\\" { quoted.append("\\") }
+      quoted.append(c)
+    }
+    return quoted + "\""
   }
 }
