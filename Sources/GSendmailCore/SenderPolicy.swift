@@ -8,6 +8,8 @@
 // `allowed_senders` grants them. A user's own configuration is theirs: no policy.
 // Pure: the caller's name and groups come from the Environment.
 
+import Codecs
+
 /// The local user submitting a message, as the sender policy sees them.
 public struct Caller: Equatable, Sendable {
   public var uid: UInt32
@@ -54,10 +56,10 @@ public struct SenderPolicy: Equatable, Sendable {
     var out = account.isPattern ? [] : [account.from]
     let named = (account.allowedSenders[caller.name] ?? []) + (account.allowedSenders["*"] ?? [])
     for grant in named {
-      if grant.contains("%u") {
+      if grant.containsText("%u") {
         // A name that could not be a local part grants nothing through %u.
         guard Self.isName(caller.name) else { continue }
-        out.append(grant.replacingAll("%u", with: caller.name))
+        out.append(grant.replacingText("%u", with: caller.name))
       } else {
         out.append(grant)
       }
@@ -120,25 +122,11 @@ public struct SenderPolicy: Equatable, Sendable {
 
   /// An `allowed_senders` entry: an address, a `*@domain` pattern, or an address with `%u`.
   static func isGrant(_ entry: String) -> Bool {
-    ConfigParser.isValidFrom(entry.replacingAll("%u", with: "u")) && !entry.dropFirst(1).contains("*")
+    ConfigParser.isValidFrom(entry.replacingText("%u", with: "u")) && !entry.dropFirst(1).contains("*")
   }
 
   /// Whether a grant (an address, or `*@domain`) covers `address`; without case.
   static func grant(_ grant: String, matches address: String) -> Bool {
     grant.hasPrefix("*@") ? Configuration.matches(pattern: grant, address) : grant.lowercased() == address.lowercased()
-  }
-}
-
-extension String {
-  /// Every occurrence of `target` replaced (Foundation's replacingOccurrences, without it).
-  func replacingAll(_ target: String, with replacement: String) -> String {
-    guard !target.isEmpty else { return self }
-    var out = ""
-    var rest = Substring(self)
-    while let range = rest.firstRange(of: target) {
-      out += rest[..<range.lowerBound] + replacement
-      rest = rest[range.upperBound...]
-    }
-    return out + rest
   }
 }

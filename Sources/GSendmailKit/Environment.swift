@@ -32,8 +32,6 @@ public struct Environment: Sendable {
     get { groupNamesSource.value }
     set { groupNamesSource = Lazy(fixed: newValue) }
   }
-  /// The caller as the sender policy sees them.
-  public var caller: Caller { Caller(uid: uid, name: userName, groups: groupNames) }
   private var userNameSource: Lazy<String>
   private var homeSource: Lazy<String>
   private var groupNamesSource = Lazy<[String]>(fixed: [])

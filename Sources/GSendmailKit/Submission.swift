@@ -324,7 +324,11 @@ package struct Submission {
   func applySenderPolicy(
     account: Account, fields: [HeaderField], defaulted: Bool, sender: inout String, fromAddress: inout String
   ) throws {
-    let policy = SenderPolicy(caller: environment.caller, config: config)
+    // Only the system configuration restricts, and never root: no look-up for anyone else.
+    guard config.isSystem, environment.uid != 0 else { return }
+    // The group database only when a trusted_users entry names a group.
+    let groups = config.trustedUsers.contains { $0.hasPrefix("@") } ? environment.groupNames : []
+    let policy = SenderPolicy(caller: Caller(uid: environment.uid, name: environment.userName, groups: groups), config: config)
     if !policy.isUnrestricted, let allowed = policy.defaultSender(on: account, headerFrom: firstFromAddress(fields)) {
       if defaulted { sender = allowed }
       if defaulted || sender.isEmpty { fromAddress = allowed }
