@@ -120,10 +120,10 @@ extension Frontend {
       let scanned = try request.read(DraftSink(draft))
       let given = try submission.mailboxes(
         scanned, givenRecipients: request.recipients, recipientsFromHeader: request.recipientsFromHeader)
-      let own = submission.accountAddress(envelopeSender: envelopeSender, fields: scanned.fields)
       let resolved: [String]
       do {
-        (resolved, toAccount) = try submission.resolve(given, accountAddress: own)
+        (resolved, toAccount) = try submission.resolve(
+          given, accountAddress: submission.accountAddress(envelopeSender: envelopeSender, fields: scanned.fields))
       } catch let error as AliasError where keepUnsendable {
         // The aliases file is broken (a syntax error, a loop), or a local name has nowhere
         // to go: the message was read, so it is kept in failed/ (gsendmail(8)) with its

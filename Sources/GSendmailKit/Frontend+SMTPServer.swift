@@ -85,8 +85,9 @@ final class SubmissionPolicy: SMTPServerPolicy {
   /// end of data.
   func recipient(_ recipient: SMTPRecipient, envelope: SMTPEnvelope, session: SMTPSessionInfo) -> SMTPServerDecision {
     do {
-      let own = submission.accountAddress(envelopeSender: envelope.mailFrom.address, fields: [])
-      _ = try submission.resolvedRecipients(Submission.mailboxes(given: [recipient.address]), accountAddress: own)
+      _ = try submission.resolvedRecipients(
+        Submission.mailboxes(given: [recipient.address]),
+        accountAddress: submission.accountAddress(envelopeSender: envelope.mailFrom.address, fields: []))
       return .accept
     } catch {
       return .reply(Self.reply(for: error))

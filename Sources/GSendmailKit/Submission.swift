@@ -167,10 +167,11 @@ package struct Submission {
 
   /// Local names resolved through the aliases, duplicates removed.
   /// - Parameter accountAddress: Where a local name with neither alias nor
-  ///   `local_recipient` goes (`accountAddress(envelopeSender:fields:)`).
+  ///   `local_recipient` goes (`accountAddress(envelopeSender:fields:)`); evaluated only
+  ///   for such a name.
   /// - Throws: `BadMessage` for no recipient at all, `AliasError`.
-  func resolvedRecipients(_ mailboxes: [Mailbox], accountAddress: String?) throws -> [String] {
-    let recipients = try resolve(mailboxes, accountAddress: accountAddress).addresses
+  func resolvedRecipients(_ mailboxes: [Mailbox], accountAddress: @autoclosure () -> String?) throws -> [String] {
+    let recipients = try resolve(mailboxes, accountAddress: accountAddress()).addresses
     guard !recipients.isEmpty else {
       throw BadMessage("no recipients: give addresses on the command line or use -t with To:, Cc: or Bcc:")
     }
@@ -243,10 +244,18 @@ package struct Submission {
   }
 
   /// Local names resolved: through the aliases file, then `local_recipient`, then
-  /// `accountAddress`; duplicates removed.
+  /// `accountAddress` (evaluated once, and only when a local name needs it); duplicates
+  /// removed.
   /// - Returns: The addresses, and the local names that went to `accountAddress`.
   /// - Throws: `AliasError.unresolved` for a local name none of them resolves.
-  func resolve(_ mailboxes: [Mailbox], accountAddress: String?) throws -> (addresses: [String], toAccount: [String]) {
+  func resolve(_ mailboxes: [Mailbox], accountAddress: @autoclosure () -> String?) throws
+    -> (addresses: [String], toAccount: [String])
+  {
+    var ownAddress: String??
+    func own() -> String? {
+      if ownAddress == nil { ownAddress = .some(accountAddress()) }
+      return ownAddress ?? nil
+    }
     var out: [Mailbox] = []
     var toAccount: [String] = []
     for mailbox in mailboxes {
@@ -270,7 +279,7 @@ package struct Submission {
               throw ConfigError.invalidValue(
                 path: config.path, line: nil, key: "local_recipient", message: "not an address")
             }
-          } else if let own = accountAddress, let mailbox = try? AddressParser.parseMailbox(own) {
+          } else if let own = own(), let mailbox = try? AddressParser.parseMailbox(own) {
             out.append(mailbox)
             if !toAccount.contains(name) { toAccount.append(name) }
           } else {
