@@ -28,9 +28,6 @@ enum GmailAPIOutcome: Equatable {
   /// Any other permanent refusal (69).
   case rejected(String)
 
-  /// The reasons Google gives for its limits (https://developers.google.com/gmail/api/guides/handle-errors).
-  static let limitReasons: Set<String> = ["rateLimitExceeded", "userRateLimitExceeded", "dailyLimitExceeded"]
-
   /// Classifies a reply.
   /// - Parameter scope: The scope the account's token is asked with, for the message of a
   ///   scope refusal.
@@ -53,15 +50,18 @@ enum GmailAPIOutcome: Equatable {
     if let reason = reasons.first ?? googleStatus { said += " \(reason)" }
     if !message.isEmpty { said += ": \(message)" }
     let text = "the Gmail API refused the message (\(said))"
+    // Google's limits (https://developers.google.com/gmail/api/guides/handle-errors).
+    let limit =
+      status == 429
+      ? SendingLimit.named(httpStatus: 429, reason: reasons.first)
+      : reasons.lazy.compactMap { SendingLimit.named(httpStatus: status, reason: $0) }.first
+    if let limit {
+      return .rateLimited(
+        limit, "Gmail's sending \(limit == .daily ? "daily limit" : "rate limit") (\(said)); the message stays queued")
+    }
     switch status {
     case 401:
       return .invalidCredentials("the Gmail API refused the access token (\(said)); run gsendmailctl login \(account)")
-    case 429:
-      let limit = SendingLimit.named(httpStatus: 429, reason: reasons.first) ?? .rate
-      return .rateLimited(limit, "Gmail's sending \(limit == .daily ? "daily limit" : "rate limit") (\(said)); the message stays queued")
-    case 403 where reasons.contains(where: limitReasons.contains):
-      let limit = reasons.lazy.compactMap { SendingLimit.named(httpStatus: 403, reason: $0) }.first ?? .rate
-      return .rateLimited(limit, "Gmail's sending \(limit == .daily ? "daily limit" : "rate limit") (\(said)); the message stays queued")
     case 403 where reasons.contains("insufficientPermissions") || googleStatus == "PERMISSION_DENIED" && reasons.isEmpty:
       return .authentication(
         "the account's token lacks the scope \(scope) (\(said)); run gsendmailctl login \(account)")
