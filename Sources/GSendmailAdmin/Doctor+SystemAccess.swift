@@ -8,6 +8,7 @@
 
 import GSendmailCore
 import GSendmailKit
+import OAuth2
 
 #if canImport(Glibc)
   import Glibc
@@ -76,6 +77,6 @@ extension Doctor {
     }
     return DoctorCheck(
       "delegation", .ok,
-      "client ID \(id), scope \(SetupGuide.mailScope): both must be entered in \(SetupGuide.delegationPlace)")
+      "client ID \(id), scope \(GoogleOAuth.gmailScope): both must be entered in \(SetupGuide.delegationPlace)")
   }
 }

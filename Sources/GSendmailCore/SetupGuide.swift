@@ -5,6 +5,8 @@
 // of an OAuth client, the app-password steps, and the Admin console entry of a
 // service account. Texts only; docs/setup.md says the same at length.
 
+import OAuth2
+
 /// Advice for setting up accounts of one configuration.
 public struct SetupGuide {
   /// Whether the configuration is the system one (`/etc/gsendmail/config.toml`).
@@ -21,8 +23,6 @@ public struct SetupGuide {
   public static let exampleConfig = "/usr/share/doc/gsendmail/examples/config.toml"
   /// Where the mode-by-mode guide is installed.
   public static let setupDoc = "/usr/share/doc/gsendmail/setup.md"
-  /// The scope gsendmail asks for (SMTP and IMAP accept no narrower one).
-  public static let mailScope = "https://mail.google.com/"
 
   /// Where a secret file named `name` belongs.
   public func secretPath(_ name: String) -> String {
@@ -54,7 +54,7 @@ public struct SetupGuide {
         2. Google Auth Platform > Branding (OAuth consent screen): app name and your
            address; Audience: user type "External" (or "Internal" for a Workspace
            domain); while the app is in "Testing", add your address under Test users.
-        3. Data Access > Add or remove scopes: add \(Self.mailScope) by hand (a
+        3. Data Access > Add or remove scopes: add \(GoogleOAuth.gmailScope) by hand (a
            restricted scope; SMTP accepts no narrower one). Enable no API for SMTP.
         4. Clients > Create client > Application type "Desktop app"; download its JSON.
         5. Store it readable only by gsendmail:
