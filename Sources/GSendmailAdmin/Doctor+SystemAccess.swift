@@ -77,6 +77,6 @@ extension Doctor {
     }
     return DoctorCheck(
       "delegation", .ok,
-      "client ID \(id), scope \(GoogleOAuth.gmailScope): both must be entered in \(SetupGuide.delegationPlace)")
+      "client ID \(id), scope \(account.oauthScope): both must be entered in \(SetupGuide.delegationPlace)")
   }
 }

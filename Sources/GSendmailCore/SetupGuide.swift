@@ -46,7 +46,20 @@ public struct SetupGuide {
   }
 
   /// The Google Cloud steps for an OAuth client, and the config line that names it.
-  public func oauthClientSteps(account: String) -> String {
+  /// - Parameter apiRoute: The account sends through the Gmail API (`gmail.send` alone, and
+  ///   the Gmail API enabled), not SMTP (`https://mail.google.com/`, no API).
+  public func oauthClientSteps(account: String, apiRoute: Bool = false) -> String {
+    let scopeStep =
+      apiRoute
+      ? """
+        3. APIs & Services > Library: enable the Gmail API. Data Access > Add or remove
+           scopes: add \(GoogleOAuth.gmailSendScope) (a sensitive scope: it can
+           send and nothing else).
+      """
+      : """
+        3. Data Access > Add or remove scopes: add \(GoogleOAuth.gmailScope) by hand (a
+           restricted scope; SMTP accepts no narrower one). Enable no API for SMTP.
+      """
     var text = """
       Create a "Desktop app" OAuth client once (docs: \(Self.setupDoc)):
 
@@ -54,8 +67,7 @@ public struct SetupGuide {
         2. Google Auth Platform > Branding (OAuth consent screen): app name and your
            address; Audience: user type "External" (or "Internal" for a Workspace
            domain); while the app is in "Testing", add your address under Test users.
-        3. Data Access > Add or remove scopes: add \(GoogleOAuth.gmailScope) by hand (a
-           restricted scope; SMTP accepts no narrower one). Enable no API for SMTP.
+      \(scopeStep)
         4. Clients > Create client > Application type "Desktop app"; download its JSON.
         5. Store it readable only by gsendmail:
 

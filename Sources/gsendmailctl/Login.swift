@@ -59,12 +59,12 @@ struct Login: ParsableCommand {
       let guide = SetupGuide(config: config)
       if let missing = account.missingClientSecretFile {
         say("Account '\(account.name)': its client_secret_file \(missing) does not exist.")
-        say(guide.oauthClientSteps(account: account.name))
+        say(guide.oauthClientSteps(account: account.name, apiRoute: account.route == .gmailAPI))
         throw TokenError.credentials(path: missing, problem: "no such file")
       }
       guard let client = try account.oauthClient() else {
         say("Account '\(account.name)' has no OAuth client. Google requires one before gsendmail can send as you.")
-        say(guide.oauthClientSteps(account: account.name))
+        say(guide.oauthClientSteps(account: account.name, apiRoute: account.route == .gmailAPI))
         throw ExitCode(SysExit.configuration.rawValue)
       }
       let store = config.tokenStore(environment: env)

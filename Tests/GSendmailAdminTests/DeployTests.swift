@@ -70,6 +70,10 @@ struct DeployTests {
     #expect(system.oauthClientSteps(account: "a").contains("client_secret_file = \"/etc/gsendmail/client_secret.json\""))
     #expect(system.oauthClientSteps(account: "a").contains("https://mail.google.com/"))
     #expect(!system.oauthClientSteps(account: "a").contains("~/.config"))
+    // An account on the Gmail API route asks for gmail.send alone, with the API enabled.
+    let api = system.oauthClientSteps(account: "a", apiRoute: true)
+    #expect(api.contains("enable the Gmail API") && api.contains("https://www.googleapis.com/auth/gmail.send"))
+    #expect(!api.contains("https://mail.google.com/"))
     config = Configuration(path: "/home/a/.config/gsendmail/config.toml", isSystem: false)
     let user = SetupGuide(config: config)
     #expect(
@@ -174,6 +178,10 @@ struct DeployTests {
           "delegation", .ok,
           "client ID 112233, scope https://mail.google.com/: both must be entered in Admin console > Security > "
             + "Access and data control > API controls > Domain-wide delegation > Add new"))
+    // Delegation for the Gmail API route needs gmail.send alone.
+    var apiRobot = robot
+    apiRobot.route = .gmailAPI
+    #expect(doctor.delegationCheck(apiRobot)?.detail.hasPrefix("client ID 112233, scope https://www.googleapis.com/auth/gmail.send:") == true)
     robot.serviceAccountFile = dir.appendingPathComponent("none.json").path
     #expect(doctor.delegationCheck(robot)?.status == .warn)
   }
