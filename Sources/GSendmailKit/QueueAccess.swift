@@ -52,10 +52,10 @@ package struct QueueAccess: Equatable {
     return runner
   }
 
-  static func isQueueUser(_ uid: UInt32) -> Bool {
-    guard let user = getpwnam(queueUserName) else { return false }
-    return user.pointee.pw_uid == uid
-  }
+  static func isQueueUser(_ uid: UInt32) -> Bool { queueUserID == uid }
+
+  /// The queue user's uid, looked up once per process.
+  private static let queueUserID: UInt32? = getpwnam(queueUserName).map { $0.pointee.pw_uid }
 
   /// Whether the real group or a supplementary group of the caller is `gsendmail` (the
   /// effective group of the set-group-ID binary does not count).

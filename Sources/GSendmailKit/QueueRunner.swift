@@ -26,8 +26,10 @@ package final class QueueRunner {
   package let store: any QueueStore
   package let transcript: ((String) -> Void)?
   package let log: DeliveryLog
-  /// Whose entries this runner handles.
-  package let access: QueueAccess
+  /// Whose entries this runner handles (worked out when a run first needs it: a first
+  /// attempt does not).
+  package lazy var access: QueueAccess = givenAccess ?? QueueAccess.runner(config, environment)
+  private let givenAccess: QueueAccess?
   /// Failure notices queued during this run, delivered before it ends.
   var notices: [QueueEntry] = []
   /// What this run did, for the summary line.
@@ -42,7 +44,7 @@ package final class QueueRunner {
     self.store = store
     self.transcript = transcript
     self.log = log
-    self.access = access ?? QueueAccess.runner(config, environment)
+    self.givenAccess = access
   }
 
   package var policy: RetryPolicy { RetryPolicy(lifetime: config.queueLifetime) }
