@@ -17,23 +17,23 @@ enum LogFile {
   static func append(_ line: String, to path: String, shared: Bool) -> String? {
     let flags = O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK
     var fd = open(path, flags)
+    var created = false
     if fd < 0 && errno == ENOENT {
       guard !shared || getuid() == 0 else {
         return "it does not exist (root creates it, mode 0660 group gsendmail, on its first delivery)"
       }
       fd = open(path, flags | O_CREAT | O_EXCL, shared ? 0o660 : 0o600)
       if fd >= 0 {
-        settle(fd, shared: shared, created: true)
+        created = true
       } else if errno == EEXIST {
         fd = open(path, flags)  // another process made it in between
       }
-    } else if fd >= 0 && shared && getuid() == 0 {
-      settle(fd, shared: true, created: false)
     }
     guard fd >= 0 else { return errno == ELOOP ? "it is a symbolic link" : String(cString: strerror(errno)) }
     defer { close(fd) }
     var info = stat()
     guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return "it is not a regular file" }
+    if created || (shared && getuid() == 0) { settle(fd, info, shared: shared, created: created) }
     let bytes = Array(line.utf8)
     let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     guard written == bytes.count else {
@@ -44,17 +44,18 @@ enum LogFile {
 
   /// Gives a new file its exact mode, and a shared one group `gsendmail` (a file made by
   /// root has root's group). Root also repairs an existing shared file it owns.
-  private static func settle(_ fd: Int32, shared: Bool, created: Bool) {
-    var info = stat()
-    guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return }
+  private static func settle(_ fd: Int32, _ info: stat, shared: Bool, created: Bool) {
     let mode: mode_t = shared ? 0o660 : 0o600
     if !created {
       // Only root's own files: a file someone else placed there keeps its owner's choice.
       guard info.st_uid == 0 else { return }
     }
-    if shared, getuid() == 0, let group = getgrnam("gsendmail")?.pointee.gr_gid, info.st_gid != group {
+    if shared, getuid() == 0, let group = gsendmailGroup, info.st_gid != group {
       _ = fchown(fd, uid_t.max, group)
     }
     if info.st_mode & 0o7777 != mode { _ = fchmod(fd, mode) }
   }
+
+  /// Group `gsendmail`'s id, looked up once per process.
+  private static let gsendmailGroup: gid_t? = getgrnam("gsendmail").map { $0.pointee.gr_gid }
 }
