@@ -38,6 +38,14 @@ struct Credentials {
     }
   }
 
+  /// Refuses the account's secret files (the token cache among them) when others may read
+  /// them: checked before any connection is opened, as a password file is.
+  func checkSecretFiles() throws {
+    for file in config.secretFiles(of: account, environment: environment) {
+      if let problem = Files.secretFileProblem(file.path) { throw problem }
+    }
+  }
+
   /// An OAuth access token for the account (nil when it does not use OAuth).
   /// - Throws: As `provide`.
   func accessToken(forceRefresh: Bool) throws -> String? {
@@ -45,8 +53,6 @@ struct Credentials {
       guard let grant = try account.tokenGrant(sender: sender) else { return nil }
       var store = config.tokenStore(environment: environment)
       store.notice = { FileDescriptorSink(fd: 2).write("gsendmail: \($0)\n") }
-      // The cache holds secrets: one that others can read is refused, as a password file is.
-      if let problem = Files.secretFileProblem(store.location.cachePath(account: account.name)) { throw problem }
       return try store.accessToken(account: account.name, grant: grant, forceRefresh: forceRefresh)
     } catch let error as TokenError {
       // libcurl that cannot be loaded (no descriptors left, say) is this process's

@@ -30,10 +30,8 @@ package struct Delivery {
   /// - Parameter relay: Set to `host[ip]:port` once connected, even when TLS, EHLO or AUTH
   ///   then fails (left as it was when the connection failed).
   package func openSession(_ account: Account, sender: String, relay: inout String) throws -> SMTPSession {
-    // Every file holding the account's secrets is checked before a connection is opened.
-    for file in config.secretFiles(of: account, environment: environment) {
-      if let problem = Files.secretFileProblem(file.path) { throw problem }
-    }
+    let credentials = Credentials(account: account, sender: sender, config: config, environment: environment)
+    try credentials.checkSecretFiles()
     let user = account.loginUser(sender: sender)
     let authentication: SMTPClient.Authentication
     switch account.auth {
@@ -44,7 +42,6 @@ package struct Delivery {
         ? .xoauth2(user: user) : .oauthBearer(user: user, host: account.host, port: account.port)
     }
     let tls: SMTPClient.TLSMode = account.tls == .implicit ? .implicit : .starttls
-    let credentials = Credentials(account: account, sender: sender, config: config, environment: environment)
     // The last authentication failure is kept for `gsendmailctl status` until a session
     // authenticates again.
     let tokens = ConfigLocator.tokenDirectory(for: config, environment: environment)

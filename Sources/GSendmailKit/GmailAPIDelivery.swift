@@ -56,6 +56,7 @@ package struct GmailAPIDelivery {
       length += message.body.normalizedByteCount
     }
     let credentials = Credentials(account: account, sender: message.sender, config: config, environment: environment)
+    try credentials.checkSecretFiles()
     let client = HTTPClient(
       timeout: .seconds(config.timeout), caFile: account.tlsCAFile, userAgent: "gsendmail/\(gsendmailVersion)")
     let user = account.auth == .serviceAccount ? account.loginUser(sender: message.sender) : "me"
