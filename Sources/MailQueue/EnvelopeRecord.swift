@@ -165,11 +165,10 @@ enum EnvelopeRecord {
           header = Array(bytes[position..<position + count])
           position += count
           guard try line().isEmpty else { throw ParseFailure(reason: "header longer than recorded") }
+        case "uid" where !isVersion2, "held" where !isVersion2:
+          throw ParseFailure(reason: "unknown record \(key)")
         case "id", "arrival", "sender", "account", "notify", "ret", "envid", "body-size", "body-8bit",
           "longest-line", "attempts", "next-attempt", "last-error", "deferred-auth", "uid", "held":
-          guard isVersion2 || !["uid", "held"].contains(key) else {
-            throw ParseFailure(reason: "unknown record \(key)")
-          }
           guard fields.updateValue(value, forKey: key) == nil else { throw ParseFailure(reason: "repeated \(key)") }
         default:
           throw ParseFailure(reason: "unknown record \(QueueError.printable(key))")
