@@ -183,7 +183,7 @@ extension QueueRunner {
 
   /// The time as mailq prints it, in the local zone.
   func localTime(_ time: Int) -> String {
-    DateStamp(epochSeconds: Int64(time), utcOffsetMinutes: environment.zoneOffsetMinutes(time)).mailq
+    DateStamp(time, zone: environment.zoneOffsetMinutes).mailq
   }
 
   // MARK: Local sending limits

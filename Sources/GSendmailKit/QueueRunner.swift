@@ -72,7 +72,7 @@ package final class QueueRunner {
     package func line(zoneOffsetMinutes: (Int) -> Int) -> String {
       var text = "sent \(sent), deferred \(deferred)"
       if deferred > 0, let next = nextAttempt {
-        text += " (next try at " + DateStamp(epochSeconds: Int64(next), utcOffsetMinutes: zoneOffsetMinutes(next)).mailq + ")"
+        text += " (next try at " + DateStamp(next, zone: zoneOffsetMinutes).mailq + ")"
       }
       text += ", failed \(failed)"
       if !skipped.isEmpty { text += ", \(skipped.count) unreadable skipped" }

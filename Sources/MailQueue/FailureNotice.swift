@@ -104,7 +104,7 @@ public struct FailureNotice: Equatable, Sendable {
     report += "Reporting-MTA: dns; \(host)\r\n"
     report += "X-Gsendmail-Queue-ID: \(entry.id)\r\n"
     if let envid = entry.envelope.envid { report += "Original-Envelope-Id: \(oneLine(envid, limit: 200))\r\n" }
-    report += "Arrival-Date: \(DateStamp(epochSeconds: Int64(entry.arrival), utcOffsetMinutes: zoneOffsetMinutes(entry.arrival)).rfc5322)\r\n"
+    report += "Arrival-Date: \(DateStamp(entry.arrival, zone: zoneOffsetMinutes).rfc5322)\r\n"
     var human = ""
     for failure in failures {
       let diagnostic = oneLine(failure.diagnostic, limit: 900)
@@ -119,7 +119,7 @@ public struct FailureNotice: Equatable, Sendable {
     head += "From: Mail Delivery System <\(oneLine(fromAddress, limit: 500))>\r\n"
     head += "To: <\(entry.envelope.sender)>\r\n"
     head += "Subject: Undelivered Mail Returned to Sender\r\n"
-    head += "Date: \(DateStamp(epochSeconds: Int64(now), utcOffsetMinutes: zoneOffsetMinutes(now)).rfc5322)\r\n"
+    head += "Date: \(DateStamp(now, zone: zoneOffsetMinutes).rfc5322)\r\n"
     head += "Message-ID: \(messageID)\r\n"
     head += "Auto-Submitted: auto-replied\r\n"
     head += "MIME-Version: 1.0\r\n"

@@ -36,11 +36,11 @@ public enum QueueListing {
     for entry in entries {
       total += entry.size
       let id = entry.id.rawValue + (entry.deferredForAuthentication || entry.held ? "!" : "")
-      let time = DateStamp(epochSeconds: Int64(entry.arrival), utcOffsetMinutes: zoneOffsetMinutes(entry.arrival)).mailq
+      let time = DateStamp(entry.arrival, zone: zoneOffsetMinutes).mailq
       let sender = entry.envelope.sender.isEmpty ? "MAILER-DAEMON" : entry.envelope.sender
       out += padRight(id, 11) + " " + padLeft(String(entry.size), 7) + " " + time + "  " + sender + "\n"
       if entry.held {
-        let until = DateStamp(epochSeconds: Int64(entry.nextAttempt), utcOffsetMinutes: zoneOffsetMinutes(entry.nextAttempt)).mailq
+        let until = DateStamp(entry.nextAttempt, zone: zoneOffsetMinutes).mailq
         out += "(held until \(until): \(entry.lastError))\n"
       } else if !entry.lastError.isEmpty {
         out += "(" + entry.lastError + ")\n"

@@ -10,6 +10,12 @@ public struct DateStamp: Equatable, Sendable {
   public var utcOffsetMinutes: Int
 
   /// Creates a stamp.
+  /// The stamp of `seconds` in the zone whose offset at that time `zone` gives (another
+  /// offset than now's across a daylight-saving change).
+  public init(_ seconds: Int, zone: (Int) -> Int) {
+    self.init(epochSeconds: Int64(seconds), utcOffsetMinutes: zone(seconds))
+  }
+
   public init(epochSeconds: Int64, utcOffsetMinutes: Int) {
     self.epochSeconds = epochSeconds
     self.utcOffsetMinutes = utcOffsetMinutes
