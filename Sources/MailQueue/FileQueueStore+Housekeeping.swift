@@ -49,14 +49,16 @@ extension FileQueueStore {
 
   public func purgeFailed(now: Int, maximumAge: Int, admits: (QueueEntry) -> Bool) throws(QueueError) -> [QueueEntry] {
     var removed: [QueueEntry] = []
-    // The env is rewritten as the entry moves to failed/, so its time is when it got there.
-    for entry in try scan(.failed).entries where admits(entry) {
-      let (result, status) = sys.stat(envPath(entry.id, .failed))
+    // The env is rewritten as the entry moves to failed/, so its time is when it got there:
+    // only an entry old enough is read.
+    for id in try ids(in: areaDirectory(.failed), suffix: ".env") {
+      let (result, status) = sys.stat(envPath(id, .failed))
       guard result == 0, let status, now - status.modified >= maximumAge else { continue }
-      guard let lock = try? lockEntry(entry.id, .failed) else { continue }
-      if (try? removeFiles(entry.id, .failed)) != nil { removed.append(entry) }
+      guard let entry = try? loadEntry(id, .failed), admits(entry), let lock = try? lockEntry(id, .failed)
+      else { continue }
+      if (try? removeFiles(id, .failed)) != nil { removed.append(entry) }
       lock.release()
     }
-    return removed
+    return removed.sorted { ($0.arrival, $0.id) < ($1.arrival, $1.id) }
   }
 }
