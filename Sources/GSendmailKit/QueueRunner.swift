@@ -152,9 +152,13 @@ package final class QueueRunner {
   @discardableResult
   package func run(force: Bool = false, account: String? = nil, only: Set<QueueID>? = nil) throws -> Summary {
     summary = Summary()
-    let start = environment.now().seconds
-    try? store.sweep(now: start, minimumAge: 3600)
-    purgeFailed(now: start)
+    // Housekeeping belongs to whole runs, not to one that sends named entries (the
+    // failure notices of a detached first attempt).
+    if only == nil {
+      let start = environment.now().seconds
+      try? store.sweep(now: start, minimumAge: 3600)
+      purgeFailed(now: start)
+    }
     var sessions: [String: SMTPSession] = [:]
     var broken: [String: any Error] = [:]
     var limited: [String: (DeliveryFailure, Int)] = [:]
