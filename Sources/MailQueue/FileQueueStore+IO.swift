@@ -72,6 +72,11 @@ extension FileQueueStore {
     if fd == -ENOENT { return nil }
     guard fd >= 0 else { throw .system(-fd, .open, path) }
     defer { _ = sys.close(fd) }
+    return try readAll(fd, path: path, limit: limit)
+  }
+
+  /// Reads an open file from its start to its end, at most `limit` bytes.
+  func readAll(_ fd: Int32, path: String, limit: Int) throws(QueueError) -> [UInt8] {
     var out: [UInt8] = []
     // Envelope files are a few hundred bytes: the first read asks for 4 KB, and later ones
     // for more, up to 64 KB. Each chunk is read into uninitialized memory: listing a queue

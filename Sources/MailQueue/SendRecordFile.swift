@@ -43,28 +43,20 @@ extension FileQueueStore {
       waited += 20
     }
     defer { _ = flock(fd, LOCK_UN) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65_536)
-    while bytes.count <= 8 << 20 {
-      let n = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(bytes.count)) }
-      if n < 0 && errno == EINTR { continue }
-      guard n >= 0 else { return false }
-      if n == 0 { break }
-      bytes += chunk[0..<n]
-    }
+    guard let bytes = try? readAll(fd, path: path, limit: 8 << 20) else { return false }
     var record = SendRecord.decode(bytes)
     let before = record
     body(&record)
     guard record != before else { return true }
     let out = record.encoded
+    // The descriptor's offset is still 0: pread and ftruncate leave it where it was.
     guard ftruncate(fd, 0) == 0 else { return false }
-    var offset = 0
-    while offset < out.count {
-      let n = out.withUnsafeBytes { pwrite(fd, $0.baseAddress! + offset, $0.count - offset, off_t(offset)) }
-      if n < 0 && errno == EINTR { continue }
-      guard n > 0 else { return false }
-      offset += n
+    do throws(QueueError) {
+      try withRawBytes(out) { (raw) throws(QueueError) in try writeAll(fd, raw, path: path) }
+      try sync(fd, path: path)
+      return true
+    } catch {
+      return false
     }
-    return fsync(fd) == 0
   }
 }
