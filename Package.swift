@@ -41,7 +41,7 @@ let package = Package(
     // I/O.
     .target(name: "Transport", dependencies: ["CShim"]),
     // The on-disk queue: entries, locks, retry policy, mailq rendering, failure notices.
-    .target(name: "MailQueue", dependencies: ["Codecs", "MessageCore"]),
+    .target(name: "MailQueue", dependencies: ["Codecs", "MessageCore", "SMTPCore"]),
     // curl headers only: libcurl.so.4 is opened with dlopen() on the first HTTP request,
     // so `--version` and a send with a cached token never load it.
     .target(name: "CCurlShim", linkerSettings: [.linkedLibrary("dl")]),

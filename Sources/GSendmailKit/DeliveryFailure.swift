@@ -39,6 +39,12 @@ public enum DeliveryFailure: Error, Equatable, Sendable, CustomStringConvertible
     }
   }
 
+  /// The sending limit that refused the message, for the retry schedule.
+  public var sendingLimit: SendingLimit? {
+    guard case .limited(let limit, _) = self else { return nil }
+    return limit
+  }
+
   /// Whether a later attempt may succeed (the queue keeps the message for it).
   public var isTemporary: Bool {
     switch self {

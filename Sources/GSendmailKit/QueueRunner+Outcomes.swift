@@ -35,7 +35,7 @@ extension QueueRunner {
     // message in failed/); met in a queue run, the entry waits for the file to be fixed.
     if isTemporary(error) && !(interactive && error is ConfigError) {
       let now = environment.now().seconds
-      let limit = (error as? DeliveryFailure)?.limit
+      let limit = (error as? DeliveryFailure)?.sendingLimit
       let decision =
         limit.map { policy.afterLimit($0, attempts: entry.attempts + 1, arrival: entry.arrival, now: now) }
         ?? policy.afterTemporaryFailure(attempts: entry.attempts + 1, arrival: entry.arrival, now: now)
@@ -221,13 +221,5 @@ extension QueueRunner {
         "id=\(entry.id) from=<\(entry.envelope.sender)> removed from failed/ after failed_lifetime "
           + "(\(config.failedLifetime / 86_400) days)", now: environment.now())
     }
-  }
-}
-
-extension DeliveryFailure {
-  /// The sending limit that refused the message, for the retry schedule.
-  var limit: RetryPolicy.Limit? {
-    guard case .limited(let limit, _) = self else { return nil }
-    return limit == .daily ? .daily : .rate
   }
 }

@@ -217,7 +217,7 @@ package final class QueueRunner {
             throw error
           }
           _ = try? settle(entry, lock: lock, error: error, interactive: false, relay: relay)
-          if let failure = error as? DeliveryFailure, failure.limit != nil, let updated = try? store.load(entry.id) {
+          if let failure = error as? DeliveryFailure, failure.sendingLimit != nil, let updated = try? store.load(entry.id) {
             limited[message.account.name] = (failure, updated.nextAttempt)
           }
         }
@@ -254,7 +254,7 @@ package final class QueueRunner {
         // would meet the same fate now, so they are deferred with the same reason.
         if sessions[key] == nil && isTemporary(error) { broken[key] = error }
         _ = try? settle(entry, lock: lock, error: error, interactive: false, relay: relay)
-        if let failure = error as? DeliveryFailure, failure.limit != nil, let updated = try? store.load(entry.id) {
+        if let failure = error as? DeliveryFailure, failure.sendingLimit != nil, let updated = try? store.load(entry.id) {
           limited[message.account.name] = (failure, updated.nextAttempt)
         }
       }

@@ -18,6 +18,8 @@
 //   help. It is never attempted meanwhile, so it expires as soon as it is older
 //   than the lifetime.
 
+import SMTPCore
+
 /// The queue's retry schedule.
 public struct RetryPolicy: Equatable, Sendable {
   /// The wait after the first failure, in seconds (5 min).
@@ -40,17 +42,9 @@ public struct RetryPolicy: Equatable, Sendable {
     RetryPolicy.doubling(attempts, from: initialDelay, upTo: maximumDelay)
   }
 
-  /// Which of Google's limits deferred a message.
-  public enum Limit: Equatable, Sendable {
-    /// A daily quota (messages or recipients per rolling 24 h).
-    case daily
-    /// A rate limit (too many messages or logins in a short time).
-    case rate
-  }
-
   /// The wait after `attempts` attempts, the last refused for `limit`: 1 h doubling up to
   /// 24 h for a daily limit, 15 min doubling up to 1 h for a rate limit.
-  public func delay(afterLimit limit: Limit, attempts: Int) -> Int {
+  func delay(afterLimit limit: SendingLimit, attempts: Int) -> Int {
     switch limit {
     case .daily: return RetryPolicy.doubling(max(attempts, 1), from: 3600, upTo: 86_400)
     case .rate: return RetryPolicy.doubling(max(attempts, 1), from: 900, upTo: 3600)
@@ -59,7 +53,7 @@ public struct RetryPolicy: Equatable, Sendable {
 
   /// Decides after the `attempts`-th attempt (this one included) was refused for a
   /// sending limit at `now`: retry after the limit's backoff, or expire.
-  public func afterLimit(_ limit: Limit, attempts: Int, arrival: Int, now: Int) -> Decision {
+  public func afterLimit(_ limit: SendingLimit, attempts: Int, arrival: Int, now: Int) -> Decision {
     isExpired(arrival: arrival, now: now) ? .expire : .retry(at: now + delay(afterLimit: limit, attempts: attempts))
   }
 
