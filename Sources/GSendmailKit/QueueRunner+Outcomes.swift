@@ -10,6 +10,13 @@ import MessageCore
 import SMTPCore
 
 extension QueueRunner {
+  /// A message the server accepted: out of the queue, and counted against the account's
+  /// local limits.
+  func delivered(_ entry: QueueEntry, lock: QueueLock, message: PreparedMessage, detail: String, relay: String) {
+    sent(entry, lock: lock, detail: detail, relay: relay)
+    recordSend(message)
+  }
+
   /// - Parameter detail: What the server said: the SMTP reply, or the Gmail API's message id.
   func sent(_ entry: QueueEntry, lock: QueueLock, detail: String, relay: String) {
     logAttempt(entry, status: .sent, relay: relay, detail: detail)

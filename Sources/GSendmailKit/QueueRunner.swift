@@ -108,13 +108,11 @@ package final class QueueRunner {
       let body = EntryBody(store: store, entry: entry, lock: lock)
       if message.account.route == .gmailAPI {
         let result = try apiDelivery.send(message, body: body, relay: &relay)
-        sent(entry, lock: lock, detail: "id=\(result.id)", relay: result.relay)
-        recordSend(message)
-        return .sent
+        delivered(entry, lock: lock, message: message, detail: "id=\(result.id)", relay: result.relay)
+      } else {
+        let reply = try delivery.send(message, body: body, relay: &relay)
+        delivered(entry, lock: lock, message: message, detail: reply.description, relay: relay)
       }
-      let reply = try delivery.send(message, body: body, relay: &relay)
-      sent(entry, lock: lock, detail: reply.description, relay: relay)
-      recordSend(message)
       return .sent
     } catch {
       if isTemporary(error) && !config.queue {
@@ -205,41 +203,25 @@ package final class QueueRunner {
         hold(entry, lock: lock, reason: failure.description, until: until, attempted: false)
         continue
       }
-      if message.account.route == .gmailAPI {
-        var relay = "none"
-        do {
-          let result = try apiDelivery.send(message, body: EntryBody(store: store, entry: entry, lock: lock), relay: &relay)
-          sent(entry, lock: lock, detail: "id=\(result.id)", relay: result.relay)
-          recordSend(message)
-        } catch {
-          if case .resource = error as? DeliveryFailure {
-            lock.release()
-            throw error
-          }
-          _ = try? settle(entry, lock: lock, error: error, interactive: false, relay: relay)
-          if let failure = error as? DeliveryFailure, failure.sendingLimit != nil, let updated = try? store.load(entry.id) {
-            limited[message.account.name] = (failure, updated.nextAttempt)
-          }
-        }
-        continue
-      }
       // One session per account and login user (a pattern account logs in as the sender).
       let key = message.account.name + "\u{0}" + message.account.loginUser(sender: message.sender)
-      if let error = broken[key] {
-        _ = try? settle(entry, lock: lock, error: error, interactive: false)
-        continue
-      }
       var relay = "none"
       do {
+        let body = EntryBody(store: store, entry: entry, lock: lock)
+        if message.account.route == .gmailAPI {
+          let result = try apiDelivery.send(message, body: body, relay: &relay)
+          delivered(entry, lock: lock, message: message, detail: "id=\(result.id)", relay: result.relay)
+          continue
+        }
+        if let error = broken[key] { throw error }
         if sessions[key] == nil {
           sessions[key] = try delivery.openSession(message.account, sender: message.sender, relay: &relay)
         }
         guard let session = sessions[key] else { continue }
         relay = session.relay
         do {
-          let reply = try delivery.send(message, body: EntryBody(store: store, entry: entry, lock: lock), in: session)
-          sent(entry, lock: lock, detail: reply.description, relay: session.relay)
-          recordSend(message)
+          let reply = try delivery.send(message, body: body, in: session)
+          delivered(entry, lock: lock, message: message, detail: reply.description, relay: session.relay)
         } catch {
           if !(session.connection.isOpen && session.client.isReady) { sessions[key] = nil }
           throw error
@@ -252,7 +234,7 @@ package final class QueueRunner {
         }
         // A session that could not be opened or died: the other messages of this account
         // would meet the same fate now, so they are deferred with the same reason.
-        if sessions[key] == nil && isTemporary(error) { broken[key] = error }
+        if message.account.route != .gmailAPI && sessions[key] == nil && isTemporary(error) { broken[key] = error }
         _ = try? settle(entry, lock: lock, error: error, interactive: false, relay: relay)
         if let failure = error as? DeliveryFailure, failure.sendingLimit != nil, let updated = try? store.load(entry.id) {
           limited[message.account.name] = (failure, updated.nextAttempt)
