@@ -96,15 +96,21 @@ public struct TokenStore: Sendable {
     defer { lock?.unlock() }
 
     let current = try load(account: account)
-    if let token = current?.usableAccessToken(now: now()) {
-      // Without force: someone refreshed while we waited. With force: use it only if it is
-      // not the token the server just rejected.
-      if !forceRefresh || token != seen?.accessToken { return token }
-    }
+    if let token = reusable(current, forceRefresh: forceRefresh, seen: seen) { return token }
     let fresh = try requestToken(account: account, grant: grant, cached: current).tokens
     // Without the lock (no lock file yet where nothing may be created) nothing is stored.
     if lock != nil { try store(fresh, account: account) }
     guard let token = fresh.accessToken else { throw .notLoggedIn(account: account) }
+    return token
+  }
+
+  /// A cached access token to use instead of refreshing: without force, one someone else
+  /// refreshed while this process waited; with force, only one that is not the token the
+  /// server just rejected (`seen`).
+  private func reusable(_ current: StoredTokens?, forceRefresh: Bool, seen: StoredTokens?) -> String? {
+    guard let token = current?.usableAccessToken(now: now()), !forceRefresh || token != seen?.accessToken else {
+      return nil
+    }
     return token
   }
 
@@ -114,9 +120,7 @@ public struct TokenStore: Sendable {
     throws(TokenError) -> String
   {
     let current = try load(account: account)
-    if let token = current?.usableAccessToken(now: now()), !forceRefresh || token != seen?.accessToken {
-      return token
-    }
+    if let token = reusable(current, forceRefresh: forceRefresh, seen: seen) { return token }
     let fresh = try requestToken(account: account, grant: grant, cached: current).tokens
     guard let token = fresh.accessToken else { throw .notLoggedIn(account: account) }
     if case .refreshToken = grant, let rotated = fresh.refreshToken, rotated != current?.refreshToken {
