@@ -47,8 +47,9 @@ package enum PasswordSource {
     }
     let line = firstLine(String(decoding: result.stdout, as: UTF8.self))
     guard !line.isEmpty else { throw DeliveryFailure.temporary("password_command printed nothing") }
-    printed.withLock { $0[command] = withoutGoogleSpaces(line) }
-    return withoutGoogleSpaces(line)
+    let password = withoutGoogleSpaces(line)
+    printed.withLock { $0[command] = password }
+    return password
   }
 
   /// An app password as Google shows it, four groups of four letters
