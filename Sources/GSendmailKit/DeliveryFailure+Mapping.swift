@@ -34,6 +34,9 @@ extension DeliveryFailure {
 
   static func from(_ failure: SMTPFailure) -> DeliveryFailure {
     func quote(_ reply: SMTPReply) -> String { reply.lines.map { "\(reply.code) \($0)" }.joined(separator: " / ") }
+    if let limit = failure.sendingLimit {
+      return .limited(limit, "\(limit.label): \(failure.reply.map(quote) ?? "\(failure)")")
+    }
     switch failure {
     case .connectionClosed(let phase):
       return .temporary("the server closed the connection during \(phase)")
@@ -50,9 +53,6 @@ extension DeliveryFailure {
       case .smtpUTF8:
         return .messageRejected("an address needs SMTPUTF8, which the server does not offer", tooBig: false)
       }
-    case _ where failure.sendingLimit != nil:
-      let limit = failure.sendingLimit ?? .rate
-      return .limited(limit, "\(limit.label): \(failure.reply.map(quote) ?? "\(failure)")")
     case .rejected(let reply, let phase):
       if failure.isHELONameRejected {
         return .temporary("the server rejected the EHLO name (\(quote(reply))); set 'helo' to this machine's public FQDN")
