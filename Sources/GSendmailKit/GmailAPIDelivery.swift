@@ -45,8 +45,8 @@ package struct GmailAPIDelivery {
   /// - Throws: `DeliveryFailure`, `BadMessage`, `ConfigError`.
   package func send(_ message: PreparedMessage, body: ByteSource, relay: inout String) throws -> Sent {
     let account = message.account
-    let header = try uploadHeader(message)
     let quotedPrintable = try isQuotedPrintable(message)
+    let header = try uploadHeader(message, quotedPrintable: quotedPrintable)
     guard let chunks = body as? ChunkedBody else { preconditionFailure("the API route needs a body it can pull") }
     var length = header.count
     if quotedPrintable {
@@ -137,8 +137,8 @@ package struct GmailAPIDelivery {
   /// The prepared header (re-encoded when the body must go quoted-printable), made to
   /// name exactly the envelope recipients.
   /// - Throws: `BadMessage` when it cannot be.
-  func uploadHeader(_ message: PreparedMessage) throws -> [UInt8] {
-    let header = try isQuotedPrintable(message) ? Delivery.quotedPrintableHeader(message.header) : message.header
+  func uploadHeader(_ message: PreparedMessage, quotedPrintable: Bool) throws -> [UInt8] {
+    let header = quotedPrintable ? try Delivery.quotedPrintableHeader(message.header) : message.header
     var scanner = MessageScanner()
     try scanner.push(header)
     let fields = try scanner.finish().fields
