@@ -18,10 +18,13 @@ enum Completions {
     return nil
   }
 
-  /// The accounts of the configuration that start with `prefix`.
+  /// The accounts of the configuration that start with `prefix` (the configuration alone:
+  /// completing a name makes no queue directory).
   @Sendable static func accounts(_ words: [String], _ index: Int, _ prefix: String) -> [String] {
-    guard let control = try? Control(configFile: configFile(words)) else { return [] }
-    return control.config.accounts.map(\.name).filter { $0.hasPrefix(prefix) }
+    guard let config = try? ConfigLocator.load(configFile: configFile(words), environment: .current()) else {
+      return []
+    }
+    return config.accounts.map(\.name).filter { $0.hasPrefix(prefix) }
   }
 
   /// The ids in the queue and in failed/ that start with `prefix`.
