@@ -221,24 +221,22 @@ public enum ConfigParser {
 
   /// The host of an endpoint URL (without port or brackets).
   static func hostOf(_ url: String) -> String {
-    let rest = url.drop { $0 != "/" }.drop { $0 == "/" }
+    String(host(ofAuthority: url.drop { $0 != "/" }.drop { $0 == "/" }))
+  }
+
+  /// The host at the start of what follows `scheme://`: up to the path, query or fragment,
+  /// without the port, and without the brackets of an IPv6 literal.
+  static func host(ofAuthority rest: Substring) -> Substring {
     let hostPort = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-    if hostPort.hasPrefix("[") { return String(hostPort.dropFirst().prefix { $0 != "]" }) }
-    return String(hostPort.prefix { $0 != ":" })
+    if hostPort.hasPrefix("[") { return hostPort.dropFirst().prefix { $0 != "]" } }
+    return hostPort.prefix { $0 != ":" }
   }
 
   /// `https://…`, or `http://` to a loopback host (gsendmail.conf(5)).
   package static func isAllowedEndpoint(_ url: String) -> Bool {
     if url.hasPrefix("https://") { return url.count > 8 }
     guard url.hasPrefix("http://") else { return false }
-    let rest = url.dropFirst(7)
-    let hostPort = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-    let host: Substring
-    if hostPort.hasPrefix("[") {
-      host = hostPort.dropFirst().prefix { $0 != "]" }
-    } else {
-      host = hostPort.prefix { $0 != ":" }
-    }
+    let host = host(ofAuthority: url.dropFirst(7))
     return host == "127.0.0.1" || host == "::1" || host == "localhost"
   }
 
