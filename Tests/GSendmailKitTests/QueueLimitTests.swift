@@ -14,32 +14,16 @@ import Testing
 struct QueueLimitTests {
   typealias Clock = QueueRunnerTests.Clock
 
-  static func rig(_ scenarios: [GmailScenario] = []) throws -> (GmailTestServer, String) {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ql-\(UUID().uuidString)")
-    var c = GmailTestServerConfiguration(stateDirectory: dir.path)
-    c.httpPort = nil
-    c.implicitTLSPort = nil
-    c.mode = .relay
-    c.scenarios = scenarios
-    return (try GmailTestServer(c), dir.path)
-  }
-
-  static func runner(_ clock: Clock, _ config: Configuration, _ store: any QueueStore, access: QueueAccess? = nil) -> QueueRunner {
-    QueueRunner(
-      environment: QueueRunnerTests.environment(clock), config: config, store: store, transcript: nil,
-      log: DeliveryLog(target: config.log), access: access)
-  }
-
   @Test("Gmail's daily limit: deferred 1 h, then 2 h …; the account's other messages held without an attempt; never failed")
   func dailyLimit() throws {
-    let (server, dir) = try Self.rig([.dailyLimit(after: 0)])
+    let (server, dir) = try QueueRunnerTests.rig([.dailyLimit(after: 0)])
     defer { server.stop() }
     let clock = Clock()
     let store = InMemoryQueueStore()
     let config = try QueueRunnerTests.config(port: server.startTLSPort!, caFile: server.caFile, logFile: dir + "/mail.log")
     let first = try QueueRunnerTests.enqueue(store, at: clock.now)
     let second = try QueueRunnerTests.enqueue(store, at: clock.now)
-    let summary = try Self.runner(clock, config, store).run()
+    let summary = try QueueRunnerTests.runner(clock, config, store).run()
     #expect(summary.sent == 0 && summary.deferred == 2 && summary.failed == 0)
     #expect(summary.nextAttempt == clock.now + 3600)
     #expect(summary.line(zoneOffsetMinutes: { _ in 0 }) == "sent 0, deferred 2 (next try at Fri Jan 15 09:00:00), failed 0")
@@ -54,7 +38,7 @@ struct QueueLimitTests {
     #expect(server.sessions.count == 1)
     // The next attempt of the first waits twice as long.
     clock.now = a.nextAttempt
-    _ = try Self.runner(clock, config, store).run()
+    _ = try QueueRunnerTests.runner(clock, config, store).run()
     #expect(try store.load(first.id).nextAttempt == clock.now + 7200)
     let log = try String(contentsOfFile: dir + "/mail.log", encoding: .utf8)
     #expect(!log.contains("status=bounced") && log.contains("status=deferred"))
@@ -62,7 +46,7 @@ struct QueueLimitTests {
 
   @Test("max_messages_per_day = 2: the 3rd message is held, also by a flush, and goes when the window opens")
   func localDailyLimit() throws {
-    let (server, dir) = try Self.rig()
+    let (server, dir) = try QueueRunnerTests.rig()
     defer { server.stop() }
     let clock = Clock()
     let store = InMemoryQueueStore()
@@ -70,23 +54,23 @@ struct QueueLimitTests {
     config.accounts[0].maxMessagesPerDay = 2
     let start = clock.now
     let entries = try (0..<3).map { _ in try QueueRunnerTests.enqueue(store, at: start) }
-    let first = try Self.runner(clock, config, store).run()
+    let first = try QueueRunnerTests.runner(clock, config, store).run()
     #expect(first.sent == 2 && first.deferred == 1)
     let held = try store.load(entries[2].id)
     #expect(held.held && held.attempts == 0 && held.nextAttempt == start + 86_400)
     #expect(held.lastError == "held by the local limit max_messages_per_day = 2 of account a")
     clock.now += 3600
-    #expect(try Self.runner(clock, config, store).run(force: true).sent == 0)
+    #expect(try QueueRunnerTests.runner(clock, config, store).run(force: true).sent == 0)
     #expect(server.messages.count == 2)
     clock.now = start + 86_400
-    #expect(try Self.runner(clock, config, store).run().sent == 1)
+    #expect(try QueueRunnerTests.runner(clock, config, store).run().sent == 1)
     #expect(server.messages.count == 3)
     #expect(try store.list().isEmpty)
   }
 
   @Test("A flush attempts what is not due yet; a due-only run does not")
   func flushAttemptsEverything() throws {
-    let (server, dir) = try Self.rig()
+    let (server, dir) = try QueueRunnerTests.rig()
     defer { server.stop() }
     let clock = Clock()
     let store = InMemoryQueueStore()
@@ -97,15 +81,15 @@ struct QueueLimitTests {
     later.recordTemporaryFailure(reason: "421 down", nextAttempt: clock.now + 3600)
     try store.update(later, holding: lock)
     lock.release()
-    #expect(try Self.runner(clock, config, store).run().tried == 0)
-    let flushed = try Self.runner(clock, config, store).run(force: true)
+    #expect(try QueueRunnerTests.runner(clock, config, store).run().tried == 0)
+    let flushed = try QueueRunnerTests.runner(clock, config, store).run(force: true)
     #expect(flushed.sent == 1 && server.messages.count == 1)
     #expect(flushed.line(zoneOffsetMinutes: { _ in 0 }) == "sent 1, deferred 0, failed 0")
   }
 
   @Test("A runner limited to one caller's entries leaves the others' alone")
   func ownEntriesOnly() throws {
-    let (server, dir) = try Self.rig()
+    let (server, dir) = try QueueRunnerTests.rig()
     defer { server.stop() }
     let clock = Clock()
     let store = InMemoryQueueStore()
@@ -120,10 +104,10 @@ struct QueueLimitTests {
       lock.release()
       ids[uid] = entry.id
     }
-    let summary = try Self.runner(clock, config, store, access: QueueAccess(owner: 1000)).run(force: true)
+    let summary = try QueueRunnerTests.runner(clock, config, store, access: QueueAccess(owner: 1000)).run(force: true)
     #expect(summary.sent == 1)
     #expect(try store.list().map(\.id).sorted() == [ids[2000]!, ids[nil]!].sorted())
-    #expect(try Self.runner(clock, config, store, access: QueueAccess(owner: nil)).run(force: true).sent == 2)
+    #expect(try QueueRunnerTests.runner(clock, config, store, access: QueueAccess(owner: nil)).run(force: true).sent == 2)
   }
 
   @Test("Who handles the system queue: root and the queue user all, others their own; group members list all")
@@ -191,10 +175,7 @@ struct FailedRetentionTests {
       utimes(dir + "/queue/failed/\(id).env", &times)
     }
     let config = try QueueRunnerTests.config(port: 1, caFile: "/nonexistent", logFile: dir + "/mail.log")
-    _ = try QueueRunner(
-      environment: QueueRunnerTests.environment(clock), config: config, store: store, transcript: nil,
-      log: DeliveryLog(target: config.log)
-    ).run()
+    _ = try QueueRunnerTests.runner(clock, config, store).run()
     #expect(try store.listFailed().map(\.id) == [ids[1]])
     let log = try String(contentsOfFile: dir + "/mail.log", encoding: .utf8)
     #expect(log.contains("id=\(ids[0]) from=<alice@example.com> removed from failed/ after failed_lifetime (30 days)"), "\(log)")

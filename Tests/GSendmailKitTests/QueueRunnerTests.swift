@@ -57,23 +57,21 @@ struct QueueRunnerTests {
   }
 
   /// A relay-mode test server playing `scenarios`, and its state directory.
-  static func relay(scenarios: [GmailScenario]) throws -> (GmailTestServer, URL) {
+  static func rig(_ scenarios: [GmailScenario] = []) throws -> (GmailTestServer, String) {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qr-\(UUID().uuidString)")
     var c = GmailTestServerConfiguration(stateDirectory: dir.path)
     c.httpPort = nil
     c.implicitTLSPort = nil
     c.mode = .relay
     c.scenarios = scenarios
-    return (try GmailTestServer(c), dir)
+    return (try GmailTestServer(c), dir.path)
   }
 
-  static func rig() throws -> (GmailTestServer, String) {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qr-\(UUID().uuidString)")
-    var c = GmailTestServerConfiguration(stateDirectory: dir.path)
-    c.httpPort = nil
-    c.implicitTLSPort = nil
-    c.mode = .relay
-    return (try GmailTestServer(c), dir.path)
+  /// A runner over `store` with the injected clock, logging as `config` says.
+  static func runner(_ clock: Clock, _ config: Configuration, _ store: any QueueStore, access: QueueAccess? = nil) -> QueueRunner {
+    QueueRunner(
+      environment: environment(clock), config: config, store: store, transcript: nil, log: DeliveryLog(target: config.log),
+      access: access)
   }
 
   @Test("A server that is down: deferred 5 min, then 10, 20 … capped at 4 h; each attempt logged")
@@ -84,8 +82,7 @@ struct QueueRunnerTests {
     let store = InMemoryQueueStore()
     let log = dir + "/mail.log"
     let config = try Self.config(port: 1, caFile: server.caFile, logFile: log)
-    let runner = QueueRunner(
-      environment: Self.environment(clock), config: config, store: store, transcript: nil, log: DeliveryLog(target: config.log))
+    let runner = Self.runner(clock, config, store)
     let entry = try Self.enqueue(store, at: clock.now)
     var delays: [Int] = []
     for _ in 0..<8 {
@@ -126,13 +123,13 @@ struct QueueRunnerTests {
 
   @Test("The detached attempt of -odb: a refused recipient goes to failed/ and its notice is sent before it returns; the interactive attempt throws instead")
   func detachedAttempt() throws {
-    let (server, dir) = try Self.relay(scenarios: [.permanentRecipientFailure("bob@example.org")])
+    let (server, dir) = try Self.rig([.permanentRecipientFailure("bob@example.org")])
     defer { server.stop() }
     let clock = Clock()
     let store = InMemoryQueueStore()
-    let config = try Self.config(port: server.startTLSPort!, caFile: server.caFile, logFile: dir.path + "/mail.log")
+    let config = try Self.config(port: server.startTLSPort!, caFile: server.caFile, logFile: dir + "/mail.log")
     let environment = Self.environment(clock)
-    let runner = QueueRunner(environment: environment, config: config, store: store, transcript: nil, log: DeliveryLog(target: config.log))
+    let runner = Self.runner(clock, config, store)
 
     let interactive = try Self.enqueue(store, at: clock.now)
     let interactiveLock = try #require(try store.tryLock(interactive.id))
@@ -152,19 +149,18 @@ struct QueueRunnerTests {
     #expect(server.messages.count == 1)
     #expect(server.messages.first?.record.mailFrom == "" && server.messages.first?.record.recipients == ["alice@example.com"])
     #expect(try store.list().isEmpty)
-    let log = try String(contentsOfFile: dir.path + "/mail.log", encoding: .utf8)
+    let log = try String(contentsOfFile: dir + "/mail.log", encoding: .utf8)
     #expect(log.components(separatedBy: "status=bounced").count - 1 == 2 && log.contains("status=sent"))
   }
 
   @Test("A failure notice gives each recipient its own status and the server's reply (RFC 3464)")
   func perRecipientNotice() throws {
-    let (server, dir) = try Self.relay(scenarios: [.permanentRecipientFailure("bob@example.org"), .temporaryRecipientFailure("carol@example.org")])
+    let (server, dir) = try Self.rig([.permanentRecipientFailure("bob@example.org"), .temporaryRecipientFailure("carol@example.org")])
     defer { server.stop() }
     let clock = Clock()
     let store = InMemoryQueueStore()
-    let config = try Self.config(port: server.startTLSPort!, caFile: server.caFile, logFile: dir.path + "/mail.log")
-    let runner = QueueRunner(
-      environment: Self.environment(clock), config: config, store: store, transcript: nil, log: DeliveryLog(target: config.log))
+    let config = try Self.config(port: server.startTLSPort!, caFile: server.caFile, logFile: dir + "/mail.log")
+    let runner = Self.runner(clock, config, store)
     let draft = try store.create()
     try draft.append(Array("Hello.\r\n".utf8))
     let recipients = ["bob@example.org", "carol@example.org", "dave@example.org"]
