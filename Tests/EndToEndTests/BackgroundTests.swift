@@ -6,14 +6,6 @@ import Testing
 
 @Suite("Background delivery, through the real binary", .serialized)
 struct BackgroundTests {
-  /// A config with the queue on, a log file, `extra` top-level lines, and optionally another port.
-  static func config(_ rig: Rig, port: UInt16? = nil, timeout: String = "5s", extra: String = "", name: String) throws -> String {
-    var text = try String(contentsOfFile: try rig.config(timeout: timeout, name: name), encoding: .utf8)
-    text = text.replacingOccurrences(of: "queue = false", with: "log = \"file:\(rig.dir.path)/mail.log\"\n" + extra)
-    if let port { text = text.replacingOccurrences(of: "port = \(rig.server.startTLSPort!)", with: "port = \(port)") }
-    return try rig.write(name, text)
-  }
-
   /// Runs gsendmail and measures how long the caller waited (including for its output to end).
   static func timedSend(_ rig: Rig, _ arguments: [String], _ message: String = simpleMessage) throws -> (RunResult, TimeInterval) {
     let start = Date()
@@ -56,8 +48,8 @@ struct BackgroundTests {
     let rig = try Rig()
     let listener = try StalledListener()
     defer { listener.close() }
-    let stalled = try Self.config(rig, port: listener.port, timeout: "60s", name: "stalled.toml")
-    let live = try Self.config(rig, name: "live.toml")
+    let stalled = try QueueTests.queueConfig(rig, port: listener.port, timeout: "60s", name: "stalled.toml")
+    let live = try QueueTests.queueConfig(rig, name: "live.toml")
     let (r, waited) = try Self.timedSend(rig, ["-C", stalled, "-odb", "bob@example.org"])
     #expect(r.status == 0 && r.stderr.isEmpty, "\(r.stderr)")
     #expect(waited < 3, "the caller waited \(waited) s")
@@ -85,7 +77,7 @@ struct BackgroundTests {
   @Test("-odb against a live server: the child sends it exactly once and logs it as sent")
   func deliveredOnce() throws {
     let rig = try Rig()
-    let config = try Self.config(rig, name: "live.toml")
+    let config = try QueueTests.queueConfig(rig, name: "live.toml")
     let (r, _) = try Self.timedSend(rig, ["-C", config, "-odb", "bob@example.org"])
     #expect(r.status == 0 && r.stderr.isEmpty, "\(r.stderr)")
     #expect(Self.eventually { QueueTests.log(rig).contains("status=sent") })
@@ -99,7 +91,7 @@ struct BackgroundTests {
   @Test("-odb with the recipient refused (5xx at RCPT): exit 0, failed/, and a failure notice to the sender")
   func refusedRecipientBecomesNotice() throws {
     let rig = try Rig(scenarios: [.permanentRecipientFailure("nobody@example.org")])
-    let config = try Self.config(rig, name: "refusing.toml")
+    let config = try QueueTests.queueConfig(rig, name: "refusing.toml")
     let interactive = try rig.send(["-C", config, "-odi", "nobody@example.org"], simpleMessage)
     #expect(interactive.status == 67, "\(interactive.stderr)")
     let (r, _) = try Self.timedSend(rig, ["-C", config, "-odb", "nobody@example.org"])
@@ -110,10 +102,9 @@ struct BackgroundTests {
     let text = String(decoding: notice.data, as: UTF8.self)
     #expect(text.contains("Final-Recipient: rfc822; nobody@example.org") && text.contains("Hello Bob."))
     #expect(Self.eventually { Self.processes(containing: config).isEmpty })
-    let failed = try Harness.run(
-      Harness.binary("gsendmailctl"), ["queue", "list", "--failed", "--json", "-C", config], environment: rig.environment)
+    let failed = try QueueFlushTests.json(rig, config, failed: true)
     // The interactive message and the background one.
-    #expect(failed.out.components(separatedBy: "\"id\":").count - 1 == 2, "\(failed.out)")
+    #expect(failed.components(separatedBy: "\"id\":").count - 1 == 2, "\(failed)")
     #expect(QueueTests.log(rig).components(separatedBy: "status=bounced").count - 1 == 2, "\(QueueTests.log(rig))")
     #expect(try QueueTests.mailq(rig, config).contains("Mail queue is empty"))
   }
@@ -123,7 +114,7 @@ struct BackgroundTests {
     let rig = try Rig()
     let listener = try StalledListener()
     defer { listener.close() }
-    let background = try Self.config(rig, port: listener.port, timeout: "2s", extra: "delivery = \"background\"\n", name: "bg.toml")
+    let background = try QueueTests.queueConfig(rig, port: listener.port, timeout: "2s", extra: "delivery = \"background\"\n", name: "bg.toml")
     let (quick, quickWait) = try Self.timedSend(rig, ["-C", background, "bob@example.org"])
     #expect(quick.status == 0 && quickWait < 1.5, "\(quick.stderr) \(quickWait) s")
     let (slow, slowWait) = try Self.timedSend(rig, ["-C", background, "-odi", "bob@example.org"])

@@ -72,9 +72,7 @@ struct LocalNameTests {
         .replacingOccurrences(of: "password_file", with: "# password_file"))
     let r = try rig.send(["-C", config, "-f", "", "root"], Self.cronMessage)
     #expect(r.status == 67, "\(r.stderr)")
-    let failed = try Harness.run(
-      Harness.binary("gsendmailctl"), ["queue", "list", "--failed", "--json", "-C", config], environment: rig.environment)
-    let id = try #require(failed.out.range(of: "\"id\":\"").map { String(failed.out[$0.upperBound...].prefix { $0 != "\"" }) })
+    let id = try #require(try QueueTests.firstID(rig, config, failed: true))
     let queue = rig.dir.appendingPathComponent("state/gsendmail/queue").path
     #expect(
       r.stderr == "gsendmail: local recipient 'root' has no alias and no address to go to; add it to the aliases file "

@@ -6,12 +6,15 @@ import Testing
 
 @Suite("The queue, through the real binary", .serialized)
 struct QueueTests {
-  /// A config with the queue on and a log file.
-  static func queueConfig(_ rig: Rig, port: UInt16? = nil, extra: String = "") throws -> String {
-    let base = try String(contentsOfFile: try rig.config(), encoding: .utf8)
+  /// A config with the queue on, a log file, `extra` top-level lines, and optionally
+  /// another port and timeout, written as `name`.
+  static func queueConfig(
+    _ rig: Rig, port: UInt16? = nil, timeout: String = "5s", extra: String = "", name: String = "queue.toml"
+  ) throws -> String {
+    let base = try String(contentsOfFile: try rig.config(timeout: timeout, name: name), encoding: .utf8)
     var text = base.replacingOccurrences(of: "queue = false", with: "log = \"file:\(rig.dir.path)/mail.log\"\n" + extra)
     if let port { text = text.replacingOccurrences(of: "port = \(rig.server.startTLSPort!)", with: "port = \(port)") }
-    return try rig.write("queue.toml", text)
+    return try rig.write(name, text)
   }
 
   static func mailq(_ rig: Rig, _ config: String) throws -> String {
@@ -351,10 +354,10 @@ struct QueueTests {
   }
 
   /// The first queue ID `queue list --json` shows.
-  static func firstID(_ rig: Rig, _ config: String) throws -> String? {
-    let list = try Harness.run(Harness.binary("gsendmailctl"), ["queue", "list", "--json", "-C", config], environment: rig.environment)
-    guard let range = list.out.range(of: "\"id\":\"") else { return nil }
-    return String(list.out[range.upperBound...].prefix { $0 != "\"" })
+  static func firstID(_ rig: Rig, _ config: String, failed: Bool = false) throws -> String? {
+    let list = try QueueFlushTests.json(rig, config, failed: failed)
+    guard let range = list.range(of: "\"id\":\"") else { return nil }
+    return String(list[range.upperBound...].prefix { $0 != "\"" })
   }
 
   /// A port on 127.0.0.1 with nothing listening.

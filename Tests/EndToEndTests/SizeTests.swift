@@ -39,9 +39,7 @@ struct SizeTests {
     #expect(input.utf8.count < 30_000)
     let r = try rig.send(["-C", config, "bob@example.org"], input)
     #expect(r.status == 65, "\(r.stderr)")
-    let failed = try Harness.run(
-      Harness.binary("gsendmailctl"), ["queue", "list", "--failed", "--json", "-C", config], environment: rig.environment)
-    let id = try #require(failed.out.range(of: "\"id\":\"").map { String(failed.out[$0.upperBound...].prefix { $0 != "\"" }) })
+    let id = try #require(try QueueTests.firstID(rig, config, failed: true))
     let queue = rig.dir.appendingPathComponent("state/gsendmail/queue").path
     let size = Int(r.stderr.dropFirst("gsendmail: the message is ".count).prefix { $0.isNumber }) ?? 0
     #expect(size > 30_000, "\(r.stderr)")
