@@ -47,15 +47,21 @@ struct LocalNameTests {
     #expect(r.out == "root -> alice@example.com\nbob@example.org -> bob@example.org\n")
   }
 
-  @Test("A pattern account sends a local name to the envelope sender")
-  func patternAccountUsesSender() throws {
-    let rig = try Rig(mode: .relay)
+  /// The queue config with its account made a pattern (`*@example.com`) on an
+  /// IP-allow-listed relay (no AUTH).
+  static func patternConfig(_ rig: Rig) throws -> String {
     let base = try String(contentsOfFile: try QueueTests.queueConfig(rig), encoding: .utf8)
-    let config = try rig.write(
+    return try rig.write(
       "pattern.toml",
       base.replacingOccurrences(of: "from = \"alice@example.com\"", with: "from = \"*@example.com\"")
         .replacingOccurrences(of: "auth = \"password\"", with: "auth = \"none\"")
         .replacingOccurrences(of: "password_file", with: "# password_file"))
+  }
+
+  @Test("A pattern account sends a local name to the envelope sender")
+  func patternAccountUsesSender() throws {
+    let rig = try Rig(mode: .relay)
+    let config = try Self.patternConfig(rig)
     let r = try rig.send(["-C", config, "-f", "cron@example.com", "root"], Self.cronMessage)
     #expect(r.status == 0, "\(r.stderr)")
     #expect(rig.received.first?.record.recipients == ["cron@example.com"])
@@ -64,12 +70,7 @@ struct LocalNameTests {
   @Test("No address at all (a pattern account, the null sender): 67, kept in failed/, the error names where")
   func nowhereToGoIsKept() throws {
     let rig = try Rig(mode: .relay)
-    let base = try String(contentsOfFile: try QueueTests.queueConfig(rig), encoding: .utf8)
-    let config = try rig.write(
-      "pattern.toml",
-      base.replacingOccurrences(of: "from = \"alice@example.com\"", with: "from = \"*@example.com\"")
-        .replacingOccurrences(of: "auth = \"password\"", with: "auth = \"none\"")
-        .replacingOccurrences(of: "password_file", with: "# password_file"))
+    let config = try Self.patternConfig(rig)
     let r = try rig.send(["-C", config, "-f", "", "root"], Self.cronMessage)
     #expect(r.status == 67, "\(r.stderr)")
     let id = try #require(try QueueTests.firstID(rig, config, failed: true))
