@@ -8,23 +8,6 @@ struct GmailAPIEndpointTests {
   static let path = "/upload/gmail/v1/users/me/messages/send"
   static let message = "From: a@example.com\r\nTo: Bob <b@example.org>\r\nCc: c@example.org\r\nBcc: d@example.org\r\nSubject: s\r\n\r\nbody\r\n"
 
-  /// One request with raw header lines and a body.
-  static func request(port: UInt16, _ method: String, _ target: String, headers: [String], body: [UInt8] = [])
-    throws -> (status: Int, headers: String, body: String)
-  {
-    let connection = try TCPConnection.connect(host: "127.0.0.1", port: port, timeout: .seconds(10))
-    defer { connection.close() }
-    var head = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-    for line in headers { head += line + "\r\n" }
-    head += "Content-Length: \(body.count)\r\n\r\n"
-    try connection.write(Array(head.utf8) + body)
-    var response: [UInt8] = []
-    while try connection.read(into: &response) > 0 {}
-    let text = String(decoding: response, as: UTF8.self)
-    let parts = text.components(separatedBy: "\r\n\r\n")
-    return (Int(parts[0].split(separator: " ")[1]) ?? 0, parts[0], parts.dropFirst().joined(separator: "\r\n\r\n"))
-  }
-
   static func reason(_ body: String) throws -> String? {
     let object = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
     let errors = (object?["error"] as? [String: Any])?["errors"] as? [[String: Any]]
@@ -36,7 +19,7 @@ struct GmailAPIEndpointTests {
     let server = try startServer()
     defer { server.stop() }
     let port = try #require(server.httpPort)
-    let r = try Self.request(
+    let r = try httpRequest(
       port: port, "POST", Self.path + "?uploadType=media",
       headers: ["Authorization: Bearer ya29.AAAA", "Content-Type: message/rfc822"], body: Array(Self.message.utf8))
     #expect(r.status == 200, "\(r.body)")
@@ -52,25 +35,25 @@ struct GmailAPIEndpointTests {
     defer { server.stop() }
     let port = try #require(server.httpPort)
     let bytes = Array(Self.message.utf8)
-    let start = try Self.request(
+    let start = try httpRequest(
       port: port, "POST", Self.path + "?uploadType=resumable",
-      headers: ["Authorization: Bearer ya29.AAAA", "X-Upload-Content-Type: message/rfc822", "X-Upload-Content-Length: \(bytes.count)"])
+      headers: ["Authorization: Bearer ya29.AAAA", "X-Upload-Content-Type: message/rfc822", "X-Upload-Content-Length: \(bytes.count)"], body: [])
     #expect(start.status == 200)
     let location = try #require(
       start.headers.split(separator: "\r\n").first { $0.hasPrefix("Location: ") }?.dropFirst("Location: ".count))
     let target = String(location.drop { $0 != "/" }.dropFirst(2).drop { $0 != "/" })
     let half = bytes.count / 2
-    let first = try Self.request(
+    let first = try httpRequest(
       port: port, "PUT", target, headers: ["Content-Range: bytes 0-\(half - 1)/\(bytes.count)"], body: Array(bytes[..<half]))
     #expect(first.status == 308 && first.headers.contains("Range: bytes=0-\(half - 1)"))
     #expect(server.messages.isEmpty)
-    let last = try Self.request(
+    let last = try httpRequest(
       port: port, "PUT", target, headers: ["Content-Range: bytes \(half)-\(bytes.count - 1)/\(bytes.count)"],
       body: Array(bytes[half...]))
     #expect(last.status == 200, "\(last.body)")
     #expect(server.messages.first?.data == bytes)
     // The session is gone once complete.
-    #expect(try Self.request(port: port, "PUT", target, headers: [], body: bytes).status == 404)
+    #expect(try httpRequest(port: port, "PUT", target, headers: [], body: bytes).status == 404)
   }
 
   @Test("Token checks: unknown 401, a scope that cannot send 403 insufficientPermissions; no recipient 400")
@@ -79,19 +62,19 @@ struct GmailAPIEndpointTests {
     defer { server.stop() }
     let port = try #require(server.httpPort)
     let type = "Content-Type: message/rfc822"
-    var r = try Self.request(
+    var r = try httpRequest(
       port: port, "POST", Self.path + "?uploadType=media", headers: ["Authorization: Bearer nope", type],
       body: Array(Self.message.utf8))
     #expect(r.status == 401)
     #expect(try Self.reason(r.body) == "authError")
     server.setTokenEndpointBehavior(TokenEndpointBehavior(scope: "openid email"))
-    r = try Self.request(
+    r = try httpRequest(
       port: port, "POST", Self.path + "?uploadType=media", headers: ["Authorization: Bearer ya29.AAAA", type],
       body: Array(Self.message.utf8))
     #expect(r.status == 403)
     #expect(try Self.reason(r.body) == "insufficientPermissions")
     server.setTokenEndpointBehavior(TokenEndpointBehavior(scope: "https://www.googleapis.com/auth/gmail.send"))
-    r = try Self.request(
+    r = try httpRequest(
       port: port, "POST", Self.path + "?uploadType=media", headers: ["Authorization: Bearer ya29.AAAA", type],
       body: Array("Subject: none\r\n\r\nx\r\n".utf8))
     #expect(r.status == 400 && r.body.contains("Recipient address required"))
@@ -118,10 +101,10 @@ struct GmailAPIEndpointTests {
     defer { server.stop() }
     let port = try #require(server.httpPort)
     let headers = ["Authorization: Bearer ya29.AAAA", "Content-Type: message/rfc822"]
-    var r = try Self.request(port: port, "POST", Self.path + "?uploadType=media", headers: headers, body: Array(Self.message.utf8))
+    var r = try httpRequest(port: port, "POST", Self.path + "?uploadType=media", headers: headers, body: Array(Self.message.utf8))
     #expect(r.status == 429)
     #expect(try Self.reason(r.body) == "rateLimitExceeded")
-    r = try Self.request(port: port, "POST", Self.path + "?uploadType=media", headers: headers, body: Array(Self.message.utf8))
+    r = try httpRequest(port: port, "POST", Self.path + "?uploadType=media", headers: headers, body: Array(Self.message.utf8))
     #expect(r.status == 200)
   }
 }

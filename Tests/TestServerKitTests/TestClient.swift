@@ -70,20 +70,23 @@ final class SMTPTestClient {
   }
 }
 
-/// One HTTP request to the token endpoint; returns status and body.
-func httpRequest(port: UInt16, _ method: String, _ target: String, form: String? = nil)
-  throws -> (status: Int, headers: String, body: String)
-{
+/// One HTTP request to the test server: raw header lines, then a form (with its
+/// Content-Type) or a body; Content-Length is sent when there is either. Returns the
+/// status, the response head and the body.
+func httpRequest(
+  port: UInt16, _ method: String, _ target: String, form: String? = nil, headers: [String] = [], body: [UInt8]? = nil
+) throws -> (status: Int, headers: String, body: String) {
   let connection = try TCPConnection.connect(host: "127.0.0.1", port: port, timeout: .seconds(10))
   defer { connection.close() }
-  var request = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+  var head = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+  for line in headers { head += line + "\r\n" }
+  var payload = body
   if let form {
-    request +=
-      "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: \(form.utf8.count)\r\n\r\n\(form)"
-  } else {
-    request += "\r\n"
+    head += "Content-Type: application/x-www-form-urlencoded\r\n"
+    payload = Array(form.utf8)
   }
-  try connection.write(Array(request.utf8))
+  if let payload { head += "Content-Length: \(payload.count)\r\n" }
+  try connection.write(Array((head + "\r\n").utf8) + (payload ?? []))
   var response: [UInt8] = []
   while try connection.read(into: &response) > 0 {}
   let text = String(decoding: response, as: UTF8.self)
