@@ -148,3 +148,19 @@ make_cache() {
 	tar -C "$dir" --numeric-owner -cf - . | zstd -q -T0 -3 -o "$cache.tmp" -f
 	mv "$cache.tmp" "$cache"
 }
+
+# stage_save, stage_restore: around each stage, the system configuration and the queue
+# as earlier steps left them are set aside, and put back afterwards (what the stage
+# queued is dropped), so that a stage's sendmail -q or queue runner touches only its own
+# messages and no stage has to remember to clean up after itself.
+stage_save() {
+	sh_chroot 'cp -p /etc/gsendmail/config.toml /root/config.before-stage
+		mkdir -p /var/spool/gsendmail/entries /root/queue.before-stage
+		find /var/spool/gsendmail/entries -maxdepth 1 -type f -exec mv {} /root/queue.before-stage/ \;'
+}
+stage_restore() {
+	sh_chroot 'mv -f /root/config.before-stage /etc/gsendmail/config.toml
+		find /var/spool/gsendmail/entries -maxdepth 1 -type f -delete
+		find /root/queue.before-stage -maxdepth 1 -type f -exec mv {} /var/spool/gsendmail/entries/ \;
+		rmdir /root/queue.before-stage'
+}

@@ -345,15 +345,17 @@ send_checks
 #
 # Each file in packaging/chroot-stages/ is one stage (a deployment walk-through, the
 # hostile-user checks, ...), sourced in name order with the helpers above. A stage
-# starts its own test server and leaves /etc/gsendmail/config.toml and the queue as
-# it found them.
+# starts its own test server; the configuration and the queue are set aside before it
+# and put back after it (stage_save, stage_restore).
 if [ -x "$top/.build/release/gmail-test-server" ]; then
 	for stage in "$here"/chroot-stages/*.sh; do
 		[ -f "$stage" ] || continue
 		say "stage $(basename "$stage" .sh)"
+		stage_save
 		# shellcheck source=/dev/null
 		. "$stage"
 		stop_test_server
+		stage_restore
 	done
 fi
 

@@ -22,12 +22,7 @@ hostile_received() { ls "$hostile_state/records"/*.eml 2>/dev/null | wc -l; }
 
 # The token endpoint over HTTPS, trusted through the system store libcurl reads.
 bundle=/etc/ssl/certs/ca-certificates.crt
-# The queue as earlier stages left it goes aside (the login below would deliver it) and
-# comes back at the end.
-sh_chroot "cp -p /etc/gsendmail/config.toml /etc/gsendmail/config.toml.before-hostile
-	mkdir -p /var/spool/gsendmail/entries /root/queue.before-hostile
-	find /var/spool/gsendmail/entries -maxdepth 1 -type f -exec mv {} /root/queue.before-hostile/ \;
-	mkdir -p /etc/ssl/certs; touch $bundle; cp -p $bundle $bundle.before-hostile"
+sh_chroot "mkdir -p /etc/ssl/certs; touch $bundle; cp -p $bundle $bundle.before-hostile"
 cat "$hostile_state/ca.pem" >>"$root$bundle"
 cp "$hostile_state/ca.pem" "$root/etc/gsendmail/test-ca.pem"
 cat >"$root/etc/gsendmail/config.toml" <<CONFIG
@@ -202,13 +197,9 @@ check "hostile: the log has the command's stderr" \
 	sh_chroot 'grep "password_command of account pw failed (exit 1): cat: /etc/gsendmail/notes-of-root" \
 		/var/log/gsendmail.log'
 
-# Put things back: the configuration, the CA bundle; drop what this stage queued.
+# Put the CA bundle back and remove this stage's files.
 stop_test_server
-sh_chroot "mv /etc/gsendmail/config.toml.before-hostile /etc/gsendmail/config.toml
-	mv $bundle.before-hostile $bundle
+sh_chroot "mv $bundle.before-hostile $bundle
 	rm -f /etc/gsendmail/password /etc/gsendmail/test-ca.pem /var/log/gsendmail.log /tmp/message-hostile
-	rm -f /tmp/hostile-before /tmp/hostile-after; rm -rf /home/tester/attack
-	find /var/spool/gsendmail/entries -maxdepth 1 -type f -delete
-	find /root/queue.before-hostile -maxdepth 1 -type f -exec mv {} /var/spool/gsendmail/entries/ \;
-	rmdir /root/queue.before-hostile"
+	rm -f /tmp/hostile-before /tmp/hostile-after; rm -rf /home/tester/attack"
 rm -rf "$hostile_state"

@@ -15,17 +15,10 @@
 #   - with the server down the message is queued; with it back, sendmail -q
 #     delivers it at once.
 # Each step checks what the server recorded. Sourced by chroot-test.sh with its
-# helpers (check, sh_chroot, start_test_server, stop_test_server); leaves
-# /etc/gsendmail/config.toml and the queue as it found them.
+# helpers (check, sh_chroot, start_test_server, stop_test_server), which set the
+# configuration and the queue aside around it.
 
 walk_state=$root/tmp/walkthrough-server
-
-# The queue as earlier stages left it goes aside for the walk-through (whose sendmail -q
-# would try it) and comes back at the end.
-sh_chroot 'mkdir -p /root/queue.before-walk
-	find /var/spool/gsendmail/entries -maxdepth 1 -type f -exec mv {} /root/queue.before-walk/ \;' 
-walk_saved=/tmp/walkthrough-config.orig
-sh_chroot "cp -p /etc/gsendmail/config.toml $walk_saved"
 
 # A user outside group gsendmail cannot read the system configuration: status says
 # what to do about it.
@@ -188,10 +181,5 @@ check "walk-through: config check warns about it" \
 		printf "%s\n" "$err" | grep -q "^gsendmailctl: warning: \[account.alice\] group gsendmail cannot use /etc/gsendmail/alice.password"'
 sh_chroot 'rm -f /etc/gsendmail/alice.password'
 
-# Leave /etc/gsendmail as it was.
-sh_chroot "install -m 640 -o root -g gsendmail $walk_saved /etc/gsendmail/config.toml && rm -f $walk_saved /etc/gsendmail/test-ca.pem"
+sh_chroot 'rm -f /etc/gsendmail/test-ca.pem'
 rm -rf "$walk_state"
-
-sh_chroot 'find /var/spool/gsendmail/entries -maxdepth 1 -type f -delete
-	find /root/queue.before-walk -maxdepth 1 -type f -exec mv {} /var/spool/gsendmail/entries/ \;
-	rmdir /root/queue.before-walk'

@@ -10,19 +10,14 @@
 # split a line or forge one, and the shipped logrotate snippet rotates the file
 # so that every writer can still append to the new one.
 #
-# Leaves /etc/gsendmail/config.toml and the queue as it found them.
+# The configuration and the queue are set aside around the stage by chroot-test.sh.
 
 logfile_stage() {
 	local state=$root/tmp/test-server-logfile
 	local logfile=/var/log/gsendmail.log
 	start_test_server "$state" --user root@example.com --password chroot-log-password-7
 	cp "$state/ca.pem" "$root/etc/gsendmail/test-ca.pem"
-	# The queue left by earlier steps goes aside, so that the queue runner
-	# delivers only this stage's message; it comes back at the end.
 	sh_chroot "
-		cp -p /etc/gsendmail/config.toml /etc/gsendmail/config.toml.saved
-		mkdir -p /var/spool/gsendmail/entries /root/queue.saved
-		find /var/spool/gsendmail/entries -maxdepth 1 -type f -exec mv {} /root/queue.saved/ \;
 		rm -f $logfile
 		printf 'chroot-log-password-7\n' >/etc/gsendmail/password
 		chown root:gsendmail /etc/gsendmail/password
@@ -134,12 +129,7 @@ EOF
 
 	stop_test_server
 	rm -rf "$state" "$root/tmp/forged-line"
-	sh_chroot "
-		mv /etc/gsendmail/config.toml.saved /etc/gsendmail/config.toml
-		rm -f /etc/gsendmail/password /etc/gsendmail/test-ca.pem $logfile $logfile.*
-		find /var/spool/gsendmail/entries -maxdepth 1 -type f -delete
-		find /root/queue.saved -maxdepth 1 -type f -exec mv {} /var/spool/gsendmail/entries/ \;
-		rmdir /root/queue.saved"
+	sh_chroot "rm -f /etc/gsendmail/password /etc/gsendmail/test-ca.pem $logfile $logfile.*"
 	unset -f as_queue_runner after_rotate bs_session
 }
 logfile_stage
