@@ -60,6 +60,7 @@ start_test_server() {
 	local state=$1
 	shift
 	mkdir -p "$state"
+	server_state=$state
 	"$top/.build/release/gmail-test-server" --state-dir "$state" --tls-port off --http-port 0 "$@" \
 		>"$state/ready" 2>"$state/log" &
 	server_pid=$!
@@ -73,6 +74,9 @@ start_test_server() {
 	[ -n "$smtp_port" ] || die "the test server did not start: $(cat "$state/log")"
 	http_port=$(sed -n 's/^http 127.0.0.1:\([0-9]*\)$/\1/p' "$state/ready")
 }
+
+# received: how many messages the server start_test_server started last has recorded.
+received() { { ls "$server_state/records"/*.eml 2>/dev/null || true; } | wc -l; }
 
 # stop_test_server: ends the server start_test_server started.
 stop_test_server() {

@@ -288,14 +288,13 @@ send_checks() {
 		sed -i -e 's/^port = .*/port = $port/' -e 's/^auth = .*/auth = \"password\"/' /etc/gsendmail/config.toml
 		printf 'tls_ca_file = \"/etc/gsendmail/test-ca.pem\"\npassword_file = \"/etc/gsendmail/password\"\n' \
 			>>/etc/gsendmail/config.toml"
-	count() { ls "$state/records"/*.eml 2>/dev/null | wc -l; }
 	check "root: sendmail -t sends through the test server" \
 		sh_chroot '/usr/sbin/sendmail -t </tmp/message'
 	check "the server received root's message over TLS with AUTH" \
-		sh -c "[ \$(ls '$state/records'/*.eml | wc -l) -eq 1 ] && grep -q '\"tls\" : true' '$state/records/1.json' && grep -q PLAIN '$state/records/1.json'"
+		sh -c "[ $(received) -eq 1 ] && grep -q '\"tls\" : true' '$state/records/1.json' && grep -q PLAIN '$state/records/1.json'"
 	check "tester: sendmail -t sends through the system account (set-group-ID)" \
 		sh_tester '/usr/sbin/sendmail -t </tmp/message'
-	check "the server received tester's message" sh -c "[ \$(ls '$state/records'/*.eml | wc -l) -eq 2 ]"
+	check "the server received tester's message" sh -c "[ $(received) -eq 2 ]"
 	check "tester: cannot read the password file, the token cache or the spool" \
 		sh_tester '! cat /etc/gsendmail/password && ! ls /var/lib/gsendmail/tokens && ! ls /var/spool/gsendmail'
 	check "tester: -C on a gsendmail-group file is refused without echoing it" \
@@ -315,11 +314,11 @@ send_checks() {
 		sh_chroot 'cd /var/lib/gsendmail/tokens && ls -l
 			for f in test.json test.lock; do [ "$(stat -c %a:%G "$f")" = 660:gsendmail ] || exit 1; done'
 	local before
-	before=$(count)
+	before=$(received)
 	check "tester: sends through the system OAuth account, refreshing root's token" \
 		sh_tester '/usr/sbin/sendmail -t </tmp/message'
 	check "the server received tester's message with XOAUTH2" \
-		sh -c "[ \$(ls '$state/records'/*.eml | wc -l) -eq $((before + 1)) ] && grep -q XOAUTH2 '$state/records/$((before + 1)).json'"
+		sh -c "[ $(received) -eq $((before + 1)) ] && grep -q XOAUTH2 '$state/records/$((before + 1)).json'"
 	# Tester's refresh rewrote the second slot of root's file in place (generation 2), so
 	# the file is still root's.
 	check "the refreshed cache still belongs to root: tester cannot read the system tokens" \

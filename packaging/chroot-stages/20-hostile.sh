@@ -18,7 +18,6 @@ start_test_server "$hostile_state" --expires-in 30 --https-port 0 \
 	--refresh-token 1//chroot-refresh-token \
 	--user root@example.com --password chroot-app-password-42
 https_port=$(sed -n 's/^https 127.0.0.1:\([0-9]*\)$/\1/p' "$hostile_state/ready")
-hostile_received() { ls "$hostile_state/records"/*.eml 2>/dev/null | wc -l; }
 
 # The token endpoint over HTTPS, trusted through the system store libcurl reads.
 bundle=/etc/ssl/certs/ca-certificates.crt
@@ -95,11 +94,11 @@ attack() {
 }
 attack_once() {
 	local before after
-	before=$(hostile_received)
+	before=$(received)
 	sh_chroot 'find /var/lib/gsendmail /var/spool/gsendmail /etc/gsendmail /var/log /tmp -newer /tmp/message-hostile \
 		-type f ! -path "/tmp/hostile-server/*" ! -name "hostile-*" 2>/dev/null | sort >/tmp/hostile-before' || return 1
 	as_tester /usr/bin/env "$@" /usr/sbin/sendmail -t <"$root/tmp/message-hostile" || return 1
-	after=$(hostile_received)
+	after=$(received)
 	[ "$after" -eq $((before + 1)) ] || { echo "messages received: $before, then $after"; return 1; }
 	sh_tester 'cd ~/attack; ls -la --time=atime
 		[ "$(ls -A | sort | tr "\n" " ")" = "'"$attack_files"'" ] || { echo "new files in ~/attack"; exit 1; }
@@ -171,20 +170,20 @@ check "hostile: tester's From: ceo@example.com is refused (exit 77)" \
 		| /usr/sbin/sendmail -t || rc=$?; [ $rc -eq 77 ]'
 check "hostile: the server got nothing from ceo@example.com" \
 	sh -c "! grep -l 'ceo@example.com' '$hostile_state/records'/*.json"
-before=$(hostile_received)
+before=$(received)
 check "hostile: tester's -f tester@example.com (granted in allowed_senders) is sent" \
 	as_tester /usr/sbin/sendmail -f tester@example.com -t <"$root/tmp/message-hostile"
 check "hostile: root may send as ceo@example.com" \
 	sh_chroot '/usr/sbin/sendmail -f ceo@example.com -t </tmp/message-hostile'
 check "hostile: the server got both" \
-	sh -c "[ \$(ls '$hostile_state/records'/*.eml | wc -l) -eq $((before + 2)) ]"
+	sh -c "[ $(received) -eq $((before + 2)) ]"
 
 # password_command of the system account reads a gsendmail-group file, for tester too.
-before=$(hostile_received)
+before=$(received)
 check "hostile: tester sends through the password_command account" \
 	sh_tester '/usr/sbin/sendmail --account pw -t </tmp/message-hostile'
 check "hostile: that message arrived, with AUTH PLAIN" \
-	sh -c "[ \$(ls '$hostile_state/records'/*.eml | wc -l) -eq $((before + 1)) ] \
+	sh -c "[ $(received) -eq $((before + 1)) ] \
 		&& grep -q PLAIN '$hostile_state/records/$((before + 1)).json'"
 sh_chroot "sed -i 's|^password_command = .*|password_command = \"cat /etc/gsendmail/notes-of-root\"|' \
 	/etc/gsendmail/config.toml"

@@ -32,8 +32,6 @@ as_www() {
 		HOME=/var/www LANG=C.UTF-8 /bin/sh -ec "$1"
 }
 
-# walk_records: how many messages the server has recorded.
-walk_records() { { ls "$walk_state/records"/*.eml 2>/dev/null || true; } | wc -l; }
 
 # walk_arrived N ADDRESS: the server's message N went to ADDRESS.
 walk_arrived() {
@@ -81,7 +79,7 @@ walk_mode() {
 		sh_chroot "out=\$(gsendmailctl doctor $account || true); printf '%s\n' \"\$out\"
 			printf '%s\n' \"\$out\" | grep -q '^  ok    other users: '"
 	local n
-	n=$(walk_records)
+	n=$(received)
 	check "walk-through $name: root sends with sendmail -t" \
 		sh_chroot "printf 'To: bob@example.org\nSubject: walk $name root\n\nfrom root\n' | sendmail -t"
 	check "walk-through $name: root's message arrived for bob@example.org" walk_arrived $((n + 1)) bob@example.org
@@ -99,7 +97,7 @@ walk_mode() {
 	# A new server process numbers its messages from 1 again.
 	rm -rf "$walk_state/records"
 	walk_start "$@"
-	n=$(walk_records)
+	n=$(received)
 	check "walk-through $name: server back: sendmail -q delivers it at once" \
 		sh_chroot 'sendmail -q && mailq | grep -q "Mail queue is empty"'
 	check "walk-through $name: the queued message arrived for dave@example.org" walk_arrived $((n + 1)) dave@example.org

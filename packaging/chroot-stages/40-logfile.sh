@@ -59,7 +59,7 @@ EOF
 	check "log file: the queue runner (_gsendmail, group gsendmail) delivers it" \
 		as_queue_runner /usr/sbin/gsendmail -q
 	check "log file: the server received the three messages" \
-		sh -c "[ \$(ls '$state/records'/*.eml 2>/dev/null | wc -l) -eq 3 ]"
+		sh -c "[ $(received) -eq 3 ]"
 	check "log file: root, tester and queue runner lines, sent, in this order" sh_chroot "
 		cat $logfile
 		test \"\$(sed -n 's/.* to=<\([^>]*\)> .* status=sent .*/\1/p' $logfile | tr '\n' ' ')\" = \\
