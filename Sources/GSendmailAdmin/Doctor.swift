@@ -151,12 +151,8 @@ public struct Doctor {
       return DoctorCheck("config", .fail, "\(path) \(problem)", fix: fix)
     case .notFound:
       return DoctorCheck("config", .fail, "\(error)")
-    case .unreadable(let path, let reason) where reason.hasSuffix("group gsendmail"):
-      // Not a fault in the file: this user may not read it.
-      let cut = String(reason.prefix { $0 != ";" })
-      return DoctorCheck(
-        "config", .fail, "cannot read \(path): \(cut)",
-        fix: "run this as root (sudo), or add this user to group gsendmail")
+    case .systemConfigDenied(let path, let reason):
+      return DoctorCheck("config", .fail, "cannot read \(path): \(reason)", fix: SetupGuide.groupAccessHint)
     default:
       return DoctorCheck("config", .fail, "\(error)", fix: "correct the file; see gsendmail.conf(5)")
     }

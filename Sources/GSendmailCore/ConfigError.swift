@@ -7,6 +7,9 @@ public enum ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
   case notFound(searched: [String])
   /// A file named explicitly (`-C`, `$GSENDMAIL_CONFIG`) does not exist or cannot be read.
   case unreadable(path: String, reason: String)
+  /// The system configuration, which this caller may not read: not a fault in the file
+  /// (gsendmailctl runs with the caller's groups, not group gsendmail).
+  case systemConfigDenied(path: String, reason: String)
   /// TOML syntax error.
   case syntax(path: String, line: Int, column: Int, message: String)
   /// A key that does not exist; `suggestion` is the nearest valid key.
@@ -31,6 +34,8 @@ public enum ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
         + "create one from \(SetupGuide.exampleConfig), see gsendmail.conf(5) and \(SetupGuide.setupDoc)"
     case .unreadable(let path, let reason):
       return "cannot read \(path): \(reason)"
+    case .systemConfigDenied(let path, let reason):
+      return "cannot read \(path): \(reason); \(SetupGuide.groupAccessHint)"
     case .syntax(let path, let line, let column, let message):
       return "\(path):\(line):\(column): \(message)"
     case .unknownKey(let path, let line, let key, let suggestion):

@@ -21,6 +21,8 @@ public struct SetupGuide {
 
   /// The example configuration the package installs.
   public static let exampleConfig = "/usr/share/doc/gsendmail/examples/config.toml"
+  /// What a user outside group `gsendmail` is told who needs the system account's files.
+  public static let groupAccessHint = "run this as root (sudo), or add this user to group gsendmail"
   /// Where the mode-by-mode guide is installed.
   public static let setupDoc = "/usr/share/doc/gsendmail/setup.md"
 
@@ -42,7 +44,7 @@ public struct SetupGuide {
   public func unreadableFix(_ path: String, uid: UInt32, userName: String) -> String {
     guard isSystem else { return "make it yours and private: chmod 600 \(path)" }
     if uid == 0 { return "let the gsendmail group read it: chown root:gsendmail \(path) && chmod 640 \(path)" }
-    return "run this as root (sudo), or add this user to group gsendmail (adduser \(userName) gsendmail)"
+    return Self.groupAccessHint + " (adduser \(userName) gsendmail)"
   }
 
   /// The Google Cloud steps for an OAuth client, and the config line that names it.

@@ -44,10 +44,7 @@ public enum ConfigLocator {
       } catch {
         // The system file is root:gsendmail 0640: gsendmail reads it set-group-ID, but
         // gsendmailctl runs with the caller's own groups.
-        if isSystem && error.errno == EACCES {
-          throw .unreadable(
-            path: path, reason: error.reason + "; run this as root (sudo), or add this user to group gsendmail")
-        }
+        if isSystem && error.errno == EACCES { throw .systemConfigDenied(path: path, reason: error.reason) }
         throw .unreadable(path: path, reason: error.reason)
       }
       let config = try ConfigParser.parse(utf8: bytes, path: path, home: env.home, isSystem: isSystem)
