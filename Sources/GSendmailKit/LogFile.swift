@@ -50,12 +50,9 @@ enum LogFile {
       // Only root's own files: a file someone else placed there keeps its owner's choice.
       guard info.st_uid == 0 else { return }
     }
-    if shared, getuid() == 0, let group = gsendmailGroup, info.st_gid != group {
+    if shared, getuid() == 0, let group = QueueAccess.groupID, info.st_gid != group {
       _ = fchown(fd, uid_t.max, group)
     }
     if info.st_mode & 0o7777 != mode { _ = fchmod(fd, mode) }
   }
-
-  /// Group `gsendmail`'s id, looked up once per process.
-  private static let gsendmailGroup: gid_t? = getgrnam("gsendmail").map { $0.pointee.gr_gid }
 }

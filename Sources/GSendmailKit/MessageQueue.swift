@@ -60,7 +60,7 @@ package enum MessageQueue {
       makeDirectories(directory, below: base)
     }
     let policy: QueueDirectoryPolicy =
-      config.isSystem ? .system(group: getgrnam("gsendmail").map { $0.pointee.gr_gid }) : .perUser
+      config.isSystem ? .system(group: QueueAccess.groupID) : .perUser
     return FileQueueStore(
       directory: directory, policy: policy,
       quarantinesCorruptEntries: QueueAccess.runner(config, environment).isUnrestricted)

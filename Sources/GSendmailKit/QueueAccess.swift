@@ -54,14 +54,16 @@ package struct QueueAccess: Equatable {
 
   static func isQueueUser(_ uid: UInt32) -> Bool { queueUserID == uid }
 
+  /// Group `gsendmail`'s id, looked up once per process.
+  package static let groupID: gid_t? = getgrnam(groupName).map { $0.pointee.gr_gid }
+
   /// The queue user's uid, looked up once per process.
   private static let queueUserID: UInt32? = getpwnam(queueUserName).map { $0.pointee.pw_uid }
 
   /// Whether the real group or a supplementary group of the caller is `gsendmail` (the
   /// effective group of the set-group-ID binary does not count).
   static func isGroupMember(_ environment: Environment) -> Bool {
-    guard let group = getgrnam(groupName) else { return false }
-    let gid = group.pointee.gr_gid
+    guard let gid = groupID else { return false }
     if environment.gid == gid { return true }
     let count = getgroups(0, nil)
     guard count > 0 else { return false }
