@@ -26,7 +26,6 @@ public struct Control {
   }
 
   func runner(verbose: Bool, stderr: OutputSink?) -> QueueRunner {
-    // Deliveries are logged as gsendmail's, whichever program made them.
     QueueRunner(
       environment: environment, config: config, store: store,
       transcript: verbose ? { stderr?.write("gsendmailctl: \($0)\n") } : nil,

@@ -3,8 +3,9 @@
 // check who may read a file holding secrets, and read a file with the caller's
 // own group when running setgid. Failures are returned as errno text.
 
-#if canImport(Glibc)
 import GSendmailCore
+
+#if canImport(Glibc)
 import Glibc
 #endif
 

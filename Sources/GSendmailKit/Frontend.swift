@@ -3,8 +3,9 @@
 // and every error ends here as one stderr line and the exit code that
 // ExitStatus chooses.
 
-#if canImport(Glibc)
 import GSendmailCore
+
+#if canImport(Glibc)
 import Glibc
 #endif
 import CShim
