@@ -51,8 +51,7 @@ struct QueueFlushTests {
   func umask777() throws {
     let rig = try Rig()
     let config = try QueueTests.queueConfig(rig)
-    let message = rig.dir.appendingPathComponent("message").path
-    try Data(simpleMessage.utf8).write(to: URL(fileURLWithPath: message))
+    let message = try rig.write("message", simpleMessage)
     let r = try Harness.run(
       "/bin/sh", ["-c", "umask 777 && exec '\(Self.gsendmail)' -C '\(config)' -odq bob@example.org <'\(message)'"],
       environment: rig.environment)
@@ -137,8 +136,7 @@ struct QueueFlushTests {
     }
     #expect(rig.received.count == 2)
     // On a terminal, the caller is told why the message waits.
-    let message = rig.dir.appendingPathComponent("message").path
-    try Data(simpleMessage.utf8).write(to: URL(fileURLWithPath: message))
+    let message = try rig.write("message", simpleMessage)
     let tty = try Harness.run(
       "/usr/bin/script", ["-qec", "'\(Self.gsendmail)' -C '\(config)' bob@example.org <'\(message)'", "/dev/null"],
       environment: rig.environment)
