@@ -115,7 +115,7 @@ final class SubmissionPolicy: SMTPServerPolicy {
   static func isTooBig(_ error: any Error) -> Bool {
     if let kept = error as? KeptInFailed { return isTooBig(kept.underlying) }
     if case .messageTooLarge = error as? MessageError { return true }
-    if case .messageRejected(_, tooBig: true, _) = error as? DeliveryFailure { return true }
+    if (error as? DeliveryFailure)?.kind == .messageRejected(tooBig: true) { return true }
     return false
   }
 
