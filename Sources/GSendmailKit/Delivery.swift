@@ -124,19 +124,17 @@ package struct Delivery {
     case .refuse(let refusal):
       throw BadMessage(describeRefusal(refusal))
     case .quotedPrintable:
-      return MessageBytes(header: try quotedPrintableHeader(message.header), body: body, quotedPrintable: true)
+      return MessageBytes(
+        header: HeaderPreparer.serialised(try quotedPrintableFields(message.fields)), body: body, quotedPrintable: true)
     case .sevenBit, .eightBitMIME:
       return MessageBytes(header: message.header, body: body, quotedPrintable: false)
     }
   }
 
-  /// The prepared header rewritten for a quoted-printable body.
-  package static func quotedPrintableHeader(_ header: [UInt8]) throws -> [UInt8] {
-    var scanner = MessageScanner()
-    try scanner.push(header)
-    let fields = try scanner.finish().fields
+  /// The prepared header's fields rewritten for a quoted-printable body.
+  static func quotedPrintableFields(_ fields: [HeaderField]) throws -> [HeaderField] {
     do {
-      return try HeaderPreparer.reencodedAsQuotedPrintable(fields)
+      return try HeaderPreparer.reencodedFieldsAsQuotedPrintable(fields)
     } catch {
       throw BadMessage("cannot re-encode the message: \(describe(error))")
     }

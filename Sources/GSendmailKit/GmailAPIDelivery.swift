@@ -139,10 +139,7 @@ package struct GmailAPIDelivery {
   /// name exactly the envelope recipients.
   /// - Throws: `BadMessage` when it cannot be.
   func uploadHeader(_ message: PreparedMessage, quotedPrintable: Bool) throws -> [UInt8] {
-    let header = quotedPrintable ? try Delivery.quotedPrintableHeader(message.header) : message.header
-    var scanner = MessageScanner()
-    try scanner.push(header)
-    let fields = try scanner.finish().fields
+    let fields = quotedPrintable ? try Delivery.quotedPrintableFields(message.fields) : message.fields
     do {
       var resolved: [String: [String]] = [:]
       let names = try APIRecipientReconciler.localNames(in: fields)

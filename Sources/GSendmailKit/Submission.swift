@@ -31,10 +31,11 @@ package struct PreparedMessage {
   /// Recipients as addr-specs, duplicates removed.
   var recipients: [String]
   var account: Account
-  /// The prepared header section, CRLF, ending with the empty line.
-  var header: [UInt8]
-  /// The header fields as read (for re-encoding decisions at send time).
+  /// The prepared header's fields as they go on the wire (for the encoding decision, the
+  /// re-encoding for a quoted-printable body, and the Gmail API's recipients).
   var fields: [HeaderField]
+  /// The prepared header section, CRLF, ending with the empty line: `fields` serialised.
+  var header: [UInt8]
   /// Statistics of the body as read.
   var body: BodyStatistics
   /// DSN parameters from `-N`, `-R`, `-V`.
@@ -209,15 +210,15 @@ package struct Submission {
       fromAddress: fromAddress, fromDisplayName: invocation.fullName ?? account.displayName,
       date: DateStamp(epochSeconds: Int64(now.seconds), utcOffsetMinutes: now.zoneOffsetMinutes),
       messageIDUniquePart: uniqueID(seconds: now.seconds), messageIDDomain: domain)
-    let header: [UInt8]
+    let prepared: [HeaderField]
     do {
-      header = try HeaderPreparer.prepare(fields, options: options, quotedPrintable: false)
+      prepared = try HeaderPreparer.preparedFields(fields, options: options)
     } catch {
       throw BadMessage("cannot prepare the header: \(describe(error))")
     }
     return PreparedMessage(
-      sender: sender, recipients: recipients, account: account, header: header, fields: fields,
-      body: body, dsn: dsn)
+      sender: sender, recipients: recipients, account: account, fields: prepared,
+      header: HeaderPreparer.serialised(prepared), body: body, dsn: dsn)
   }
 
   /// The account and the envelope sender (empty for the null sender) of a message.
