@@ -67,7 +67,8 @@ enum GmailAPIOutcome: Equatable {
     let json = try? JSON.parse(body, maximumBytes: 64 * 1024)
     if status / 100 == 2 {
       guard let id = json?["id"]?.stringValue, !id.isEmpty else {
-        return .temporary(GmailAPIRefusal(status: status, reason: nil, message: "", verdict: .noMessageID, account: account))
+        return .temporary(
+          GmailAPIRefusal(status: status, reason: nil, message: "", verdict: .noMessageID, account: account))
       }
       return .sent(id: id)
     }
