@@ -177,6 +177,18 @@ public struct DeliveryFailure: Error, Equatable, Sendable {
     return ServerReply(reply)
   }
 
+  /// The permanent RFC 3463 status of the reply that refused the recipients or the
+  /// message, when the server gave one.
+  public var refusalStatus: String? {
+    switch kind {
+    case .recipientsRejected, .messageRejected:
+      guard let status = smtpReply?.enhancedStatus, status.statusClass == 5 else { return nil }
+      return "\(status)"
+    default:
+      return nil
+    }
+  }
+
   /// What the server answered each recipient it did not accept.
   public var recipientReplies: [RecipientReply] {
     guard case .recipientsRejected(let results)? = smtpFailure else { return [] }

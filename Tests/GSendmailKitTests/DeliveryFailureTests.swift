@@ -227,10 +227,15 @@ struct DeliveryFailureTests {
         + "SMTP needs https://mail.google.com/: run gsendmailctl login alice, or set route = \"gmail-api\")")
   }
 
-  @Test("-bs: the reply follows the kind")
+  @Test("-bs: the reply follows the kind, with the status the server gave")
   func smtpServerReplies() {
-    #expect(
-      SubmissionPolicy.reply(for: Self.smtp(.rejected(Self.reply(550, "5.1.1 x"), during: .endOfData))).code == 554)
+    let refused = SubmissionPolicy.reply(for: Self.smtp(.rejected(Self.reply(550, "5.7.1 spam"), during: .endOfData)))
+    #expect(refused.code == 554 && refused.enhancedCode == "5.7.1")
+    let unknown = SubmissionPolicy.reply(
+      for: Self.smtp(.recipientsRejected([RecipientResult(recipient: "b@example.org", reply: Self.reply(550, "5.1.2 x"))])))
+    #expect(unknown.code == 550 && unknown.enhancedCode == "5.1.2")
+    let bare = SubmissionPolicy.reply(for: Self.smtp(.rejected(Self.reply(554, "no"), during: .endOfData)))
+    #expect(bare.code == 554 && bare.enhancedCode == "5.0.0")
     #expect(
       SubmissionPolicy.reply(for: Self.smtp(.rejected(Self.reply(552, "5.3.4 x"), during: .endOfData))).code == 552)
     #expect(SubmissionPolicy.reply(for: DeliveryFailure.from(TokenError.notLoggedIn(account: "a"))).code == 451)
