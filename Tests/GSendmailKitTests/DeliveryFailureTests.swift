@@ -232,7 +232,8 @@ struct DeliveryFailureTests {
     let refused = SubmissionPolicy.reply(for: Self.smtp(.rejected(Self.reply(550, "5.7.1 spam"), during: .endOfData)))
     #expect(refused.code == 554 && refused.enhancedCode == "5.7.1")
     let unknown = SubmissionPolicy.reply(
-      for: Self.smtp(.recipientsRejected([RecipientResult(recipient: "b@example.org", reply: Self.reply(550, "5.1.2 x"))])))
+      for: Self.smtp(
+        .recipientsRejected([RecipientResult(recipient: "b@example.org", reply: Self.reply(550, "5.1.2 x"))])))
     #expect(unknown.code == 550 && unknown.enhancedCode == "5.1.2")
     let bare = SubmissionPolicy.reply(for: Self.smtp(.rejected(Self.reply(554, "no"), during: .endOfData)))
     #expect(bare.code == 554 && bare.enhancedCode == "5.0.0")
