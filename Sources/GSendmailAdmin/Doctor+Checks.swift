@@ -250,7 +250,7 @@ extension Doctor {
     do {
       session = try delivery.openSession(probe, sender: sender, relay: &relay)
     } catch {
-      return stages.failureChecks(errorText(error), account: account, heloName: heloName)
+      return stages.failureChecks(error, account: account, heloName: heloName)
     }
     let tls = session.connection.tlsSummary
     let capabilities = session.client.capabilities
@@ -342,8 +342,6 @@ final class SessionStages {
   private(set) var tls: String?
   /// The verb of the last command sent (`EHLO`, `AUTH`, …).
   private(set) var lastCommand: String?
-  /// The code of the last reply received.
-  private(set) var lastReplyCode: Int?
 
   func note(_ event: SessionEvent) {
     switch event {
@@ -353,20 +351,20 @@ final class SessionStages {
       tls = summary
     case .command(let verb, _):
       lastCommand = verb
-      lastReplyCode = nil
       if verb == "STARTTLS" { startTLSSent = true }
       if verb == "AUTH" { authSent = true }
-    case .reply(let reply):
-      lastReplyCode = reply.code
+    case .reply:
+      break
     case .body:
       lastCommand = "."
-      lastReplyCode = nil
     }
   }
 
-  /// The tcp, tls and smtp lines for a session that failed with `error`, the failure
-  /// placed at the step the transcript reached.
-  func failureChecks(_ error: String, account: Account, heloName: String) -> [DoctorCheck] {
+  /// The tcp, tls and smtp lines for a session that failed with `failure`, the failure
+  /// placed at the step the session reached; a reply that refused EHLO or HELO is read
+  /// from the failure itself.
+  func failureChecks(_ failure: any Error, account: Account, heloName: String) -> [DoctorCheck] {
+    let error = errorText(failure)
     guard connected else {
       return [
         DoctorCheck(
@@ -379,7 +377,8 @@ final class SessionStages {
       ]
     }
     let tcp = DoctorCheck("tcp", .ok, "connected to \(account.host) port \(account.port)")
-    let heloRejected = (lastCommand == "EHLO" || lastCommand == "HELO") && (lastReplyCode.map { $0 >= 400 } ?? false)
+    let refused = failure as? DeliveryFailure
+    let heloRejected = refused?.smtpReply != nil && (refused?.phase == .ehlo || refused?.phase == .helo)
     if tls == nil && !heloRejected
       && (startTLSSent || account.tls == .implicit || lastCommand == "EHLO" || lastCommand == "HELO")
     {

@@ -16,8 +16,8 @@ struct Credentials {
 
   /// Gives the SMTP session its credential; nil when there is none (the session then
   /// fails with the server's rejection).
-  /// - Throws: `DeliveryFailure.temporary` (token endpoint unreachable, 5xx, a failing
-  ///   password command), `.authentication` (no token yet, `invalid_grant`),
+  /// - Throws: `DeliveryFailure` of kind `.temporary` (token endpoint unreachable, 5xx, a
+  ///   failing password command), `.authentication` (no token yet, `invalid_grant`),
   ///   `ConfigError` (a client or key file that is wrong).
   func provide(forceRefresh: Bool) throws -> Credential? {
     switch account.auth {
@@ -55,14 +55,15 @@ struct Credentials {
       store.notice = { FileDescriptorSink(fd: 2).write("gsendmail: \($0)\n") }
       return try store.accessToken(account: account.name, grant: grant, forceRefresh: forceRefresh)
     } catch let error as TokenError {
-      // libcurl that cannot be loaded (no descriptors left, say) is this process's
-      // trouble, not the account's: not a delivery attempt.
-      if case .http(.libraryUnavailable) = error { throw DeliveryFailure.resource(errorText(error)) }
-      switch error.kind {
-      case .temporary: throw DeliveryFailure.temporary(errorText(error))
-      case .authentication: throw DeliveryFailure.authentication(errorText(error))
-      case .configuration: throw ConfigError.badSecretFile(path: "[account.\(account.name)]", problem: errorText(error))
+      if error.kind == .configuration, !isLibraryUnavailable(error) {
+        throw ConfigError.badSecretFile(path: "[account.\(account.name)]", problem: "\(error)")
       }
+      throw DeliveryFailure.from(error)
     }
+  }
+
+  private func isLibraryUnavailable(_ error: TokenError) -> Bool {
+    if case .http(.libraryUnavailable(_)) = error { return true }
+    return false
   }
 }

@@ -52,12 +52,12 @@ package struct Delivery {
         credentials: credentials.provide, transcript: transcript, observer: observer, connectedRelay: &relay)
       if account.auth != .none { AuthFailureRecord.clear(directory: tokens, account: account.name) }
       return session
-    } catch let failure as DeliveryFailure {
-      guard case .authentication(let reason) = failure else { throw failure }
-      let text = reason + GmailAPIDelivery.smtpScopeHint(account, config: config, environment: environment)
-      AuthFailureRecord(time: environment.now().seconds, reason: text).write(
+    } catch var failure as DeliveryFailure {
+      guard failure.kind == .authentication else { throw failure }
+      failure.scopeShortfall = GmailAPIDelivery.scopeShortfall(account, config: config, environment: environment)
+      AuthFailureRecord(time: environment.now().seconds, reason: failure.description).write(
         directory: tokens, account: account.name, create: !config.isSystem)
-      throw DeliveryFailure.authentication(text)
+      throw failure
     }
   }
 
@@ -73,7 +73,7 @@ package struct Delivery {
   }
 
   /// Sends one message in an open session.
-  /// - Throws: `DeliveryFailure.messageRejected(tooBig: true)` before `MAIL` when the
+  /// - Throws: `a `DeliveryFailure` of kind `.messageRejected(tooBig: true)`` before `MAIL` when the
   ///   message as it would be sent is over `max_message_size` or the server's SIZE.
   package func send(_ message: PreparedMessage, body: ByteSource, in session: SMTPSession) throws -> SMTPReply {
     let capabilities = session.client.capabilities
@@ -90,7 +90,7 @@ package struct Delivery {
   /// - Parameters:
   ///   - limit: `max_message_size`.
   ///   - serverLimit: The server's SIZE, when it gave one.
-  /// - Throws: `DeliveryFailure.messageRejected(tooBig: true)` when the message grew past
+  /// - Throws: `a `DeliveryFailure` of kind `.messageRejected(tooBig: true)`` when the message grew past
   ///   a limit in preparation; `BadMessage` when it cannot be sent as it is.
   static func wire(
     _ message: PreparedMessage, body: ByteSource, decision: TransferEncodingDecision, limit: Int, serverLimit: Int?
@@ -101,18 +101,13 @@ package struct Delivery {
       size = 0
       try source.stream { size += $0.count }
     }
-    let asSent =
-      "the message is \(size) bytes as it would be sent"
-      + (source.quotedPrintable
-        ? " (re-encoded as quoted-printable for a server without 8BITMIME or for a line over 998 octets)" : "")
-    if size > limit {
-      throw DeliveryFailure.messageRejected(
-        asSent + ", over max_message_size (\(limit) bytes); it was not sent", tooBig: true)
+    func over(_ limit: Int, isServerLimit: Bool) -> DeliveryFailure {
+      DeliveryFailure(
+        .messageRejected(tooBig: true),
+        .overSize(.init(size: size, quotedPrintable: source.quotedPrintable, limit: limit, isServerLimit: isServerLimit)))
     }
-    if let serverLimit, size > serverLimit {
-      throw DeliveryFailure.messageRejected(
-        asSent + ", over the server's SIZE limit (\(serverLimit) bytes); it was not sent", tooBig: true)
-    }
+    if size > limit { throw over(limit, isServerLimit: false) }
+    if let serverLimit, size > serverLimit { throw over(serverLimit, isServerLimit: true) }
     var envelope = message.envelope(for: decision)
     envelope.size = size
     return (source, envelope)
@@ -129,19 +124,17 @@ package struct Delivery {
     case .refuse(let refusal):
       throw BadMessage(describeRefusal(refusal))
     case .quotedPrintable:
-      return MessageBytes(header: try quotedPrintableHeader(message.header), body: body, quotedPrintable: true)
+      return MessageBytes(
+        header: HeaderPreparer.serialised(try quotedPrintableFields(message.fields)), body: body, quotedPrintable: true)
     case .sevenBit, .eightBitMIME:
       return MessageBytes(header: message.header, body: body, quotedPrintable: false)
     }
   }
 
-  /// The prepared header rewritten for a quoted-printable body.
-  package static func quotedPrintableHeader(_ header: [UInt8]) throws -> [UInt8] {
-    var scanner = MessageScanner()
-    try scanner.push(header)
-    let fields = try scanner.finish().fields
+  /// The prepared header's fields rewritten for a quoted-printable body.
+  static func quotedPrintableFields(_ fields: [HeaderField]) throws -> [HeaderField] {
     do {
-      return try HeaderPreparer.reencodedAsQuotedPrintable(fields)
+      return try HeaderPreparer.reencodedFieldsAsQuotedPrintable(fields)
     } catch {
       throw BadMessage("cannot re-encode the message: \(describe(error))")
     }

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
-// How transport and SMTP failures become delivery outcomes, with a message that
-// says what happened and what to do, quoting the server's reply.
+// The kind of each transport, SMTP and token failure: what it means for the exit code
+// and the queue. The failure keeps the error itself as its cause; the text is made from
+// it in DeliveryFailure+Text.swift.
 
-import GSendmailCore
+import HTTPClient
 import MailQueue
 import SMTPCore
+import TokenStore
 import Transport
 
 extension DeliveryFailure {
@@ -20,91 +22,63 @@ extension DeliveryFailure {
   static func from(_ error: TransportError) -> DeliveryFailure {
     switch error {
     case .tlsLibraryUnavailable:
-      return .resource("\(error)")
+      return DeliveryFailure(.resource, .transport(error))
     case .connect(_, _, let code) where QueueError.isResourceErrno(code):
-      return .resource("\(error)")
+      return DeliveryFailure(.resource, .transport(error))
     case .io(let code) where QueueError.isResourceErrno(code):
-      return .resource("\(error)")
-    case .certificate(let detail):
-      return .temporary("server certificate rejected (\(detail)); no credentials were sent")
+      return DeliveryFailure(.resource, .transport(error))
     default:
-      return .temporary("\(error)")
+      return DeliveryFailure(.temporary, .transport(error))
     }
   }
 
   static func from(_ failure: SMTPFailure) -> DeliveryFailure {
-    func quote(_ reply: SMTPReply) -> String { reply.lines.map { "\(reply.code) \($0)" }.joined(separator: " / ") }
-    if let limit = failure.sendingLimit {
-      return .limited(limit, "\(limit.label): \(failure.reply.map(quote) ?? "\(failure)")")
-    }
+    DeliveryFailure(kind(of: failure), .smtp(failure))
+  }
+
+  /// A token failure met while delivering. (A configuration problem is a `ConfigError`,
+  /// which the caller makes.)
+  static func from(_ error: TokenError) -> DeliveryFailure {
+    // libcurl that cannot be loaded (no descriptors left, say) is this process's
+    // trouble, not the account's: not a delivery attempt.
+    if case .http(.libraryUnavailable(_)) = error { return DeliveryFailure(.resource, .token(error)) }
+    return DeliveryFailure(error.kind == .authentication ? .authentication : .temporary, .token(error))
+  }
+
+  /// What an SMTP failure means: a 4xx is temporary wherever it came; a 5xx refuses the
+  /// account (AUTH), the recipients, or the message.
+  static func kind(of failure: SMTPFailure) -> Kind {
+    if let limit = failure.sendingLimit { return .limited(limit) }
     switch failure {
-    case .connectionClosed(let phase):
-      return .temporary("the server closed the connection during \(phase)")
-    case .protocolViolation(let violation):
-      return .protocolViolation("the server broke the SMTP protocol: \(violation)")
+    case .connectionClosed:
+      return .temporary
+    case .protocolViolation:
+      return .protocolViolation
     case .missingCapability(let capability):
       switch capability {
-      case .startTLS:
-        return .temporary("the server does not offer STARTTLS, and gsendmail never sends mail without TLS")
-      case .auth(let mechanism):
-        return .temporary("the server does not offer AUTH \(mechanism)")
-      case .eightBitMIME:
-        return .messageRejected("the message needs 8BITMIME, which the server does not offer", tooBig: false)
-      case .smtpUTF8:
-        return .messageRejected("an address needs SMTPUTF8, which the server does not offer", tooBig: false)
+      case .startTLS, .auth: return .temporary
+      case .eightBitMIME, .smtpUTF8: return .messageRejected(tooBig: false)
       }
     case .rejected(let reply, let phase):
-      if failure.isHELONameRejected {
-        return .temporary("the server rejected the EHLO name (\(quote(reply))); set 'helo' to this machine's public FQDN")
-      }
-      if reply.code / 100 == 4 { return .temporary("\(phase): \(quote(reply))") }
+      if failure.isHELONameRejected || reply.code / 100 == 4 { return .temporary }
       switch phase {
       case .auth:
-        return .authentication("authentication refused: \(quote(reply))")
+        return .authentication
       case .greeting, .ehlo, .helo, .startTLS, .idle, .rset, .quit:
-        return .messageRejected(
-          "the server refused the session at \(phase): \(quote(reply))", tooBig: false, reply: ServerReply(reply))
+        return .messageRejected(tooBig: false)
       case .mailFrom, .rcptTo, .data, .endOfData:
         let tooBig = reply.code == 552 || ["5.3.4", "5.2.3"].contains(reply.enhancedStatus.map { "\($0)" } ?? "")
-        return .messageRejected(
-          "the server refused the message: \(quote(reply))", tooBig: tooBig, reply: ServerReply(reply))
+        return .messageRejected(tooBig: tooBig)
       }
     case .authenticationFailed(let auth):
-      var text = "authentication failed: \(quote(auth.reply))"
-      if let challenge = auth.challenge {
-        text += " (token rejected: status \(challenge.status ?? "?"), scope \(challenge.scope ?? "?"))"
-      }
-      if auth.reply.code / 100 == 4 { return .temporary(text) }
-      switch auth.mechanism {
-      case .plain, .login:
-        // A password: Google takes only app passwords (or the Workspace user's password
-        // where the administrator allows it); there is nothing to log in to.
-        return .authentication(text + "; check user and password_file, or \(SetupGuide.appPasswordAdvice)")
-      case .xoauth2, .oauthBearer:
-        return .authentication(text + "; check the account, or run gsendmailctl login")
-      }
+      return auth.reply.code / 100 == 4 ? .temporary : .authentication
     case .recipientsRejected(let results):
-      let refused = results.filter { !$0.isAccepted }
-      let text = refused.map { "\($0.recipient): \(quote($0.reply))" }.joined(separator: "; ")
-      if refused.contains(where: { $0.reply.code / 100 == 5 }) {
-        return .recipientsRejected(
-          "recipient refused, nothing was sent: \(text)",
-          replies: refused.map { RecipientReply(address: $0.recipient, reply: ServerReply($0.reply)) })
-      }
-      return .temporary("recipient deferred: \(text)")
-    case .invalidAddress(let address):
-      return .messageRejected("invalid address \(address)", tooBig: false)
+      let permanent = results.contains { !$0.isAccepted && $0.reply.code / 100 == 5 }
+      return permanent ? .recipientsRejected : .temporary
+    case .invalidAddress:
+      return .messageRejected(tooBig: false)
     case .credentialUnavailable:
-      return .authentication("no credential available for this account")
+      return .authentication
     }
-  }
-}
-
-extension ServerReply {
-  /// The reply of the SMTP client, its lines joined.
-  init(_ reply: SMTPReply) {
-    self.init(
-      code: reply.code, enhancedStatus: reply.enhancedStatus.map { "\($0)" },
-      text: reply.lines.joined(separator: " / "))
   }
 }

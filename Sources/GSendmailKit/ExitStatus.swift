@@ -34,11 +34,11 @@ public enum ExitStatus {
       case .localDelivery, .unresolved: return .noUser
       }
     case let failure as DeliveryFailure:
-      switch failure {
+      switch failure.kind {
       case .temporary, .limited, .resource: return .temporaryFailure
       case .authentication: return .noPermission
       case .recipientsRejected: return .noUser
-      case .messageRejected(_, let tooBig, _): return tooBig ? .dataError : .unavailable
+      case .messageRejected(let tooBig): return tooBig ? .dataError : .unavailable
       case .protocolViolation: return .protocolError
       }
     case let error as QueueError:

@@ -115,18 +115,26 @@ final class SubmissionPolicy: SMTPServerPolicy {
   static func isTooBig(_ error: any Error) -> Bool {
     if let kept = error as? KeptInFailed { return isTooBig(kept.underlying) }
     if case .messageTooLarge = error as? MessageError { return true }
-    if case .messageRejected(_, tooBig: true, _) = error as? DeliveryFailure { return true }
+    if (error as? DeliveryFailure)?.kind == .messageRejected(tooBig: true) { return true }
     return false
   }
 
-  /// The SMTP reply for a failed submission, after gsendmail(8)'s exit codes.
+  /// The permanent RFC 3463 status of the server's reply that refused the recipients or
+  /// the message, when the server gave one.
+  static func serverStatus(_ error: any Error) -> String? {
+    if let kept = error as? KeptInFailed { return serverStatus(kept.underlying) }
+    return (error as? DeliveryFailure)?.refusalStatus
+  }
+
+  /// The SMTP reply for a failed submission, after gsendmail(8)'s exit codes, with the
+  /// status the server gave when it refused the recipients or the message.
   static func reply(for error: any Error) -> SMTPServerReply {
     let text = String(errorText(error).prefix(400))
     // A sender the policy refuses stays refused: the client must not retry it.
     if error is SenderRefused { return SMTPServerReply(550, "5.7.1", text) }
     switch ExitStatus.code(for: error) {
-    case .noUser: return SMTPServerReply(550, "5.1.1", text)
-    case .unavailable: return SMTPServerReply(554, "5.0.0", text)
+    case .noUser: return SMTPServerReply(550, serverStatus(error) ?? "5.1.1", text)
+    case .unavailable: return SMTPServerReply(554, serverStatus(error) ?? "5.0.0", text)
     case .dataError:
       return isTooBig(error) ? SMTPServerReply(552, "5.3.4", text) : SMTPServerReply(554, "5.6.0", text)
     case .noPermission: return SMTPServerReply(451, "4.7.0", text)

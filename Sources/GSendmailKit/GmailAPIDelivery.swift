@@ -64,7 +64,7 @@ package struct GmailAPIDelivery {
     var forceRefresh = false
     while true {
       guard let token = try credentials.accessToken(forceRefresh: forceRefresh) else {
-        throw DeliveryFailure.authentication("no access token for account \(account.name); run gsendmailctl login \(account.name)")
+        throw DeliveryFailure(.authentication, .noAccessToken(account: account.name))
       }
       let stream = UploadStream(header: header, chunks: try chunks.openChunks(), quotedPrintable: quotedPrintable)
       let response = try upload(client: client, base: base, token: token, length: length, body: stream)
@@ -73,28 +73,30 @@ package struct GmailAPIDelivery {
       switch GmailAPIOutcome.classify(status: response.status, body: response.body, account: account.name, scope: account.oauthScope) {
       case .sent(let id):
         return Sent(id: id, relay: relay)
-      case .invalidCredentials(let text):
-        if forceRefresh { throw DeliveryFailure.authentication(text) }
+      case .invalidCredentials(let refusal):
+        if forceRefresh { throw DeliveryFailure(.authentication, .gmailAPI(refusal)) }
         forceRefresh = true
-      case .authentication(let text): throw DeliveryFailure.authentication(text)
+      case .authentication(let refusal): throw DeliveryFailure(.authentication, .gmailAPI(refusal))
       // Gmail's limits: deferred with the queue's long backoff for limits.
-      case .rateLimited(let limit, let text): throw DeliveryFailure.limited(limit, text)
-      case .temporary(let text): throw DeliveryFailure.temporary(text)
-      case .badMessage(let text): throw BadMessage(text)
-      case .rejected(let text): throw DeliveryFailure.messageRejected(text, tooBig: false)
+      case .rateLimited(let limit, let refusal): throw DeliveryFailure(.limited(limit), .gmailAPI(refusal))
+      case .temporary(let refusal): throw DeliveryFailure(.temporary, .gmailAPI(refusal))
+      case .badMessage(let refusal): throw BadMessage("\(refusal)")
+      case .rejected(let refusal): throw DeliveryFailure(.messageRejected(tooBig: false), .gmailAPI(refusal))
       }
     }
   }
 
   /// For an SMTP account whose token was granted a scope without `https://mail.google.com/`
-  /// (a login made for the API route, gmail.send alone): why SMTP refused it, and the fix.
-  static func smtpScopeHint(_ account: Account, config: Configuration, environment: Environment) -> String {
+  /// (a login made for the API route, gmail.send alone): the scope it has, which explains
+  /// why SMTP refused it.
+  static func scopeShortfall(_ account: Account, config: Configuration, environment: Environment)
+    -> DeliveryFailure.ScopeShortfall?
+  {
     guard account.auth == .oauth || account.auth == .serviceAccount,
       let scope = config.tokenStore(environment: environment).grantedScope(account: account.name),
       !scope.split(separator: " ").contains(Substring(GoogleOAuth.gmailScope))
-    else { return "" }
-    return " (the token was granted \(scope) only; SMTP needs \(GoogleOAuth.gmailScope): "
-      + "run gsendmailctl login \(account.name), or set route = \"gmail-api\")"
+    else { return nil }
+    return DeliveryFailure.ScopeShortfall(account: account.name, granted: scope)
   }
 
   /// One upload: simple up to `simpleUploadLimit`, else a resumable session.
@@ -121,16 +123,15 @@ package struct GmailAPIDelivery {
         length: 0, body: nil, replyTimeout: .seconds(config.timeout))
       guard start.status == 200 else { return start }
       guard let session = start.header("Location"), Self.sameOrigin(session, base) else {
-        throw DeliveryFailure.protocolViolation("the Gmail API opened an upload session without a usable Location")
+        throw DeliveryFailure(.protocolViolation, .uploadSessionWithoutLocation)
       }
       transcript?("API: PUT the session URI (\(length) bytes)")
       // The session URI is the session's credential: the token is not sent again.
       return try client.upload(
         url: session, method: "PUT", headers: [type], length: length, body: body, replyTimeout: replyTimeout)
     } catch let error as HTTPError {
-      if case .bodyUnreadable = error { throw DeliveryFailure.temporary("\(error)") }
       if case .insecureURL = error { throw ConfigError.invalidValue(path: config.path, line: nil, key: "api_url", message: "\(error)") }
-      throw DeliveryFailure.temporary("the Gmail API: \(error)")
+      throw DeliveryFailure(.temporary, .http(error))
     }
   }
 
@@ -138,10 +139,7 @@ package struct GmailAPIDelivery {
   /// name exactly the envelope recipients.
   /// - Throws: `BadMessage` when it cannot be.
   func uploadHeader(_ message: PreparedMessage, quotedPrintable: Bool) throws -> [UInt8] {
-    let header = quotedPrintable ? try Delivery.quotedPrintableHeader(message.header) : message.header
-    var scanner = MessageScanner()
-    try scanner.push(header)
-    let fields = try scanner.finish().fields
+    let fields = quotedPrintable ? try Delivery.quotedPrintableFields(message.fields) : message.fields
     do {
       var resolved: [String: [String]] = [:]
       let names = try APIRecipientReconciler.localNames(in: fields)

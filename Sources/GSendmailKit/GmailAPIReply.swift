@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // What a reply of the Gmail API's users.messages.send means for a delivery: the sent
-// message's id, or an outcome of the exit-code table with Google's own message. Google's
+// message's id, or an outcome of the exit-code table with what Google said. Google's
 // error body is `{"error":{"code":403,"message":"…","errors":[{"reason":"…",…}],
 // "status":"PERMISSION_DENIED"}}` (https://developers.google.com/gmail/api/guides/handle-errors).
 // Pure: status and body in, outcome out.
@@ -10,23 +10,55 @@ import GSendmailCore
 import OAuth2
 import SMTPCore
 
+/// A reply of the Gmail API that refused the message: what Google said, and what it
+/// means. The text is made in DeliveryFailure+Text.swift.
+public struct GmailAPIRefusal: Equatable, Sendable {
+  /// What the reply means.
+  public enum Verdict: Equatable, Sendable {
+    /// 2xx without a message id.
+    case noMessageID
+    /// One of Gmail's sending or rate limits.
+    case limit(SendingLimit)
+    /// 401: the access token was refused.
+    case tokenRefused
+    /// 403: the token lacks this scope.
+    case missingScope(String)
+    /// 403 `domainPolicy`: the domain's administrator does not allow the app.
+    case domainPolicy
+    /// Another 403: most often the Gmail API not enabled in the project.
+    case forbidden
+    /// Anything else.
+    case refused
+  }
+
+  /// The HTTP status.
+  public var status: Int
+  /// The first `errors[].reason`, else Google's `status`, when the body had one.
+  public var reason: String?
+  /// Google's message on one line (empty when there was none).
+  public var message: String
+  public var verdict: Verdict
+  /// The account, for the advice.
+  public var account: String
+}
+
 /// The meaning of one reply to an upload.
 enum GmailAPIOutcome: Equatable {
   /// 200: sent; the message id Gmail gave it.
   case sent(id: String)
   /// 401: the access token was refused (refresh it and try once more).
-  case invalidCredentials(String)
+  case invalidCredentials(GmailAPIRefusal)
   /// The account cannot send this way until someone acts (`gsendmailctl login`, the Admin
   /// console): an authentication failure.
-  case authentication(String)
+  case authentication(GmailAPIRefusal)
   /// 429 and the 403 limit reasons: Gmail's sending or rate limits.
-  case rateLimited(SendingLimit, String)
+  case rateLimited(SendingLimit, GmailAPIRefusal)
   /// 5xx and anything else worth another try later.
-  case temporary(String)
+  case temporary(GmailAPIRefusal)
   /// 400 `invalidArgument`/`badRequest`, 413: the message itself is refused (65).
-  case badMessage(String)
+  case badMessage(GmailAPIRefusal)
   /// Any other permanent refusal (69).
-  case rejected(String)
+  case rejected(GmailAPIRefusal)
 
   /// Classifies a reply.
   /// - Parameter scope: The scope the account's token is asked with, for the message of a
@@ -35,7 +67,8 @@ enum GmailAPIOutcome: Equatable {
     let json = try? JSON.parse(body, maximumBytes: 64 * 1024)
     if status / 100 == 2 {
       guard let id = json?["id"]?.stringValue, !id.isEmpty else {
-        return .temporary("the Gmail API answered \(status) without a message id")
+        return .temporary(
+          GmailAPIRefusal(status: status, reason: nil, message: "", verdict: .noMessageID, account: account))
       }
       return .sent(id: id)
     }
@@ -46,37 +79,33 @@ enum GmailAPIOutcome: Equatable {
       reasons = items.compactMap { $0["reason"]?.stringValue }
     }
     let googleStatus = error?["status"]?.stringValue
-    var said = "HTTP \(status)"
-    if let reason = reasons.first ?? googleStatus { said += " \(reason)" }
-    if !message.isEmpty { said += ": \(message)" }
-    let text = "the Gmail API refused the message (\(said))"
+    func refusal(_ verdict: GmailAPIRefusal.Verdict) -> GmailAPIRefusal {
+      GmailAPIRefusal(
+        status: status, reason: reasons.first ?? googleStatus, message: message, verdict: verdict, account: account)
+    }
     // Google's limits (https://developers.google.com/gmail/api/guides/handle-errors).
     let limit =
       status == 429
       ? SendingLimit.named(httpStatus: 429, reason: reasons.first)
       : reasons.lazy.compactMap { SendingLimit.named(httpStatus: status, reason: $0) }.first
-    if let limit {
-      return .rateLimited(
-        limit, "Gmail's sending \(limit == .daily ? "daily limit" : "rate limit") (\(said)); the message stays queued")
-    }
+    if let limit { return .rateLimited(limit, refusal(.limit(limit))) }
     switch status {
     case 401:
-      return .invalidCredentials("the Gmail API refused the access token (\(said)); run gsendmailctl login \(account)")
+      return .invalidCredentials(refusal(.tokenRefused))
     case 403 where reasons.contains("insufficientPermissions") || googleStatus == "PERMISSION_DENIED" && reasons.isEmpty:
-      return .authentication(
-        "the account's token lacks the scope \(scope) (\(said)); run gsendmailctl login \(account)")
+      return .authentication(refusal(.missingScope(scope)))
     case 403 where reasons.contains("domainPolicy"):
-      return .rejected("\(text); the domain's administrator does not allow this app to use the Gmail API")
+      return .rejected(refusal(.domainPolicy))
     case 403:
-      return .authentication("\(text); check that the Gmail API is enabled in the project, then run gsendmailctl login \(account)")
+      return .authentication(refusal(.forbidden))
     case 400 where reasons.contains("failedPrecondition") || googleStatus == "FAILED_PRECONDITION":
-      return .rejected(text)
+      return .rejected(refusal(.refused))
     case 400, 413:
-      return .badMessage(text)
+      return .badMessage(refusal(.refused))
     case 408, 500...599:
-      return .temporary(text)
+      return .temporary(refusal(.refused))
     default:
-      return .rejected(text)
+      return .rejected(refusal(.refused))
     }
   }
 

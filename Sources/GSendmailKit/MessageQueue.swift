@@ -86,7 +86,9 @@ package enum MessageQueue {
       ret: message.dsn?.ret?.rawValue, envid: message.dsn?.envelopeID, submitter: submitter)
   }
 
-  /// The message a queue entry holds, ready for Delivery.
+  /// The message a queue entry holds, ready for Delivery. The stored header is scanned
+  /// into fields once: those of the prepared header, or, for an entry kept in failed/
+  /// without an account, those it came with, prepared now.
   /// - Throws: `ConfigError.unknownAccount` when the account is no longer configured.
   package static func message(of entry: QueueEntry, config: Configuration, environment: Environment) throws -> PreparedMessage {
     var scanner = MessageScanner()
@@ -110,15 +112,12 @@ package enum MessageQueue {
       let prepared = try submission.prepare(
         fields: fields, body: MessageCore.BodyStatistics(), envelopeSender: sender.isEmpty ? nil : sender,
         recipients: recipients)
-      (account, header, sender) = (prepared.account, prepared.header, prepared.sender)
-      var rescanner = MessageScanner()
-      try rescanner.push(header)
-      fields = try rescanner.finish().fields
+      (account, fields, header, sender) = (prepared.account, prepared.fields, prepared.header, prepared.sender)
     }
     let dsn = dsnParameters(notify: entry.envelope.notify, ret: entry.envelope.ret, envelopeID: entry.envelope.envid)
     return PreparedMessage(
       sender: sender, recipients: recipients, account: account,
-      header: header, fields: fields,
+      fields: fields, header: header,
       body: MessageCore.BodyStatistics(
         normalizedSize: entry.body.size, has8bit: entry.body.has8BitBytes, longestLine: entry.body.longestLine),
       dsn: dsn)

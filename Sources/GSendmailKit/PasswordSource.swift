@@ -16,7 +16,7 @@ import Glibc
 
 package enum PasswordSource {
   /// Reads the password configured for an account.
-  /// - Throws: `ConfigError` for a missing or unsafe file, `DeliveryFailure.temporary` for a
+  /// - Throws: `ConfigError` for a missing or unsafe file, a temporary `DeliveryFailure` for a
   ///   failing command.
   package static func password(for account: Account, asCaller: Bool, timeout: Int = 60, context: CommandContext = .init()) throws -> String {
     if let file = account.passwordFile {
@@ -40,13 +40,18 @@ package enum PasswordSource {
     let result = try run(command, timeout: timeout, context: context)
     guard result.status == 0 else {
       let err = firstLine(String(decoding: result.stderr, as: UTF8.self))
+      guard context.system else {
+        throw DeliveryFailure(
+          .temporary,
+          .passwordCommand(.exited(account: account.name, status: result.status, detail: err.isEmpty ? nil : err, inLog: false)))
+      }
       let failed = "password_command of account \(account.name) failed (exit \(result.status))"
-      guard context.system else { throw DeliveryFailure.temporary(failed + (err.isEmpty ? "" : ": \(err)")) }
       context.log(failed + (err.isEmpty ? ", printing nothing on standard error" : ": \(err)"))
-      throw DeliveryFailure.temporary(failed + "; its error output is in the log")
+      throw DeliveryFailure(
+        .temporary, .passwordCommand(.exited(account: account.name, status: result.status, detail: nil, inLog: true)))
     }
     let line = firstLine(String(decoding: result.stdout, as: UTF8.self))
-    guard !line.isEmpty else { throw DeliveryFailure.temporary("password_command printed nothing") }
+    guard !line.isEmpty else { throw DeliveryFailure(.temporary, .passwordCommand(.printedNothing)) }
     let password = withoutGoogleSpaces(line)
     printed.withLock { $0[command] = password }
     return password
@@ -112,7 +117,7 @@ package enum PasswordSource {
     var outPipe: [Int32] = [0, 0]
     var errPipe: [Int32] = [0, 0]
     guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else {
-      throw DeliveryFailure.temporary("password_command: cannot create a pipe")
+      throw DeliveryFailure(.temporary, .passwordCommand(.noPipe))
     }
     // Not inherited by anything else this process starts.
     for fd in outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
@@ -129,7 +134,7 @@ package enum PasswordSource {
       close(outPipe[0])
       close(errPipe[0])
     }
-    guard pid > 0 else { throw DeliveryFailure.temporary("password_command: cannot start /bin/sh") }
+    guard pid > 0 else { throw DeliveryFailure(.temporary, .passwordCommand(.cannotStart)) }
     // The child makes its own process group too; whichever runs first, a kill of the group
     // on timeout finds it.
     _ = setpgid(pid, pid)
@@ -150,7 +155,7 @@ package enum PasswordSource {
         kill(-pid, SIGKILL)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        throw DeliveryFailure.temporary("password_command did not finish within \(timeout)s")
+        throw DeliveryFailure(.temporary, .passwordCommand(.timedOut(seconds: timeout)))
       }
       if ready < 0 {
         if errno == EINTR { continue }

@@ -97,8 +97,8 @@ extension QueueRunner {
   /// message; else the status of the outcome's exit code (gsendmail(8), "EXIT STATUS").
   static func noticeRecipients(_ recipients: [String], error: any Error) -> [FailureNotice.FailedRecipient] {
     typealias Failed = FailureNotice.FailedRecipient
-    switch error as? DeliveryFailure {
-    case .recipientsRejected(_, let replies)? where !replies.isEmpty:
+    let failure = error as? DeliveryFailure
+    if failure?.kind == .recipientsRejected, let replies = failure?.recipientReplies, !replies.isEmpty {
       return recipients.map { address in
         guard let refused = replies.first(where: { $0.address == address }) else {
           // Accepted, but not sent: a refused recipient stopped the transaction.
@@ -108,13 +108,13 @@ extension QueueRunner {
         }
         return Failed(address: address, status: refused.reply.status, diagnostic: refused.reply.description)
       }
-    case .messageRejected(_, _, let reply?)?:
+    }
+    if let reply = failure?.serverReply {
       return recipients.map { Failed(address: $0, status: reply.status, diagnostic: reply.description) }
-    default:
-      let status = ExitStatus.code(for: error).status
-      return recipients.map {
-        Failed(address: $0, status: status, diagnosticType: "x-gsendmail", diagnostic: errorText(error))
-      }
+    }
+    let status = ExitStatus.code(for: error).status
+    return recipients.map {
+      Failed(address: $0, status: status, diagnosticType: "x-gsendmail", diagnostic: errorText(error))
     }
   }
 

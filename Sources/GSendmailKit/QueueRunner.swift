@@ -101,7 +101,7 @@ package final class QueueRunner {
     var relay = "none"
     do {
       if let wait = localLimitWait(message) {
-        if !config.queue { throw DeliveryFailure.temporary(wait.reason) }
+        if !config.queue { throw DeliveryFailure(.temporary, .localLimit(wait.reason)) }
         hold(entry, lock: lock, reason: wait.reason, until: wait.until, attempted: false)
         return .queued(entry.id, wait.reason)
       }
@@ -120,10 +120,10 @@ package final class QueueRunner {
         try? store.remove(holding: lock)
         throw NotQueued(error)
       }
-      if case .resource(let reason) = error as? DeliveryFailure {
+      if let failure = error as? DeliveryFailure, failure.kind == .resource {
         // Not an attempt: the entry stays as committed, due now, for the next run.
         lock.release()
-        return .queued(entry.id, reason)
+        return .queued(entry.id, failure.description)
       }
       return try settle(entry, lock: lock, error: error, interactive: interactive, relay: relay)
     }
@@ -145,7 +145,7 @@ package final class QueueRunner {
   /// A queue run: every entry within reach (`force`: `-q`, `queue flush`, `login`), or only
   /// those due (`queue flush --due`, the timer's run), optionally for one account only, or only the entries `only` names.
   /// - Returns: What the run did.
-  /// - Throws: `DeliveryFailure.resource` or a `QueueError` when the run could not go on
+  /// - Throws: a `DeliveryFailure` of kind `.resource` or a `QueueError` when the run could not go on
   ///   (out of descriptors or memory, the queue unreadable); no entry was changed for it.
   @discardableResult
   package func run(force: Bool = false, account: String? = nil, only: Set<QueueID>? = nil) throws -> Summary {
@@ -227,7 +227,7 @@ package final class QueueRunner {
           throw error
         }
       } catch {
-        if case .resource = error as? DeliveryFailure {
+        if (error as? DeliveryFailure)?.kind == .resource {
           // This process is out of descriptors or memory: stop before touching any entry.
           lock.release()
           throw error
@@ -251,7 +251,7 @@ package final class QueueRunner {
       return try store.load(id)
     } catch {
       lock.release()
-      if error.isResourceShortage { throw DeliveryFailure.resource("cannot read a queue entry: \(error)") }
+      if error.isResourceShortage { throw DeliveryFailure(.resource, .queueEntry(.read, error)) }
       return nil
     }
   }
@@ -262,7 +262,7 @@ package final class QueueRunner {
     do {
       return try store.tryLock(id)
     } catch {
-      if error.isResourceShortage { throw DeliveryFailure.resource("cannot lock a queue entry: \(error)") }
+      if error.isResourceShortage { throw DeliveryFailure(.resource, .queueEntry(.lock, error)) }
       return nil
     }
   }
@@ -291,6 +291,5 @@ func isTemporary(_ error: any Error) -> Bool {
 }
 
 func isAuthentication(_ error: any Error) -> Bool {
-  if case .authentication = error as? DeliveryFailure { return true }
-  return false
+  (error as? DeliveryFailure)?.kind == .authentication
 }

@@ -95,7 +95,7 @@ package final class SMTPSession {
     case .ready: return
     case .accepted, .failed, .closed:
       connection.close()
-      throw DeliveryFailure.temporary("the server ended the session before it was ready")
+      throw DeliveryFailure(.temporary, .sessionEnded(beforeReady: true))
     }
   }
 
@@ -109,7 +109,7 @@ package final class SMTPSession {
     switch try drive(client.beginTransaction(envelope)) {
     case .accepted(let reply): return reply
     case .failed(let failure): throw DeliveryFailure.from(failure)
-    case .ready, .closed: throw DeliveryFailure.temporary("the server ended the session")
+    case .ready, .closed: throw DeliveryFailure(.temporary, .sessionEnded(beforeReady: false))
     }
   }
 

@@ -24,41 +24,6 @@ package final class MemoryBodySink: BodySink {
   package func append(_ bytes: [UInt8]) { self.bytes += bytes }
 }
 
-/// A message read from input and prepared for sending.
-package struct PreparedMessage {
-  /// The envelope sender; empty for the null sender.
-  package var sender: String
-  /// Recipients as addr-specs, duplicates removed.
-  var recipients: [String]
-  var account: Account
-  /// The prepared header section, CRLF, ending with the empty line.
-  var header: [UInt8]
-  /// The header fields as read (for re-encoding decisions at send time).
-  var fields: [HeaderField]
-  /// Statistics of the body as read.
-  var body: BodyStatistics
-  /// DSN parameters from `-N`, `-R`, `-V`.
-  var dsn: SMTPEnvelope.DSN?
-
-  /// How the body goes to a server that does or does not offer 8BITMIME.
-  func encoding(serverSupports8BitMIME: Bool) -> TransferEncodingDecision {
-    TransferEncodingDecision.decide(fields: fields, body: body, serverSupports8BitMIME: serverSupports8BitMIME)
-  }
-
-  /// The SMTP envelope for a body sent as `decision` says, without its size
-  /// (`Delivery.wire` counts the bytes that go out).
-  func envelope(for decision: TransferEncodingDecision) -> SMTPEnvelope {
-    let eightBit: Bool
-    switch decision {
-    case .eightBitMIME: eightBit = true
-    case .quotedPrintable(let declare): eightBit = declare
-    case .sevenBit, .refuse: eightBit = false
-    }
-    return SMTPEnvelope(
-      sender: sender, recipients: recipients, bodyType: eightBit ? .eightBitMIME : .sevenBit, dsn: dsn)
-  }
-}
-
 /// Reads and prepares messages for one invocation.
 package struct Submission {
   var invocation: Invocation
@@ -209,15 +174,15 @@ package struct Submission {
       fromAddress: fromAddress, fromDisplayName: invocation.fullName ?? account.displayName,
       date: DateStamp(epochSeconds: Int64(now.seconds), utcOffsetMinutes: now.zoneOffsetMinutes),
       messageIDUniquePart: uniqueID(seconds: now.seconds), messageIDDomain: domain)
-    let header: [UInt8]
+    let prepared: [HeaderField]
     do {
-      header = try HeaderPreparer.prepare(fields, options: options, quotedPrintable: false)
+      prepared = try HeaderPreparer.preparedFields(fields, options: options)
     } catch {
       throw BadMessage("cannot prepare the header: \(describe(error))")
     }
     return PreparedMessage(
-      sender: sender, recipients: recipients, account: account, header: header, fields: fields,
-      body: body, dsn: dsn)
+      sender: sender, recipients: recipients, account: account, fields: prepared,
+      header: HeaderPreparer.serialised(prepared), body: body, dsn: dsn)
   }
 
   /// The account and the envelope sender (empty for the null sender) of a message.
@@ -398,48 +363,4 @@ package func printable(_ text: String) -> String {
     }
   }
   return "'" + out + "'"
-}
-
-/// A readable description of a MessageCore error.
-package func describe(_ error: any Error) -> String {
-  switch error {
-  case let e as AddressError: return describeAddress(e)
-  case let e as PreparationError:
-    switch e {
-    case .unfoldableLine(let field): return "the \(field) header has a line over 998 octets that cannot be folded"
-    case .invalidFromAddress(let a): return "invalid From address \(printable(a))"
-    case .invalidMessageID(let m): return "invalid Message-ID part \(printable(m))"
-    case .cannotReencode(let r): return describeRefusal(r)
-    }
-  default: return "\(error)"
-  }
-}
-
-func describeRefusal(_ refusal: ReencodingRefusal) -> String {
-  switch refusal {
-  case .compositeType(let type):
-    return "a \(type)/* message with lines over 998 octets or 8-bit data for a 7-bit server cannot be re-encoded; encode its parts"
-  case .transferEncoding(let cte):
-    return "the body needs re-encoding but already has Content-Transfer-Encoding \(cte)"
-  }
-}
-
-func describeAddress(_ error: AddressError) -> String {
-  switch error {
-  case .empty: return "no address"
-  case .unexpected(let near): return "unexpected character near \(printable(near))"
-  case .unterminatedQuotedString(let near): return "unterminated quoted string near \(printable(near))"
-  case .unterminatedComment(let near): return "unterminated comment near \(printable(near))"
-  case .unterminatedDomainLiteral(let near): return "unterminated domain literal near \(printable(near))"
-  case .unterminatedAngleAddress(let near): return "missing '>' near \(printable(near))"
-  case .emptyAngleAddress(let near): return "empty <> near \(printable(near))"
-  case .badLocalPart(let near): return "bad local part near \(printable(near))"
-  case .badDomain(let near): return "bad domain near \(printable(near))"
-  case .badGroup(let near): return "bad group near \(printable(near))"
-  case .lineBreak(let near): return "line break inside an address near \(printable(near))"
-  case .controlCharacter(let near): return "control character near \(printable(near))"
-  case .invalidUTF8(let near): return "invalid UTF-8 near \(printable(near))"
-  case .notASingleMailbox(let near): return "expected one address near \(printable(near))"
-  case .inField(let name, let inner): return "\(name): \(describeAddress(inner))"
-  }
 }

@@ -37,6 +37,13 @@ public struct HeaderField: Equatable, Hashable, Sendable {
     self.init(lines: physicalLines, nameLength: n.count, valueStart: n.count + 1)
   }
 
+  /// The same field in other physical lines (folded differently); nil when the first line
+  /// would no longer hold the name and the colon.
+  func refolded(into newLines: [[UInt8]]) -> HeaderField? {
+    guard let first = newLines.first, first.count >= valueStart else { return nil }
+    return HeaderField(lines: newLines, nameLength: nameLength, valueStart: valueStart)
+  }
+
   /// The field name as written (without trailing white space), e.g. `Subject`.
   public var name: String { ASCII.text(lines[0][0..<nameLength]) }
 

@@ -61,7 +61,30 @@ public enum HeaderPreparer {
   public static func prepare(_ fields: [HeaderField], options: Options, quotedPrintable: Bool)
     throws(PreparationError) -> [UInt8]
   {
-    try build(fields, adding: options, quotedPrintable: quotedPrintable)
+    serialised(try build(fields, adding: options, quotedPrintable: quotedPrintable))
+  }
+
+  /// The fields of the header `prepare` makes for a body sent as it is, folded as they
+  /// go on the wire; `serialised` gives its bytes.
+  public static func preparedFields(_ fields: [HeaderField], options: Options) throws(PreparationError)
+    -> [HeaderField]
+  {
+    try build(fields, adding: options, quotedPrintable: false)
+  }
+
+  /// The fields of the header `reencodedAsQuotedPrintable` makes.
+  public static func reencodedFieldsAsQuotedPrintable(_ preparedFields: [HeaderField]) throws(PreparationError)
+    -> [HeaderField]
+  {
+    try build(preparedFields, adding: nil, quotedPrintable: true)
+  }
+
+  /// A header section: each field's lines with CRLF, then the empty line.
+  public static func serialised(_ fields: [HeaderField]) -> [UInt8] {
+    var out: [UInt8] = []
+    for field in fields { out += field.wireBytes }
+    out += ASCII.crlf
+    return out
   }
 
   /// Rewrites a header that `prepare` already made for a quoted-printable body (a queued
@@ -71,12 +94,12 @@ public enum HeaderPreparer {
   public static func reencodedAsQuotedPrintable(_ preparedFields: [HeaderField]) throws(PreparationError)
     -> [UInt8]
   {
-    try build(preparedFields, adding: nil, quotedPrintable: true)
+    serialised(try build(preparedFields, adding: nil, quotedPrintable: true))
   }
 
-  /// The header to send; `options` nil adds no From, Date or Message-ID.
+  /// The fields of the header to send, folded; `options` nil adds no From, Date or Message-ID.
   private static func build(_ fields: [HeaderField], adding options: Options?, quotedPrintable: Bool)
-    throws(PreparationError) -> [UInt8]
+    throws(PreparationError) -> [HeaderField]
   {
     if quotedPrintable, let refusal = TransferEncodingDecision.reencodingRefusal(fields) {
       throw .cannotReencode(refusal)
@@ -114,16 +137,17 @@ public enum HeaderPreparer {
       }
       if !cteDone { kept.append(qpField) }
     }
-    var out: [UInt8] = []
+    var out: [HeaderField] = []
     for field in kept {
-      for line in field.lines {
-        for piece in try fold(line, field: field.name) {
-          out += piece
-          out += ASCII.crlf
-        }
+      var lines: [[UInt8]] = []
+      for line in field.lines { lines += try fold(line, field: field.name) }
+      guard lines.count != field.lines.count else {
+        out.append(field)
+        continue
       }
+      guard let folded = field.refolded(into: lines) else { throw .unfoldableLine(field: field.name) }
+      out.append(folded)
     }
-    out += ASCII.crlf
     return out
   }
 

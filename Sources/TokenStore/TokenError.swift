@@ -2,7 +2,8 @@
 // The errors of getting, storing and revoking tokens, and how each counts in gsendmail(8), "QUEUE" and "EXIT STATUS":
 // temporary (queue and retry), authentication (deferred until `gsendmailctl login`), or
 // configuration (exit 78). Failure policy: the text names the account, file or endpoint
-// and what to do; it never contains a token, a code, a client secret or a key.
+// and what to do; it never contains a token, a code, a client secret or a key, nor what
+// becomes of a message (the caller says whether it stays queued).
 
 import HTTPClient
 import OAuth2
@@ -63,14 +64,13 @@ public enum TokenError: Error, Equatable, Sendable, CustomStringConvertible {
       return "account '\(account)': " + error.explanation(account: account)
     case .http(let error):
       return "token endpoint unreachable: \(error)"
-        + (error.isTemporary ? "; will try again later" : "")
     case .cacheUnreadable(let path, let reason): return "cannot read token cache \(path): \(reason)"
     case .cacheCorrupt(let path, let reason):
       let account = path.split(separator: "/").last.map { String($0.dropLast(5)) } ?? "ACCOUNT"
       return "\(path): \(reason); run 'gsendmailctl login \(account)' to replace it"
     case .cacheWrite(let path, let reason): return "cannot write token cache \(path): \(reason)"
     case .lockTimeout(let path):
-      return "token cache lock \(path) is held by another process; will try again later"
+      return "token cache lock \(path) is held by another process"
     case .invalidAccountName(let name):
       return "account name '\(name)' cannot be used as a token cache file name"
     case .credentials(let path, let problem): return "\(path): \(problem)"

@@ -286,11 +286,17 @@ struct DoctorTests {
     return stages
   }
 
+  /// A failure known only by its text.
+  struct Said: Error, CustomStringConvertible {
+    let description: String
+    init(_ text: String) { description = text }
+  }
+
   static func statuses(_ checks: [DoctorCheck]) -> [String] { checks.map { "\($0.name) \($0.status.rawValue)" } }
 
   @Test("no connection: tcp fails, tls and smtp are skipped")
   func blameTCP() {
-    let checks = Self.stages([]).failureChecks("cannot connect", account: Self.account, heloName: "h.example.com")
+    let checks = Self.stages([]).failureChecks(Said("cannot connect"), account: Self.account, heloName: "h.example.com")
     #expect(Self.statuses(checks) == ["tcp fail", "tls skip", "smtp skip"])
     #expect(checks[0].detail == "cannot connect" && checks[0].fix?.contains("port 587") == true)
   }
@@ -298,18 +304,20 @@ struct DoctorTests {
   @Test("a failure after STARTTLS, or with STARTTLS not offered, is TLS's")
   func blameTLS() {
     let handshake = Self.stages(["connected to h[192.0.2.1]:587", "S: 220 hi", "C: EHLO h.example.com", "S: 250-hi", "S: 250 STARTTLS", "C: STARTTLS", "S: 220 go"])
-    #expect(Self.statuses(handshake.failureChecks("bad cert", account: Self.account, heloName: "h")) == ["tcp ok", "tls fail", "smtp skip"])
+    #expect(Self.statuses(handshake.failureChecks(Said("bad cert"), account: Self.account, heloName: "h")) == ["tcp ok", "tls fail", "smtp skip"])
     let notOffered = Self.stages(["connected to h[192.0.2.1]:587", "S: 220 hi", "C: EHLO h.example.com", "S: 250 hi"])
-    #expect(Self.statuses(notOffered.failureChecks("no STARTTLS", account: Self.account, heloName: "h")) == ["tcp ok", "tls fail", "smtp skip"])
+    #expect(Self.statuses(notOffered.failureChecks(Said("no STARTTLS"), account: Self.account, heloName: "h")) == ["tcp ok", "tls fail", "smtp skip"])
     var implicit = Self.account
     implicit.tls = .implicit
-    #expect(Self.statuses(Self.stages(["connected to h[192.0.2.1]:465"]).failureChecks("x", account: implicit, heloName: "h")) == ["tcp ok", "tls fail", "smtp skip"])
+    #expect(Self.statuses(Self.stages(["connected to h[192.0.2.1]:465"]).failureChecks(Said("x"), account: implicit, heloName: "h")) == ["tcp ok", "tls fail", "smtp skip"])
   }
 
   @Test("an EHLO name the server refuses gets the helo fix")
   func blameHELO() {
     let stages = Self.stages(["connected to h[192.0.2.1]:587", "S: 220 hi", "C: EHLO localhost", "S: 421 4.7.0 Try again later, closing connection. (EHLO)"])
-    let checks = stages.failureChecks("the server rejected the EHLO name", account: Self.account, heloName: "localhost")
+    let refusal = DeliveryFailure.from(
+      SMTPFailure.rejected(SMTPReply(code: 421, lines: ["4.7.0 Try again later, closing connection. (EHLO)"]), during: .ehlo))
+    let checks = stages.failureChecks(refusal, account: Self.account, heloName: "localhost")
     #expect(Self.statuses(checks) == ["tcp ok", "tls skip", "smtp fail"])
     #expect(checks[2].fix == "set helo = \"host.example.com\" (this machine's public FQDN; now 'localhost') in [account.alice]")
   }
@@ -320,7 +328,7 @@ struct DoctorTests {
       "connected to h[192.0.2.1]:587", "S: 220 hi", "C: EHLO h", "S: 250 STARTTLS", "C: STARTTLS", "S: 220 go",
       "TLS TLSv1.3 TLS_AES_256_GCM_SHA384", "C: EHLO h", "S: 250 AUTH PLAIN", "C: AUTH PLAIN <redacted>", "S: 535 5.7.8 no",
     ])
-    let checks = stages.failureChecks("authentication failed", account: Self.account, heloName: "h")
+    let checks = stages.failureChecks(Said("authentication failed"), account: Self.account, heloName: "h")
     #expect(Self.statuses(checks) == ["tcp ok", "tls ok", "smtp fail"])
     #expect(checks[1].detail == "TLSv1.3 TLS_AES_256_GCM_SHA384, certificate verified for smtp.example.com")
     #expect(checks[2].fix?.contains("app password") == true)
@@ -328,7 +336,7 @@ struct DoctorTests {
 
   @Test("a refused greeting is the server's: smtp fails, tls skipped")
   func blameGreeting() {
-    let checks = Self.stages(["connected to h[192.0.2.1]:587", "S: 554 go away"]).failureChecks("refused", account: Self.account, heloName: "h")
+    let checks = Self.stages(["connected to h[192.0.2.1]:587", "S: 554 go away"]).failureChecks(Said("refused"), account: Self.account, heloName: "h")
     #expect(Self.statuses(checks) == ["tcp ok", "tls skip", "smtp fail"])
   }
 
@@ -423,7 +431,7 @@ struct DoctorTests {
     doctor.refreshAccessToken = { _, _ in TokenStore.Refresh(expiresAt: Self.now + 3600, scope: nil) }
     let refreshed = doctor.credentialsCheck(account, config: config)
     #expect(refreshed.usable && refreshed.check == DoctorCheck("credentials", .ok, "access token refreshed, valid for 60 minutes"))
-    doctor.refreshAccessToken = { _, _ in throw DeliveryFailure.authentication("invalid_grant") }
+    doctor.refreshAccessToken = { _, _ in throw TokenError.loginRefused("invalid_grant") }
     let rejected = doctor.credentialsCheck(account, config: config)
     #expect(!rejected.usable && rejected.check.status == .fail && rejected.check.detail == "token refresh failed: invalid_grant")
 
@@ -469,7 +477,7 @@ struct DoctorTests {
     #expect(narrow.check.fix == "run gsendmailctl login alice and allow access to Gmail (it asks for https://mail.google.com/)")
 
     // A dead refresh token fails even while the cached access token still works.
-    doctor.refreshAccessToken = { _, _ in throw DeliveryFailure.authentication("invalid_grant") }
+    doctor.refreshAccessToken = { _, _ in throw TokenError.loginRefused("invalid_grant") }
     let revoked = doctor.credentialsCheck(account, config: config)
     #expect(revoked.usable && revoked.check.status == .fail && revoked.check.fix == "run gsendmailctl login alice")
     // A cache that cannot be written is the cache's problem, not the grant's.
@@ -478,7 +486,7 @@ struct DoctorTests {
     #expect(unwritable.usable && unwritable.check.status == .fail)
     #expect(unwritable.check.fix?.hasPrefix("check the owner and mode of ") == true, "\(unwritable.check)")
     // The endpoint out of reach: a warning while the cached token lasts.
-    doctor.refreshAccessToken = { _, _ in throw DeliveryFailure.temporary("token endpoint unreachable") }
+    doctor.refreshAccessToken = { _, _ in throw TokenError.login("token endpoint unreachable") }
     let unreachable = doctor.credentialsCheck(account, config: config)
     #expect(unreachable.usable)
     #expect(

@@ -57,15 +57,17 @@ struct AliasesTests {
 @Suite("Exit codes")
 struct ExitStatusTests {
   @Test("Delivery outcomes map to their exit codes (gsendmail(8), EXIT STATUS)", arguments: [
-    (DeliveryFailure.temporary("x"), SysExit.temporaryFailure),
-    (.authentication("x"), .noPermission),
-    (.recipientsRejected("x"), .noUser),
-    (.messageRejected("x", tooBig: false), .unavailable),
-    (.messageRejected("x", tooBig: true), .dataError),
-    (.protocolViolation("x"), .protocolError),
+    (DeliveryFailure.Kind.temporary, SysExit.temporaryFailure),
+    (.authentication, .noPermission),
+    (.recipientsRejected, .noUser),
+    (.messageRejected(tooBig: false), .unavailable),
+    (.messageRejected(tooBig: true), .dataError),
+    (.protocolViolation, .protocolError),
+    (.limited(.daily), .temporaryFailure),
+    (.resource, .temporaryFailure),
   ])
-  func deliveryFailures(failure: DeliveryFailure, code: SysExit) {
-    #expect(ExitStatus.code(for: failure) == code)
+  func deliveryFailures(kind: DeliveryFailure.Kind, code: SysExit) {
+    #expect(ExitStatus.code(for: DeliveryFailure(kind, .localLimit("x"))) == code)
   }
 
   @Test("Front-end errors")

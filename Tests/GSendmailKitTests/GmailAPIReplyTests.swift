@@ -60,15 +60,17 @@ struct GmailAPIReplyTests {
 
   @Test("The texts name what to do, quote Google on one line, and never the body")
   func texts() {
-    guard case .authentication(let text) = Self.outcome(403, Self.error(403, "insufficientPermissions")) else {
+    guard case .authentication(let refusal) = Self.outcome(403, Self.error(403, "insufficientPermissions")) else {
       Issue.record("expected authentication")
       return
     }
+    let text = "\(refusal)"
     #expect(text.contains(Self.send) && text.contains("gsendmailctl login alice"))
-    guard case .badMessage(let bad) = Self.outcome(400, Self.error(400, "invalidArgument", "Invalid To header\\nsecond")) else {
+    guard case .badMessage(let badRefusal) = Self.outcome(400, Self.error(400, "invalidArgument", "Invalid To header\\nsecond")) else {
       Issue.record("expected a bad message")
       return
     }
+    let bad = "\(badRefusal)"
     #expect(bad.contains("HTTP 400 invalidArgument: Invalid To header second") && !bad.contains("\n"))
   }
 
