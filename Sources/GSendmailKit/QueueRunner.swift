@@ -269,14 +269,12 @@ package final class QueueRunner {
 }
 
 /// A temporary failure with `queue = false`: nothing was kept (exit 75), so the message
-/// says that the caller, not gsendmail, has to try again (texts from lower layers that
-/// promise a later try are corrected).
+/// says that the caller, not gsendmail, has to try again.
 struct NotQueued: Error, CustomStringConvertible {
   let underlying: any Error
   init(_ underlying: any Error) { self.underlying = underlying }
   var description: String {
-    errorText(underlying).replacingText("; will try again later", with: "")
-      + "; the message was not queued (queue = false): send it again later"
+    errorText(underlying) + "; the message was not queued (queue = false): send it again later"
   }
 }
 

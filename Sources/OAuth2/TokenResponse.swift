@@ -174,10 +174,9 @@ public enum TokenEndpointError: Error, Equatable, Sendable, CustomStringConverti
       return "the token endpoint refused the request (\(error)\(detail)); \(hint)"
     case .unavailable(let status, let error):
       return "the token endpoint is unavailable (HTTP \(status)"
-        + (error.map { ", \($0)" } ?? "") + "); will try again later"
+        + (error.map { ", \($0)" } ?? "") + ")"
     case .malformed(let status, let reason):
-      return "the token endpoint sent an unusable reply (HTTP \(status): \(reason)); "
-        + "will try again later"
+      return "the token endpoint sent an unusable reply (HTTP \(status): \(reason))"
     }
   }
 }
