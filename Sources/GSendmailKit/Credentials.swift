@@ -50,8 +50,9 @@ struct Credentials {
   /// - Throws: As `provide`.
   func accessToken(forceRefresh: Bool) throws -> String? {
     do {
-      guard let grant = try account.tokenGrant(sender: sender) else { return nil }
       var store = config.tokenStore(environment: environment)
+      if !forceRefresh, let token = try store.cachedAccessToken(account: account.name) { return token }
+      guard let grant = try account.tokenGrant(sender: sender) else { return nil }
       store.notice = { FileDescriptorSink(fd: 2).write("gsendmail: \($0)\n") }
       return try store.accessToken(account: account.name, grant: grant, forceRefresh: forceRefresh)
     } catch let error as TokenError {

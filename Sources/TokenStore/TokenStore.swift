@@ -104,6 +104,15 @@ public struct TokenStore: Sendable {
     return token
   }
 
+  /// The cached access token when it is still usable, without a lock or a request: what
+  /// a sender checks before it works out how it would refresh (which may read a client
+  /// secret or a service-account key).
+  /// - Throws: `TokenError` for an invalid account name or an unreadable cache.
+  public func cachedAccessToken(account: String) throws(TokenError) -> String? {
+    try location.validate(account: account)
+    return try load(account: account)?.usableAccessToken(now: now())
+  }
+
   /// A cached access token to use instead of refreshing: without force, one someone else
   /// refreshed while this process waited; with force, only one that is not the token the
   /// server just rejected (`seen`).

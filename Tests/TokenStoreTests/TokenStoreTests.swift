@@ -87,6 +87,21 @@ struct TokenStoreTests {
     #expect(form["client_secret"] == Self.clientSecret)
   }
 
+  @Test("The cached token alone: usable until 60 s before expiry, nil without a cache, names checked")
+  func cachedOnly() throws {
+    defer { directory.remove() }
+    let store = store()
+    #expect(try store.cachedAccessToken(account: "acct") == nil)
+    try store.save(
+      StoredTokens(refreshToken: "r", accessToken: "ya29.cached", expiresAt: clock.now + 61),
+      account: "acct")
+    #expect(try store.cachedAccessToken(account: "acct") == "ya29.cached")
+    clock.now += 1
+    #expect(try store.cachedAccessToken(account: "acct") == nil)
+    #expect(throws: TokenError.self) { try store.cachedAccessToken(account: "../acct") }
+    #expect(try endpoint.count() == 0)
+  }
+
   @Test("20 concurrent callers with an expired cache make exactly one request")
   func concurrentRefresh() throws {
     defer { directory.remove() }
