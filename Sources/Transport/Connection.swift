@@ -346,24 +346,6 @@ public final class Connection: @unchecked Sendable {
   }
 }
 
-/// The outcome of a TLS handshake, for logs and `-v` output.
-public struct TLSSummary: Equatable, Sendable, CustomStringConvertible {
-  /// The protocol, e.g. "TLSv1.3".
-  public let version: String
-  /// The cipher suite, e.g. "TLS_AES_256_GCM_SHA384".
-  public let cipher: String
-  /// "subject=…; issuer=…" of the peer's certificate, when it sent one.
-  public let peerCertificate: String?
-  /// The SNI host name: the one sent (client side) or asked for by the client (server
-  /// side); nil when none was sent, as for IP literals.
-  public let serverName: String?
-  /// Whether the handshake resumed an earlier session (the certificate was verified then).
-  public var resumed: Bool = false
-
-  /// "TLSv1.3 TLS_AES_256_GCM_SHA384", and ", session resumed" when it was.
-  public var description: String { "\(version) \(cipher)" + (resumed ? ", session resumed" : "") }
-}
-
 /// Waits with poll(2) until `fd` is ready for `events` or `timeout` has passed.
 /// Readiness includes errors and hang-ups: the next socket call reports them.
 func waitForSocket(_ fd: Int32, events: Int16, timeout: Duration?, phase: TransportError.Phase)
