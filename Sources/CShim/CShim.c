@@ -779,6 +779,16 @@ long gs_tls_take_session(gs_tls *t, unsigned char *buf, size_t len) {
     size = p_i2d_SSL_SESSION(session, &p);
   }
   p_SSL_SESSION_free(session);
+  // Saved without the server's certificate ([3] peer): it was verified when the session
+  // was made, resumption does not send it again, and decoding it would cost the resuming
+  // process more than the rest of the resumed handshake. What remains must decode.
+  if (size > 0) {
+    size = (long)gs_der_drop_field(buf, (size_t)size, 3);
+    const unsigned char *p = buf;
+    SSL_SESSION *check = size > 0 ? p_d2i_SSL_SESSION(NULL, &p, size) : NULL;
+    if (check == NULL || p != buf + size) size = -1;
+    if (check) p_SSL_SESSION_free(check);
+  }
   p_ERR_clear_error();
   return size > 0 ? size : -1;
 }

@@ -7,8 +7,8 @@ public struct TLSSummary: Equatable, Sendable, CustomStringConvertible {
   public let version: String
   /// The cipher suite, e.g. "TLS_AES_256_GCM_SHA384".
   public let cipher: String
-  /// "subject=…; issuer=…" of the peer's certificate, when it sent one (for a resumed
-  /// session, the one verified when the session was made).
+  /// "subject=…; issuer=…" of the peer's certificate, when it sent one; nil after a
+  /// resumed handshake (sessions are saved without it).
   public let peerCertificate: String?
   /// The SNI host name: the one sent (client side) or asked for by the client (server
   /// side); nil when none was sent, as for IP literals.

@@ -100,6 +100,10 @@ int gs_tls_session_reused(const gs_tls *t);
 /// length; 0 when the server gave none since the last call; -1 when it does not fit or
 /// cannot be resumed. The bytes are a secret: whoever has them can resume as this client.
 long gs_tls_take_session(gs_tls *t, unsigned char *buf, size_t len);
+/// Removes the field `[tag_number]` (context-specific, constructed) from the DER SEQUENCE
+/// `der` of `len` bytes, in place (SessionDER.c). Returns the new length (`len` when there
+/// is no such field), or 0 when `der` is not one whole DER SEQUENCE.
+size_t gs_der_drop_field(unsigned char *der, size_t len, int tag_number);
 /// Frees the session (does not close the socket).
 void gs_tls_free(gs_tls *t);
 
