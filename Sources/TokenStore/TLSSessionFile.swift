@@ -117,7 +117,13 @@ public struct TLSSessionFile: Sendable {
       rewrite(path, with: content)
       return
     }
-    guard (try? CacheFiles.makeDirectory(location.directory, mode: location.directoryMode)) != nil
+    // The cache directory and its parent (`$XDG_STATE_HOME/gsendmail`) are made when
+    // missing, but not the state directory above them: a home that does not exist is
+    // not created for a cache.
+    let parent = Self.parent(of: location.directory)
+    var st = stat()
+    guard stat(Self.parent(of: parent), &st) == 0, st.st_mode & S_IFMT == S_IFDIR,
+      (try? CacheFiles.makeDirectory(location.directory, mode: location.directoryMode)) != nil
     else { return }
     let temporary = path + ".tmp" + String(getpid())
     _ = unlink(temporary)
@@ -126,6 +132,10 @@ public struct TLSSessionFile: Sendable {
     // The umask may have narrowed the mode (a system cache needs 0660): set it exactly.
     let written = fchmod(fd, mode_t(location.fileMode)) == 0 && writeAll(fd, content, at: nil)
     if close(fd) != 0 || !written || rename(temporary, path) != 0 { _ = unlink(temporary) }
+  }
+
+  private static func parent(of path: String) -> String {
+    String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
   }
 
   /// Rewrites an existing file of the expected owner in place, so that it keeps its owner;
