@@ -63,7 +63,7 @@ int gs_accept_nonblocking(int listen_fd) {
   X(BIO_clear_flags) X(BIO_new_mem_buf) X(BIO_free) X(PEM_read_bio_PrivateKey)               \
   X(EVP_PKEY_free) X(EVP_PKEY_get_base_id) X(EVP_sha256) X(EVP_Digest) X(EVP_MD_CTX_new)      \
   X(EVP_MD_CTX_free) X(EVP_DigestSignInit) X(EVP_DigestSign) X(SSL_CTX_sess_set_new_cb)        \
-  X(SSL_CTX_set_num_tickets) X(SSL_CTX_set_timeout) X(SSL_CTX_set_cert_verify_callback) X(SSL_CTX_set_ex_data)          \
+  X(SSL_CTX_set_num_tickets) X(SSL_CTX_set_timeout) X(SSL_CTX_callback_ctrl) X(SSL_CTX_set_cert_verify_callback) X(SSL_CTX_set_ex_data)          \
   X(CRYPTO_get_ex_new_index) X(X509_verify_cert) X(X509_STORE_CTX_set_error) X(SSL_set_session)  \
   X(SSL_session_reused) X(SSL_SESSION_free) X(i2d_SSL_SESSION) X(d2i_SSL_SESSION)                \
   X(SSL_SESSION_get_time) X(SSL_SESSION_get_timeout) X(SSL_SESSION_get_ticket_lifetime_hint)     \
@@ -499,6 +499,13 @@ struct gs_tls_server_ctx {
   SSL_CTX *ctx;
 };
 
+// Accepts whatever name the client asks for, so that the server acknowledges SNI (an
+// empty server_name extension, RFC 6066 §3) as public servers such as smtp.gmail.com do.
+static int gs_accept_server_name(SSL *ssl, int *alert, void *arg) {
+  (void)ssl, (void)alert, (void)arg;
+  return SSL_TLSEXT_ERR_OK;
+}
+
 gs_tls_server_ctx *gs_tls_server_ctx_new(const char *cert_file, const char *key_file,
                                          long session_lifetime, char *err, size_t err_len) {
   if (gs_openssl_load(err, err_len) != 0) return NULL;
@@ -528,6 +535,8 @@ gs_tls_server_ctx *gs_tls_server_ctx_new(const char *cert_file, const char *key_
     p_SSL_CTX_free(ctx);
     return NULL;
   }
+  p_SSL_CTX_callback_ctrl(ctx, SSL_CTRL_SET_TLSEXT_SERVERNAME_CB,
+                          (void (*)(void))gs_accept_server_name);
   if (session_lifetime > 0) {
     // The lifetime of sessions, and the lifetime hint of the tickets that carry them.
     p_SSL_CTX_set_timeout(ctx, session_lifetime);

@@ -163,7 +163,9 @@ package final class SMTPSession {
           action = .fail(error, quit: nil)
           continue
         }
-        try io { try connection.startTLS(serverName: serverName, caFile: caFile, session: tlsSession?.load(), now: now) }
+        try io {
+          try connection.startTLS(serverName: serverName, caFile: caFile, session: tlsSession?.load(), now: now)
+        }
         emit(.tls(connection.tlsSummary.map(\.description) ?? ""))
         action = client.tlsEstablished()
       case .requestCredential(let forceRefresh):

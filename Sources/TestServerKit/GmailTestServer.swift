@@ -78,7 +78,8 @@ public final class GmailTestServer: Sendable {
     do {
       tlsContext = try TLSServerContext(
         certificateFile: certificateAuthority.certificateFile,
-        privateKeyFile: certificateAuthority.privateKeyFile, sessionLifetime: configuration.sessionTickets ? configuration.sessionLifetime : nil)
+        privateKeyFile: certificateAuthority.privateKeyFile,
+        sessionLifetime: configuration.sessionTickets ? configuration.sessionLifetime : nil)
       var listeners: [(TCPListener, implicitTLS: Bool)] = []
       if let port = configuration.startTLSPort {
         listeners.append((try TCPListener(host: "127.0.0.1", port: port), implicitTLS: false))

@@ -54,6 +54,16 @@ struct TLSResumptionTests {
     #expect(third.resumed)
   }
 
+  @Test("a session another server cannot resume (its ticket keys differ): a full, verified handshake")
+  func refusedByServer() throws {
+    let saved = try #require(try exchange(try context()).session)
+    let other = try context()
+    let fallback = try exchange(other, session: saved)
+    #expect(!fallback.resumed)
+    // The session of the full handshake replaces the refused one and resumes in turn.
+    #expect(try exchange(other, session: fallback.session).resumed)
+  }
+
   @Test("a session is not offered under another name: a full, verified handshake instead")
   func otherName() throws {
     let context = try context()
