@@ -22,6 +22,10 @@ public struct TLSSessionFile: Sendable {
   /// The CA file the server's certificate was verified with, nil for the system store: a
   /// session verified under one trust store is never resumed under another.
   public var caFile: String?
+  /// Whether `load()` gives the saved session. False makes every handshake a full one
+  /// (the doctor checks the certificate the server presents now) while `save` still keeps
+  /// the session it gives.
+  public var offersSession = true
 
   /// The largest file read: a session (at most 16 KiB) and the header.
   static let maximumSize = 20 * 1024
@@ -85,7 +89,7 @@ public struct TLSSessionFile: Sendable {
 
   /// The saved session, or nil when there is none to use.
   public func load() -> [UInt8]? {
-    guard let path else { return nil }
+    guard offersSession, let path else { return nil }
     // O_NONBLOCK: a FIFO put there must not hang the sender before the type is checked.
     let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
     guard fd >= 0 else { return nil }

@@ -115,6 +115,20 @@ struct TLSResumptionTests {
     #expect(again.serverResumed == true)
   }
 
+  @Test("The doctor checks the certificate served now: a full handshake despite a saved session")
+  func doctorFullHandshake() throws {
+    let rig = try Rig()
+    let config = try rig.config(host: "localhost")
+    _ = try send(rig, config: config)
+    let dns = try TestNameServer(zone: DoctorEndToEndTests.goodZone)
+    defer { dns.stop() }
+    let r = try DoctorEndToEndTests.doctor(rig, ["-C", config], dns: dns)
+    #expect(r.out.contains("certificate verified for localhost (subject="), "\(r.out)")
+    #expect(rig.server.waitForEndedSessions(2))
+    #expect(rig.server.sessions.last?.tlsResumed == false)
+    #expect(try send(rig, config: config).serverResumed == true)
+  }
+
   @Test("A session verified under one CA file is not resumed under another trust store")
   func otherTrustStore() throws {
     let rig = try Rig()
