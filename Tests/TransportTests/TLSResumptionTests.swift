@@ -103,6 +103,33 @@ struct TLSResumptionTests {
     #expect(first.session == nil && !first.resumed)
   }
 
+  @Test("TLS 1.2 (openssl s_server, RFC 5077 tickets): the session is kept at the end of the handshake and resumed")
+  func tls12() throws {
+    let port = try TCPListener().port  // a free port, released at once
+    let pid = spawn([
+      "openssl", "s_server", "-accept", "127.0.0.1:\(port)", "-tls1_2", "-cert", pki.cert("good"),
+      "-key", pki.key("good"), "-naccept", "2", "-quiet",
+    ])
+    defer { stop(pid) }
+    func connect(session: [UInt8]?) throws -> (resumed: Bool, session: [UInt8]?) {
+      var client: Connection?
+      for _ in 0..<100 where client == nil {
+        client = try? TCPConnection.connect(host: "127.0.0.1", port: port, timeout: .seconds(5))
+        if client == nil { usleep(20_000) }
+      }
+      let connection = try #require(client, "openssl s_server did not start")
+      defer { connection.close() }
+      try connection.startTLS(serverName: "localhost", caFile: pki.caFile, session: session, now: now)
+      let summary = try #require(connection.tlsSummary)
+      #expect(summary.version == "TLSv1.2")
+      return (summary.resumed, connection.takeTLSSession())
+    }
+    let first = try connect(session: nil)
+    #expect(!first.resumed)
+    let saved = try #require(first.session)
+    #expect(try connect(session: saved).resumed)
+  }
+
   @Test("a CA file that is not PEM is a configuration error at the first full handshake")
   func unparsableCAFile() throws {
     let bad = pki.dir + "/not-a-ca.pem"
