@@ -62,7 +62,12 @@ int gs_accept_nonblocking(int listen_fd) {
   X(BIO_new) X(BIO_set_data) X(BIO_get_data) X(BIO_set_init) X(BIO_set_flags)                 \
   X(BIO_clear_flags) X(BIO_new_mem_buf) X(BIO_free) X(PEM_read_bio_PrivateKey)               \
   X(EVP_PKEY_free) X(EVP_PKEY_get_base_id) X(EVP_sha256) X(EVP_Digest) X(EVP_MD_CTX_new)      \
-  X(EVP_MD_CTX_free) X(EVP_DigestSignInit) X(EVP_DigestSign)
+  X(EVP_MD_CTX_free) X(EVP_DigestSignInit) X(EVP_DigestSign) X(SSL_CTX_sess_set_new_cb)        \
+  X(SSL_CTX_set_num_tickets) X(SSL_CTX_set_timeout) X(SSL_CTX_callback_ctrl) X(SSL_CTX_set_cert_verify_callback) X(SSL_CTX_set_ex_data)          \
+  X(CRYPTO_get_ex_new_index) X(X509_verify_cert) X(X509_STORE_CTX_set_error) X(SSL_set_session)  \
+  X(SSL_session_reused) X(SSL_SESSION_free) X(i2d_SSL_SESSION) X(d2i_SSL_SESSION)                \
+  X(SSL_SESSION_get_time) X(SSL_SESSION_get_timeout) X(SSL_SESSION_get_ticket_lifetime_hint)     \
+  X(SSL_SESSION_is_resumable) X(SSL_SESSION_get0_hostname) X(SSL_SESSION_set1_hostname)
 
 #define GS_DECLARE(name) static __typeof__(name) *p_##name;
 GS_OPENSSL_FUNCTIONS(GS_DECLARE)
@@ -79,6 +84,9 @@ static void gs_copy(char *dst, size_t len, const char *src) {
 }
 
 static BIO_METHOD *gs_make_socket_bio_method(void);
+static int gs_ca_index = -1;  // SSL_CTX ex_data: its gs_trust
+static void gs_trust_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+                          void *argp);
 
 // RTLD_DEEPBIND, except under AddressSanitizer and ThreadSanitizer, which refuse it.
 #if defined(__has_feature)
@@ -140,8 +148,10 @@ static void gs_load(void) {
     gs_copy(gs_load_error, sizeof gs_load_error, "cannot initialise libcrypto");
     return;
   }
+  gs_ca_index = p_CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL_CTX, 0, NULL, NULL, NULL,
+                                          gs_trust_free);
   gs_socket_bio_method = gs_make_socket_bio_method();
-  if (gs_socket_bio_method == NULL) {
+  if (gs_ca_index < 0 || gs_socket_bio_method == NULL) {
     gs_copy(gs_load_error, sizeof gs_load_error, "cannot create the socket BIO method");
     return;
   }
@@ -190,6 +200,9 @@ struct gs_tls {
   int is_client;
   char error[384];
   char rejected_peer[320];  // subject and issuer of a certificate that failed verification
+  int ca_failed;            // the trust store could not be loaded (GS_TLS_CA_FILE)
+  SSL_SESSION *new_session;  // the latest session the server gave, verified, not yet taken
+  char *host;                // client: the name (or IP literal) the certificate was checked for
 };
 
 static int gs_bio_write(BIO *b, const char *data, size_t len, size_t *written) {
@@ -336,8 +349,91 @@ static int gs_load_system_store(SSL_CTX *ctx) {
   return p_SSL_CTX_set_default_verify_paths(ctx);
 }
 
-// The client context is cached for the last CA choice: loading the system store parses
-// the CA bundle, which is worth doing once per process, not once per connection.
+// The trust store of a client context, loaded on the first certificate chain to verify:
+// a resumed session presents none, so it never pays for parsing the CA file (2.5M
+// instructions for the test CA file, more for a bundle). Lives as long as its context.
+typedef struct gs_trust {
+  pthread_mutex_t lock;
+  SSL_CTX *ctx;       // not a reference: the context owns this
+  char *ca_file;      // NULL: the system store
+  int loaded;
+  char error[400];    // why the last load failed
+} gs_trust;
+
+static void gs_trust_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+                          void *argp) {
+  (void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+  gs_trust *trust = ptr;
+  if (trust == NULL) return;
+  pthread_mutex_destroy(&trust->lock);
+  free(trust->ca_file);
+  free(trust);
+}
+
+// Loads the trust store into the context's X509_STORE once; 1 on success. A failure is
+// not remembered, so the next handshake tries again.
+static int gs_trust_load(gs_trust *trust) {
+  pthread_mutex_lock(&trust->lock);
+  if (!trust->loaded) {
+    p_ERR_clear_error();
+    if (trust->ca_file != NULL) {
+      // Only this file: the system store is deliberately not loaded.
+      if (p_SSL_CTX_load_verify_locations(trust->ctx, trust->ca_file, NULL) == 1) {
+        trust->loaded = 1;
+      } else if (gs_check_readable(trust->ca_file, "CA file", trust->error,
+                                   sizeof trust->error)) {
+        char prefix[300];
+        snprintf(prefix, sizeof prefix, "cannot load CA file %s", trust->ca_file);
+        gs_openssl_reason(trust->error, sizeof trust->error, prefix, "no certificate found");
+      }
+    } else if (gs_load_system_store(trust->ctx) == 1) {
+      trust->loaded = 1;
+    } else {
+      gs_openssl_reason(trust->error, sizeof trust->error, "cannot load the system CA store",
+                        "unknown error");
+    }
+  }
+  int loaded = trust->loaded;
+  pthread_mutex_unlock(&trust->lock);
+  return loaded;
+}
+
+// OpenSSL's chain verification (X509_verify_cert, with the host name and every check set
+// on the session), after loading the trust store it needs.
+static int gs_cert_verify(X509_STORE_CTX *store, void *arg) {
+  gs_trust *trust = arg;
+  if (gs_trust_load(trust)) return p_X509_verify_cert(store);
+  SSL *ssl = p_X509_STORE_CTX_get_ex_data(store, p_SSL_get_ex_data_X509_STORE_CTX_idx());
+  gs_tls *t = ssl ? p_SSL_get_ex_data(ssl, 0) : NULL;
+  if (t != NULL) {
+    t->ca_failed = 1;
+    pthread_mutex_lock(&trust->lock);
+    gs_copy(t->error, sizeof t->error, trust->error);
+    pthread_mutex_unlock(&trust->lock);
+  }
+  p_X509_STORE_CTX_set_error(store, X509_V_ERR_UNSPECIFIED);
+  return 0;
+}
+
+// Keeps the session the server gave for resumption by a later process (TLS 1.3 sends it
+// after the handshake, in NewSessionTicket; TLS 1.2 at its end), but only one whose
+// certificate passed verification. Returns 1: this code now holds the reference.
+static int gs_new_session(SSL *ssl, SSL_SESSION *session) {
+  gs_tls *t = p_SSL_get_ex_data(ssl, 0);
+  if (t == NULL || t->host == NULL || p_SSL_get_verify_result(ssl) != X509_V_OK) return 0;
+  // The session records the name its certificate was verified for: OpenSSL keeps the SNI
+  // name only when the server acknowledged it, and never an IP literal.
+  if (p_SSL_SESSION_set1_hostname(session, t->host) != 1) {
+    p_ERR_clear_error();
+    return 0;
+  }
+  if (t->new_session) p_SSL_SESSION_free(t->new_session);
+  t->new_session = session;
+  return 1;
+}
+
+// The client context is cached for the last CA choice: making one costs more than a
+// handshake, which is worth doing once per process, not once per connection.
 static pthread_mutex_t gs_client_ctx_lock = PTHREAD_MUTEX_INITIALIZER;
 static SSL_CTX *gs_client_ctx;
 static char *gs_client_ctx_ca;  // NULL: system store
@@ -355,45 +451,44 @@ static SSL_CTX *gs_client_ctx_get(const char *ca_file, int *status, char *err, s
       return ctx;
     }
   }
-  p_ERR_clear_error();
-  SSL_CTX *ctx = p_SSL_CTX_new(p_TLS_client_method());
-  if (ctx == NULL || !gs_ctx_common(ctx)) {
-    gs_openssl_reason(err, err_len, "cannot create a TLS client context", "unknown error");
-    if (ctx) p_SSL_CTX_free(ctx);
-    *status = GS_TLS_ERROR;
-    pthread_mutex_unlock(&gs_client_ctx_lock);
-    return NULL;
-  }
-  // Verification is not optional: SSL_VERIFY_PEER makes the handshake fail on any
-  // chain, expiry or host-name problem.
-  p_SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, gs_verify_callback);
-  if (ca_file != NULL) {
-    // Only this file: the system store is deliberately not loaded. The file is opened
-    // once; only when loading fails is it checked for readability, to say why.
-    if (p_SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
-      if (gs_check_readable(ca_file, "CA file", err, err_len)) {
-        char prefix[300];
-        snprintf(prefix, sizeof prefix, "cannot load CA file %s", ca_file);
-        gs_openssl_reason(err, err_len, prefix, "no certificate found");
-      }
-      p_SSL_CTX_free(ctx);
-      *status = GS_TLS_CA_FILE;
-      pthread_mutex_unlock(&gs_client_ctx_lock);
-      return NULL;
-    }
-  } else if (gs_load_system_store(ctx) != 1) {
-    gs_openssl_reason(err, err_len, "cannot load the system CA store", "unknown error");
-    p_SSL_CTX_free(ctx);
+  // A missing or unreadable CA file is a configuration error before any byte is sent;
+  // parsing it waits for the first certificate to verify.
+  if (ca_file != NULL && !gs_check_readable(ca_file, "CA file", err, err_len)) {
     *status = GS_TLS_CA_FILE;
     pthread_mutex_unlock(&gs_client_ctx_lock);
     return NULL;
   }
+  p_ERR_clear_error();
+  SSL_CTX *ctx = p_SSL_CTX_new(p_TLS_client_method());
+  gs_trust *trust = calloc(1, sizeof *trust);
   char *ca_copy = ca_file ? strdup(ca_file) : NULL;
-  if (ca_file == NULL || ca_copy != NULL) {
+  if (ctx == NULL || trust == NULL || (ca_file != NULL && ca_copy == NULL) ||
+      !gs_ctx_common(ctx) || p_SSL_CTX_set_ex_data(ctx, gs_ca_index, trust) != 1) {
+    gs_openssl_reason(err, err_len, "cannot create a TLS client context", "unknown error");
+    if (ctx) p_SSL_CTX_free(ctx);
+    free(trust);
+    free(ca_copy);
+    *status = GS_TLS_ERROR;
+    pthread_mutex_unlock(&gs_client_ctx_lock);
+    return NULL;
+  }
+  pthread_mutex_init(&trust->lock, NULL);
+  trust->ctx = ctx;
+  trust->ca_file = ca_copy;
+  // Verification is not optional: SSL_VERIFY_PEER makes the handshake fail on any
+  // chain, expiry or host-name problem.
+  p_SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, gs_verify_callback);
+  p_SSL_CTX_set_cert_verify_callback(ctx, gs_cert_verify, trust);
+  // Sessions are handed to the caller (gs_tls_take_session), never kept in the context.
+  p_SSL_CTX_ctrl(ctx, SSL_CTRL_SET_SESS_CACHE_MODE,
+                 SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE, NULL);
+  p_SSL_CTX_sess_set_new_cb(ctx, gs_new_session);
+  char *name = ca_file ? strdup(ca_file) : NULL;
+  if (ca_file == NULL || name != NULL) {
     if (gs_client_ctx) p_SSL_CTX_free(gs_client_ctx);
     free(gs_client_ctx_ca);
     gs_client_ctx = ctx;
-    gs_client_ctx_ca = ca_copy;
+    gs_client_ctx_ca = name;
     p_SSL_CTX_up_ref(ctx);  // one reference for the cache, one for the caller
   }
   pthread_mutex_unlock(&gs_client_ctx_lock);
@@ -404,8 +499,15 @@ struct gs_tls_server_ctx {
   SSL_CTX *ctx;
 };
 
-gs_tls_server_ctx *gs_tls_server_ctx_new(const char *cert_file, const char *key_file, char *err,
-                                         size_t err_len) {
+// Accepts whatever name the client asks for, so that the server acknowledges SNI (an
+// empty server_name extension, RFC 6066 §3) as public servers such as smtp.gmail.com do.
+static int gs_accept_server_name(SSL *ssl, int *alert, void *arg) {
+  (void)ssl, (void)alert, (void)arg;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+gs_tls_server_ctx *gs_tls_server_ctx_new(const char *cert_file, const char *key_file,
+                                         long session_lifetime, char *err, size_t err_len) {
   if (gs_openssl_load(err, err_len) != 0) return NULL;
   p_ERR_clear_error();
   SSL_CTX *ctx = p_SSL_CTX_new(p_TLS_server_method());
@@ -432,6 +534,18 @@ gs_tls_server_ctx *gs_tls_server_ctx_new(const char *cert_file, const char *key_
     gs_openssl_reason(err, err_len, prefix, "unknown error");
     p_SSL_CTX_free(ctx);
     return NULL;
+  }
+  p_SSL_CTX_callback_ctrl(ctx, SSL_CTRL_SET_TLSEXT_SERVERNAME_CB,
+                          (void (*)(void))gs_accept_server_name);
+  if (session_lifetime > 0) {
+    // The lifetime of sessions, and the lifetime hint of the tickets that carry them.
+    p_SSL_CTX_set_timeout(ctx, session_lifetime);
+  } else {
+    // No resumption at all: no tickets (TLS 1.3 NewSessionTicket, TLS 1.2 RFC 5077) and
+    // no session IDs remembered by the server.
+    p_SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    p_SSL_CTX_set_num_tickets(ctx, 0);
+    p_SSL_CTX_ctrl(ctx, SSL_CTRL_SET_SESS_CACHE_MODE, SSL_SESS_CACHE_OFF, NULL);
   }
   gs_tls_server_ctx *s = calloc(1, sizeof *s);
   if (s == NULL) {
@@ -477,8 +591,36 @@ static int gs_is_ip_literal(const char *host) {
   return inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
 }
 
-gs_tls *gs_tls_client_new(int fd, const char *host, const char *ca_file, int *status, char *err,
-                          size_t err_len) {
+// The saved session `der`, when it may be resumed for `host` at `now`: a session OpenSSL
+// can resume, whose certificate was verified for exactly this host name or IP literal
+// (gs_new_session), neither expired at `now` (its lifetime, and the server's ticket
+// lifetime hint) nor from more than 5 minutes ahead of `now`. NULL otherwise, also when it
+// cannot be decoded.
+static SSL_SESSION *gs_resumable_session(const unsigned char *der, size_t len, const char *host,
+                                         long long now) {
+  if (der == NULL || len == 0 || len > GS_TLS_SESSION_MAX) return NULL;
+  const unsigned char *p = der;
+  SSL_SESSION *session = p_d2i_SSL_SESSION(NULL, &p, (long)len);
+  p_ERR_clear_error();
+  if (session == NULL) return NULL;
+  const char *name = p_SSL_SESSION_get0_hostname(session);
+  long long made = p_SSL_SESSION_get_time(session);
+  long long lifetime = p_SSL_SESSION_get_timeout(session);
+  unsigned long hint = p_SSL_SESSION_get_ticket_lifetime_hint(session);
+  if (hint > 0 && (long long)hint < lifetime) lifetime = (long long)hint;
+  int ok = p == der + len && p_SSL_SESSION_is_resumable(session) == 1 &&
+           name != NULL && strcmp(name, host) == 0 &&
+           made - 300 <= now && now < made + lifetime;
+  if (!ok) {
+    p_SSL_SESSION_free(session);
+    return NULL;
+  }
+  return session;
+}
+
+gs_tls *gs_tls_client_new(int fd, const char *host, const char *ca_file,
+                          const unsigned char *session, size_t session_len, long long now,
+                          int *status, char *err, size_t err_len) {
   if (gs_openssl_load(err, err_len) != 0) {
     *status = GS_TLS_UNAVAILABLE;
     return NULL;
@@ -495,8 +637,11 @@ gs_tls *gs_tls_client_new(int fd, const char *host, const char *ca_file, int *st
   p_SSL_set_ex_data(t->ssl, 0, t);  // for gs_verify_callback
   X509_VERIFY_PARAM *param = p_SSL_get0_param(t->ssl);
   p_X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  t->host = strdup(host);
   int ok;
-  if (gs_is_ip_literal(host)) {
+  if (t->host == NULL) {
+    ok = 0;
+  } else if (gs_is_ip_literal(host)) {
     // RFC 6066 §3: no SNI for IP literals; the certificate needs an iPAddress SAN.
     ok = p_X509_VERIFY_PARAM_set1_ip_asc(param, host) == 1;
   } else {
@@ -511,6 +656,13 @@ gs_tls *gs_tls_client_new(int fd, const char *host, const char *ca_file, int *st
     gs_tls_free(t);
     *status = GS_TLS_ERROR;
     return NULL;
+  }
+  // A session the server refuses to resume costs nothing but the offer: OpenSSL then
+  // makes a full handshake, with full verification.
+  SSL_SESSION *saved = gs_resumable_session(session, session_len, host, now);
+  if (saved != NULL) {
+    if (p_SSL_set_session(t->ssl, saved) != 1) p_ERR_clear_error();
+    p_SSL_SESSION_free(saved);  // the SSL holds its own reference
   }
   p_SSL_set_connect_state(t->ssl);
   *status = GS_TLS_OK;
@@ -544,6 +696,10 @@ static int gs_tls_status_of(gs_tls *t, int ret, const char *what) {
       snprintf(t->error, sizeof t->error, "connection closed by the peer during %s", what);
       return GS_TLS_CLOSED;
     default: break;
+  }
+  if (t->ca_failed) {
+    p_ERR_clear_error();
+    return GS_TLS_CA_FILE;  // t->error is set
   }
   if (t->is_client) {
     long v = p_SSL_get_verify_result(t->ssl);
@@ -619,8 +775,37 @@ const char *gs_tls_requested_server_name(const gs_tls *t) {
   return p_SSL_get_servername(t->ssl, TLSEXT_NAMETYPE_host_name);
 }
 
+int gs_tls_session_reused(const gs_tls *t) { return p_SSL_session_reused(t->ssl) == 1; }
+
+long gs_tls_take_session(gs_tls *t, unsigned char *buf, size_t len) {
+  SSL_SESSION *session = t->new_session;
+  if (session == NULL) return 0;
+  t->new_session = NULL;
+  long size = -1;
+  int needed = p_i2d_SSL_SESSION(session, NULL);
+  if (needed > 0 && (size_t)needed <= len && p_SSL_SESSION_is_resumable(session) == 1) {
+    unsigned char *p = buf;
+    size = p_i2d_SSL_SESSION(session, &p);
+  }
+  p_SSL_SESSION_free(session);
+  // Saved without the server's certificate ([3] peer): it was verified when the session
+  // was made, resumption does not send it again, and decoding it would cost the resuming
+  // process more than the rest of the resumed handshake. What remains must decode.
+  if (size > 0) {
+    size = (long)gs_der_drop_field(buf, (size_t)size, 3);
+    const unsigned char *p = buf;
+    SSL_SESSION *check = size > 0 ? p_d2i_SSL_SESSION(NULL, &p, size) : NULL;
+    if (check == NULL || p != buf + size) size = -1;
+    if (check) p_SSL_SESSION_free(check);
+  }
+  p_ERR_clear_error();
+  return size > 0 ? size : -1;
+}
+
 void gs_tls_free(gs_tls *t) {
   if (t == NULL) return;
+  if (t->new_session) p_SSL_SESSION_free(t->new_session);
+  free(t->host);
   p_SSL_free(t->ssl);
   free(t);
 }

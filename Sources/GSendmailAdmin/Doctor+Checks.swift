@@ -242,7 +242,8 @@ extension Doctor {
     var probe = account
     if !authenticate { probe.auth = .none }
     let stages = SessionStages()
-    let delivery = Delivery(environment: environment, config: config, transcript: nil, observer: stages.note)
+    var delivery = Delivery(environment: environment, config: config, transcript: nil, observer: stages.note)
+    delivery.resumesTLSSessions = false  // a full handshake: the certificate served now is checked
     let sender = account.defaultSender(headerFrom: nil, userName: environment.userName)
     let heloName = account.helo ?? environment.hostName
     let session: SMTPSession

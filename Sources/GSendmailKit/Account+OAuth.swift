@@ -65,6 +65,15 @@ extension Account {
 extension Configuration {
   /// The token store of this configuration.
   public func tokenStore(environment env: Environment, timeout: Duration? = nil) -> TokenStore {
+    let now = env.now
+    return TokenStore(
+      location: tokenCacheLocation(environment: env),
+      poster: HTTPClient(timeout: timeout ?? .seconds(self.timeout), userAgent: "gsendmail/\(gsendmailVersion)"),
+      now: { now().seconds })
+  }
+
+  /// The token cache of this configuration, with its modes and owner rules.
+  func tokenCacheLocation(environment env: Environment) -> TokenCacheLocation {
     var location =
       isSystem
       ? TokenCacheLocation.system
@@ -72,11 +81,14 @@ extension Configuration {
     // Only root creates the system account's cache files: a user sending through it (or
     // the queue runner's _gsendmail) must not end up owning its secrets.
     location.writesInPlace = isSystem && env.uid != 0
-    let now = env.now
-    return TokenStore(
-      location: location,
-      poster: HTTPClient(timeout: timeout ?? .seconds(self.timeout), userAgent: "gsendmail/\(gsendmailVersion)"),
-      now: { now().seconds })
+    return location
+  }
+
+  /// Where an account keeps its TLS session with its server, beside its token cache.
+  func tlsSessionFile(_ account: Account, environment env: Environment) -> TLSSessionFile {
+    TLSSessionFile(
+      location: tokenCacheLocation(environment: env), account: account.name, host: account.host,
+      port: account.port, caFile: account.tlsCAFile)
   }
 
   /// The named account, or the default (or only) one.

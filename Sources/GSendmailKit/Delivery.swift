@@ -7,6 +7,7 @@
 import GSendmailCore
 import MessageCore
 import SMTPCore
+import TokenStore
 
 /// Sends messages for one account.
 package struct Delivery {
@@ -15,6 +16,9 @@ package struct Delivery {
   package var transcript: ((String) -> Void)?
   /// Sees each step of the sessions it opens (doctor).
   package var observer: ((SessionEvent) -> Void)?
+  /// Whether a saved TLS session is offered for resumption (docs/design.md, "Token
+  /// cache"); the doctor turns it off to verify the certificate the server presents now.
+  package var resumesTLSSessions = true
 
   package init(
     environment: Environment, config: Configuration, transcript: ((String) -> Void)?,
@@ -49,7 +53,9 @@ package struct Delivery {
       let session = try SMTPSession(
         host: account.host, port: account.port, tls: account.tls, caFile: account.tlsCAFile, timeout: config.timeout,
         configuration: .init(heloName: account.helo ?? environment.hostName, tls: tls, authentication: authentication),
-        credentials: credentials.provide, transcript: transcript, observer: observer, connectedRelay: &relay)
+        credentials: credentials.provide, transcript: transcript, observer: observer,
+        tlsSession: tlsSessionFile(account), now: environment.now().seconds,
+        connectedRelay: &relay)
       if account.auth != .none { AuthFailureRecord.clear(directory: tokens, account: account.name) }
       return session
     } catch var failure as DeliveryFailure {
@@ -59,6 +65,12 @@ package struct Delivery {
         directory: tokens, account: account.name, create: !config.isSystem)
       throw failure
     }
+  }
+
+  private func tlsSessionFile(_ account: Account) -> TLSSessionFile {
+    var file = config.tlsSessionFile(account, environment: environment)
+    file.offersSession = resumesTLSSessions
+    return file
   }
 
   /// Sends one message in a new session.

@@ -6,6 +6,7 @@
 
 import GSendmailCore
 import SMTPCore
+import TokenStore
 import Transport
 
 /// Supplies the secret for AUTH: an access token or a password.
@@ -55,6 +56,10 @@ package final class SMTPSession {
   package let observer: ((SessionEvent) -> Void)?
   /// `host[ip]:port` for logs.
   package let relay: String
+  /// Where the server's TLS session is kept for the next process to resume, and the time
+  /// its expiry is checked against (seconds since the epoch).
+  private let tlsSession: TLSSessionFile?
+  private let now: Int64
 
   private enum Stop {
     case ready
@@ -71,8 +76,11 @@ package final class SMTPSession {
   package init(
     host: String, port: Int, tls: TLSMode, caFile: String?, timeout: Int, configuration: SMTPClient.Configuration,
     credentials: @escaping CredentialProvider, transcript: ((String) -> Void)?,
-    observer: ((SessionEvent) -> Void)? = nil, connectedRelay: inout String
+    observer: ((SessionEvent) -> Void)? = nil, tlsSession: TLSSessionFile? = nil, now: Int = 0,
+    connectedRelay: inout String
   ) throws {
+    self.tlsSession = tlsSession
+    self.now = Int64(now)
     self.serverName = host
     self.caFile = caFile
     self.credentials = credentials
@@ -85,7 +93,7 @@ package final class SMTPSession {
       connectedRelay = relay
       emit(.connected(relay: relay))
       if tls == .implicit {
-        try connection.startTLS(serverName: host, caFile: caFile)
+        try connection.startTLS(serverName: host, caFile: caFile, session: tlsSession?.load(), now: self.now)
         emit(.tls(connection.tlsSummary.map(\.description) ?? ""))
       }
     } catch {
@@ -115,6 +123,8 @@ package final class SMTPSession {
 
   /// Ends the session: politely when it is idle, else by closing the connection.
   package func quit() {
+    // Before QUIT, which closes the connection and with it the session the server gave.
+    if let session = connection.takeTLSSession() { tlsSession?.save(session) }
     if connection.isOpen && client.isReady { _ = try? drive(client.quit()) }
     connection.close()
   }
@@ -153,7 +163,9 @@ package final class SMTPSession {
           action = .fail(error, quit: nil)
           continue
         }
-        try io { try connection.startTLS(serverName: serverName, caFile: caFile) }
+        try io {
+          try connection.startTLS(serverName: serverName, caFile: caFile, session: tlsSession?.load(), now: now)
+        }
         emit(.tls(connection.tlsSummary.map(\.description) ?? ""))
         action = client.tlsEstablished()
       case .requestCredential(let forceRefresh):

@@ -78,7 +78,8 @@ public final class GmailTestServer: Sendable {
     do {
       tlsContext = try TLSServerContext(
         certificateFile: certificateAuthority.certificateFile,
-        privateKeyFile: certificateAuthority.privateKeyFile)
+        privateKeyFile: certificateAuthority.privateKeyFile,
+        sessionLifetime: configuration.sessionTickets ? configuration.sessionLifetime : nil)
       var listeners: [(TCPListener, implicitTLS: Bool)] = []
       if let port = configuration.startTLSPort {
         listeners.append((try TCPListener(host: "127.0.0.1", port: port), implicitTLS: false))
@@ -214,7 +215,7 @@ public final class GmailTestServer: Sendable {
   private func run(
     _ connection: Connection, implicitTLS: Bool, replies: GmailReplies, number: Int
   ) -> String {
-    if implicitTLS && !handshake(connection) { return "tls-failed" }
+    if implicitTLS && !handshake(connection, number) { return "tls-failed" }
     let policy = SubjectCheckingPolicy(
       inner: GmailPolicy(context: context, replies: replies, session: number),
       checks: oauthChecks)
@@ -268,7 +269,7 @@ public final class GmailTestServer: Sendable {
         lastReply = bytes
         do { try connection.write(bytes) } catch { return "closed" }
       case .startTLS:
-        guard handshake(connection) else { return "tls-failed" }
+        guard handshake(connection, number) else { return "tls-failed" }
         session.tlsEstablished()
         records.updateSession(number) { $0.tls = true }
       case .close:
@@ -285,11 +286,14 @@ public final class GmailTestServer: Sendable {
     return bytes[start...].starts(with: Array("221".utf8))
   }
 
-  private func handshake(_ connection: Connection) -> Bool {
+  private func handshake(_ connection: Connection, _ number: Int) -> Bool {
     connection.timeout = .seconds(10)
     defer { connection.timeout = Self.pollInterval }
     do {
       try connection.startTLSServer(context: tlsContext)
+      let resumed = connection.tlsSummary?.resumed ?? false
+      records.updateSession(number) { $0.tlsResumed = resumed }
+      configuration.log?("session \(number): tls \(resumed ? "resumed" : "full handshake")")
       return true
     } catch {
       configuration.log?("tls handshake failed: \(error)")

@@ -48,6 +48,11 @@ public struct GmailTestServerConfiguration: Sendable {
   public var log: (@Sendable (String) -> Void)?
   /// How long a silent client may keep a session open.
   public var idleTimeout: Duration
+  /// Whether TLS sessions can be resumed: TLS 1.3 session tickets, as smtp.gmail.com sends
+  /// them, valid while this server runs. False: every handshake is a full one.
+  public var sessionTickets: Bool
+  /// How many seconds a ticket may be used for (its lifetime hint).
+  public var sessionLifetime: Int
 
   /// Creates a configuration with ephemeral STARTTLS, implicit-TLS and HTTP listeners (no
   /// HTTPS one).
@@ -67,6 +72,8 @@ public struct GmailTestServerConfiguration: Sendable {
     self.recordToDisk = true
     self.log = nil
     self.idleTimeout = .seconds(60)
+    self.sessionTickets = true
+    self.sessionLifetime = 7200
   }
 }
 

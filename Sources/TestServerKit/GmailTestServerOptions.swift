@@ -65,6 +65,7 @@ public struct GmailTestServerOptions: Sendable {
                              accept jwt-bearer assertions issued by EMAIL and signed with
                              the private half of the public key (PEM) in FILE
       --no-records           keep records in memory only
+      --no-session-tickets   offer no TLS session resumption (every handshake is full)
       --exit-on-stdin-eof    also stop when standard input reaches end of file
       --verbose              log sessions to standard error (never a secret)
     Prints one line per listener ("smtp 127.0.0.1:P starttls", "smtps 127.0.0.1:P",
@@ -144,6 +145,7 @@ public struct GmailTestServerOptions: Sendable {
         else { throw .badValue(flag: flag, value: text) }
         options.trustedServiceAccounts.append((String(text[..<equals]), String(text[text.index(after: equals)...])))
       case "--no-records": configuration.recordToDisk = false
+      case "--no-session-tickets": configuration.sessionTickets = false
       case "--exit-on-stdin-eof": options.exitOnStdinEOF = true
       case "--verbose": options.verbose = true
       case "--help", "-h": options.help = true

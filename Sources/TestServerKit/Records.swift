@@ -70,6 +70,8 @@ public struct SessionRecord: Codable, Equatable, Sendable {
   public var helloNames: [String] = []
   /// Whether TLS was active at some point (STARTTLS done, or implicit TLS).
   public var tls: Bool
+  /// Whether the TLS handshake resumed an earlier session (nil before the handshake).
+  public var tlsResumed: Bool?
   /// Every AUTH attempt.
   public var authentications: [AuthRecord] = []
   /// The recipients refused by a scenario.

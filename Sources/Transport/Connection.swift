@@ -85,7 +85,8 @@ public final class Connection: @unchecked Sendable {
       version: String(cString: gs_tls_version(tls)),
       cipher: String(cString: gs_tls_cipher(tls)),
       peerCertificate: hasPeer ? string(fromCString: peer) : nil,
-      serverName: gs_tls_requested_server_name(tls).map { String(cString: $0) })
+      serverName: gs_tls_requested_server_name(tls).map { String(cString: $0) },
+      resumed: gs_tls_session_reused(tls) != 0)
   }
 
   // MARK: TLS
@@ -97,15 +98,24 @@ public final class Connection: @unchecked Sendable {
   /// `caFile` is given, to the certificates of that PEM file only; and it must be valid for
   /// `serverName` (a DNS name, sent as SNI, or an IP literal, matched against iPAddress
   /// names). There is no way to skip verification.
+  ///
+  /// A saved session (`takeTLSSession()` of an earlier connection) is offered for
+  /// resumption (RFC 8446 §2.2) when it was made for `serverName` and has not expired at
+  /// `now`; a server that resumes it sends no certificate, since the session was verified
+  /// when it was made. Otherwise, or when the server declines, the handshake is a full one.
   /// - Parameters:
   ///   - serverName: The host name (or IP literal) the certificate must match.
   ///   - caFile: A PEM file to trust in place of the system store (`tls_ca_file`).
+  ///   - session: A session to offer, or nil; one that cannot be used is ignored.
+  ///   - now: Seconds since the epoch, to tell whether `session` has expired.
   /// - Throws: `.certificate` when verification fails, `.tlsHandshake`,
   ///   `.tlsConfiguration` (unreadable CA file; empty name or a NUL in a name),
   ///   `.tlsLibraryUnavailable`,
   ///   `.timedOut(.tlsHandshake)`, `.connectionClosed`, `.io`. On any failure the
   ///   connection is closed.
-  public func startTLS(serverName: String, caFile: String? = nil) throws(TransportError) {
+  public func startTLS(
+    serverName: String, caFile: String? = nil, session: [UInt8]? = nil, now: Int64 = 0
+  ) throws(TransportError) {
     guard fd >= 0 else { throw .connectionClosed }
     precondition(tls == nil, "startTLS on a connection that is already TLS")
     // A NUL would silently shorten the name that C checks the certificate against.
@@ -116,8 +126,11 @@ public final class Connection: @unchecked Sendable {
     }
     var err = [CChar](repeating: 0, count: 512)
     var status: Int32 = 0
-    guard let session = gs_tls_client_new(fd, serverName, caFile, &status, &err, err.count)
-    else {
+    let created = (session ?? []).withUnsafeBufferPointer { saved in
+      gs_tls_client_new(
+        fd, serverName, caFile, saved.baseAddress, saved.count, now, &status, &err, err.count)
+    }
+    guard let created else {
       close()
       let detail = string(fromCString: err)
       switch status {
@@ -126,7 +139,22 @@ public final class Connection: @unchecked Sendable {
       default: throw .tlsHandshake(detail)
       }
     }
-    try handshake(session)
+    try handshake(created)
+  }
+
+  /// Takes the newest session the server gave for resumption on this connection, if any
+  /// since the last call: its certificate was verified. TLS 1.3 servers send it after the
+  /// handshake, so it is there once the first reply after the handshake has been read.
+  ///
+  /// The bytes are a secret (they let a peer that has them pass for the server to whoever
+  /// resumes them): store them as privately as a credential and never log them.
+  /// - Returns: The session (DER), or nil.
+  public func takeTLSSession() -> [UInt8]? {
+    guard let tls else { return nil }
+    var buffer = [UInt8](repeating: 0, count: Int(GS_TLS_SESSION_MAX))
+    let n = gs_tls_take_session(tls, &buffer, buffer.count)
+    guard n > 0 else { return nil }
+    return Array(buffer[0..<n])
   }
 
   /// Upgrades an accepted connection to TLS as the server.
@@ -172,6 +200,7 @@ public final class Connection: @unchecked Sendable {
     case GS_TLS_CERTIFICATE.rawValue: return .certificate(detail)
     case GS_TLS_CLOSED.rawValue: return .connectionClosed
     case GS_TLS_IO.rawValue: return ioError(gs_tls_errno(session))
+    case GS_TLS_CA_FILE.rawValue: return .tlsConfiguration(detail)
     default: return handshake ? .tlsHandshake(detail) : .tlsProtocol(detail)
     }
   }
@@ -315,22 +344,6 @@ public final class Connection: @unchecked Sendable {
   private func wait(for events: Int16, phase: TransportError.Phase) throws(TransportError) {
     try waitForSocket(fd, events: events, timeout: timeout, phase: phase)
   }
-}
-
-/// The outcome of a TLS handshake, for logs and `-v` output.
-public struct TLSSummary: Equatable, Sendable, CustomStringConvertible {
-  /// The protocol, e.g. "TLSv1.3".
-  public let version: String
-  /// The cipher suite, e.g. "TLS_AES_256_GCM_SHA384".
-  public let cipher: String
-  /// "subject=…; issuer=…" of the peer's certificate, when it sent one.
-  public let peerCertificate: String?
-  /// The SNI host name: the one sent (client side) or asked for by the client (server
-  /// side); nil when none was sent, as for IP literals.
-  public let serverName: String?
-
-  /// "TLSv1.3 TLS_AES_256_GCM_SHA384".
-  public var description: String { "\(version) \(cipher)" }
 }
 
 /// Waits with poll(2) until `fd` is ready for `events` or `timeout` has passed.

@@ -14,7 +14,8 @@ final class Rig {
 
   init(
     scenarios: [GmailScenario] = [], mode: GmailTestServerConfiguration.Mode = .submission,
-    maxMessageSize: Int = 35_882_577, certificateName: String? = nil, password: String = "app-pass-1234-abcd"
+    maxMessageSize: Int = 35_882_577, certificateName: String? = nil, password: String = "app-pass-1234-abcd",
+    sessionTickets: Bool = true, sessionLifetime: Int = 7200
   ) throws {
     self.password = password
     dir = try Harness.tempDir("rig")
@@ -29,6 +30,8 @@ final class Rig {
     c.refreshTokens = [refreshToken]
     c.httpsPort = 0
     c.idleTimeout = .seconds(20)
+    c.sessionTickets = sessionTickets
+    c.sessionLifetime = sessionLifetime
     server = try GmailTestServer(c)
   }
 

@@ -191,10 +191,10 @@ final class OneShotTLSServer: @unchecked Sendable {
   private var thread: TestThread?
 
   init(
-    certificate: String, key: String, host: String = "127.0.0.1",
+    certificate: String, key: String, host: String = "127.0.0.1", context: TLSServerContext? = nil,
     session: @escaping @Sendable (Connection) -> Void = echo
   ) throws {
-    let context = try TLSServerContext(certificateFile: certificate, privateKeyFile: key)
+    let context = try context ?? TLSServerContext(certificateFile: certificate, privateKeyFile: key)
     let listener = try TCPListener(host: host, port: 0)
     self.listener = listener
     let handshakeError = self.handshakeError

@@ -49,14 +49,25 @@ size_t gs_release_relocation_tables(void);
 /// 1 when OpenSSL has been loaded into this process by `gs_openssl_load`, else 0.
 int gs_openssl_is_loaded(void);
 
+/// The largest saved TLS session accepted by `gs_tls_client_new` (`gs_tls_take_session`
+/// needs no more room).
+#define GS_TLS_SESSION_MAX 16384
+
 /// Starts a client session on `fd`. Verification is always on: the system store, or only
-/// `ca_file` when non-NULL; the certificate must match `host` (DNS name or IP literal; SNI is
-/// sent for names only). TLS 1.2 is the minimum. Returns NULL with `*status` and `err` set.
-gs_tls *gs_tls_client_new(int fd, const char *host, const char *ca_file, int *status,
-                          char *err, size_t err_len);
-/// Loads a PEM certificate chain and private key for serving TLS 1.2+. NULL with `err` on failure.
-gs_tls_server_ctx *gs_tls_server_ctx_new(const char *cert_file, const char *key_file, char *err,
-                                         size_t err_len);
+/// `ca_file` when non-NULL (loaded when the first certificate is verified); the certificate
+/// must match `host` (DNS name or IP literal; SNI is sent for names only). TLS 1.2 is the
+/// minimum. `session` (`session_len` bytes, or NULL) is a session saved by
+/// `gs_tls_take_session` to offer for resumption; it is ignored unless it decodes, was made
+/// for `host`, and has not expired at `now` (seconds since the epoch). Returns NULL with
+/// `*status` and `err` set.
+gs_tls *gs_tls_client_new(int fd, const char *host, const char *ca_file,
+                          const unsigned char *session, size_t session_len, long long now,
+                          int *status, char *err, size_t err_len);
+/// Loads a PEM certificate chain and private key for serving TLS 1.2+. Sessions can be
+/// resumed for `session_lifetime` seconds (TLS 1.3 session tickets); 0 offers no resumption
+/// at all. NULL with `err` on failure.
+gs_tls_server_ctx *gs_tls_server_ctx_new(const char *cert_file, const char *key_file,
+                                         long session_lifetime, char *err, size_t err_len);
 /// Frees a server context (sessions made from it keep their own reference).
 void gs_tls_server_ctx_free(gs_tls_server_ctx *ctx);
 /// Starts a server session on `fd`. NULL with `err` on failure.
@@ -82,6 +93,17 @@ const char *gs_tls_cipher(const gs_tls *t);
 int gs_tls_peer_summary(const gs_tls *t, char *buf, size_t len);
 /// Server side: the host name the client sent as SNI, or NULL when it sent none.
 const char *gs_tls_requested_server_name(const gs_tls *t);
+/// 1 when the handshake resumed a saved session (no certificate was sent), else 0.
+int gs_tls_session_reused(const gs_tls *t);
+/// Client side: moves the newest session the server gave for resumption, whose certificate
+/// passed verification, into `buf` (DER, as i2d_SSL_SESSION), and forgets it. Returns its
+/// length; 0 when the server gave none since the last call; -1 when it does not fit or
+/// cannot be resumed. The bytes are a secret: whoever has them can resume as this client.
+long gs_tls_take_session(gs_tls *t, unsigned char *buf, size_t len);
+/// Removes the field `[tag_number]` (context-specific, constructed) from the DER SEQUENCE
+/// `der` of `len` bytes, in place (SessionDER.c). Returns the new length (`len` when there
+/// is no such field), or 0 when `der` is not one whole DER SEQUENCE.
+size_t gs_der_drop_field(unsigned char *der, size_t len, int tag_number);
 /// Frees the session (does not close the socket).
 void gs_tls_free(gs_tls *t);
 

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: MIT
+// The saved TLS session beside the token cache: its name, its header binding it to one
+// server and trust store, the checksum that tells a torn file, and the owner and mode
+// rules of the token cache (created 0600 / 0660, or only rewritten in place).
+
+import Foundation
+import Testing
+
+@testable import TokenStore
+
+@Suite("TLSSessionFile")
+struct TLSSessionFileTests {
+  let session: [UInt8] = Array(0..<200).map { UInt8($0) }
+
+  func file(_ directory: TemporaryDirectory, host: String = "smtp.gmail.com", caFile: String? = nil, isSystem: Bool = false)
+    -> TLSSessionFile
+  {
+    TLSSessionFile(
+      location: TokenCacheLocation(directory: directory.path + "/tokens", isSystem: isSystem), account: "work",
+      host: host, port: 587, caFile: caFile)
+  }
+
+  func mode(_ path: String) throws -> Int {
+    try #require(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
+  }
+
+  @Test("one file per account and host:port; names that cannot be file names have none")
+  func paths() throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    #expect(file(directory).path == directory.path + "/tokens/work@smtp.gmail.com:587.tls")
+    for host in ["", "a/b", "a b", "a\nb"] { #expect(file(directory, host: host).path == nil) }
+    var other = file(directory)
+    other.account = ".hidden"
+    #expect(other.path == nil)
+  }
+
+  @Test("saved and loaded back, 0600 in a 0700 directory")
+  func roundTrip() throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let f = file(directory)
+    #expect(f.load() == nil)
+    f.save(session)
+    #expect(f.load() == session)
+    #expect(try mode(f.path!) == 0o600)
+    #expect(try mode(directory.path + "/tokens") == 0o700)
+    let system = file(directory, isSystem: true)
+    system.save(session)
+    #expect(try mode(system.path!) == 0o660)
+  }
+
+  @Test("a session saved for another host or trust store does not load")
+  func boundToServer() throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let f = file(directory)
+    f.save(session)
+    let bytes = try Data(contentsOf: URL(fileURLWithPath: f.path!))
+    var other = file(directory, host: "smtp-relay.gmail.com")
+    try bytes.write(to: URL(fileURLWithPath: other.path!))
+    chmod(other.path!, 0o600)
+    #expect(other.load() == nil)
+    other = file(directory, caFile: "/etc/test-ca.pem")
+    #expect(other.load() == nil)
+  }
+
+  @Test("a torn, truncated, wide-mode, foreign or oversized file does not load")
+  func rejected() throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let f = file(directory)
+    let path = f.path!
+    try FileManager.default.createDirectory(atPath: directory.path + "/tokens", withIntermediateDirectories: true)
+    let good = f.encode(session)
+    var torn = good
+    torn[torn.count - 1] ^= 1
+    for bytes in [torn, Array(good.dropLast()), Array(good.prefix(20)), []] {
+      try Data(bytes).write(to: URL(fileURLWithPath: path))
+      chmod(path, 0o600)
+      #expect(f.load() == nil)
+    }
+    try Data(good).write(to: URL(fileURLWithPath: path))
+    chmod(path, 0o600)
+    #expect(f.load() == session)
+    chmod(path, 0o640)
+    #expect(f.load() == nil)
+    chmod(path, 0o600)
+    var foreign = f
+    foreign.location.writesInPlace = true
+    foreign.location.inPlaceOwner = geteuid() &+ 1
+    #expect(foreign.load() == nil)
+    try Data(f.encode(Array(repeating: 7, count: TLSSessionFile.maximumSize))).write(to: URL(fileURLWithPath: path))
+    chmod(path, 0o600)
+    #expect(f.load() == nil)
+  }
+
+  @Test("a symbolic link is neither read nor followed when saving")
+  func symlink() throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let f = file(directory)
+    f.save(session)
+    let target = directory.path + "/elsewhere"
+    try FileManager.default.moveItem(atPath: f.path!, toPath: target)
+    try FileManager.default.createSymbolicLink(atPath: f.path!, withDestinationPath: target)
+    #expect(f.load() == nil)
+    f.save(Array(session.reversed()))
+    // The link was replaced by a file; its target is untouched.
+    #expect(f.load() == Array(session.reversed()))
+    #expect(try Data(contentsOf: URL(fileURLWithPath: target)) == Data(f.encode(session)))
+  }
+
+  @Test("written in place for another user: only an existing file of the owner is rewritten, keeping its inode")
+  func inPlace() throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    var f = file(directory, isSystem: true)
+    f.location.writesInPlace = true
+    f.location.inPlaceOwner = geteuid()
+    f.save(session)
+    #expect(!FileManager.default.fileExists(atPath: f.path!))
+    file(directory, isSystem: true).save(Array(repeating: 1, count: 500))
+    let inode = try FileManager.default.attributesOfItem(atPath: f.path!)[.systemFileNumber] as? Int
+    f.save(session)
+    #expect(f.load() == session)
+    #expect(try FileManager.default.attributesOfItem(atPath: f.path!)[.systemFileNumber] as? Int == inode)
+    var foreign = f
+    foreign.location.inPlaceOwner = geteuid() &+ 1
+    foreign.save([9, 9, 9])
+    #expect(f.load() == session)
+  }
+}
