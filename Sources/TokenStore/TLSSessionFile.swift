@@ -138,6 +138,19 @@ public struct TLSSessionFile: Sendable {
     if close(fd) != 0 || !written || rename(temporary, path) != 0 { _ = unlink(temporary) }
   }
 
+  /// Deletes every session file of `account` in `location` (logout: the sessions go with
+  /// the tokens). What cannot be deleted stays; it is no use without the tokens.
+  public static func removeAll(location: TokenCacheLocation, account: String) {
+    guard (try? location.validate(account: account)) != nil, let dir = opendir(location.directory) else { return }
+    defer { closedir(dir) }
+    let prefix = account + "@"
+    while let entry = readdir(dir) {
+      let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+      guard name.hasPrefix(prefix), name.hasSuffix(".tls") else { continue }
+      _ = unlink(location.directory + "/" + name)
+    }
+  }
+
   private static func parent(of path: String) -> String {
     String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
   }

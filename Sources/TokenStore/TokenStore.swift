@@ -385,6 +385,7 @@ public struct TokenStore: Sendable {
       guard case .cacheCorrupt = error else { throw error }
       tokens = nil
     }
+    TLSSessionFile.removeAll(location: location, account: account)
     guard Self.fileExists(location.cachePath(account: account)) else {
       return LogoutOutcome(hadTokens: false, revocation: .notAttempted)
     }

@@ -452,6 +452,23 @@ struct TokenStoreTests {
     #expect(failed.revocation == .failed("the revocation endpoint answered HTTP 500"))
     #expect(!FileManager.default.fileExists(atPath: cachePath))
   }
+
+  @Test("Logout deletes the account's saved TLS sessions, and only its own")
+  func logoutDeletesSessions() throws {
+    defer { directory.remove() }
+    let store = store()
+    try seedExpiredCache(store)
+    func session(_ account: String, _ host: String) -> TLSSessionFile {
+      TLSSessionFile(location: store.location, account: account, host: host, port: 587, caFile: nil)
+    }
+    let own = [session("acct", "smtp.gmail.com"), session("acct", "127.0.0.1")]
+    let other = session("acct2", "smtp.gmail.com")
+    for file in own + [other] { file.save([0x30, 0x03, 0x02, 0x01, 0x01]) }
+    #expect(own.allSatisfy { $0.load() != nil } && other.load() != nil)
+    _ = try store.logout(account: "acct", revokeURL: nil)
+    #expect(own.allSatisfy { $0.path.map { !FileManager.default.fileExists(atPath: $0) } ?? false })
+    #expect(other.load() != nil)
+  }
 }
 
 /// Collects results from concurrent threads.
