@@ -29,28 +29,75 @@ public enum QueueListing {
   ///   - zoneOffsetMinutes: The local zone's offset from UTC in minutes at a time (seconds
   ///     since the epoch), for arrival times.
   /// - Returns: The whole output, ending with a newline.
-  public static func mailq(_ entries: [QueueEntry], zoneOffsetMinutes: (Int) -> Int) -> String {
-    guard !entries.isEmpty else { return emptyText }
-    var out = "-Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------\n"
-    var total = 0
-    for entry in entries {
+  public static func mailq(_ entries: [QueueEntry], zoneOffsetMinutes: @escaping (Int) -> Int) -> String {
+    var listing = Mailq(zoneOffsetMinutes: zoneOffsetMinutes)
+    var out: [UInt8] = []
+    for entry in entries { listing.add(entry, to: &out) }
+    listing.end(to: &out)
+    return String(decoding: out, as: UTF8.self)
+  }
+
+  /// The `mailq` listing written entry by entry, so that a queue of 100,000 entries is
+  /// printed as it is read rather than held: `add` each entry, then `end`.
+  public struct Mailq {
+    private let zoneOffsetMinutes: (Int) -> Int
+    /// The entries added so far.
+    public private(set) var count = 0
+    private var total = 0
+
+    /// Starts a listing.
+    /// - Parameter zoneOffsetMinutes: The local zone's offset from UTC in minutes at a time
+    ///   (seconds since the epoch), for arrival times.
+    public init(zoneOffsetMinutes: @escaping (Int) -> Int) { self.zoneOffsetMinutes = zoneOffsetMinutes }
+
+    /// Appends an entry's lines (after the column titles, for the first).
+    public mutating func add(_ entry: QueueEntry, to out: inout [UInt8]) {
+      if count == 0 { out += QueueListing.titles }
+      count += 1
       total += entry.size
-      let id = entry.id.rawValue + (entry.deferredForAuthentication || entry.held ? "!" : "")
-      let time = DateStamp(entry.arrival, zone: zoneOffsetMinutes).mailq
-      let sender = entry.envelope.sender.isEmpty ? "MAILER-DAEMON" : entry.envelope.sender
-      out += padRight(id, 11) + " " + padLeft(String(entry.size), 7) + " " + time + "  " + sender + "\n"
+      let id = entry.id.rawValue.utf8
+      out += id
+      let marked = entry.deferredForAuthentication || entry.held
+      if marked { out.append(0x21) }
+      QueueListing.pad(&out, 11 - id.count - (marked ? 1 : 0))
+      out.append(0x20)
+      let size = String(entry.size).utf8
+      QueueListing.pad(&out, 7 - size.count)
+      out += size
+      out.append(0x20)
+      out += DateStamp(entry.arrival, zone: zoneOffsetMinutes).mailq.utf8
+      out += [0x20, 0x20]
+      out += entry.envelope.sender.isEmpty ? "MAILER-DAEMON".utf8 : entry.envelope.sender.utf8
+      out.append(0x0a)
       if entry.held {
-        let until = DateStamp(entry.nextAttempt, zone: zoneOffsetMinutes).mailq
-        out += "(held until \(until): \(entry.lastError))\n"
+        out += "(held until ".utf8
+        out += DateStamp(entry.nextAttempt, zone: zoneOffsetMinutes).mailq.utf8
+        out += ": ".utf8
+        out += entry.lastError.utf8
+        out += ")\n".utf8
       } else if !entry.lastError.isEmpty {
-        out += "(" + entry.lastError + ")\n"
+        out.append(0x28)
+        out += entry.lastError.utf8
+        out += ")\n".utf8
       }
-      for rcpt in entry.envelope.recipients { out += recipientIndent + rcpt + "\n" }
-      out += "\n"
+      for rcpt in entry.envelope.recipients {
+        QueueListing.pad(&out, 41)
+        out += rcpt.utf8
+        out.append(0x0a)
+      }
+      out.append(0x0a)
     }
-    let kbytes = (total + 1023) / 1024
-    out += "-- \(kbytes) Kbytes in \(entries.count) Request\(entries.count == 1 ? "" : "s").\n"
-    return out
+
+    /// Appends the last line (`-- 2 Kbytes in 1 Request.`), or the text of an empty queue
+    /// when no entry was added.
+    public func end(to out: inout [UInt8]) {
+      guard count > 0 else {
+        out += QueueListing.emptyText.utf8
+        return
+      }
+      let kbytes = (total + 1023) / 1024
+      out += "-- \(kbytes) Kbytes in \(count) Request\(count == 1 ? "" : "s").\n".utf8
+    }
   }
 
   /// The JSON listing: an array with one object per entry, one per line.
@@ -79,17 +126,11 @@ public enum QueueListing {
 
 
 
-  /// The column of the recipients, made once rather than once per line.
-  private static let recipientIndent = String(repeating: " ", count: 41)
+  private static let titles = Array("-Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------\n".utf8)
 
-  // IDs and sizes are ASCII: their width is their UTF-8 length, without grapheme breaking.
-  private static func padRight(_ text: String, _ width: Int) -> String {
-    let count = text.utf8.count
-    return count >= width ? text : text + String(repeating: " ", count: width - count)
-  }
-
-  private static func padLeft(_ text: String, _ width: Int) -> String {
-    let count = text.utf8.count
-    return count >= width ? text : String(repeating: " ", count: width - count) + text
+  /// Appends `count` spaces (none when it is not positive). IDs, sizes and the indent
+  /// are ASCII: their width is their UTF-8 length, without grapheme breaking.
+  private static func pad(_ out: inout [UInt8], _ count: Int) {
+    if count > 0 { out.append(contentsOf: repeatElement(0x20, count: count)) }
   }
 }
