@@ -4,6 +4,10 @@
 // from its digits, and a string is made only for a value the entry keeps. `mailq`
 // parses every envelope of the queue, so nothing is allocated per line.
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 extension EnvelopeRecord {
   /// Parses an envelope file.
   /// - Parameters:
@@ -33,12 +37,33 @@ extension EnvelopeRecord {
     case id, arrival, sender, account, notify, ret, envid, bodySize, body8Bit, longestLine, attempts, nextAttempt,
       lastError, deferredAuth, uid, held
 
-    static let names: [[UInt8]] = [
+    static let names = [
       "id", "arrival", "sender", "account", "notify", "ret", "envid", "body-size", "body-8bit", "longest-line",
       "attempts", "next-attempt", "last-error", "deferred-auth", "uid", "held",
-    ].map { Array($0.utf8) }
+    ]
+    /// Each name as a `Key`, in the same order.
+    static let keys = names.map { name in Array(name.utf8).withUnsafeBytes { Key($0) } }
 
-    var name: String { String(decoding: Field.names[rawValue], as: UTF8.self) }
+    var name: String { Field.names[rawValue] }
+  }
+
+  /// A record's key (at most 16 bytes; longer ones are no key of the format) packed into
+  /// two integers, so that finding it among the format's keys is a few comparisons.
+  private struct Key: Equatable {
+    var low: UInt64 = 0
+    var high: UInt64 = 0
+
+    init(_ bytes: UnsafeRawBufferPointer) {
+      guard bytes.count <= 16 else {
+        low = .max
+        high = .max
+        return
+      }
+      withUnsafeMutableBytes(of: &self) { raw in raw.copyMemory(from: bytes) }
+    }
+
+    static let rcpt = Array("rcpt".utf8).withUnsafeBytes { Key($0) }
+    static let header = Array("header".utf8).withUnsafeBytes { Key($0) }
   }
 
   private struct Parser {
@@ -51,23 +76,29 @@ extension EnvelopeRecord {
 
     /// The next LF-terminated line, without the LF.
     mutating func line() throws(ParseFailure) -> Range<Int> {
-      guard let lf = bytes[position...].firstIndex(of: 0x0a) else {
+      guard position < bytes.count, let base = bytes.baseAddress,
+        let found = memchr(base + position, 0x0a, bytes.count - position)
+      else {
         throw ParseFailure(reason: position == bytes.count ? "missing end record" : "truncated line")
       }
+      let lf = base.distance(to: UnsafeRawPointer(found))
       defer { position = lf + 1 }
       return position..<lf
     }
 
-    func text(_ range: Range<Int>) -> String { String(decoding: bytes[range], as: UTF8.self) }
+    func slice(_ range: Range<Int>) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[range]) }
 
-    func equals(_ range: Range<Int>, _ expected: some Sequence<UInt8>) -> Bool {
-      bytes[range].elementsEqual(expected)
+    func text(_ range: Range<Int>) -> String { String(decoding: slice(range), as: UTF8.self) }
+
+    func equals(_ range: Range<Int>, _ expected: StaticString) -> Bool {
+      range.count == expected.utf8CodeUnitCount
+        && (range.isEmpty || memcmp(bytes.baseAddress.unsafelyUnwrapped + range.lowerBound, expected.utf8Start, range.count) == 0)
     }
 
     mutating func entry(id: QueueID, area: QueueArea) throws(ParseFailure) -> QueueEntry {
       let version = try line()
-      let isVersion2 = equals(version, EnvelopeRecord.version2Line.utf8)
-      guard isVersion2 || equals(version, EnvelopeRecord.versionLine.utf8) else {
+      let isVersion2 = equals(version, EnvelopeRecord.version2Line)
+      guard isVersion2 || equals(version, EnvelopeRecord.versionLine) else {
         throw ParseFailure(reason: "unknown format version")
       }
       var recipients: [String] = []
@@ -76,27 +107,30 @@ extension EnvelopeRecord {
         let raw = try line()
         var control = false
         var nonASCII = false
-        for byte in bytes[raw] {
+        for byte in slice(raw) {
           if byte < 0x20 || byte == 0x7f { control = true } else if byte >= 0x80 { nonASCII = true }
         }
-        if nonASCII && String(validating: bytes[raw], as: UTF8.self) == nil {
+        if nonASCII && String(validating: slice(raw), as: UTF8.self) == nil {
           throw ParseFailure(reason: "invalid UTF-8")
         }
         if control { throw ParseFailure(reason: "control character") }
         // Split at the first space byte: valid UTF-8 split at an ASCII byte stays valid.
-        let space = bytes[raw].firstIndex(of: 0x20)
+        let space = memchr(bytes.baseAddress.unsafelyUnwrapped + raw.lowerBound, 0x20, raw.count).map {
+          bytes.baseAddress.unsafelyUnwrapped.distance(to: UnsafeRawPointer($0))
+        }
         let key = raw.lowerBound..<(space ?? raw.upperBound)
         let value = space.map { ($0 + 1)..<raw.upperBound } ?? raw.upperBound..<raw.upperBound
-        if equals(key, "rcpt".utf8) {
+        let packed = Key(slice(key))
+        if packed == .rcpt {
           guard !value.isEmpty else { throw ParseFailure(reason: "empty recipient") }
           recipients.append(text(value))
-        } else if equals(key, "header".utf8) {
+        } else if packed == .header {
           let count = try number(value, "header")
           guard count <= bytes.count - position else { throw ParseFailure(reason: "truncated header") }
-          header = Array(bytes[position..<position + count])
+          header = Array(slice(position..<position + count))
           position += count
           guard try line().isEmpty else { throw ParseFailure(reason: "header longer than recorded") }
-        } else if let field = Field.names.firstIndex(where: { equals(key, $0) }).flatMap(Field.init(rawValue:)) {
+        } else if let field = Field.keys.firstIndex(of: packed).flatMap(Field.init(rawValue:)) {
           if !isVersion2 && (field == .uid || field == .held) {
             throw ParseFailure(reason: "unknown record \(field.name)")
           }
@@ -106,10 +140,15 @@ extension EnvelopeRecord {
           throw ParseFailure(reason: "unknown record \(QueueError.printable(text(key)))")
         }
       }
-      guard equals(try line(), "end".utf8) else { throw ParseFailure(reason: "missing end record") }
+      guard equals(try line(), "end") else { throw ParseFailure(reason: "missing end record") }
       guard position == bytes.count else { throw ParseFailure(reason: "data after end record") }
 
-      guard equals(try required(.id), id.rawValue.utf8) else {
+      let given = try required(.id)
+      var name = id.rawValue
+      let matches = name.withUTF8 { name in
+        name.count == given.count && memcmp(name.baseAddress.unsafelyUnwrapped, bytes.baseAddress.unsafelyUnwrapped + given.lowerBound, given.count) == 0
+      }
+      guard matches else {
         throw ParseFailure(reason: "id does not match the file name")
       }
       guard !recipients.isEmpty else { throw ParseFailure(reason: "no recipients") }
@@ -126,7 +165,7 @@ extension EnvelopeRecord {
       } else {
         // Version 1 required it, and wrote `none` when no account was chosen.
         let name = try required(.account)
-        account = equals(name, "none".utf8) ? nil : text(name)
+        account = equals(name, "none") ? nil : text(name)
       }
       let envelope = QueueEnvelope(
         sender: sender, account: account, recipients: recipients,
@@ -155,7 +194,7 @@ extension EnvelopeRecord {
     func number(_ range: Range<Int>, _ key: String) throws(ParseFailure) -> Int {
       guard !range.isEmpty, range.count <= 18 else { throw ParseFailure(reason: "bad \(key)") }
       var value = 0
-      for byte in bytes[range] {
+      for byte in slice(range) {
         guard byte >= 0x30 && byte <= 0x39 else { throw ParseFailure(reason: "bad \(key)") }
         value = value * 10 + Int(byte - 0x30)
       }
@@ -164,8 +203,8 @@ extension EnvelopeRecord {
 
     func flag(_ field: Field) throws(ParseFailure) -> Bool {
       let range = try required(field)
-      if equals(range, "0".utf8) { return false }
-      if equals(range, "1".utf8) { return true }
+      if equals(range, "0") { return false }
+      if equals(range, "1") { return true }
       throw ParseFailure(reason: "bad \(field.name)")
     }
   }

@@ -31,15 +31,15 @@
 
 /// Encoding and decoding of the envelope file.
 enum EnvelopeRecord {
-  static let versionLine = "gsendmail-queue 1"
-  static let version2Line = "gsendmail-queue 2"
+  static let versionLine: StaticString = "gsendmail-queue 1"
+  static let version2Line: StaticString = "gsendmail-queue 2"
   /// The longest last-error kept, in bytes of UTF-8 (longer text is cut).
   static let maximumErrorLength = 1000
 
   /// Encodes an entry. The caller has validated the envelope (`validate`).
   static func encode(_ entry: QueueEntry) -> [UInt8] {
     let version2 = entry.envelope.submitter != nil || entry.held || entry.envelope.account == nil
-    var text = (version2 ? version2Line : versionLine) + "\n"
+    var text = (version2 ? version2Line : versionLine).description + "\n"
     func line(_ key: String, _ value: String) { text += value.isEmpty ? key + "\n" : key + " " + value + "\n" }
     line("id", entry.id.rawValue)
     line("arrival", String(entry.arrival))

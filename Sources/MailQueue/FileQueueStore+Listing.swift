@@ -11,11 +11,13 @@ import Glibc
 #endif
 
 extension FileQueueStore {
+  /// (Names other than `ID.env` are passed over: bodies, and strangers.)
   public func entryIDs(_ area: QueueArea) throws(QueueError) -> [PackedQueueID] {
     let dir = areaDirectory(area)
     var ids: [PackedQueueID] = []
     let result = sys.readDirectory(dir) { name in
-      guard name.count > 4, name.suffix(4).elementsEqual(".env".utf8),
+      let count = name.count
+      guard count > 4, name[count - 4] == 0x2e, name[count - 3] == 0x65, name[count - 2] == 0x6e, name[count - 1] == 0x76,
         let id = PackedQueueID(bytes: UnsafeRawBufferPointer(rebasing: name.dropLast(4)))
       else { return }
       ids.append(id)
@@ -67,24 +69,24 @@ struct AreaReader {
   /// Reads and checks one entry, as `FileQueueStore.loadEntry` does.
   mutating func read(_ packed: PackedQueueID) throws(QueueError) -> QueueEntry {
     let id = packed.id
-    let sys = store.sys
-    let fd = packed.withFileName(".env") { sys.openAt(directory, $0, O_RDONLY | O_CLOEXEC) }
+    // Through `store.sys` each time: a copy of the table would retain its 18 closures.
+    let fd = packed.withFileName(".env") { store.sys.openAt(directory, $0, O_RDONLY | O_CLOEXEC) }
     if fd == -ENOENT { throw .notFound(id) }
     guard fd >= 0 else { throw .system(-fd, .open, store.envPath(id, area)) }
     let count: Int
     do throws(QueueError) {
       count = try readAll(fd, id)
     } catch {
-      _ = sys.close(fd)
+      _ = store.sys.close(fd)
       throw error
     }
-    _ = sys.close(fd)
+    _ = store.sys.close(fd)
     let decoded = buffer.withUnsafeBytes { raw in
       EnvelopeRecord.decode(UnsafeRawBufferPointer(rebasing: raw[..<count]), id: id, area: area)
     }
-    let body = packed.withFileName(".body") { sys.statAt(directory, $0) }
+    let body = packed.withFileName(".body") { store.sys.statAt(directory, $0) }
     return try store.checked(decoded, id, area, body: body) {
-      packed.withFileName(".env") { sys.statAt(directory, $0) }.0 == 0
+      packed.withFileName(".env") { store.sys.statAt(directory, $0) }.0 == 0
     }
   }
 
@@ -92,8 +94,7 @@ struct AreaReader {
   /// envelopes are rewritten by rename, never in place).
   /// - Returns: The number of bytes read.
   private mutating func readAll(_ fd: Int32, _ id: QueueID) throws(QueueError) -> Int {
-    let sys = store.sys
-    let (result, status) = sys.fstat(fd)
+    let (result, status) = store.sys.fstat(fd)
     guard result == 0, let status else { throw .system(-result, .stat, store.envPath(id, area)) }
     let limit = FileQueueStore.maximumEnvelopeSize
     guard status.size <= limit else { throw .io(path: store.envPath(id, area), errno: EFBIG, operation: .read) }
@@ -101,7 +102,7 @@ struct AreaReader {
     var total = 0
     while true {
       let n = buffer.withUnsafeMutableBytes { raw in
-        sys.pread(fd, UnsafeMutableRawBufferPointer(rebasing: raw[total...]), total)
+        store.sys.pread(fd, UnsafeMutableRawBufferPointer(rebasing: raw[total...]), total)
       }
       guard n >= 0 else { throw .system(Int32(-n), .read, store.envPath(id, area)) }
       total += n

@@ -61,17 +61,15 @@ public enum QueueListing {
       if marked { out.append(0x21) }
       QueueListing.pad(&out, 11 - id.count - (marked ? 1 : 0))
       out.append(0x20)
-      let size = String(entry.size).utf8
-      QueueListing.pad(&out, 7 - size.count)
-      out += size
+      QueueListing.appendNumber(entry.size, width: 7, to: &out)
       out.append(0x20)
-      out += DateStamp(entry.arrival, zone: zoneOffsetMinutes).mailq.utf8
+      QueueListing.appendStamp(entry.arrival, zone: zoneOffsetMinutes, to: &out)
       out += [0x20, 0x20]
       out += entry.envelope.sender.isEmpty ? "MAILER-DAEMON".utf8 : entry.envelope.sender.utf8
       out.append(0x0a)
       if entry.held {
         out += "(held until ".utf8
-        out += DateStamp(entry.nextAttempt, zone: zoneOffsetMinutes).mailq.utf8
+        QueueListing.appendStamp(entry.nextAttempt, zone: zoneOffsetMinutes, to: &out)
         out += ": ".utf8
         out += entry.lastError.utf8
         out += ")\n".utf8
@@ -127,6 +125,42 @@ public enum QueueListing {
 
 
   private static let titles = Array("-Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------\n".utf8)
+
+  private static let weekdays = DateStamp.weekdayNames.map { Array($0.utf8) }
+  private static let months = DateStamp.monthNames.map { Array($0.utf8) }
+
+  /// Appends `DateStamp.mailq` (`Tue Mar  5 10:00:00`) without making a string: `mailq`
+  /// writes one or two per entry.
+  static func appendStamp(_ seconds: Int, zone: (Int) -> Int, to out: inout [UInt8]) {
+    let c = DateStamp(seconds, zone: zone).components
+    out += weekdays[c.weekday]
+    out.append(0x20)
+    out += months[c.month - 1]
+    out.append(0x20)
+    out.append(c.day < 10 ? 0x20 : 0x30 + UInt8(c.day / 10))
+    out.append(0x30 + UInt8(c.day % 10))
+    for (index, value) in [c.hour, c.minute, c.second].enumerated() {
+      out.append(index == 0 ? 0x20 : 0x3a)
+      out.append(0x30 + UInt8(value / 10))
+      out.append(0x30 + UInt8(value % 10))
+    }
+  }
+
+  /// Appends a number not below zero, right-aligned in `width` columns (wider when it needs to be).
+  static func appendNumber(_ value: Int, width: Int, to out: inout [UInt8]) {
+    var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+    withUnsafeMutableBytes(of: &digits) { buffer in
+      var rest = max(value, 0)
+      var count = 0
+      repeat {
+        buffer[buffer.count - 1 - count] = 0x30 + UInt8(rest % 10)
+        rest /= 10
+        count += 1
+      } while rest > 0
+      pad(&out, width - count)
+      out += buffer[(buffer.count - count)...]
+    }
+  }
 
   /// Appends `count` spaces (none when it is not positive). IDs, sizes and the indent
   /// are ASCII: their width is their UTF-8 length, without grapheme breaking.
