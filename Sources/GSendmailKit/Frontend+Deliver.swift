@@ -257,10 +257,11 @@ extension Frontend {
       return .ok
     }
     let access = QueueAccess.viewer(config, environment)
-    // Printed as read, in blocks of 64 KB: a queue of 100,000 entries is never held.
+    // Printed as read, in blocks of 64 KB: a queue of 100,000 entries is never held. Sizes
+    // are the recorded ones: bodies are checked when they are loaded for delivery.
     var listing = QueueListing.Mailq(zoneOffsetMinutes: environment.zoneOffsetMinutes)
     var out: [UInt8] = []
-    let skipped = try MessageQueue.store(for: config, environment: environment).forEachEntry(.queued) { entry in
+    let skipped = try MessageQueue.store(for: config, environment: environment).forEachEntry(.queued, checkingBodies: false) { entry in
       guard access.admits(entry) else { return }
       listing.add(entry, to: &out)
       if out.count >= 65_536 {

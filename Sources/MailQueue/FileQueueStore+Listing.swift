@@ -2,9 +2,9 @@
 // Listing an area of the file store at the scale of 100,000 entries: the names are
 // taken from the directory as packed IDs (24 bytes each, nothing else held), sorted
 // (IDs begin with their creation time), and each entry is read when its turn comes,
-// relative to the directory's descriptor (`openat`, `fstat`, one `pread` into a
-// reused buffer, `fstatat` of the body) instead of by full path, then handed on and
-// dropped.
+// relative to the directory's descriptor (`openat`, one `pread` into a reused
+// buffer, `close`, and `fstatat` of the body unless only listed) instead of by full
+// path, then handed on and dropped.
 
 #if canImport(Glibc)
 import Glibc
@@ -28,7 +28,9 @@ extension FileQueueStore {
     return ids
   }
 
-  public func forEachEntry(_ area: QueueArea, _ visit: (QueueEntry) -> Void) throws(QueueError) -> [QueueError] {
+  public func forEachEntry(
+    _ area: QueueArea, checkingBodies: Bool, _ visit: (QueueEntry) -> Void
+  ) throws(QueueError) -> [QueueError] {
     let ids = try entryIDs(area)
     guard !ids.isEmpty else { return [] }
     let dir = areaDirectory(area)
@@ -40,7 +42,7 @@ extension FileQueueStore {
     var skipped: [QueueError] = []
     for id in ids {
       do throws(QueueError) {
-        visit(try reader.read(id))
+        visit(try reader.read(id, checkingBody: checkingBodies))
       } catch .notFound {
         continue
       } catch {
@@ -66,52 +68,65 @@ struct AreaReader {
     self.directory = directory
   }
 
-  /// Reads and checks one entry, as `FileQueueStore.loadEntry` does.
-  mutating func read(_ packed: PackedQueueID) throws(QueueError) -> QueueEntry {
+  /// Reads and checks one entry, as `FileQueueStore.loadEntry` does; without
+  /// `checkingBody`, the body is not looked at (its size is the recorded one).
+  mutating func read(_ packed: PackedQueueID, checkingBody: Bool) throws(QueueError) -> QueueEntry {
     let id = packed.id
     // Through `store.sys` each time: a copy of the table would retain its 18 closures.
     let fd = packed.withFileName(".env") { store.sys.openAt(directory, $0, O_RDONLY | O_CLOEXEC) }
     if fd == -ENOENT { throw .notFound(id) }
     guard fd >= 0 else { throw .system(-fd, .open, store.envPath(id, area)) }
-    let count: Int
+    let decoded: Result<QueueEntry, EnvelopeRecord.ParseFailure>
     do throws(QueueError) {
-      count = try readAll(fd, id)
+      decoded = try readEnvelope(fd, id)
     } catch {
       _ = store.sys.close(fd)
       throw error
     }
     _ = store.sys.close(fd)
-    let decoded = buffer.withUnsafeBytes { raw in
-      EnvelopeRecord.decode(UnsafeRawBufferPointer(rebasing: raw[..<count]), id: id, area: area)
-    }
+    if !checkingBody, case .success(let entry) = decoded { return entry }
     let body = packed.withFileName(".body") { store.sys.statAt(directory, $0) }
     return try store.checked(decoded, id, area, body: body) {
       packed.withFileName(".env") { store.sys.statAt(directory, $0) }.0 == 0
     }
   }
 
-  /// Reads the open envelope file into the buffer (one `pread` of the size `fstat` gives:
-  /// envelopes are rewritten by rename, never in place).
-  /// - Returns: The number of bytes read.
-  private mutating func readAll(_ fd: Int32, _ id: QueueID) throws(QueueError) -> Int {
-    let (result, status) = store.sys.fstat(fd)
-    guard result == 0, let status else { throw .system(-result, .stat, store.envPath(id, area)) }
-    let limit = FileQueueStore.maximumEnvelopeSize
-    guard status.size <= limit else { throw .io(path: store.envPath(id, area), errno: EFBIG, operation: .read) }
-    if buffer.count <= status.size { buffer = [UInt8](repeating: 0, count: status.size + 1) }
-    var total = 0
+  /// Reads and parses the open envelope file. One `pread` into the buffer is enough when
+  /// it comes back short of the buffer and what it read parses: a complete envelope ends
+  /// with its end record, so the file can hold nothing more but what would make it
+  /// corrupt (which the full read of a run's `load` finds). Otherwise the file is read to
+  /// its end before it is judged.
+  private mutating func readEnvelope(_ fd: Int32, _ id: QueueID) throws(QueueError)
+    -> Result<QueueEntry, EnvelopeRecord.ParseFailure>
+  {
+    var total = try readChunk(fd, id, at: 0)
+    if total > 0 && total < buffer.count, case .success(let entry) = decode(total, id) { return .success(entry) }
     while true {
-      let n = buffer.withUnsafeMutableBytes { raw in
-        store.sys.pread(fd, UnsafeMutableRawBufferPointer(rebasing: raw[total...]), total)
-      }
-      guard n >= 0 else { throw .system(Int32(-n), .read, store.envPath(id, area)) }
-      total += n
-      // Short of the buffer's end at the size fstat gave: the end of the file.
-      if n == 0 || (total == status.size && total < buffer.count) { return total }
       if total == buffer.count {
-        guard buffer.count <= limit else { throw .io(path: store.envPath(id, area), errno: EFBIG, operation: .read) }
+        guard buffer.count <= FileQueueStore.maximumEnvelopeSize else {
+          throw .io(path: store.envPath(id, area), errno: EFBIG, operation: .read)
+        }
         buffer += [UInt8](repeating: 0, count: buffer.count)
       }
+      let n = try readChunk(fd, id, at: total)
+      if n == 0 { return decode(total, id) }
+      total += n
+    }
+  }
+
+  /// One `pread` at `offset` into the rest of the buffer.
+  /// - Returns: The number of bytes read.
+  private mutating func readChunk(_ fd: Int32, _ id: QueueID, at offset: Int) throws(QueueError) -> Int {
+    let n = buffer.withUnsafeMutableBytes { raw in
+      store.sys.pread(fd, UnsafeMutableRawBufferPointer(rebasing: raw[offset...]), offset)
+    }
+    guard n >= 0 else { throw .system(Int32(-n), .read, store.envPath(id, area)) }
+    return n
+  }
+
+  private func decode(_ count: Int, _ id: QueueID) -> Result<QueueEntry, EnvelopeRecord.ParseFailure> {
+    buffer.withUnsafeBytes { raw in
+      EnvelopeRecord.decode(UnsafeRawBufferPointer(rebasing: raw[..<count]), id: id, area: area)
     }
   }
 }

@@ -72,7 +72,9 @@ public final class InMemoryQueueStore: QueueStore {
     state.withLock { (area == .queued ? $0.queued : $0.failed).keys.map(PackedQueueID.init).sorted() }
   }
 
-  public func forEachEntry(_ area: QueueArea, _ visit: (QueueEntry) -> Void) throws(QueueError) -> [QueueError] {
+  public func forEachEntry(
+    _ area: QueueArea, checkingBodies: Bool, _ visit: (QueueEntry) -> Void
+  ) throws(QueueError) -> [QueueError] {
     let entries = state.withLock { state in
       state.listings += 1
       return (area == .queued ? state.queued : state.failed).values.map(\.entry)

@@ -38,7 +38,7 @@ struct QueueStreamingTests {
     #expect(committed == committed.sorted())
     #expect(try store.entryIDs(.queued).map(\.id) == committed)
     var seen: [QueueEntry] = []
-    let skipped = try store.forEachEntry(.queued) { seen.append($0) }
+    let skipped = try store.forEachEntry(.queued, checkingBodies: true) { seen.append($0) }
     #expect(skipped.isEmpty)
     #expect(seen.map(\.id) == committed)
     #expect(seen.map(\.arrival) == [1_709_700_000, 1_709_600_000, 1_709_650_000])
@@ -67,7 +67,7 @@ struct QueueStreamingTests {
     keptLock.release()
     victim.set(dir.path + "/queue/entries/\(gone.id)")
     var seen: [QueueID] = []
-    let skipped = try store.forEachEntry(.queued) { seen.append($0.id) }
+    let skipped = try store.forEachEntry(.queued, checkingBodies: true) { seen.append($0.id) }
     #expect(seen == [kept.id])
     #expect(skipped.isEmpty)
     #expect(RawFile.names(dir.path + "/queue/corrupt") == [])
@@ -87,12 +87,41 @@ struct QueueStreamingTests {
     mkdir(dir.path + "/queue/entries/0BADBADBADBADBADB.env", 0o700)
     RawFile.write(dir.path + "/queue/entries/0BADBADBADBADBADB.body", [])
     var seen: [QueueID] = []
-    let skipped = try store.forEachEntry(.queued) { seen.append($0.id) }
+    let skipped = try store.forEachEntry(.queued, checkingBodies: true) { seen.append($0.id) }
     #expect(seen == [good.id])
     #expect(skipped.count == 2)
     #expect(skipped.contains(.corrupt(bad.id, reason: "missing end record")))
     #expect(skipped.contains { "\($0)".contains("0BADBADBADBADBADB.env") })
     #expect(RawFile.names(dir.path + "/queue/corrupt") == ["\(bad.id).body", "\(bad.id).env"].sorted())
+  }
+
+  @Test("A listing that does not check bodies lists an entry whose body went; a checking one quarantines it")
+  func uncheckedBodies() throws {
+    let dir = TemporaryDirectory()
+    let store = makeStore(dir)
+    let (entry, lock) = try commitSample(store)
+    lock.release()
+    _ = unlink(dir.path + "/queue/entries/\(entry.id).body")
+    var seen: [QueueEntry] = []
+    #expect(try store.forEachEntry(.queued, checkingBodies: false) { seen.append($0) }.isEmpty)
+    #expect(seen == [entry])
+    #expect(RawFile.names(dir.path + "/queue/corrupt") == [])
+    seen = []
+    let skipped = try store.forEachEntry(.queued, checkingBodies: true) { seen.append($0) }
+    #expect(seen.isEmpty && skipped == [.corrupt(entry.id, reason: "body missing")])
+    #expect(RawFile.names(dir.path + "/queue/corrupt") == ["\(entry.id).env"])
+  }
+
+  @Test("Data after the end record is found although one read would have parsed")
+  func dataAfterEnd() throws {
+    let dir = TemporaryDirectory()
+    let store = makeStore(dir)
+    let (entry, lock) = try commitSample(store)
+    lock.release()
+    let env = dir.path + "/queue/entries/\(entry.id).env"
+    RawFile.write(env, (RawFile.read(env) ?? []) + Array("x\n".utf8))
+    let skipped = try store.forEachEntry(.queued, checkingBodies: false) { _ in Issue.record("listed") }
+    #expect(skipped == [.corrupt(entry.id, reason: "data after end record")])
   }
 
   @Test("A version 1 envelope (no uid, no held, account none) is still read")
@@ -126,7 +155,7 @@ struct QueueStreamingTests {
     RawFile.write(dir.path + "/queue/entries/\(id).env", Array(env.utf8))
     RawFile.write(dir.path + "/queue/entries/\(id).body", Array("abc\r\n".utf8))
     var seen: [QueueEntry] = []
-    #expect(try store.forEachEntry(.queued) { seen.append($0) }.isEmpty)
+    #expect(try store.forEachEntry(.queued, checkingBodies: true) { seen.append($0) }.isEmpty)
     #expect(seen.map(\.id.rawValue) == [id, good.id.rawValue])
     let old = try #require(seen.first)
     #expect(old.envelope == QueueEnvelope(sender: "old@example.com", account: nil, recipients: ["one@example.com", "two@example.com"]))
