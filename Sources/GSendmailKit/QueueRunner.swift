@@ -32,6 +32,8 @@ package final class QueueRunner {
   private let givenAccess: QueueAccess?
   /// Failure notices queued during this run, delivered before it ends.
   var notices: [QueueEntry] = []
+  /// How many IDs a queue run lists at once (24 bytes each).
+  var idPageSize = 4096
   /// What this run did, for the summary line.
   var summary = Summary()
 
@@ -161,15 +163,28 @@ package final class QueueRunner {
     var broken: [String: any Error] = [:]
     var limited: [String: (DeliveryFailure, Int)] = [:]
     defer { for session in sessions.values { session.quit() } }
-    // Only the IDs are listed (24 bytes each): an entry is read when its turn comes, so
-    // the run's memory does not grow with the queue. Failure notices queued on the way
-    // are run after them.
-    let listed = try store.entryIDs(.queued)
+    // Only IDs are listed, a page at a time (the directory is read again for each page):
+    // an entry is read when its turn comes, so the run's memory does not grow with the
+    // queue. Entries queued after the first page was taken wait for the next run, but
+    // the failure notices this run queues are run after the rest.
+    var page = try store.entryIDs(.queued, after: nil, through: nil, limit: idPageSize)
+    let last = page.largest
     var index = 0
     var queuedNotices: [QueueID] = []
-    while index < listed.count + queuedNotices.count {
-      let id = index < listed.count ? listed[index].id : queuedNotices[index - listed.count]
-      index += 1
+    while true {
+      let id: QueueID
+      if index < page.ids.count {
+        id = page.ids[index].id
+        index += 1
+      } else if page.ids.count == idPageSize, let next = page.ids.last, let last, next < last {
+        page = try store.entryIDs(.queued, after: next, through: last, limit: idPageSize)
+        index = 0
+        continue
+      } else if !queuedNotices.isEmpty {
+        id = queuedNotices.removeFirst()
+      } else {
+        break
+      }
       if let only, !only.contains(id) { continue }
       guard let candidate = try read(id), access.admits(candidate) else { continue }
       // The clock is read per entry: a notice queued during this run is due at once even

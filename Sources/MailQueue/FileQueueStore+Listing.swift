@@ -11,21 +11,38 @@ import Glibc
 #endif
 
 extension FileQueueStore {
-  /// (Names other than `ID.env` are passed over: bodies, and strangers.)
-  public func entryIDs(_ area: QueueArea) throws(QueueError) -> [PackedQueueID] {
+  /// (Names other than `ID.env` are passed over: bodies, and strangers.) A page of
+  /// `limit` IDs is picked while the directory is read, holding at most twice that many.
+  public func entryIDs(
+    _ area: QueueArea, after: PackedQueueID?, through: PackedQueueID?, limit: Int
+  ) throws(QueueError) -> QueueIDPage {
     let dir = areaDirectory(area)
-    var ids: [PackedQueueID] = []
+    var page = QueueIDPage(ids: [], largest: nil)
+    // Once the candidates are cut back to `limit`, only IDs below the last one kept can
+    // still be among the first `limit`.
+    var bound: PackedQueueID?
+    let trimAt = limit <= Int.max / 2 ? 2 * limit : Int.max
     let result = sys.readDirectory(dir) { name in
       let count = name.count
       guard count > 4, name[count - 4] == 0x2e, name[count - 3] == 0x65, name[count - 2] == 0x6e, name[count - 1] == 0x76,
         let id = PackedQueueID(bytes: UnsafeRawBufferPointer(rebasing: name.dropLast(4)))
       else { return }
-      ids.append(id)
+      if let after, id <= after { return }
+      if let through, id > through { return }
+      if page.largest.map({ id > $0 }) ?? true { page.largest = id }
+      if let bound, id > bound { return }
+      page.ids.append(id)
+      if page.ids.count >= trimAt {
+        page.ids.sort()
+        page.ids.removeLast(page.ids.count - limit)
+        bound = page.ids.last
+      }
     }
-    if result == -ENOENT { return [] }
+    if result == -ENOENT { return QueueIDPage(ids: [], largest: nil) }
     guard result == 0 else { throw .system(-result, .list, dir) }
-    ids.sort()
-    return ids
+    page.ids.sort()
+    if page.ids.count > limit { page.ids.removeLast(page.ids.count - limit) }
+    return page
   }
 
   public func forEachEntry(

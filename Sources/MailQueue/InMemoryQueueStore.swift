@@ -20,6 +20,7 @@ public final class InMemoryQueueStore: QueueStore {
     var counter = 0
     var records: [String: SendRecord] = [:]
     var listings = 0
+    var pages = 0
     var loads = 0
   }
 
@@ -33,6 +34,8 @@ public final class InMemoryQueueStore: QueueStore {
 
   /// How many times every entry of an area was read (`forEachEntry`, `scan`), for tests.
   public var listings: Int { state.withLock { $0.listings } }
+  /// How many pages of IDs were asked for (`entryIDs`), for tests.
+  public var pages: Int { state.withLock { $0.pages } }
   /// How many entries were read one by one (`load`), for tests.
   public var loads: Int { state.withLock { $0.loads } }
 
@@ -68,8 +71,15 @@ public final class InMemoryQueueStore: QueueStore {
     return (entry, makeLock(entry.id))
   }
 
-  public func entryIDs(_ area: QueueArea) throws(QueueError) -> [PackedQueueID] {
-    state.withLock { (area == .queued ? $0.queued : $0.failed).keys.map(PackedQueueID.init).sorted() }
+  public func entryIDs(
+    _ area: QueueArea, after: PackedQueueID?, through: PackedQueueID?, limit: Int
+  ) throws(QueueError) -> QueueIDPage {
+    let all = state.withLock { state in
+      state.pages += 1
+      return (area == .queued ? state.queued : state.failed).keys.map(PackedQueueID.init).sorted()
+    }
+    let range = all.filter { id in after.map { id > $0 } ?? true && through.map { id <= $0 } ?? true }
+    return QueueIDPage(ids: Array(range.prefix(limit)), largest: range.last)
   }
 
   public func forEachEntry(

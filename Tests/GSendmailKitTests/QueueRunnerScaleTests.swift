@@ -10,7 +10,7 @@ import Testing
 
 @Suite("Queue runs one entry at a time", .serialized)
 struct QueueRunnerScaleTests {
-  @Test("Entries are read one by one, never the whole queue; one session for the account")
+  @Test("IDs come a page at a time and entries are read one by one, never the whole queue; one session for the account")
   func oneAtATime() throws {
     let (server, dir) = try QueueRunnerTests.rig()
     defer { server.stop() }
@@ -31,9 +31,13 @@ struct QueueRunnerScaleTests {
       lock.release()
     }
     let loadsBefore = store.loads
-    let summary = try QueueRunnerTests.runner(clock, config, store).run(force: false)
+    let runner = QueueRunnerTests.runner(clock, config, store)
+    runner.idPageSize = 5
+    let summary = try runner.run(force: false)
     #expect(summary.sent == 10 && summary.deferred == 0 && summary.skipped.isEmpty)
     #expect(store.listings == 0)
+    // IDs 1–5, 6–10, 11–12.
+    #expect(store.pages == 3)
     // Each entry once when its turn came, each due one again under its lock.
     #expect(store.loads - loadsBefore == 12 + 10)
     #expect(server.messages.count == 10)

@@ -46,6 +46,26 @@ struct QueueStreamingTests {
     #expect(try store.entryIDs(.failed).isEmpty)
   }
 
+  @Test("IDs a page at a time: after one, up to another, at most so many, whatever the directory's order")
+  func pages() throws {
+    let dir = TemporaryDirectory()
+    let store = makeStore(dir)
+    var ids: [PackedQueueID] = []
+    for _ in 0..<9 {
+      let (entry, lock) = try commitSample(store)
+      lock.release()
+      ids.append(PackedQueueID(entry.id))
+    }
+    let all = try store.entryIDs(.queued, after: nil, through: nil, limit: .max)
+    #expect(all == QueueIDPage(ids: ids, largest: ids.last))
+    // A limit of 2 keeps at most 4 candidates while reading 9 names.
+    #expect(try store.entryIDs(.queued, after: nil, through: nil, limit: 2) == QueueIDPage(ids: Array(ids[0..<2]), largest: ids[8]))
+    #expect(try store.entryIDs(.queued, after: ids[1], through: ids[6], limit: 3) == QueueIDPage(ids: Array(ids[2..<5]), largest: ids[6]))
+    #expect(try store.entryIDs(.queued, after: ids[4], through: ids[6], limit: 3) == QueueIDPage(ids: Array(ids[5...6]), largest: ids[6]))
+    #expect(try store.entryIDs(.queued, after: ids[8], through: nil, limit: 3) == QueueIDPage(ids: [], largest: nil))
+    #expect(try store.entryIDs(.failed, after: nil, through: nil, limit: 3) == QueueIDPage(ids: [], largest: nil))
+  }
+
   @Test("An entry removed between the directory listing and its reading is left out, not reported")
   func removedWhileListing() throws {
     let dir = TemporaryDirectory()
