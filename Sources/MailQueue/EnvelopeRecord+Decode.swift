@@ -103,6 +103,8 @@ extension EnvelopeRecord {
       }
       var recipients: [String] = []
       var header: [UInt8]?
+      let keys = Field.keys
+      let base = bytes.baseAddress.unsafelyUnwrapped
       while header == nil {
         let raw = try line()
         var control = false
@@ -115,9 +117,7 @@ extension EnvelopeRecord {
         }
         if control { throw ParseFailure(reason: "control character") }
         // Split at the first space byte: valid UTF-8 split at an ASCII byte stays valid.
-        let space = memchr(bytes.baseAddress.unsafelyUnwrapped + raw.lowerBound, 0x20, raw.count).map {
-          bytes.baseAddress.unsafelyUnwrapped.distance(to: UnsafeRawPointer($0))
-        }
+        let space = memchr(base + raw.lowerBound, 0x20, raw.count).map { base.distance(to: UnsafeRawPointer($0)) }
         let key = raw.lowerBound..<(space ?? raw.upperBound)
         let value = space.map { ($0 + 1)..<raw.upperBound } ?? raw.upperBound..<raw.upperBound
         let packed = Key(slice(key))
@@ -130,7 +130,7 @@ extension EnvelopeRecord {
           header = Array(slice(position..<position + count))
           position += count
           guard try line().isEmpty else { throw ParseFailure(reason: "header longer than recorded") }
-        } else if let field = Field.keys.firstIndex(of: packed).flatMap(Field.init(rawValue:)) {
+        } else if let field = keys.firstIndex(of: packed).flatMap(Field.init(rawValue:)) {
           if !isVersion2 && (field == .uid || field == .held) {
             throw ParseFailure(reason: "unknown record \(field.name)")
           }
