@@ -108,21 +108,39 @@ public enum QueueListing {
   ///
   /// (each object on a single line). Times are seconds since the epoch.
   public static func json(_ entries: [QueueEntry]) -> String {
-    guard !entries.isEmpty else { return "[]\n" }
-    let objects = entries.map { entry in
-      "{\"id\":\(JSON.quoted(entry.id.rawValue)),\"queue\":\(JSON.quoted(entry.area.rawValue))"
-        + ",\"arrival\":\(entry.arrival),\"size\":\(entry.size)"
-        + ",\"sender\":\(JSON.quoted(entry.envelope.sender)),\"account\":\(entry.envelope.account.map(JSON.quoted) ?? "null")"
-        + ",\"recipients\":[\(entry.envelope.recipients.map(JSON.quoted).joined(separator: ","))]"
-        + ",\"attempts\":\(entry.attempts),\"next_attempt\":\(entry.nextAttempt)"
-        + ",\"last_error\":\(JSON.quoted(entry.lastError))"
-        + ",\"deferred_for_auth\":\(entry.deferredForAuthentication),\"held\":\(entry.held)"
-        + ",\"uid\":\(entry.envelope.submitter.map(String.init) ?? "null")}"
-    }
-    return "[\n" + objects.joined(separator: ",\n") + "\n]\n"
+    var listing = JSONArray()
+    var out: [UInt8] = []
+    for entry in entries { listing.add(entry, to: &out) }
+    listing.end(to: &out)
+    return String(decoding: out, as: UTF8.self)
   }
 
+  /// The JSON listing written entry by entry: `add` each entry, then `end`.
+  public struct JSONArray {
+    /// The entries added so far.
+    public private(set) var count = 0
 
+    public init() {}
+
+    /// Appends an entry's object (after the opening bracket, or a comma).
+    public mutating func add(_ entry: QueueEntry, to out: inout [UInt8]) {
+      out += (count == 0 ? "[\n" : ",\n").utf8
+      count += 1
+      out += "{\"id\":\(JSON.quoted(entry.id.rawValue)),\"queue\":\(JSON.quoted(entry.area.rawValue))".utf8
+      out += ",\"arrival\":\(entry.arrival),\"size\":\(entry.size)".utf8
+      out += ",\"sender\":\(JSON.quoted(entry.envelope.sender)),\"account\":\(entry.envelope.account.map(JSON.quoted) ?? "null")".utf8
+      out += ",\"recipients\":[\(entry.envelope.recipients.map(JSON.quoted).joined(separator: ","))]".utf8
+      out += ",\"attempts\":\(entry.attempts),\"next_attempt\":\(entry.nextAttempt)".utf8
+      out += ",\"last_error\":\(JSON.quoted(entry.lastError))".utf8
+      out += ",\"deferred_for_auth\":\(entry.deferredForAuthentication),\"held\":\(entry.held)".utf8
+      out += ",\"uid\":\(entry.envelope.submitter.map(String.init) ?? "null")}".utf8
+    }
+
+    /// Appends the closing bracket (`[]` when no entry was added).
+    public func end(to out: inout [UInt8]) {
+      out += (count == 0 ? "[]\n" : "\n]\n").utf8
+    }
+  }
 
   private static let titles = Array("-Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------\n".utf8)
 
