@@ -10,6 +10,9 @@
 # - one flush (`gsendmail -q`): wall, CPU, peak RSS and messages per second; the server
 #   must then have accepted every entry, in one session per account, and mailq must
 #   say the queue is empty.
+# FLUSH=0 skips the flush (quick iterations on mailq); CALLGRIND=1 also counts the
+# instructions of one mailq under valgrind --tool=callgrind (output kept in
+# $CALLGRIND_DIR, /tmp by default, as callgrind.mailq.SIZE).
 # The queue is filled past the sample by copying the sampled entries under new IDs
 # (same files, same format, not fsynced): running `-odq` 100,000 times would take
 # about ten minutes of a shared disk and measure nothing new. Prints figures only.
@@ -21,6 +24,9 @@ source "$(dirname "$0")/lib/common.sh"
 sizes=${SIZES:-10000 100000}
 accounts=${ACCOUNTS:-20}
 sample=${SAMPLE:-1000}
+flush=${FLUSH:-1}
+callgrind=${CALLGRIND:-0}
+callgrind_dir=${CALLGRIND_DIR:-/tmp}
 token="bench-access-token"
 build_release
 build_runner
@@ -103,6 +109,23 @@ for size in $sizes; do
   done
   requests=$("$work/mailq" -C "$config" | tail -1)
   [[ "$requests" == "-- "*" Kbytes in $size Requests." ]] || fail "mailq says '$requests' for $size entries"
+  if [ "$callgrind" = 1 ]; then
+    # valgrind cannot read the toolchain's DWARF 5: a copy without debug information
+    # (the symbol table stays, so functions keep their names).
+    mkdir -p "$callgrind_dir" "$work/nodebug"
+    [ -e "$work/nodebug/mailq" ] || objcopy --strip-debug "$bin/gsendmail" "$work/nodebug/mailq"
+    out="$callgrind_dir/callgrind.mailq.$size"
+    valgrind --tool=callgrind --callgrind-out-file="$out" "$work/nodebug/mailq" -C "$config" >/dev/null 2>"$work/callgrind.err" \
+      || { cat "$work/callgrind.err" >&2; fail "mailq under callgrind failed"; }
+    echo "# callgrind mailq $size: $(grep -o 'Collected : [0-9]*' "$work/callgrind.err" | cut -d' ' -f3) instructions ($out)"
+  fi
+  if [ "$flush" = 0 ]; then
+    printf '%8s %12.0f %10.1f %10.1f %10s %10s %11s %11s %11s %10s\n' "$size" \
+      "$(awk -v n="$sample" -v t="$enqueue" 'BEGIN { print n / t }')" \
+      "$(cut -d' ' -f1 "$work/mailq.runs" | median)" "$(cut -d' ' -f2 "$work/mailq.runs" | median)" \
+      "$(cut -d' ' -f3 "$work/mailq.runs" | median)" - - - - -
+    continue
+  fi
   before_accepted=$(accepted)
   before_sessions=$(sessions)
   line=$("$run1" /dev/null "$work/flush.err" "$bin/gsendmail" -C "$config" -q)

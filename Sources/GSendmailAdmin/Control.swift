@@ -36,14 +36,30 @@ public struct Control {
   // MARK: Queue
 
   /// `queue list [--failed] [--json]`: for a caller other than root or a member of group
-  /// gsendmail, only the entries it submitted. Unreadable entries go to `stderr`.
-  public func queueList(failed: Bool, json: Bool, stderr: OutputSink? = nil) throws -> String {
-    let scan = try store.scan(failed ? .failed : .queued)
-    for error in scan.skipped { stderr?.write("gsendmailctl: skipped a queue entry: \(error)\n") }
-    let entries = scan.entries.filter(QueueAccess.viewer(config, environment).admits)
-    if json { return QueueListing.json(entries) }
-    if failed && entries.isEmpty { return "No failed messages\n" }
-    return QueueListing.mailq(entries, zoneOffsetMinutes: environment.zoneOffsetMinutes)
+  /// gsendmail, only the entries it submitted. Unreadable entries go to `stderr`, after
+  /// the listing, which is written to `out` as the entries are read (never all held).
+  public func queueList(failed: Bool, json: Bool, to out: OutputSink, stderr: OutputSink? = nil) throws {
+    let viewer = QueueAccess.viewer(config, environment)
+    var text = QueueListing.Mailq(zoneOffsetMinutes: environment.zoneOffsetMinutes)
+    var objects = QueueListing.JSONArray()
+    var block: [UInt8] = []
+    let skipped = try store.forEachEntry(failed ? .failed : .queued, checkingBodies: true) { entry in
+      guard viewer.admits(entry) else { return }
+      if json { objects.add(entry, to: &block) } else { text.add(entry, to: &block) }
+      if block.count >= 65_536 {
+        out.write(block)
+        block.removeAll(keepingCapacity: true)
+      }
+    }
+    if json {
+      objects.end(to: &block)
+    } else if failed && text.count == 0 {
+      block += "No failed messages\n".utf8
+    } else {
+      text.end(to: &block)
+    }
+    out.write(block)
+    for error in skipped { stderr?.write("gsendmailctl: skipped a queue entry: \(error)\n") }
   }
 
   /// `queue flush`: attempts every entry within the caller's reach now (`force`), also

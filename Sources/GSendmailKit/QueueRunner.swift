@@ -32,6 +32,8 @@ package final class QueueRunner {
   private let givenAccess: QueueAccess?
   /// Failure notices queued during this run, delivered before it ends.
   var notices: [QueueEntry] = []
+  /// How many IDs a queue run lists at once (24 bytes each).
+  var idPageSize = 4096
   /// What this run did, for the summary line.
   var summary = Summary()
 
@@ -161,25 +163,41 @@ package final class QueueRunner {
     var broken: [String: any Error] = [:]
     var limited: [String: (DeliveryFailure, Int)] = [:]
     defer { for session in sessions.values { session.quit() } }
-    let scan = try store.scan(.queued)
-    summary.skipped = scan.skipped
-    var work = scan.entries.filter(access.admits)
+    // Only IDs are listed, a page at a time (the directory is read again for each page):
+    // an entry is read when its turn comes, so the run's memory does not grow with the
+    // queue. Entries queued after the first page was taken wait for the next run, but
+    // the failure notices this run queues are run after the rest.
+    var page = try store.entryIDs(.queued, after: nil, through: nil, limit: idPageSize)
+    let last = page.largest
     var index = 0
-    while index < work.count {
-      let listed = work[index]
-      index += 1
+    var queuedNotices: [QueueID] = []
+    while true {
+      let id: QueueID
+      if index < page.ids.count {
+        id = page.ids[index].id
+        index += 1
+      } else if page.ids.count == idPageSize, let next = page.ids.last, let last, next < last {
+        page = try store.entryIDs(.queued, after: next, through: last, limit: idPageSize)
+        index = 0
+        continue
+      } else if !queuedNotices.isEmpty {
+        id = queuedNotices.removeFirst()
+      } else {
+        break
+      }
+      if let only, !only.contains(id) { continue }
+      guard let candidate = try read(id), access.admits(candidate) else { continue }
       // The clock is read per entry: a notice queued during this run is due at once even
       // when the run has crossed into a later second.
       let now = environment.now().seconds
-      if let account, listed.envelope.account != account { continue }
-      if let only, !only.contains(listed.id) { continue }
-      guard policy.disposition(of: listed, now: now, force: force) != .notDue, let lock = try lockForRun(listed.id),
-        let entry = try reload(listed.id, lock: lock), access.admits(entry)
+      if let account, candidate.envelope.account != account { continue }
+      guard policy.disposition(of: candidate, now: now, force: force) != .notDue, let lock = try lockForRun(id),
+        let entry = try reload(id, lock: lock), access.admits(entry)
       else { continue }
       let disposition = policy.disposition(of: entry, now: now, force: force)
       if disposition == .notDue { continue }
       defer {
-        work += notices
+        queuedNotices += notices.map(\.id)
         notices.removeAll()
       }
       if disposition == .expired {
@@ -242,6 +260,21 @@ package final class QueueRunner {
       }
     }
     return summary
+  }
+
+  /// Reads a queued entry when its turn comes: nil when it is gone, or unreadable (then it
+  /// is counted as skipped). Running short of descriptors or memory stops the run.
+  private func read(_ id: QueueID) throws(QueueError) -> QueueEntry? {
+    do throws(QueueError) {
+      let entry = try store.load(id)
+      return entry.area == .queued ? entry : nil
+    } catch .notFound {
+      return nil
+    } catch {
+      if error.isResourceShortage { throw error }
+      summary.skipped.append(error)
+      return nil
+    }
   }
 
   /// Reads a locked entry again (it may have changed since the listing): nil when it is

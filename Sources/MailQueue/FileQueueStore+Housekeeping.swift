@@ -11,7 +11,7 @@ extension FileQueueStore {
   public func sweep(now: Int, minimumAge: Int = 3600) throws(QueueError) {
     // Bodies without an env: crashed commits, removals and moves. A locked one is in use.
     for area in [QueueArea.queued, .failed] {
-      for id in try ids(in: areaDirectory(area), suffix: ".body") where !exists(envPath(id, area)) {
+      for id in try orphanBodies(area) {
         guard let fd = lockFile(bodyPath(id, area)) else { continue }
         if !exists(envPath(id, area)) { _ = sys.unlink(bodyPath(id, area)) }
         _ = sys.close(fd)
@@ -36,6 +36,26 @@ extension FileQueueStore {
         for fd in locked { _ = sys.close(fd) }
       }
     }
+  }
+
+  /// The IDs of the bodies without an envelope in an area, found while the directory is
+  /// read (its 200,000 names are never held).
+  private func orphanBodies(_ area: QueueArea) throws(QueueError) -> [QueueID] {
+    let dir = areaDirectory(area)
+    let fd = sys.open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
+    if fd == -ENOENT { return [] }
+    guard fd >= 0 else { throw .system(-fd, .list, dir) }
+    defer { _ = sys.close(fd) }
+    var orphans: [QueueID] = []
+    let result = sys.readDirectory(dir) { name in
+      guard name.count > 5, name.suffix(5).elementsEqual(".body".utf8),
+        let id = PackedQueueID(bytes: UnsafeRawBufferPointer(rebasing: name.dropLast(5))),
+        id.withFileName(".env", { sys.statAt(fd, $0) }).0 != 0
+      else { return }
+      orphans.append(id.id)
+    }
+    guard result == 0 || result == -ENOENT else { throw .system(-result, .list, dir) }
+    return orphans
   }
 
   func ids(in dir: String, suffix: String) throws(QueueError) -> [QueueID] {

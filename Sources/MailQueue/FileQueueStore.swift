@@ -174,28 +174,6 @@ public final class FileQueueStore: QueueStore {
 
   // MARK: Reading
 
-  public func scan(_ area: QueueArea) throws(QueueError) -> QueueScan {
-    let dir = areaDirectory(area)
-    let (result, names) = sys.listDirectory(dir)
-    if result == -ENOENT { return QueueScan(entries: []) }
-    guard result == 0 else { throw .system(-result, .list, dir) }
-    var scan = QueueScan(entries: [])
-    for name in names where name.hasSuffix(".env") {
-      guard let id = try? QueueID(String(name.dropLast(4))) else { continue }
-      do throws(QueueError) {
-        scan.entries.append(try loadEntry(id, area))
-      } catch .notFound {
-        continue
-      } catch {
-        // Out of descriptors or memory: no entry can be judged, so none is reported bad.
-        if error.isResourceShortage { throw error }
-        scan.skipped.append(error)
-      }
-    }
-    scan.entries.sort { ($0.arrival, $0.id) < ($1.arrival, $1.id) }
-    return scan
-  }
-
   public func load(_ id: QueueID) throws(QueueError) -> QueueEntry {
     do throws(QueueError) {
       return try loadEntry(id, .queued)
@@ -210,15 +188,29 @@ public final class FileQueueStore: QueueStore {
     guard let bytes = try readFile(path, limit: FileQueueStore.maximumEnvelopeSize) else {
       throw .notFound(id)
     }
+    return try checked(EnvelopeRecord.decode(bytes, id: id, area: area), id, area, body: sys.stat(bodyPath(id, area))) {
+      exists(path)
+    }
+  }
+
+  /// The entry an envelope decoded to, once its body is known to be there with the recorded
+  /// size; a damaged entry is quarantined and reported corrupt.
+  /// - Parameters:
+  ///   - body: `stat` of the body file.
+  ///   - envelopeExists: Whether the envelope is still there (asked when the body is not).
+  func checked(
+    _ decoded: Result<QueueEntry, EnvelopeRecord.ParseFailure>, _ id: QueueID, _ area: QueueArea,
+    body: (Int32, FileStatus?), envelopeExists: () -> Bool
+  ) throws(QueueError) -> QueueEntry {
     let entry: QueueEntry
-    switch EnvelopeRecord.decode(bytes, id: id, area: area) {
+    switch decoded {
     case .success(let decoded): entry = decoded
     case .failure(let failure): throw quarantine(id, area, reason: failure.reason)
     }
-    let (result, status) = sys.stat(bodyPath(id, area))
+    let (result, status) = body
     if result == -ENOENT {
       // remove() unlinks the env before the body: if the env is gone too, so is the entry.
-      guard exists(path) else { throw .notFound(id) }
+      guard envelopeExists() else { throw .notFound(id) }
       throw quarantine(id, area, reason: "body missing")
     }
     guard result == 0, let status else { throw .system(-result, .stat, bodyPath(id, area)) }
@@ -231,7 +223,7 @@ public final class FileQueueStore: QueueStore {
   /// Moves a damaged entry to corrupt/ unless someone holds it locked or this store does
   /// not quarantine, and returns the error to throw. Best effort: the entry is reported
   /// corrupt either way.
-  private func quarantine(_ id: QueueID, _ area: QueueArea, reason: String) -> QueueError {
+  func quarantine(_ id: QueueID, _ area: QueueArea, reason: String) -> QueueError {
     let error = QueueError.corrupt(id, reason: reason)
     guard quarantinesCorruptEntries else { return error }
     let body = bodyPath(id, area)

@@ -19,6 +19,9 @@ public final class InMemoryQueueStore: QueueStore {
     var locked: Set<QueueID> = []
     var counter = 0
     var records: [String: SendRecord] = [:]
+    var listings = 0
+    var pages = 0
+    var loads = 0
   }
 
   private let state = Mutex(State())
@@ -28,6 +31,13 @@ public final class InMemoryQueueStore: QueueStore {
 
   /// The IDs currently locked (for tests).
   public var lockedIDs: Set<QueueID> { state.withLock { $0.locked } }
+
+  /// How many times every entry of an area was read (`forEachEntry`, `scan`), for tests.
+  public var listings: Int { state.withLock { $0.listings } }
+  /// How many pages of IDs were asked for (`entryIDs`), for tests.
+  public var pages: Int { state.withLock { $0.pages } }
+  /// How many entries were read one by one (`load`), for tests.
+  public var loads: Int { state.withLock { $0.loads } }
 
   public func create() throws(QueueError) -> QueueDraft {
     let id = state.withLock { state -> QueueID in
@@ -61,13 +71,34 @@ public final class InMemoryQueueStore: QueueStore {
     return (entry, makeLock(entry.id))
   }
 
-  public func scan(_ area: QueueArea) throws(QueueError) -> QueueScan {
-    let entries = state.withLock { (area == .queued ? $0.queued : $0.failed).values.map(\.entry) }
-    return QueueScan(entries: entries.sorted { ($0.arrival, $0.id) < ($1.arrival, $1.id) })
+  public func entryIDs(
+    _ area: QueueArea, after: PackedQueueID?, through: PackedQueueID?, limit: Int
+  ) throws(QueueError) -> QueueIDPage {
+    let all = state.withLock { state in
+      state.pages += 1
+      return (area == .queued ? state.queued : state.failed).keys.map(PackedQueueID.init).sorted()
+    }
+    let range = all.filter { id in after.map { id > $0 } ?? true && through.map { id <= $0 } ?? true }
+    return QueueIDPage(ids: Array(range.prefix(limit)), largest: range.last)
+  }
+
+  public func forEachEntry(
+    _ area: QueueArea, checkingBodies: Bool, _ visit: (QueueEntry) -> Void
+  ) throws(QueueError) -> [QueueError] {
+    let entries = state.withLock { state in
+      state.listings += 1
+      return (area == .queued ? state.queued : state.failed).values.map(\.entry)
+    }
+    for entry in entries.sorted(by: { $0.id < $1.id }) { visit(entry) }
+    return []
   }
 
   public func load(_ id: QueueID) throws(QueueError) -> QueueEntry {
-    guard let entry = state.withLock({ ($0.queued[id] ?? $0.failed[id])?.entry }) else { throw .notFound(id) }
+    let entry = state.withLock { state in
+      state.loads += 1
+      return (state.queued[id] ?? state.failed[id])?.entry
+    }
+    guard let entry else { throw .notFound(id) }
     return entry
   }
 

@@ -60,3 +60,55 @@ public struct QueueID: Hashable, Comparable, Sendable, CustomStringConvertible {
   public static func < (lhs: QueueID, rhs: QueueID) -> Bool { lhs.rawValue < rhs.rawValue }
   public var description: String { rawValue }
 }
+
+/// A queue ID packed into 24 bytes without a heap allocation (a `QueueID` of 19
+/// characters is a heap string, about 64 bytes with its array slot): the runner and
+/// `mailq` hold one per entry of queues of 100,000 entries. The bytes are kept big-endian
+/// and zero-padded, so packed IDs sort exactly as their text does.
+public struct PackedQueueID: Comparable, Hashable, Sendable, CustomStringConvertible {
+  private var high: UInt64
+  private var middle: UInt64
+  private var low: UInt64
+
+  /// Packs a valid ID.
+  public init(_ id: QueueID) {
+    var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
+    withUnsafeMutableBytes(of: &words) { raw in
+      for (index, byte) in id.rawValue.utf8.enumerated() { raw[index] = byte }
+    }
+    (high, middle, low) = (UInt64(bigEndian: words.0), UInt64(bigEndian: words.1), UInt64(bigEndian: words.2))
+  }
+
+  /// Packs the text of an ID; nil when it is not a valid one.
+  init?(bytes: UnsafeRawBufferPointer) {
+    guard bytes.count >= QueueID.minimumLength, bytes.count <= QueueID.maximumLength,
+      bytes.allSatisfy(PackedQueueID.isIDByte)
+    else { return nil }
+    var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
+    withUnsafeMutableBytes(of: &words) { raw in raw.copyMemory(from: bytes) }
+    (high, middle, low) = (UInt64(bigEndian: words.0), UInt64(bigEndian: words.1), UInt64(bigEndian: words.2))
+  }
+
+  static func isIDByte(_ byte: UInt8) -> Bool {
+    (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
+  }
+
+  /// Runs `body` over the ID's text (16 to 24 bytes).
+  func withBytes<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+    var words = (high.bigEndian, middle.bigEndian, low.bigEndian)
+    return try withUnsafeBytes(of: &words) { raw in
+      var count = QueueID.maximumLength
+      while count > 0 && raw[count - 1] == 0 { count -= 1 }
+      return try body(UnsafeRawBufferPointer(rebasing: raw[..<count]))
+    }
+  }
+
+  /// The ID.
+  public var id: QueueID { QueueID(unchecked: withBytes { String(decoding: $0, as: UTF8.self) }) }
+
+  public var description: String { id.rawValue }
+
+  public static func < (lhs: PackedQueueID, rhs: PackedQueueID) -> Bool {
+    (lhs.high, lhs.middle, lhs.low) < (rhs.high, rhs.middle, rhs.low)
+  }
+}

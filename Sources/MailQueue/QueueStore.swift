@@ -13,9 +13,11 @@
 //   try store.update(entry (recordTemporaryFailure), holding: lock)   // deferred
 //   try store.moveToFailed(entry, holding: lock)        // permanent failure or expiry
 //
-// A queue run: `list()`, keep what `RetryPolicy.disposition` says is due,
-// `tryLock` each (nil: another runner has it, skip), `load` it again under the
-// lock (it may have changed), deliver, then remove/update/moveToFailed.
+// A queue run: `entryIDs(.queued, …)` a page at a time (IDs only, so the run's memory
+// does not grow with the queue), then for each `load` it, keep what `RetryPolicy.disposition` says is due,
+// `tryLock` it (nil: another runner has it, skip), `load` it again under the lock (it
+// may have changed), deliver, then remove/update/moveToFailed. `mailq` reads the
+// entries one at a time with `forEachEntry`.
 
 /// Where queue entries are kept.
 public protocol QueueStore: AnyObject, Sendable {
@@ -34,12 +36,31 @@ public protocol QueueStore: AnyObject, Sendable {
   func commit(_ draft: QueueDraft, envelope: QueueEnvelope, header: [UInt8], arrival: Int)
     throws(QueueError) -> (entry: QueueEntry, lock: QueueLock)
 
-  /// The entries of an area, oldest first, and the ones that could not be read. An entry
-  /// that cannot be opened, read or parsed is skipped and reported, never failing the
-  /// whole listing; a corrupt one is moved to `corrupt/` when the store quarantines.
+  /// The first `limit` IDs of an area's entries in ID order, which is the order of
+  /// creation (an ID begins with its creation time), without reading the entries: a queue
+  /// run takes them a page at a time, so that its memory does not grow with the queue.
+  /// - Parameters:
+  ///   - after: Only IDs above this one (nil: from the first).
+  ///   - through: Only IDs up to this one (nil: to the last).
+  ///   - limit: The most IDs returned.
+  /// - Throws: when the directory cannot be listed.
+  func entryIDs(_ area: QueueArea, after: PackedQueueID?, through: PackedQueueID?, limit: Int) throws(QueueError)
+    -> QueueIDPage
+
+  /// Reads the entries of an area one at a time in ID order, handing each to `visit`
+  /// (nothing is held between two). An entry that cannot be opened, read or parsed is
+  /// skipped and reported, never failing the whole listing; a corrupt one is moved to
+  /// `corrupt/` when the store quarantines; one that goes while the area is read is left out.
+  /// - Parameters:
+  ///   - checkingBodies: Whether each body is checked too (there, with the size its
+  ///     envelope records), as `load` does. Without, a listing (`mailq`) costs one system
+  ///     call less per entry; a missing or cut body is then found when the entry is
+  ///     loaded for delivery (never sent damaged), or by a checking listing.
+  /// - Returns: Why each entry that could not be read was skipped.
   /// - Throws: when the directory itself cannot be listed, or the process is short of a
   ///   resource (`QueueError.isResourceShortage`): then nothing can be said about any entry.
-  func scan(_ area: QueueArea) throws(QueueError) -> QueueScan
+  func forEachEntry(_ area: QueueArea, checkingBodies: Bool, _ visit: (QueueEntry) -> Void) throws(QueueError)
+    -> [QueueError]
 
   /// One entry, queued or failed.
   /// - Throws: `.notFound`, or `.corrupt` (the entry was moved to `corrupt/`).
@@ -93,9 +114,22 @@ public protocol QueueStore: AnyObject, Sendable {
   func sweep(now: Int, minimumAge: Int) throws(QueueError)
 }
 
+/// A page of an area's IDs.
+public struct QueueIDPage: Equatable, Sendable {
+  /// The IDs, in order.
+  public var ids: [PackedQueueID]
+  /// The largest ID in the range asked for, on this page or beyond it; nil when none is.
+  public var largest: PackedQueueID?
+
+  public init(ids: [PackedQueueID], largest: PackedQueueID?) {
+    self.ids = ids
+    self.largest = largest
+  }
+}
+
 /// What a listing found.
 public struct QueueScan: Sendable {
-  /// The entries read, oldest first.
+  /// The entries read, in ID order (oldest first).
   public var entries: [QueueEntry]
   /// Why each entry that could not be read was skipped.
   public var skipped: [QueueError]
@@ -107,6 +141,19 @@ public struct QueueScan: Sendable {
 }
 
 extension QueueStore {
+  /// Every ID of an area's entries, in ID order.
+  public func entryIDs(_ area: QueueArea) throws(QueueError) -> [PackedQueueID] {
+    try entryIDs(area, after: nil, through: nil, limit: .max).ids
+  }
+
+  /// The entries of an area, in ID order (oldest first), and the ones that could not be
+  /// read (see `forEachEntry`, which does not hold them all).
+  public func scan(_ area: QueueArea) throws(QueueError) -> QueueScan {
+    var entries: [QueueEntry] = []
+    let skipped = try forEachEntry(area, checkingBodies: true) { entries.append($0) }
+    return QueueScan(entries: entries, skipped: skipped)
+  }
+
   /// The queued entries (not `failed/`), oldest first; unreadable ones left out.
   public func list() throws(QueueError) -> [QueueEntry] { try scan(.queued).entries }
 

@@ -34,7 +34,13 @@ struct Syscalls: Sendable {
   var flock: @Sendable (_ fd: Int32, _ operation: Int32) -> Int32
   var fstat: @Sendable (_ fd: Int32) -> (Int32, FileStatus?)
   var stat: @Sendable (_ path: String) -> (Int32, FileStatus?)
-  var listDirectory: @Sendable (_ path: String) -> (Int32, [String])
+  /// Opens a file relative to a directory descriptor (`openat`), by a C-string name.
+  var openAt: @Sendable (_ directory: Int32, _ name: UnsafePointer<CChar>, _ flags: Int32) -> Int32
+  /// `fstatat` of a name relative to a directory descriptor.
+  var statAt: @Sendable (_ directory: Int32, _ name: UnsafePointer<CChar>) -> (Int32, FileStatus?)
+  /// Hands every name in a directory but `.` and `..` to `visit`, as it is read (nothing
+  /// is held): a queue directory may hold 200,000 names.
+  var readDirectory: @Sendable (_ path: String, _ visit: (UnsafeRawBufferPointer) -> Void) -> Int32
 
   /// The real system calls.
   static let real = Syscalls(
@@ -61,18 +67,30 @@ struct Syscalls: Sendable {
     flock: { fd, operation in systemFlock(fd, operation) },
     fstat: { fd in systemFstat(fd) },
     stat: { path in systemStat(path) },
-    listDirectory: { path in
-      guard let dir = opendir(path) else { return (-errno, []) }
+    openAt: { directory, name, flags in
+      let fd = Glibc.openat(directory, name, flags)
+      return fd >= 0 ? fd : -errno
+    },
+    statAt: { directory, name in systemStatAt(directory, name) },
+    readDirectory: { path, visit in
+      guard let dir = opendir(path) else { return -errno }
       defer { closedir(dir) }
-      var names: [String] = []
       while let entry = readdir(dir) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-          String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        withUnsafeBytes(of: &entry.pointee.d_name) { raw in
+          let name = UnsafeRawBufferPointer(rebasing: raw[..<(raw.firstIndex(of: 0) ?? raw.count)])
+          let isDots = name.count <= 2 && name.allSatisfy { $0 == 0x2e }
+          if !isDots { visit(name) }
         }
-        if name != "." && name != ".." { names.append(name) }
       }
-      return (0, names)
+      return 0
     })
+
+  /// Every name in a directory but `.` and `..` (for small directories: tmp/, tests).
+  func listDirectory(_ path: String) -> (Int32, [String]) {
+    var names: [String] = []
+    let result = readDirectory(path) { name in names.append(String(decoding: name, as: UTF8.self)) }
+    return (result, names)
+  }
 
   /// The same calls, each run again while it fails with `EINTR` (all but `close`: on
   /// Linux the descriptor is gone even when close reports EINTR).
@@ -82,6 +100,7 @@ struct Syscalls: Sendable {
     calls.open = { path, flags, mode in Syscalls.retrying { base.open(path, flags, mode) } }
     calls.write = { fd, bytes in Syscalls.retrying { base.write(fd, bytes) } }
     calls.pread = { fd, buffer, offset in Syscalls.retrying { base.pread(fd, buffer, offset) } }
+    calls.openAt = { directory, name, flags in Syscalls.retrying { base.openAt(directory, name, flags) } }
     calls.fsync = { fd in Syscalls.retrying { base.fsync(fd) } }
     calls.rename = { from, to in Syscalls.retrying { base.rename(from, to) } }
     calls.link = { from, to in Syscalls.retrying { base.link(from, to) } }
@@ -99,6 +118,12 @@ struct Syscalls: Sendable {
     calls.stat = { path in
       while true {
         let result = base.stat(path)
+        if result.0 != -EINTR { return result }
+      }
+    }
+    calls.statAt = { directory, name in
+      while true {
+        let result = base.statAt(directory, name)
         if result.0 != -EINTR { return result }
       }
     }
@@ -127,6 +152,11 @@ private func systemFstat(_ fd: Int32) -> (Int32, FileStatus?) {
 private func systemStat(_ path: String) -> (Int32, FileStatus?) {
   var st = stat()
   return stat(path, &st) == 0 ? (0, FileStatus(st)) : (-errno, nil)
+}
+
+private func systemStatAt(_ directory: Int32, _ name: UnsafePointer<CChar>) -> (Int32, FileStatus?) {
+  var st = stat()
+  return fstatat(directory, name, &st, 0) == 0 ? (0, FileStatus(st)) : (-errno, nil)
 }
 
 extension FileStatus {

@@ -23,7 +23,7 @@ struct Queue: ParsableCommand {
     func run() throws {
       try runMapped {
         let control = try Control(configFile: global.configFile)
-        print(try control.queueList(failed: failed, json: json, stderr: FileDescriptorSink(fd: 2)), terminator: "")
+        try control.queueList(failed: failed, json: json, to: FileDescriptorSink(fd: 1), stderr: FileDescriptorSink(fd: 2))
       }
     }
   }
