@@ -328,6 +328,14 @@ send_checks() {
 			! ls /var/lib/gsendmail/tokens | grep -q "\.tmp$"'
 	check "tester: cannot read the token cache even by name" \
 		sh_tester '! cat /var/lib/gsendmail/tokens/test.json'
+	# login made the account's TLS session file (empty, root's); tester's send kept the
+	# session it got in it, in place, and the next send resumes it.
+	check "the TLS session file: root's, group gsendmail, filled in place by tester's send" \
+		sh_chroot 'f=$(ls /var/lib/gsendmail/tokens/test@127.0.0.1:*.tls); ls -l "$f"
+			[ "$(stat -c %U:%G:%a "$f")" = root:gsendmail:660 ] && [ -s "$f" ]'
+	check "tester: the next send resumes the TLS session" \
+		sh_tester '/usr/sbin/sendmail -v -t </tmp/message 2>/tmp/resume.log; grep "^TLS\|session" /tmp/resume.log
+			grep -q "session resumed" /tmp/resume.log'
 	stop_test_server
 	check "server down: tester's message is queued (exit 0) and listed by mailq" \
 		sh_tester '/usr/sbin/sendmail -t </tmp/message && mailq | grep -q rcpt@example.org'

@@ -91,6 +91,13 @@ extension Configuration {
       port: account.port, caFile: account.tlsCAFile)
   }
 
+  /// Makes the account's TLS session file ready (empty) beside its token cache, so that
+  /// every caller of the system account, not only root, keeps and resumes its sessions.
+  /// Run by `gsendmailctl login`; nothing for a caller that may not create cache files.
+  public func reserveTLSSession(of account: Account, environment env: Environment) {
+    tlsSessionFile(account, environment: env).reserve()
+  }
+
   /// The named account, or the default (or only) one.
   public func chooseForCommand(_ name: String?) throws(ConfigError) -> Account {
     try chooseAccount(named: name, sender: nil, headerFrom: nil)

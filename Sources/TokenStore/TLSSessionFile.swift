@@ -138,6 +138,18 @@ public struct TLSSessionFile: Sendable {
     if close(fd) != 0 || !written || rename(temporary, path) != 0 { _ = unlink(temporary) }
   }
 
+  /// Creates the file empty when it is missing, with the cache's mode, so that callers
+  /// that may only rewrite an existing file (the non-root senders and queue runner of the
+  /// system account) keep the sessions they get. Nothing for such a caller itself, and
+  /// nothing when the cache directory is missing. An empty file reads as no session.
+  public func reserve() {
+    guard !location.writesInPlace, let path else { return }
+    let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode_t(location.fileMode))
+    guard fd >= 0 else { return }
+    _ = fchmod(fd, mode_t(location.fileMode))
+    close(fd)
+  }
+
   /// Deletes every session file of `account` in `location` (logout: the sessions go with
   /// the tokens). What cannot be deleted stays; it is no use without the tokens.
   public static func removeAll(location: TokenCacheLocation, account: String) {

@@ -73,6 +73,7 @@ struct Login: ParsableCommand {
       } else {
         try signIn(store: store, account: account, client: client)
       }
+      config.reserveTLSSession(of: account, environment: env)
       say(
         "Logged in: account '\(account.name)' (\(account.loginHint)); tokens saved in "
           + store.location.cachePath(account: account.name) + ".")

@@ -130,4 +130,28 @@ struct TLSSessionFileTests {
     foreign.save([9, 9, 9])
     #expect(f.load() == session)
   }
+
+  @Test("reserved: an empty file of the cache's mode, no session, then rewritten in place by a sender")
+  func reserved() throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let owner = file(directory, isSystem: true)
+    owner.reserve()  // no cache directory yet: nothing
+    #expect(!FileManager.default.fileExists(atPath: owner.path!))
+    try FileManager.default.createDirectory(atPath: directory.path + "/tokens", withIntermediateDirectories: false)
+    var sender = owner
+    sender.location.writesInPlace = true
+    sender.location.inPlaceOwner = geteuid()
+    sender.reserve()
+    #expect(!FileManager.default.fileExists(atPath: owner.path!))
+    owner.reserve()
+    let attributes = try FileManager.default.attributesOfItem(atPath: owner.path!)
+    #expect((attributes[.posixPermissions] as? NSNumber)?.uint32Value == 0o660)
+    #expect((attributes[.size] as? NSNumber)?.intValue == 0)
+    #expect(sender.load() == nil)
+    sender.save(session)
+    #expect(sender.load() == session)
+    owner.reserve()
+    #expect(owner.load() == session)
+  }
 }
