@@ -34,7 +34,7 @@ static size_t gs_der_tlv(const unsigned char *p, size_t avail, size_t *header) {
 
 size_t gs_der_drop_field(unsigned char *der, size_t len, int tag_number) {
   size_t header;
-  if (tag_number < 0 || tag_number > 30 || len > 0xffffff || der == NULL || der[0] != 0x30 ||
+  if (tag_number < 0 || tag_number > 30 || len < 2 || len > 0xffffff || der == NULL || der[0] != 0x30 ||
       gs_der_tlv(der, len, &header) != len)
     return 0;
   const unsigned char tag = (unsigned char)(0xa0 | tag_number);  // [n] EXPLICIT, constructed

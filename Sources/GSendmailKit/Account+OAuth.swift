@@ -88,7 +88,7 @@ extension Configuration {
   func tlsSessionFile(_ account: Account, environment env: Environment) -> TLSSessionFile {
     TLSSessionFile(
       location: tokenCacheLocation(environment: env), account: account.name, host: account.host,
-      port: account.port, caFile: account.tlsCAFile)
+      port: account.port, caFile: account.tlsCAFile, now: env.now().seconds)
   }
 
   /// Makes the account's TLS session file ready (empty) beside its token cache, so that

@@ -124,7 +124,8 @@ package final class SMTPSession {
   /// Ends the session: politely when it is idle, else by closing the connection.
   package func quit() {
     // Before QUIT, which closes the connection and with it the session the server gave.
-    if let session = connection.takeTLSSession() { tlsSession?.save(session) }
+    let resumed = connection.tlsSummary?.resumed ?? false
+    if let session = connection.takeTLSSession() { tlsSession?.save(session, resumed: resumed) }
     if connection.isOpen && client.isReady { _ = try? drive(client.quit()) }
     connection.close()
   }

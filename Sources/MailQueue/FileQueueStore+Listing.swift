@@ -120,14 +120,19 @@ struct AreaReader {
     if total > 0 && total < buffer.count, case .success(let entry) = decode(total, id) { return .success(entry) }
     while true {
       if total == buffer.count {
-        guard buffer.count <= FileQueueStore.maximumEnvelopeSize else {
+        // One byte over the limit is enough to tell that the file is too big.
+        let grown = min(2 * buffer.count, FileQueueStore.maximumEnvelopeSize + 1)
+        guard grown > buffer.count else {
           throw .io(path: store.envPath(id, area), errno: EFBIG, operation: .read)
         }
-        buffer += [UInt8](repeating: 0, count: buffer.count)
+        buffer += [UInt8](repeating: 0, count: grown - buffer.count)
       }
       let n = try readChunk(fd, id, at: total)
       if n == 0 { return decode(total, id) }
       total += n
+      guard total <= FileQueueStore.maximumEnvelopeSize else {
+        throw .io(path: store.envPath(id, area), errno: EFBIG, operation: .read)
+      }
     }
   }
 

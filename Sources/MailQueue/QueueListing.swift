@@ -54,7 +54,9 @@ public enum QueueListing {
     public mutating func add(_ entry: QueueEntry, to out: inout [UInt8]) {
       if count == 0 { out += QueueListing.titles }
       count += 1
-      total += entry.size
+      // Sizes come from the envelopes unchecked (mailq does not stat bodies): a damaged one
+      // must not overflow the sum.
+      total = total.addingReportingOverflow(max(entry.size, 0)).overflow ? Int.max : total + max(entry.size, 0)
       let id = entry.id.rawValue.utf8
       out += id
       let marked = entry.deferredForAuthentication || entry.held
@@ -93,7 +95,7 @@ public enum QueueListing {
         out += QueueListing.emptyText.utf8
         return
       }
-      let kbytes = (total + 1023) / 1024
+      let kbytes = total / 1024 + (total % 1024 == 0 ? 0 : 1)
       out += "-- \(kbytes) Kbytes in \(count) Request\(count == 1 ? "" : "s").\n".utf8
     }
   }

@@ -26,52 +26,67 @@ public struct TLSSessionFile: Sendable {
   /// (the doctor checks the certificate the server presents now) while `save` still keeps
   /// the session it gives.
   public var offersSession = true
+  /// The time, seconds since the epoch.
+  public var now: Int
 
   /// The largest file read: a session (at most 16 KiB) and the header.
   static let maximumSize = 20 * 1024
-  static let magic = "gsendmail-tls-session 1"
+  static let magic = "gsendmail-tls-session 2"
+  /// How long sessions may follow one another from one full handshake: a resumed session
+  /// brings a new ticket, so without a bound the server's certificate (revoked, replaced,
+  /// or no longer trusted by the trust store) would never be checked again. RFC 8446
+  /// §4.6.1 allows a ticket at most 7 days; a day is what this one trusts.
+  static let maximumVerifiedAge = 86_400
 
-  public init(location: TokenCacheLocation, account: String, host: String, port: Int, caFile: String?) {
+  public init(location: TokenCacheLocation, account: String, host: String, port: Int, caFile: String?, now: Int) {
     self.location = location
     self.account = account
     self.host = host
     self.port = port
     self.caFile = caFile
+    self.now = now
   }
 
   /// The file's path, or nil when the account or host cannot be part of a file name.
   public var path: String? {
     let hostOK =
-      !host.isEmpty && host.utf8.count <= 253 && !host.contains("/")
+      !host.isEmpty && host.utf8.count <= 253 && !host.contains("/") && !host.contains("@")
       && !host.unicodeScalars.contains { $0.value < 0x21 || $0.value == 0x7f }
     guard hostOK, (try? location.validate(account: account)) != nil else { return nil }
     return location.directory + "/" + account + "@" + host + ":" + String(port) + ".tls"
   }
 
-  /// The header naming what the session is for; the file is the header, a blank line and
-  /// the session (DER).
-  func header(checksum: UInt64) -> [UInt8] {
+  /// The header naming what the session is for and when the server's certificate was
+  /// last verified (the full handshake the session descends from); the file is the
+  /// header, a blank line and the session (DER).
+  func header(checksum: UInt64, verified: Int) -> [UInt8] {
     let trust = caFile.map { "file " + $0 } ?? "system"
     let hex = String(checksum, radix: 16)
     return Array(
-      "\(Self.magic)\npeer \(host):\(port)\ntrust \(trust)\nfnv1a64 \(hex)\n\n".utf8)
+      "\(Self.magic)\npeer \(host):\(port)\ntrust \(trust)\nverified \(verified)\nfnv1a64 \(hex)\n\n".utf8)
   }
 
   /// The file's bytes for `session`.
-  func encode(_ session: [UInt8]) -> [UInt8] {
-    header(checksum: Self.fnv1a64(session)) + session
+  /// - Parameter verified: When the certificate was last verified (default: now).
+  func encode(_ session: [UInt8], verified: Int? = nil) -> [UInt8] {
+    header(checksum: Self.fnv1a64(session), verified: verified ?? now) + session
   }
 
-  /// The session in `file`, when it was saved for this server and trust store and is whole
-  /// (a torn in-place write fails the checksum).
-  func decode(_ file: [UInt8]) -> [UInt8]? {
+  /// The session in `file` and when its certificate was last verified, when it was saved
+  /// for this server and trust store and is whole (a torn in-place write fails the
+  /// checksum).
+  func decode(_ file: [UInt8]) -> (session: [UInt8], verified: Int)? {
     let separator: [UInt8] = [10, 10]
     guard let end = file.indices.dropLast().first(where: { file[$0] == 10 && file[$0 + 1] == 10 })
     else { return nil }
     let session = Array(file[(end + separator.count)...])
-    guard !session.isEmpty, Array(file[..<(end + 2)]) == header(checksum: Self.fnv1a64(session))
+    let lines = file[..<end].split(separator: 10, omittingEmptySubsequences: false)
+    let key = Array("verified ".utf8)
+    guard !session.isEmpty, lines.count == 5, lines[3].starts(with: key),
+      let verified = Int(String(decoding: lines[3].dropFirst(key.count), as: UTF8.self)),
+      Array(file[..<(end + 2)]) == header(checksum: Self.fnv1a64(session), verified: verified)
     else { return nil }
-    return session
+    return (session, verified)
   }
 
   /// FNV-1a, 64 bits: tells a torn file, not a forged one (whoever may write the file may
@@ -87,9 +102,18 @@ public struct TLSSessionFile: Sendable {
   /// The owner the file must have: the caller, or root for a system cache written in place.
   private var owner: uid_t { location.writesInPlace ? uid_t(location.inPlaceOwner) : geteuid() }
 
-  /// The saved session, or nil when there is none to use.
+  /// The saved session, or nil when there is none to use: none saved, or one whose
+  /// certificate was last verified more than `maximumVerifiedAge` ago (or in the future).
   public func load() -> [UInt8]? {
-    guard offersSession, let path else { return nil }
+    guard offersSession, let saved = readFile(),
+      saved.verified <= now + 300, now - saved.verified <= Self.maximumVerifiedAge
+    else { return nil }
+    return saved.session
+  }
+
+  /// The file's session and verification time, whatever their age.
+  private func readFile() -> (session: [UInt8], verified: Int)? {
+    guard let path else { return nil }
     // O_NONBLOCK: a FIFO put there must not hang the sender before the type is checked.
     let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
     guard fd >= 0 else { return nil }
@@ -114,9 +138,18 @@ public struct TLSSessionFile: Sendable {
   /// Saves `session`, replacing the file (written whole under a temporary name, then
   /// renamed), or, for a system cache written in place, rewriting the existing root-owned
   /// file. Not synced: losing it costs one full handshake.
-  public func save(_ session: [UInt8]) {
+  /// - Parameter resumed: The session came from a resumed handshake: it keeps the
+  ///   verification time of the saved one (nothing is saved when that cannot be read).
+  public func save(_ session: [UInt8], resumed: Bool = false) {
     guard let path, !session.isEmpty else { return }
-    let content = encode(session)
+    let verified: Int
+    if resumed {
+      guard let saved = readFile() else { return }
+      verified = saved.verified
+    } else {
+      verified = now
+    }
+    let content = encode(session, verified: verified)
     if location.writesInPlace {
       rewrite(path, with: content)
       return
@@ -155,10 +188,10 @@ public struct TLSSessionFile: Sendable {
   public static func removeAll(location: TokenCacheLocation, account: String) {
     guard (try? location.validate(account: account)) != nil, let dir = opendir(location.directory) else { return }
     defer { closedir(dir) }
-    let prefix = account + "@"
     while let entry = readdir(dir) {
       let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-      guard name.hasPrefix(prefix), name.hasSuffix(".tls") else { continue }
+      // ACCOUNT@HOST:PORT.tls: a host has no "@", an account may (`me@example.com`).
+      guard name.hasSuffix(".tls"), let at = name.lastIndex(of: "@"), name[..<at] == account else { continue }
       _ = unlink(location.directory + "/" + name)
     }
   }

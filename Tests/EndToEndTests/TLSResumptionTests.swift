@@ -35,7 +35,7 @@ struct TLSResumptionTests {
     let attributes = try FileManager.default.attributesOfItem(atPath: path)
     #expect((attributes[.posixPermissions] as? Int) == 0o600)
     let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
-    #expect(bytes.starts(with: Data("gsendmail-tls-session 1\npeer localhost:".utf8)))
+    #expect(bytes.starts(with: Data("gsendmail-tls-session 2\npeer localhost:".utf8)))
     for secret in [rig.token, rig.refreshToken] {
       #expect(bytes.range(of: Data(secret.utf8)) == nil)
     }

@@ -183,6 +183,21 @@ struct QueueStreamingTests {
     #expect(old.nextAttempt == 1_600_000_300 && old.arrival == 1_600_000_000)
   }
 
+  @Test("Sizes that damaged envelopes record cannot overflow mailq's total")
+  func hugeSizes() {
+    var listing = QueueListing.Mailq(zoneOffsetMinutes: { _ in 0 })
+    var out: [UInt8] = []
+    for n in 0..<3 {
+      listing.add(
+        QueueEntry(
+          id: QueueID(unchecked: "0ABCDEFGHIJKLMNO\(n)"), arrival: 1_709_632_800, envelope: sampleEnvelope,
+          header: sampleHeader, body: BodyStatistics(size: Int.max / 2), nextAttempt: 1_709_640_000),
+        to: &out)
+    }
+    listing.end(to: &out)
+    #expect(String(decoding: out, as: UTF8.self).hasSuffix(" Kbytes in 3 Requests.\n"))
+  }
+
   @Test("The streamed mailq text is the whole listing's, block by block")
   func streamedText() throws {
     var listing = QueueListing.Mailq(zoneOffsetMinutes: { _ in 0 })

@@ -11,13 +11,14 @@ import Testing
 @Suite("TLSSessionFile")
 struct TLSSessionFileTests {
   let session: [UInt8] = Array(0..<200).map { UInt8($0) }
+  static let now = 1_800_000_000
 
   func file(_ directory: TemporaryDirectory, host: String = "smtp.gmail.com", caFile: String? = nil, isSystem: Bool = false)
     -> TLSSessionFile
   {
     TLSSessionFile(
       location: TokenCacheLocation(directory: directory.path + "/tokens", isSystem: isSystem), account: "work",
-      host: host, port: 587, caFile: caFile)
+      host: host, port: 587, caFile: caFile, now: Self.now)
   }
 
   func mode(_ path: String) throws -> Int {
@@ -29,7 +30,7 @@ struct TLSSessionFileTests {
     let directory = try TemporaryDirectory()
     defer { directory.remove() }
     #expect(file(directory).path == directory.path + "/tokens/work@smtp.gmail.com:587.tls")
-    for host in ["", "a/b", "a b", "a\nb"] { #expect(file(directory, host: host).path == nil) }
+    for host in ["", "a/b", "a b", "a\nb", "a@b"] { #expect(file(directory, host: host).path == nil) }
     var other = file(directory)
     other.account = ".hidden"
     #expect(other.path == nil)
@@ -153,5 +154,47 @@ struct TLSSessionFileTests {
     #expect(sender.load() == session)
     owner.reserve()
     #expect(owner.load() == session)
+  }
+
+  @Test("sessions follow one another from a full handshake for a day at most")
+  func verifiedAge() throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    var f = file(directory)
+    f.save(session, resumed: true)  // nothing saved yet to take the time from: nothing saved
+    #expect(!FileManager.default.fileExists(atPath: f.path!))
+    f.save(session)
+    // A day of resumptions: each new ticket keeps the time of the full handshake.
+    f.now += TLSSessionFile.maximumVerifiedAge
+    #expect(f.load() == session)
+    f.save(Array(session.reversed()), resumed: true)
+    #expect(f.load() == Array(session.reversed()))
+    f.now += 1
+    #expect(f.load() == nil)
+    // A full handshake verifies again and starts a new day.
+    f.save(session)
+    #expect(f.load() == session)
+    // A time far ahead of the clock (a clock set back) is not trusted either.
+    f.now -= 301
+    #expect(f.load() == nil)
+    f.now += 1
+    #expect(f.load() == session)
+  }
+
+  @Test("logout's removeAll takes the account's own files only, even when names share a prefix")
+  func removeAll() throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    var me = file(directory)
+    me.account = "me"
+    var other = file(directory)
+    other.account = "me@example.com"
+    var third = file(directory, host: "127.0.0.1")
+    third.account = "me"
+    for f in [me, other, third] { f.save(session) }
+    TLSSessionFile.removeAll(location: me.location, account: "me")
+    #expect(!FileManager.default.fileExists(atPath: me.path!))
+    #expect(!FileManager.default.fileExists(atPath: third.path!))
+    #expect(other.load() == session)
   }
 }

@@ -459,7 +459,7 @@ struct TokenStoreTests {
     let store = store()
     try seedExpiredCache(store)
     func session(_ account: String, _ host: String) -> TLSSessionFile {
-      TLSSessionFile(location: store.location, account: account, host: host, port: 587, caFile: nil)
+      TLSSessionFile(location: store.location, account: account, host: host, port: 587, caFile: nil, now: clock.now)
     }
     let own = [session("acct", "smtp.gmail.com"), session("acct", "127.0.0.1")]
     let other = session("acct2", "smtp.gmail.com")
