@@ -65,6 +65,27 @@ struct TLSResumptionTests {
     #expect(third.serverResumed == true)
   }
 
+  @Test("A day after the handshake that verified the certificate, resumptions stop: the next send verifies again")
+  func verifiedAge() throws {
+    let rig = try Rig()
+    let config = try rig.config(host: "localhost")
+    _ = try send(rig, config: config)
+    #expect(try send(rig, config: config).serverResumed == true)
+    // The resumed send kept the time of the first, full handshake; move it back a day.
+    let path = sessionFile(rig)
+    var text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
+    let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("verified ") })
+    let verified = try #require(Int(line.dropFirst("verified ".count)))
+    let file = try Data(contentsOf: URL(fileURLWithPath: path))
+    let header = try #require(file.range(of: Data("\n\n".utf8)))
+    text = String(decoding: file[..<header.lowerBound], as: UTF8.self)
+      .replacingOccurrences(of: "verified \(verified)", with: "verified \(verified - 86_401)")
+    try (Data(text.utf8) + file[header.lowerBound...]).write(to: URL(fileURLWithPath: path))
+    let third = try send(rig, config: config)
+    #expect(third.serverResumed == false && !third.tls.contains("resumed"), "\(third.tls)")
+    #expect(try send(rig, config: config).serverResumed == true)
+  }
+
   @Test("An expired session is not offered: full handshake, then a fresh one is kept")
   func expired() throws {
     let rig = try Rig(sessionLifetime: 1)
