@@ -62,7 +62,10 @@ public final class FileQueueStore: QueueStore {
   /// Whether a corrupt entry met while reading is moved to corrupt/. In the shared system
   /// queue only root and the queue runner do it: a caller who cannot read another's entry
   /// (or is fooled into seeing it damaged) must not be able to take it out of the queue.
-  public let quarantinesCorruptEntries: Bool
+  /// Worked out when a corrupt entry is met (deciding may look up users), so a
+  /// submission that meets none never asks.
+  public var quarantinesCorruptEntries: Bool { decideQuarantine() }
+  private let decideQuarantine: @Sendable () -> Bool
   let sys: Syscalls
   private let clock: @Sendable () -> (seconds: Int, microseconds: Int)
 
@@ -74,19 +77,23 @@ public final class FileQueueStore: QueueStore {
   ///   - directory: `$XDG_STATE_HOME/gsendmail/queue` or `/var/spool/gsendmail`.
   ///   - policy: Modes and group for created directories and files.
   ///   - quarantinesCorruptEntries: Move corrupt entries to corrupt/ (else only skip them).
-  public convenience init(directory: String, policy: QueueDirectoryPolicy = .perUser, quarantinesCorruptEntries: Bool = true) {
+  public convenience init(
+    directory: String, policy: QueueDirectoryPolicy = .perUser,
+    quarantinesCorruptEntries: @autoclosure @escaping @Sendable () -> Bool = true
+  ) {
     self.init(
       directory: directory, policy: policy, syscalls: .real, clock: FileQueueStore.systemClock,
-      quarantinesCorruptEntries: quarantinesCorruptEntries)
+      quarantinesCorruptEntries: quarantinesCorruptEntries())
   }
 
   init(
     directory: String, policy: QueueDirectoryPolicy, syscalls: Syscalls,
-    clock: @escaping @Sendable () -> (seconds: Int, microseconds: Int), quarantinesCorruptEntries: Bool = true
+    clock: @escaping @Sendable () -> (seconds: Int, microseconds: Int),
+    quarantinesCorruptEntries: @autoclosure @escaping @Sendable () -> Bool = true
   ) {
     self.directory = directory.count > 1 && directory.hasSuffix("/") ? String(directory.dropLast()) : directory
     self.policy = policy
-    self.quarantinesCorruptEntries = quarantinesCorruptEntries
+    self.decideQuarantine = quarantinesCorruptEntries
     self.sys = syscalls.retryingInterrupts()
     self.clock = clock
   }
