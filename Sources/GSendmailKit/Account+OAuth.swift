@@ -120,7 +120,7 @@ extension Configuration {
       break
     }
     if account.auth == .oauth || account.auth == .serviceAccount {
-      let cache = tokenStore(environment: env).location.cachePath(account: account.name)
+      let cache = tokenCacheLocation(environment: env).cachePath(account: account.name)
       if Files.exists(cache) { files.append(("token cache", cache)) }
     }
     return files
