@@ -56,15 +56,12 @@ struct Credentials {
       store.notice = { FileDescriptorSink(fd: 2).write("gsendmail: \($0)\n") }
       return try store.accessToken(account: account.name, grant: grant, forceRefresh: forceRefresh)
     } catch let error as TokenError {
-      if error.kind == .configuration, !isLibraryUnavailable(error) {
+      let failure = DeliveryFailure.from(error)
+      // libcurl that cannot be loaded is this process's trouble (a resource), not a bad file.
+      if error.kind == .configuration, failure.kind != .resource {
         throw ConfigError.badSecretFile(path: "[account.\(account.name)]", problem: "\(error)")
       }
-      throw DeliveryFailure.from(error)
+      throw failure
     }
-  }
-
-  private func isLibraryUnavailable(_ error: TokenError) -> Bool {
-    if case .http(.libraryUnavailable(_)) = error { return true }
-    return false
   }
 }
