@@ -19,12 +19,11 @@ extension Doctor {
   /// needs; nil for a per-user configuration.
   public func systemAccessCheck(_ account: Account, config: Configuration) -> DoctorCheck? {
     guard config.isSystem else { return nil }
-    guard let entry = getgrnam("gsendmail") else {
+    guard let group = QueueAccess.groupID else {
       return DoctorCheck(
         "other users", .fail, "there is no group gsendmail: only root can send through this account",
         fix: "reinstall the gsendmail package (it makes the group and its directories)")
     }
-    let group = entry.pointee.gr_gid
     var problems: [String] = []
     var fixes: [String] = []
     var files = [(key: "config", path: config.path)] + config.secretFiles(of: account, environment: environment)
