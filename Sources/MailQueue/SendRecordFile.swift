@@ -35,7 +35,9 @@ extension FileQueueStore {
     defer { close(fd) }
     var status = stat()
     guard fstat(fd, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return false }
-    if status.st_uid == geteuid() { _ = fchmod(fd, mode_t(policy.fileMode)) }
+    if status.st_uid == geteuid(), status.st_mode & 0o7777 != mode_t(policy.fileMode) {
+      _ = fchmod(fd, mode_t(policy.fileMode))
+    }
     var waited = 0
     while flock(fd, LOCK_EX | LOCK_NB) != 0 {
       guard errno == EWOULDBLOCK || errno == EINTR, waited < Self.sendRecordLockWait else { return false }
