@@ -148,8 +148,8 @@ package struct Submission {
   /// of the user sending, `root@example.com` for cron's mail to root). Nil when no account
   /// matches or the sender is the null one.
   func accountAddress(envelopeSender: String?, fields: [HeaderField]) -> String? {
-    guard let (account, sender) = try? chooseAccount(fields: fields, envelopeSender: envelopeSender) else { return nil }
-    return account.ownAddress(sender: sender)
+    guard let choice = try? chooseAccount(fields: fields, envelopeSender: envelopeSender) else { return nil }
+    return choice.account.ownAddress(sender: choice.sender)
   }
 
   /// Chooses the account and the envelope sender and prepares the header.
@@ -161,12 +161,12 @@ package struct Submission {
   func prepare(fields: [HeaderField], body: BodyStatistics, envelopeSender: String?, recipients: [String]) throws
     -> PreparedMessage
   {
-    var (account, sender) = try chooseAccount(fields: fields, envelopeSender: envelopeSender)
+    let choice = try chooseAccount(fields: fields, envelopeSender: envelopeSender)
+    let account = choice.account
+    var sender = choice.sender
     var fromAddress = sender.isEmpty ? account.defaultSender(headerFrom: nil, userName: environment.userName) : sender
     if checksSender {
-      // Chosen by default: no -f, or a local name (cron's `-f root`).
-      let defaulted = envelopeSender.map { ((try? AddressParser.parseSender($0)) ?? nil)?.isLocal ?? false } ?? true
-      try applySenderPolicy(account: account, fields: fields, defaulted: defaulted, sender: &sender, fromAddress: &fromAddress)
+      try applySenderPolicy(choice, fields: fields, sender: &sender, fromAddress: &fromAddress)
     }
     let domain = fromAddress.split(separator: "@").last.map(String.init) ?? environment.hostName
     let now = environment.now()
@@ -185,9 +185,20 @@ package struct Submission {
       header: HeaderPreparer.serialised(prepared), body: body, dsn: dsn)
   }
 
-  /// The account and the envelope sender (empty for the null sender) of a message.
+  /// What `chooseAccount` found out about a message.
+  struct AccountChoice {
+    var account: Account
+    /// The envelope sender, empty for the null sender.
+    var sender: String
+    /// The first `From:` address that is not a local name.
+    var headerFrom: String?
+    /// Whether the sender was chosen by default: no -f, or a local name (cron's `-f root`).
+    var defaulted: Bool
+  }
+
+  /// The account and the envelope sender of a message.
   /// - Throws: `BadMessage` for a malformed sender, `ConfigError` when no account matches.
-  func chooseAccount(fields: [HeaderField], envelopeSender: String?) throws -> (Account, String) {
+  func chooseAccount(fields: [HeaderField], envelopeSender: String?) throws -> AccountChoice {
     // The sender as given (-f): the null sender, an address, or a local name (cron's
     // `-f root`), which cannot be a sender on the Internet: the account's address is used.
     var given: String?
@@ -205,7 +216,9 @@ package struct Submission {
     let headerFrom = firstFromAddress(fields)
     let account = try config.chooseAccount(
       named: invocation.account, sender: given.flatMap { $0.isEmpty ? nil : $0 }, headerFrom: headerFrom)
-    return (account, given ?? account.defaultSender(headerFrom: headerFrom, userName: environment.userName))
+    return AccountChoice(
+      account: account, sender: given ?? account.defaultSender(headerFrom: headerFrom, userName: environment.userName),
+      headerFrom: headerFrom, defaulted: given == nil)
   }
 
   /// Local names resolved: through the aliases file, then `local_recipient`, then
@@ -296,20 +309,20 @@ package struct Submission {
   /// a caller who may not choose gets a granted default, and a sender or `From:` address
   /// not granted is refused.
   func applySenderPolicy(
-    account: Account, fields: [HeaderField], defaulted: Bool, sender: inout String, fromAddress: inout String
+    _ choice: AccountChoice, fields: [HeaderField], sender: inout String, fromAddress: inout String
   ) throws {
     // Only the system configuration restricts, and never root: no look-up for anyone else.
     guard config.isSystem, environment.uid != 0 else { return }
     // The group database only when a trusted_users entry names a group.
     let groups = config.trustedUsers.contains { $0.hasPrefix("@") } ? environment.groupNames : []
     let policy = SenderPolicy(caller: Caller(uid: environment.uid, name: environment.userName, groups: groups), config: config)
-    if !policy.isUnrestricted, let allowed = policy.defaultSender(on: account, headerFrom: firstFromAddress(fields)) {
-      if defaulted { sender = allowed }
-      if defaulted || sender.isEmpty { fromAddress = allowed }
+    if !policy.isUnrestricted, let allowed = policy.defaultSender(on: choice.account, headerFrom: choice.headerFrom) {
+      if choice.defaulted { sender = allowed }
+      if choice.defaulted || sender.isEmpty { fromAddress = allowed }
     }
     // The From: header that would be added names fromAddress: checked as the header's.
     let header = fields.contains { $0.hasName("From") } ? fromAddresses(fields) : [fromAddress]
-    try policy.check(account: account, sender: sender, headerFrom: header)
+    try policy.check(account: choice.account, sender: sender, headerFrom: header)
   }
 
   func firstFromAddress(_ fields: [HeaderField]) -> String? {
