@@ -54,8 +54,7 @@ package struct Delivery {
         host: account.host, port: account.port, tls: account.tls, caFile: account.tlsCAFile, timeout: config.timeout,
         configuration: .init(heloName: account.helo ?? environment.hostName, tls: tls, authentication: authentication),
         credentials: credentials.provide, transcript: transcript, observer: observer,
-        tlsSession: tlsSessionFile(account), now: environment.now().seconds,
-        connectedRelay: &relay)
+        tlsSession: tlsSessionFile(account), connectedRelay: &relay)
       if account.auth != .none { AuthFailureRecord.clear(directory: tokens, account: account.name) }
       return session
     } catch var failure as DeliveryFailure {

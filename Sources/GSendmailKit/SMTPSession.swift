@@ -56,10 +56,10 @@ package final class SMTPSession {
   package let observer: ((SessionEvent) -> Void)?
   /// `host[ip]:port` for logs.
   package let relay: String
-  /// Where the server's TLS session is kept for the next process to resume, and the time
-  /// its expiry is checked against (seconds since the epoch).
+  /// Where the server's TLS session is kept for the next process to resume (its `now` is
+  /// the time a session's expiry is checked against), and the session offered.
   private let tlsSession: TLSSessionFile?
-  private let now: Int64
+  private var offered: TLSSessionFile.Saved?
 
   private enum Stop {
     case ready
@@ -76,11 +76,10 @@ package final class SMTPSession {
   package init(
     host: String, port: Int, tls: TLSMode, caFile: String?, timeout: Int, configuration: SMTPClient.Configuration,
     credentials: @escaping CredentialProvider, transcript: ((String) -> Void)?,
-    observer: ((SessionEvent) -> Void)? = nil, tlsSession: TLSSessionFile? = nil, now: Int = 0,
+    observer: ((SessionEvent) -> Void)? = nil, tlsSession: TLSSessionFile? = nil,
     connectedRelay: inout String
   ) throws {
     self.tlsSession = tlsSession
-    self.now = Int64(now)
     self.serverName = host
     self.caFile = caFile
     self.credentials = credentials
@@ -93,7 +92,9 @@ package final class SMTPSession {
       connectedRelay = relay
       emit(.connected(relay: relay))
       if tls == .implicit {
-        try connection.startTLS(serverName: host, caFile: caFile, session: tlsSession?.load(), now: self.now)
+        offered = tlsSession?.load()
+        try connection.startTLS(
+          serverName: host, caFile: caFile, session: offered?.session, now: Int64(tlsSession?.now ?? 0))
         emit(.tls(connection.tlsSummary.map(\.description) ?? ""))
       }
     } catch {
@@ -124,8 +125,15 @@ package final class SMTPSession {
   /// Ends the session: politely when it is idle, else by closing the connection.
   package func quit() {
     // Before QUIT, which closes the connection and with it the session the server gave.
+    // A resumed handshake's new session descends from the offered one's verification.
     let resumed = connection.tlsSummary?.resumed ?? false
-    if let session = connection.takeTLSSession() { tlsSession?.save(session, resumed: resumed) }
+    if let session = connection.takeTLSSession() {
+      if !resumed {
+        tlsSession?.save(session)
+      } else if let offered {
+        tlsSession?.save(session, verified: offered.verified)
+      }
+    }
     if connection.isOpen && client.isReady { _ = try? drive(client.quit()) }
     connection.close()
   }
@@ -165,7 +173,9 @@ package final class SMTPSession {
           continue
         }
         try io {
-          try connection.startTLS(serverName: serverName, caFile: caFile, session: tlsSession?.load(), now: now)
+          offered = tlsSession?.load()
+          try connection.startTLS(
+            serverName: serverName, caFile: caFile, session: offered?.session, now: Int64(tlsSession?.now ?? 0))
         }
         emit(.tls(connection.tlsSummary.map(\.description) ?? ""))
         action = client.tlsEstablished()

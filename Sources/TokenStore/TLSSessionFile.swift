@@ -72,10 +72,17 @@ public struct TLSSessionFile: Sendable {
     header(checksum: Self.fnv1a64(session), verified: verified ?? now) + session
   }
 
+  /// A saved session and when the server's certificate was last verified for it.
+  public struct Saved: Equatable, Sendable {
+    public var session: [UInt8]
+    /// Seconds since the epoch: the full handshake the session descends from.
+    public var verified: Int
+  }
+
   /// The session in `file` and when its certificate was last verified, when it was saved
   /// for this server and trust store and is whole (a torn in-place write fails the
   /// checksum).
-  func decode(_ file: [UInt8]) -> (session: [UInt8], verified: Int)? {
+  func decode(_ file: [UInt8]) -> Saved? {
     let separator: [UInt8] = [10, 10]
     guard let end = file.indices.dropLast().first(where: { file[$0] == 10 && file[$0 + 1] == 10 })
     else { return nil }
@@ -86,7 +93,7 @@ public struct TLSSessionFile: Sendable {
       let verified = Int(String(decoding: lines[3].dropFirst(key.count), as: UTF8.self)),
       Array(file[..<(end + 2)]) == header(checksum: Self.fnv1a64(session), verified: verified)
     else { return nil }
-    return (session, verified)
+    return Saved(session: session, verified: verified)
   }
 
   /// FNV-1a, 64 bits: tells a torn file, not a forged one (whoever may write the file may
@@ -104,15 +111,15 @@ public struct TLSSessionFile: Sendable {
 
   /// The saved session, or nil when there is none to use: none saved, or one whose
   /// certificate was last verified more than `maximumVerifiedAge` ago (or in the future).
-  public func load() -> [UInt8]? {
+  public func load() -> Saved? {
     guard offersSession, let saved = readFile(),
       saved.verified <= now + 300, now - saved.verified <= Self.maximumVerifiedAge
     else { return nil }
-    return saved.session
+    return saved
   }
 
   /// The file's session and verification time, whatever their age.
-  private func readFile() -> (session: [UInt8], verified: Int)? {
+  private func readFile() -> Saved? {
     guard let path else { return nil }
     // O_NONBLOCK: a FIFO put there must not hang the sender before the type is checked.
     let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
@@ -138,17 +145,10 @@ public struct TLSSessionFile: Sendable {
   /// Saves `session`, replacing the file (written whole under a temporary name, then
   /// renamed), or, for a system cache written in place, rewriting the existing root-owned
   /// file. Not synced: losing it costs one full handshake.
-  /// - Parameter resumed: The session came from a resumed handshake: it keeps the
-  ///   verification time of the saved one (nothing is saved when that cannot be read).
-  public func save(_ session: [UInt8], resumed: Bool = false) {
+  /// - Parameter verified: When the certificate was last verified: nil for a session from a
+  ///   full handshake (now); the offered session's time for one from a resumed handshake.
+  public func save(_ session: [UInt8], verified: Int? = nil) {
     guard let path, !session.isEmpty else { return }
-    let verified: Int
-    if resumed {
-      guard let saved = readFile() else { return }
-      verified = saved.verified
-    } else {
-      verified = now
-    }
     let content = encode(session, verified: verified)
     if location.writesInPlace {
       rewrite(path, with: content)
