@@ -39,26 +39,23 @@ public struct Control {
   /// gsendmail, only the entries it submitted. Unreadable entries go to `stderr`, after
   /// the listing, which is written to `out` as the entries are read (never all held).
   public func queueList(failed: Bool, json: Bool, to out: OutputSink, stderr: OutputSink? = nil) throws {
-    let viewer = QueueAccess.viewer(config, environment)
     var text = QueueListing.Mailq(zoneOffsetMinutes: environment.zoneOffsetMinutes)
     var objects = QueueListing.JSONArray()
-    var block: [UInt8] = []
-    let skipped = try store.forEachEntry(failed ? .failed : .queued, checkingBodies: true) { entry in
-      guard viewer.admits(entry) else { return }
-      if json { objects.add(entry, to: &block) } else { text.add(entry, to: &block) }
-      if block.count >= 65_536 {
-        out.write(block)
-        block.removeAll(keepingCapacity: true)
-      }
-    }
-    if json {
-      objects.end(to: &block)
-    } else if failed && text.count == 0 {
-      block += "No failed messages\n".utf8
-    } else {
-      text.end(to: &block)
-    }
-    out.write(block)
+    let skipped = try MessageQueue.streamListing(
+      store, failed ? .failed : .queued, access: QueueAccess.viewer(config, environment), checkingBodies: true,
+      to: out,
+      add: { entry, block in
+        if json { objects.add(entry, to: &block) } else { text.add(entry, to: &block) }
+      },
+      end: { block in
+        if json {
+          objects.end(to: &block)
+        } else if failed && text.count == 0 {
+          block += "No failed messages\n".utf8
+        } else {
+          text.end(to: &block)
+        }
+      })
     for error in skipped { stderr?.write("gsendmailctl: skipped a queue entry: \(error)\n") }
   }
 

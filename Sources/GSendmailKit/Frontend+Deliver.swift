@@ -256,21 +256,12 @@ extension Frontend {
       stdout.write(QueueListing.emptyText)
       return .ok
     }
-    let access = QueueAccess.viewer(config, environment)
-    // Printed as read, in blocks of 64 KB: a queue of 100,000 entries is never held. Sizes
-    // are the recorded ones: bodies are checked when they are loaded for delivery.
+    // Sizes are the recorded ones: bodies are checked when they are loaded for delivery.
     var listing = QueueListing.Mailq(zoneOffsetMinutes: environment.zoneOffsetMinutes)
-    var out: [UInt8] = []
-    let skipped = try MessageQueue.store(for: config, environment: environment).forEachEntry(.queued, checkingBodies: false) { entry in
-      guard access.admits(entry) else { return }
-      listing.add(entry, to: &out)
-      if out.count >= 65_536 {
-        stdout.write(out)
-        out.removeAll(keepingCapacity: true)
-      }
-    }
-    listing.end(to: &out)
-    stdout.write(out)
+    let skipped = try MessageQueue.streamListing(
+      MessageQueue.store(for: config, environment: environment), .queued,
+      access: QueueAccess.viewer(config, environment), checkingBodies: false, to: stdout,
+      add: { listing.add($0, to: &$1) }, end: { listing.end(to: &$0) })
     reportSkipped(skipped)
     return .ok
   }

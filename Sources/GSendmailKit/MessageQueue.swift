@@ -78,6 +78,28 @@ package enum MessageQueue {
     }
   }
 
+  /// Writes the entries of `area` that `access` admits to `out` as they are read, in
+  /// blocks of 64 KB, so that a queue of 100,000 entries is never held: `add` appends an
+  /// entry's text to the block, `end` what follows the last.
+  /// - Returns: The entries that could not be read.
+  package static func streamListing(
+    _ store: some QueueStore, _ area: QueueArea, access: QueueAccess, checkingBodies: Bool, to out: OutputSink,
+    add: (QueueEntry, inout [UInt8]) -> Void, end: (inout [UInt8]) -> Void
+  ) throws(QueueError) -> [QueueError] {
+    var block: [UInt8] = []
+    let skipped = try store.forEachEntry(area, checkingBodies: checkingBodies) { entry in
+      guard access.admits(entry) else { return }
+      add(entry, &block)
+      if block.count >= 65_536 {
+        out.write(block)
+        block.removeAll(keepingCapacity: true)
+      }
+    }
+    end(&block)
+    out.write(block)
+    return skipped
+  }
+
   /// The queue envelope of a prepared message, submitted by the real user `submitter`.
   package static func envelope(of message: PreparedMessage, submitter: UInt32) -> QueueEnvelope {
     QueueEnvelope(
