@@ -131,16 +131,22 @@ public struct HTTPClient: FormPoster {
         }
       }
     }
-    let detail = String(
-      decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     switch UInt32(bitPattern: status) {
     case GS_HTTP_OK.rawValue:
       defer { gs_http_response_free(&response) }
-      let bytes =
-        response.body.map { Array(UnsafeBufferPointer(start: $0, count: response.body_len)) } ?? []
-      return HTTPResponse(status: response.status, body: bytes)
-    default: throw failure(status, url: url, detail: detail)
+      return HTTPResponse(status: response.status, body: Self.body(of: response))
+    default: throw failure(status, url: url, detail: Self.detail(err))
     }
+  }
+
+  /// The shim's error text, up to its NUL.
+  static func detail(_ err: [CChar]) -> String {
+    String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  }
+
+  /// A copy of the response's body (the response is freed by the caller).
+  static func body(of response: gs_http_response) -> [UInt8] {
+    response.body.map { Array(UnsafeBufferPointer(start: $0, count: response.body_len)) } ?? []
   }
 
   /// The error for a transfer the shim reports failed with `status` (a gs_http_status).

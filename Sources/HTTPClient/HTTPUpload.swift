@@ -60,11 +60,11 @@ extension HTTPClient {
         }
       }
     }
-    let detail = String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    let detail = Self.detail(err)
     switch UInt32(bitPattern: status) {
     case GS_HTTP_OK.rawValue:
       defer { gs_http_response_free(&response) }
-      let bytes = response.body.map { Array(UnsafeBufferPointer(start: $0, count: response.body_len)) } ?? []
+      let bytes = Self.body(of: response)
       let head = response.headers.map { String(cString: $0) } ?? ""
       let ip = withUnsafeBytes(of: response.primary_ip) { raw in
         String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
