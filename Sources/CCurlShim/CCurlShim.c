@@ -158,7 +158,8 @@ int gs_common_options(CURL *c, char *errbuf, const char *url, const char *ca_fil
   return failed;
 }
 
-CURL *gs_begin(char *err, size_t err_len) {
+CURL *gs_begin(gs_http_response *response, char *err, size_t err_len) {
+  memset(response, 0, sizeof *response);
   if (gs_curl_load(err, err_len) != 0) return NULL;
   CURL *c = gs_curl.easy_init();
   if (c == NULL) gs_copy(err, err_len, "curl_easy_init failed");
@@ -166,7 +167,9 @@ CURL *gs_begin(char *err, size_t err_len) {
 }
 
 int gs_perform(CURL *c, int setup_failed, const char *errbuf, gs_body *body,
-               gs_http_response *response, char *err, size_t err_len) {
+               struct curl_slist *headers, gs_http_response *response, char *err,
+               size_t err_len) {
+  setup_failed |= headers == NULL || gs_curl.setopt(c, CURLOPT_HTTPHEADER, headers) != CURLE_OK;
   if (setup_failed) {
     gs_copy(err, err_len, "libcurl refused an option (libcurl 7.85 or later is needed)");
     return GS_HTTP_SETUP;
@@ -185,10 +188,15 @@ int gs_perform(CURL *c, int setup_failed, const char *errbuf, gs_body *body,
   return GS_HTTP_OK;
 }
 
+void gs_end(CURL *c, gs_body *body, struct curl_slist *headers) {
+  free(body->data);
+  gs_curl.slist_free_all(headers);
+  gs_curl.cleanup(c);
+}
+
 int gs_http_request(const gs_http_request_params *p, gs_http_response *response, char *err,
                     size_t err_len) {
-  memset(response, 0, sizeof *response);
-  CURL *c = gs_begin(err, err_len);
+  CURL *c = gs_begin(response, err, err_len);
   if (c == NULL) return GS_HTTP_UNAVAILABLE;
   char errbuf[CURL_ERROR_SIZE];
   errbuf[0] = 0;
@@ -209,12 +217,8 @@ int gs_http_request(const gs_http_request_params *p, gs_http_response *response,
   } else {
     SET_LONG(CURLOPT_HTTPGET, 1L);
   }
-  if (headers == NULL) failed = 1;
-  SET_PTR(CURLOPT_HTTPHEADER, headers);
-  int status = gs_perform(c, failed, errbuf, &body, response, err, err_len);
-  free(body.data);
-  gs_curl.slist_free_all(headers);
-  gs_curl.cleanup(c);
+  int status = gs_perform(c, failed, errbuf, &body, headers, response, err, err_len);
+  gs_end(c, &body, headers);
   return status;
 }
 

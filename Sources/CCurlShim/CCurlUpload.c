@@ -82,8 +82,7 @@ static size_t gs_header_line(char *buffer, size_t size, size_t nitems, void *use
 
 int gs_http_upload(const gs_http_upload_params *p, gs_http_response *response, char *err,
                    size_t err_len) {
-  memset(response, 0, sizeof *response);
-  CURL *c = gs_begin(err, err_len);
+  CURL *c = gs_begin(response, err, err_len);
   if (c == NULL) return GS_HTTP_UNAVAILABLE;
   char errbuf[CURL_ERROR_SIZE];
   errbuf[0] = 0;
@@ -132,9 +131,7 @@ int gs_http_upload(const gs_http_upload_params *p, gs_http_response *response, c
     failed |= gs_curl.setopt(c, CURLOPT_READFUNCTION, gs_read_body) != CURLE_OK;
     SET_PTR(CURLOPT_READDATA, &u);
   }
-  if (headers == NULL) failed = 1;
-  SET_PTR(CURLOPT_HTTPHEADER, headers);
-  int status = gs_perform(c, failed, errbuf, &body, response, err, err_len);
+  int status = gs_perform(c, failed, errbuf, &body, headers, response, err, err_len);
   if (status == GS_HTTP_OK) {
     response->headers = u.headers;
     u.headers = NULL;
@@ -150,10 +147,8 @@ int gs_http_upload(const gs_http_upload_params *p, gs_http_response *response, c
     gs_copy(err, err_len, u.sent >= u.total ? "no response" : "the upload made no progress");
     status = GS_HTTP_TIMED_OUT;
   }
-  free(body.data);
   free(u.headers);
-  gs_curl.slist_free_all(headers);
-  gs_curl.cleanup(c);
+  gs_end(c, &body, headers);
   return status;
 }
 

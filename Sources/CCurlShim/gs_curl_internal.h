@@ -50,18 +50,22 @@ typedef struct gs_body {
 GS_HIDDEN void gs_copy(char *dst, size_t len, const char *src);
 /// libcurl's write callback: appends to a gs_body, refusing more than its `max`.
 GS_HIDDEN size_t gs_write_body(char *ptr, size_t size, size_t nmemb, void *userdata);
-/// libcurl loaded and a new handle, or NULL with `err` set (status GS_HTTP_UNAVAILABLE).
-GS_HIDDEN CURL *gs_begin(char *err, size_t err_len);
+/// `response` emptied, libcurl loaded and a new handle, or NULL with `err` set (status
+/// GS_HTTP_UNAVAILABLE).
+GS_HIDDEN CURL *gs_begin(gs_http_response *response, char *err, size_t err_len);
 /// The options every request has, the reply read into `body` (at most its `max`), and
 /// `*headers` started with the lines every request sends (NULL when out of memory);
 /// nonzero when an option was refused.
 GS_HIDDEN int gs_common_options(CURL *c, char *errbuf, const char *url, const char *ca_file,
                                 const char *user_agent, gs_body *body, struct curl_slist **headers);
-/// Runs the transfer set up on `c`, unless `setup_failed`: on success the response's
-/// status and body (taken from `body`), GS_HTTP_OK; else the error text in `err` and the
-/// gs_http_status.
+/// Sends `headers` (NULL: out of memory, a setup failure) and runs the transfer set up on
+/// `c`, unless `setup_failed`: on success the response's status and body (taken from
+/// `body`), GS_HTTP_OK; else the error text in `err` and the gs_http_status.
 GS_HIDDEN int gs_perform(CURL *c, int setup_failed, const char *errbuf, gs_body *body,
-                         gs_http_response *response, char *err, size_t err_len);
+                         struct curl_slist *headers, gs_http_response *response, char *err,
+                         size_t err_len);
+/// Frees what a request holds: the body not handed over, the header lines, the handle.
+GS_HIDDEN void gs_end(CURL *c, gs_body *body, struct curl_slist *headers);
 
 // Setting an option, in a function with `CURL *c` and `int failed`: a refused option sets
 // `failed`.
