@@ -436,14 +436,14 @@ static int gs_new_session(SSL *ssl, SSL_SESSION *session) {
 // handshake, which is worth doing once per process, not once per connection.
 static pthread_mutex_t gs_client_ctx_lock = PTHREAD_MUTEX_INITIALIZER;
 static SSL_CTX *gs_client_ctx;
-static char *gs_client_ctx_ca;  // NULL: system store
+static gs_trust *gs_client_trust;  // the cached context's, owned by it (ca_file NULL: system store)
 
 static SSL_CTX *gs_client_ctx_get(const char *ca_file, int *status, char *err, size_t err_len) {
   pthread_mutex_lock(&gs_client_ctx_lock);
   if (gs_client_ctx != NULL) {
-    int same = (ca_file == NULL && gs_client_ctx_ca == NULL) ||
-               (ca_file != NULL && gs_client_ctx_ca != NULL &&
-                strcmp(ca_file, gs_client_ctx_ca) == 0);
+    const char *cached = gs_client_trust->ca_file;
+    int same = (ca_file == NULL && cached == NULL) ||
+               (ca_file != NULL && cached != NULL && strcmp(ca_file, cached) == 0);
     if (same) {
       SSL_CTX *ctx = gs_client_ctx;
       p_SSL_CTX_up_ref(ctx);
@@ -483,14 +483,10 @@ static SSL_CTX *gs_client_ctx_get(const char *ca_file, int *status, char *err, s
   p_SSL_CTX_ctrl(ctx, SSL_CTRL_SET_SESS_CACHE_MODE,
                  SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE, NULL);
   p_SSL_CTX_sess_set_new_cb(ctx, gs_new_session);
-  char *name = ca_file ? strdup(ca_file) : NULL;
-  if (ca_file == NULL || name != NULL) {
-    if (gs_client_ctx) p_SSL_CTX_free(gs_client_ctx);
-    free(gs_client_ctx_ca);
-    gs_client_ctx = ctx;
-    gs_client_ctx_ca = name;
-    p_SSL_CTX_up_ref(ctx);  // one reference for the cache, one for the caller
-  }
+  if (gs_client_ctx) p_SSL_CTX_free(gs_client_ctx);
+  gs_client_ctx = ctx;
+  gs_client_trust = trust;
+  p_SSL_CTX_up_ref(ctx);  // one reference for the cache, one for the caller
   pthread_mutex_unlock(&gs_client_ctx_lock);
   return ctx;
 }
