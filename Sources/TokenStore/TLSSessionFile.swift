@@ -109,6 +109,16 @@ public struct TLSSessionFile: Sendable {
   /// The owner the file must have: the caller, or root for a system cache written in place.
   private var owner: uid_t { location.writesInPlace ? uid_t(location.inPlaceOwner) : geteuid() }
 
+  /// The open file's status when it may be used: a regular file of `owner`, its mode no
+  /// wider than the cache's.
+  private func trusted(_ fd: Int32) -> stat? {
+    var st = stat()
+    guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_uid == owner,
+      st.st_mode & 0o7777 & ~mode_t(location.fileMode) == 0
+    else { return nil }
+    return st
+  }
+
   /// The saved session, or nil when there is none to use: none saved, or one whose
   /// certificate was last verified more than `maximumVerifiedAge` ago (or in the future).
   public func load() -> Saved? {
@@ -125,10 +135,7 @@ public struct TLSSessionFile: Sendable {
     let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
     guard fd >= 0 else { return nil }
     defer { close(fd) }
-    var st = stat()
-    guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_uid == owner,
-      st.st_mode & 0o7777 & ~mode_t(location.fileMode) == 0, st.st_size <= Self.maximumSize
-    else { return nil }
+    guard let st = trusted(fd), st.st_size <= Self.maximumSize else { return nil }
     var file = [UInt8](repeating: 0, count: Self.maximumSize + 1)
     var got = 0
     while got < file.count {
@@ -206,10 +213,7 @@ public struct TLSSessionFile: Sendable {
     let fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
     guard fd >= 0 else { return }
     defer { close(fd) }
-    var st = stat()
-    guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_uid == owner,
-      st.st_mode & 0o7777 & ~mode_t(location.fileMode) == 0
-    else { return }
+    guard trusted(fd) != nil else { return }
     if writeAll(fd, content, at: 0) { _ = ftruncate(fd, off_t(content.count)) }
   }
 
