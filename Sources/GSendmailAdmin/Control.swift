@@ -91,7 +91,11 @@ public struct Control {
 
   /// The ids in the queue and in failed/ (for shell completion).
   public func queueIDs() -> [String] {
-    (((try? store.list()) ?? []) + ((try? store.listFailed()) ?? [])).map(\.id.rawValue)
+    var ids: [String] = []
+    for area in [QueueArea.queued, .failed] {
+      _ = try? store.forEachEntry(area, checkingBodies: true) { ids.append($0.id.rawValue) }
+    }
+    return ids
   }
 
   /// `queue show ID`: envelope, state, last error, and the message.
@@ -155,9 +159,19 @@ public struct Control {
     } else {
       accounts = config.accounts
     }
+    // Counted as the entries are read: a queue of 100,000 entries is never held.
     let visible = QueueAccess.viewer(config, environment)
-    let queued = ((try? store.list()) ?? []).filter(visible.admits)
-    let failed = ((try? store.listFailed()) ?? []).filter(visible.admits)
+    var queued: [String: (all: Int, forLogin: Int)] = [:]
+    var failed: [String: Int] = [:]
+    _ = try? store.forEachEntry(.queued, checkingBodies: true) { entry in
+      guard visible.admits(entry), let name = entry.envelope.account else { return }
+      queued[name, default: (0, 0)].all += 1
+      if entry.deferredForAuthentication { queued[name, default: (0, 0)].forLogin += 1 }
+    }
+    _ = try? store.forEachEntry(.failed, checkingBodies: true) { entry in
+      guard visible.admits(entry), let name = entry.envelope.account else { return }
+      failed[name, default: 0] += 1
+    }
     let tokens = config.tokenStore(environment: environment)
     let tokenDirectory = ConfigLocator.tokenDirectory(for: config, environment: environment)
     let now = environment.now().seconds
@@ -191,11 +205,10 @@ public struct Control {
         }
         if authFailure != nil { token += "; refused at the last attempt (see last failure)" }
       }
-      let mine = queued.filter { $0.envelope.account == account.name }
+      let mine = queued[account.name] ?? (0, 0)
       return AccountStatus(
-        account: account, token: token, expires: expires, refreshIssued: refreshIssued, queued: mine.count,
-        deferredForLogin: mine.filter(\.deferredForAuthentication).count,
-        failed: failed.filter { $0.envelope.account == account.name }.count, authFailure: authFailure,
+        account: account, token: token, expires: expires, refreshIssued: refreshIssued, queued: mine.all,
+        deferredForLogin: mine.forLogin, failed: failed[account.name] ?? 0, authFailure: authFailure,
         scope: tokens.grantedScope(account: account.name))
     }
   }
