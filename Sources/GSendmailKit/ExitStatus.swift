@@ -20,9 +20,7 @@ public enum ExitStatus {
   /// the run exits 0 before this is asked.)
   public static func code(for error: any Error) -> SysExit {
     switch error {
-    case let kept as KeptElsewhere: return code(for: kept.underlying)
-    case let kept as KeptInFailed: return code(for: kept.underlying)
-    case let notQueued as NotQueued: return code(for: notQueued.underlying)
+    case let note as OutcomeNote: return code(for: note.underlying)
     case is UsageError: return .usage
     case is BadMessage, is MessageError, is AddressError, is PreparationError: return .dataError
     case is InputError: return .noInput

@@ -188,9 +188,15 @@ struct PrivateStaging {
   }
 }
 
+/// An error that says what became of the message after another error, which decides the
+/// exit status.
+protocol OutcomeNote: Error {
+  var underlying: any Error { get }
+}
+
 /// A message refused for good while staged outside the queue: the error, and where the
 /// message is kept.
-struct KeptElsewhere: Error {
+struct KeptElsewhere: OutcomeNote {
   package let underlying: any Error
   package let path: String
 
@@ -202,7 +208,7 @@ struct KeptElsewhere: Error {
 
 /// A message refused for good after it was read, kept in the queue's failed/: the error,
 /// and where the message is.
-struct KeptInFailed: Error {
+struct KeptInFailed: OutcomeNote {
   let underlying: any Error
   let id: String
   /// The queue directory.

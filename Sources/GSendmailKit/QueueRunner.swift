@@ -303,7 +303,7 @@ package final class QueueRunner {
 
 /// A temporary failure with `queue = false`: nothing was kept (exit 75), so the message
 /// says that the caller, not gsendmail, has to try again.
-struct NotQueued: Error, CustomStringConvertible {
+struct NotQueued: OutcomeNote, CustomStringConvertible {
   let underlying: any Error
   init(_ underlying: any Error) { self.underlying = underlying }
   var description: String {
