@@ -149,7 +149,7 @@ extension Frontend {
     let (entry, lock) = try store.commit(
       draft, envelope: MessageQueue.envelope(of: message, submitter: environment.uid), header: message.header,
       arrival: environment.now().seconds)
-    let runner = queueRunner(submission.config, store: store, invocation: invocation)
+    let runner = queueRunner(submission.config, store: store, invocation: invocation, aliases: submission.aliases)
     if !toAccount.isEmpty, let own = message.account.ownAddress(sender: message.sender) {
       runner.log.note(
         "id=\(entry.id) local name\(toAccount.count == 1 ? "" : "s") \(toAccount.joined(separator: ", ")) "
@@ -215,10 +215,13 @@ extension Frontend {
     return KeptInFailed(reason, id: entry.id.rawValue, directory: store.directory)
   }
 
-  func queueRunner(_ config: Configuration, store: any QueueStore, invocation: Invocation) -> QueueRunner {
+  func queueRunner(
+    _ config: Configuration, store: any QueueStore, invocation: Invocation, aliases: AliasTable? = nil
+  ) -> QueueRunner {
     QueueRunner(
       environment: environment, config: config, store: store, transcript: transcriptSink(invocation),
-      log: DeliveryLog(target: config.log, ident: invocation.syslogTag ?? "gsendmail", shared: config.isSystem))
+      log: DeliveryLog(target: config.log, ident: invocation.syslogTag ?? "gsendmail", shared: config.isSystem),
+      aliases: aliases)
   }
 
   /// `-q` (and `-qINTERVAL`, which runs once): attempts every queued message within the

@@ -22,11 +22,17 @@ package struct GmailAPIDelivery {
   package var environment: Environment
   package var config: Configuration
   package var transcript: ((String) -> Void)?
+  /// The aliases, for local names the header gives (read only when there is one).
+  package var aliases: () throws -> AliasTable
 
-  package init(environment: Environment, config: Configuration, transcript: ((String) -> Void)?) {
+  package init(
+    environment: Environment, config: Configuration, transcript: ((String) -> Void)?,
+    aliases: (() throws -> AliasTable)? = nil
+  ) {
     self.environment = environment
     self.config = config
     self.transcript = transcript
+    self.aliases = aliases ?? { try config.loadAliases() }
   }
 
   /// The largest message sent with the simple upload; larger ones use a resumable session.
@@ -145,7 +151,7 @@ package struct GmailAPIDelivery {
       let names = try APIRecipientReconciler.localNames(in: fields)
       if !names.isEmpty {
         let submission = Submission(
-          invocation: Invocation(), config: config, aliases: try config.loadAliases(), environment: environment)
+          invocation: Invocation(), config: config, aliases: try aliases(), environment: environment)
         for name in names {
           resolved[name] = try? submission.resolvedRecipients(
             [Mailbox(localPart: name, domain: nil)], accountAddress: message.account.ownAddress(sender: message.sender))

@@ -37,9 +37,13 @@ package final class QueueRunner {
   /// What this run did, for the summary line.
   var summary = Summary()
 
+  /// The aliases file, read once per run when a message needs it (the submission's own
+  /// table for a first attempt).
+  private var aliases: AliasTable?
+
   package init(
     environment: Environment, config: Configuration, store: any QueueStore, transcript: ((String) -> Void)?,
-    log: DeliveryLog, access: QueueAccess? = nil
+    log: DeliveryLog, access: QueueAccess? = nil, aliases: AliasTable? = nil
   ) {
     self.environment = environment
     self.config = config
@@ -47,11 +51,24 @@ package final class QueueRunner {
     self.transcript = transcript
     self.log = log
     self.givenAccess = access
+    self.aliases = aliases
+  }
+
+  /// The configuration's aliases, read on first use.
+  func loadAliases() throws -> AliasTable {
+    if let aliases { return aliases }
+    let table = try config.loadAliases()
+    aliases = table
+    return table
   }
 
   package var policy: RetryPolicy { RetryPolicy(lifetime: config.queueLifetime) }
   package var delivery: Delivery { Delivery(environment: environment, config: config, transcript: transcript) }
-  var apiDelivery: GmailAPIDelivery { GmailAPIDelivery(environment: environment, config: config, transcript: transcript) }
+  var apiDelivery: GmailAPIDelivery {
+    GmailAPIDelivery(environment: environment, config: config, transcript: transcript) { [unowned self] in
+      try self.loadAliases()
+    }
+  }
 
   /// What a queue run did.
   package struct Summary: Equatable {
