@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 // Which configuration file is used (gsendmail.conf(5)): -C, $GSENDMAIL_CONFIG, the user's
 // XDG file, then /etc/gsendmail/config.toml. Also where that choice puts the
-// queue and the token cache.
+// queue and the token cache, and reading the aliases file it names.
 
 import GSendmailCore
+
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #endif
 
 /// Finds and loads the configuration.
@@ -67,3 +68,22 @@ public enum ConfigLocator {
   }
 }
 
+// MARK: - The aliases file
+
+// The aliases file named by a configuration, read with the caller's rights.
+
+extension Configuration {
+  /// Reads the aliases file named by the configuration (an empty table when none is set),
+  /// with the caller's rights for a per-user configuration.
+  /// - Throws: `ConfigError.unreadable`, `AliasError.syntax`.
+  func loadAliases() throws -> AliasTable {
+    guard let path = aliasesFile else { return AliasTable() }
+    let text: String
+    do {
+      text = try Files.readText(path, asCaller: !isSystem)
+    } catch {
+      throw ConfigError.unreadable(path: path, reason: error.reason)
+    }
+    return try AliasTable(parsing: text, path: path)
+  }
+}
