@@ -72,11 +72,3 @@ package struct QueueAccess: Equatable {
     return got > 0 && groups.prefix(Int(got)).contains(gid)
   }
 }
-
-extension Account {
-  /// The account's local sending limits.
-  var sendingLimits: SendingLimits {
-    SendingLimits(
-      messagesPerDay: maxMessagesPerDay, recipientsPerDay: maxRecipientsPerDay, messagesPerMinute: maxMessagesPerMinute)
-  }
-}

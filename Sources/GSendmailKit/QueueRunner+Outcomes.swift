@@ -197,8 +197,7 @@ extension QueueRunner {
 
   /// When the account's local limits hold a message back: the reason and until when.
   func localLimitWait(_ message: PreparedMessage) -> (reason: String, until: Int)? {
-    let limits = message.account.sendingLimits
-    guard !limits.isEmpty else { return nil }
+    guard let limits = message.account.sendingLimits else { return nil }
     let now = environment.now().seconds
     var wait: SendRecord.Wait?
     let usable = store.withSendRecord(account: message.account.name) { record in
@@ -211,8 +210,7 @@ extension QueueRunner {
 
   /// Counts a message the server accepted against the account's local limits.
   func recordSend(_ message: PreparedMessage) {
-    let limits = message.account.sendingLimits
-    guard !limits.isEmpty else { return }
+    guard let limits = message.account.sendingLimits else { return }
     let send = SendRecord.Send(time: environment.now().seconds, recipients: message.recipients.count)
     _ = store.withSendRecord(account: message.account.name) { $0.add(send, limits: limits) }
   }
@@ -228,5 +226,14 @@ extension QueueRunner {
         "id=\(entry.id) from=<\(entry.envelope.sender)> removed from failed/ after failed_lifetime "
           + "(\(config.failedLifetime / 86_400) days)", now: environment.now())
     }
+  }
+}
+
+extension Account {
+  /// The account's local sending limits; nil when it sets none.
+  var sendingLimits: SendingLimits? {
+    guard maxMessagesPerDay != nil || maxRecipientsPerDay != nil || maxMessagesPerMinute != nil else { return nil }
+    return SendingLimits(
+      messagesPerDay: maxMessagesPerDay, recipientsPerDay: maxRecipientsPerDay, messagesPerMinute: maxMessagesPerMinute)
   }
 }

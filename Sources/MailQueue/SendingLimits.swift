@@ -23,8 +23,6 @@ public struct SendingLimits: Equatable, Sendable {
     self.messagesPerMinute = messagesPerMinute
   }
 
-  /// Whether no limit is set.
-  public var isEmpty: Bool { messagesPerDay == nil && recipientsPerDay == nil && messagesPerMinute == nil }
 
   /// How far back sends matter: a day with a daily limit, else a minute.
   var horizon: Int { messagesPerDay != nil || recipientsPerDay != nil ? 86_400 : 60 }

@@ -44,7 +44,6 @@ struct SendingLimitsTests {
     for offset in [0, 10] { record.add(.init(time: Self.t0 + offset, recipients: 1), limits: limits) }
     #expect(record.wait(recipients: 1, limits: limits, now: Self.t0 + 20) == .init(until: Self.t0 + 60, key: "max_messages_per_minute", limit: 2))
     #expect(record.wait(recipients: 1, limits: limits, now: Self.t0 + 60) == nil)
-    #expect(SendingLimits().isEmpty && !limits.isEmpty)
   }
 
   @Test("The record file: encoded per line, garbage lines skipped, kept under queue/limits/ with an escaped name")
