@@ -5,7 +5,7 @@
 // Failure policy: every failure throws a `TransportError`; a failed TLS upgrade closes
 // the connection, so no byte can be sent in clear after a refused handshake. Writes use
 // MSG_NOSIGNAL (directly, or through CShim's socket BIO under TLS): a peer that closed
-// raises `connectionClosed`, never SIGPIPE.
+// raises `connectionClosed`, never SIGPIPE. At the end, the summary of a handshake.
 
 import CShim
 
@@ -346,51 +346,25 @@ public final class Connection: @unchecked Sendable {
   }
 }
 
-/// Waits with poll(2) until `fd` is ready for `events` or `timeout` has passed.
-/// Readiness includes errors and hang-ups: the next socket call reports them.
-func waitForSocket(_ fd: Int32, events: Int16, timeout: Duration?, phase: TransportError.Phase)
-  throws(TransportError)
-{
-  let deadline = timeout.map { MonotonicClock.now() + $0 }
-  while true {
-    var ms: Int32 = -1
-    if let deadline {
-      ms = milliseconds(deadline - MonotonicClock.now())
-    }
-    var pfd = pollfd(fd: fd, events: events, revents: 0)
-    let rc = poll(&pfd, 1, ms)
-    if rc > 0 { return }
-    if rc == 0 { throw .timedOut(phase) }
-    if errno != EINTR { throw .io(errno: errno) }
-  }
-}
+// MARK: - Handshake summary
 
-/// A duration as poll(2) milliseconds, rounded up, clamped to 0...Int32.max.
-func milliseconds(_ d: Duration) -> Int32 {
-  let (seconds, attoseconds) = d.components
-  if seconds < 0 || (seconds == 0 && attoseconds <= 0) { return 0 }
-  if seconds >= Int64(Int32.max / 1000) { return Int32.max }
-  let ms = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-  return Int32(ms)
-}
+// What a TLS handshake negotiated, for logs, `-v` output and the doctor. Pure data.
 
-/// Maps a socket errno: a reset or broken pipe is the peer closing; anything else is I/O.
-func ioError(_ code: Int32) -> TransportError {
-  switch code {
-  case ECONNRESET, EPIPE: return .connectionClosed
-  default: return .io(errno: code)
-  }
-}
+/// The outcome of a TLS handshake, for logs and `-v` output.
+public struct TLSSummary: Equatable, Sendable, CustomStringConvertible {
+  /// The protocol, e.g. "TLSv1.3".
+  public let version: String
+  /// The cipher suite, e.g. "TLS_AES_256_GCM_SHA384".
+  public let cipher: String
+  /// "subject=…; issuer=…" of the peer's certificate, when it sent one; nil after a
+  /// resumed handshake (sessions are saved without it).
+  public let peerCertificate: String?
+  /// The SNI host name: the one sent (client side) or asked for by the client (server
+  /// side); nil when none was sent, as for IP literals.
+  public let serverName: String?
+  /// Whether the handshake resumed an earlier session (the certificate was verified then).
+  public var resumed: Bool = false
 
-/// Turns TCP_NODELAY on: SMTP writes are already batched by the caller, and Nagle plus
-/// delayed ACK would otherwise cost tens of milliseconds per command round trip.
-func setNoDelay(_ fd: Int32) {
-  var on: Int32 = 1
-  // Failure only costs latency; the connection still works.
-  _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
-}
-
-/// The text of a NUL-terminated C buffer.
-func string(fromCString buffer: [CChar]) -> String {
-  String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  /// "TLSv1.3 TLS_AES_256_GCM_SHA384", and ", session resumed" when it was.
+  public var description: String { "\(version) \(cipher)" + (resumed ? ", session resumed" : "") }
 }

@@ -9,6 +9,8 @@
 // fails, the last failure is thrown (`.connect`, or `.timedOut(.connect)` when an attempt
 // ran out of time). Each attempt is bounded by the timeout. Name resolution itself is not
 // (getaddrinfo is blocking; the system resolver has its own timeouts).
+// Below: the socket helpers Connection shares (poll waits, errno mapping, TCP_NODELAY) and
+// the monotonic clock their deadlines are measured on.
 
 #if canImport(Glibc)
   import Glibc
@@ -182,5 +184,73 @@ struct SocketAddress {
     withUnsafeBytes(of: storage) { raw in
       body(raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), length)
     }
+  }
+}
+
+// MARK: - Socket helpers
+
+/// Waits with poll(2) until `fd` is ready for `events` or `timeout` has passed.
+/// Readiness includes errors and hang-ups: the next socket call reports them.
+func waitForSocket(_ fd: Int32, events: Int16, timeout: Duration?, phase: TransportError.Phase)
+  throws(TransportError)
+{
+  let deadline = timeout.map { MonotonicClock.now() + $0 }
+  while true {
+    var ms: Int32 = -1
+    if let deadline {
+      ms = milliseconds(deadline - MonotonicClock.now())
+    }
+    var pfd = pollfd(fd: fd, events: events, revents: 0)
+    let rc = poll(&pfd, 1, ms)
+    if rc > 0 { return }
+    if rc == 0 { throw .timedOut(phase) }
+    if errno != EINTR { throw .io(errno: errno) }
+  }
+}
+
+/// A duration as poll(2) milliseconds, rounded up, clamped to 0...Int32.max.
+func milliseconds(_ d: Duration) -> Int32 {
+  let (seconds, attoseconds) = d.components
+  if seconds < 0 || (seconds == 0 && attoseconds <= 0) { return 0 }
+  if seconds >= Int64(Int32.max / 1000) { return Int32.max }
+  let ms = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+  return Int32(ms)
+}
+
+/// Maps a socket errno: a reset or broken pipe is the peer closing; anything else is I/O.
+func ioError(_ code: Int32) -> TransportError {
+  switch code {
+  case ECONNRESET, EPIPE: return .connectionClosed
+  default: return .io(errno: code)
+  }
+}
+
+/// Turns TCP_NODELAY on: SMTP writes are already batched by the caller, and Nagle plus
+/// delayed ACK would otherwise cost tens of milliseconds per command round trip.
+func setNoDelay(_ fd: Int32) {
+  var on: Int32 = 1
+  // Failure only costs latency; the connection still works.
+  _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
+}
+
+/// The text of a NUL-terminated C buffer.
+func string(fromCString buffer: [CChar]) -> String {
+  String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+// MARK: - Deadlines
+
+// Deadlines for socket waits, lock polling and the login wait. ContinuousClock reads the
+// same clock (CLOCK_BOOTTIME on Linux: it keeps counting while the machine sleeps), but
+// it lives in the concurrency runtime, which a sendmail that never uses tasks would
+// otherwise load and initialise on every message.
+
+/// CLOCK_BOOTTIME, as a duration since an arbitrary start.
+public enum MonotonicClock {
+  /// The current reading.
+  public static func now() -> Duration {
+    var ts = timespec()
+    clock_gettime(CLOCK_BOOTTIME, &ts)
+    return .seconds(ts.tv_sec) + .nanoseconds(ts.tv_nsec)
   }
 }
