@@ -7,7 +7,8 @@
 // Theory of operation
 // -------------------
 // The transport owns the socket; this struct owns the protocol. Every input is a mutating
-// function returning the next Action, and every transition is in this file (h11's rule):
+// function returning the next Action, and every transition is in this file (h11's rule,
+// and the reason the file is over 400 lines: split, no one place would show them all):
 //
 //   start()               connection open (TCP, or TLS already up for `.implicit`)
 //   received(reply)       one complete reply from SMTPReplyParser

@@ -3,7 +3,8 @@
 // service-account grant, through the real binaries against the Gmail emulator, whose
 // token endpoint checks PKCE, redirect URIs, refresh tokens and signed assertions as
 // Google does. Every test also checks that no token, client secret, key or password
-// shows in any process's output.
+// shows in any process's output. One file over 400 lines: one serialized suite and the
+// `OAuthBench` rig (below) that every one of its tests uses, with each output it checks.
 import Foundation
 import TestServerKit
 import Testing

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The token cache against a fake token endpoint: reuse, one refresh for 20 concurrent
 // callers, rotation, every failure leaving the cache untouched with the right kind and a
-// message free of secrets, file modes, login code exchange, import, logout.
+// message free of secrets, file modes, login code exchange, import, logout. One file over
+// 400 lines: one suite around one fake endpoint and the cache it writes.
 
 import Foundation
 import HTTPClient
