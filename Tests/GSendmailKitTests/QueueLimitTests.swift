@@ -176,7 +176,14 @@ struct FailedRetentionTests {
       utimes(dir + "/queue/failed/\(id).env", &times)
     }
     let config = try QueueRunnerTests.config(port: 1, caFile: "/nonexistent", logFile: dir + "/mail.log")
-    _ = try QueueRunnerTests.runner(clock, config, store).run()
+    // A run skips an entry it cannot lock, and this test process may still share the
+    // lock taken above: another test's child process, between fork and exec, holds a
+    // copy of every descriptor. Such an entry is left to the next run, so run again.
+    for _ in 0..<5 {
+      _ = try QueueRunnerTests.runner(clock, config, store).run()
+      if try store.listFailed().count == 1 { break }
+      usleep(100_000)
+    }
     #expect(try store.listFailed().map(\.id) == [ids[1]])
     let log = try String(contentsOfFile: dir + "/mail.log", encoding: .utf8)
     #expect(log.contains("id=\(ids[0]) from=<alice@example.com> removed from failed/ after failed_lifetime (30 days)"), "\(log)")
