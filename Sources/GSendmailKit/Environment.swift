@@ -72,14 +72,27 @@ public struct Environment: Sendable {
   }
 
   /// The real environment of this process.
-  public static func current() -> Environment {
+  /// The variables of an `environ`-style list: each entry split at its first "=" byte (a
+  /// value may hold more, and may start with a combining mark), entries without one
+  /// skipped, the last of a repeated name kept.
+  static func variables(from entries: UnsafePointer<UnsafeMutablePointer<CChar>?>) -> [String: String] {
+    var count = 0
+    while entries[count] != nil { count += 1 }
     var vars: [String: String] = [:]
-    var p = environ
-    while let entry = p.pointee {
-      let s = String(cString: entry)
-      if let eq = s.firstIndex(of: "=") { vars[String(s[..<eq])] = String(s[s.index(after: eq)...]) }
-      p += 1
+    vars.reserveCapacity(count)
+    for i in 0..<count {
+      guard let entry = entries[i], let eq = strchr(entry, 0x3D) else { continue }
+      let nameLength = entry.distance(to: eq)
+      let name = entry.withMemoryRebound(to: UInt8.self, capacity: nameLength) {
+        String(decoding: UnsafeBufferPointer(start: $0, count: nameLength), as: UTF8.self)
+      }
+      vars[name] = String(cString: eq + 1)
     }
+    return vars
+  }
+
+  public static func current() -> Environment {
+    let vars = variables(from: environ)
     let uid = getuid()
     let isSetgid = getegid() != getgid()
     // Under set-group-ID the process environment was rebuilt from an allow-list before

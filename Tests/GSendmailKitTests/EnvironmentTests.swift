@@ -26,6 +26,16 @@ struct EnvironmentTests {
     }
   }
 
+  @Test("variables are split at the first = byte; entries without one are skipped")
+  func variableParsing() {
+    let texts = ["A=b=c", "NOEQUALS", "EMPTY=", "=nameless", "X=\u{301}y", "A=last", "N\u{E9}=v"]
+    var entries: [UnsafeMutablePointer<CChar>?] = texts.map { strdup($0) }
+    entries.append(nil)
+    defer { for entry in entries { free(entry) } }
+    let vars = entries.withUnsafeBufferPointer { Environment.variables(from: $0.baseAddress!) }
+    #expect(vars == ["A": "last", "EMPTY": "", "": "nameless", "X": "\u{301}y", "N\u{E9}": "v"])
+  }
+
   @Test("values set by hand replace the looked-up ones")
   func overrides() {
     var environment = Environment.current()
