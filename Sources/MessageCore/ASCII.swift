@@ -50,7 +50,15 @@ enum ASCII {
 
   /// Case-insensitive ASCII comparison of two byte sequences.
   static func equalsIgnoringCase<A: Collection<UInt8>, B: Collection<UInt8>>(_ a: A, _ b: B) -> Bool {
-    a.count == b.count && zip(a, b).allSatisfy { lower($0) == lower($1) }
+    // An index walk rather than zip(a, b).allSatisfy: the Zip2Sequence iterator's generic
+    // metadata, built at run time on first use, cost more than all of a send's comparisons.
+    guard a.count == b.count else { return false }
+    var j = b.startIndex
+    for x in a {
+      if lower(x) != lower(b[j]) { return false }
+      b.formIndex(after: &j)
+    }
+    return true
   }
 
   /// The text of bytes, with invalid UTF-8 replaced (for names in errors and display).
