@@ -87,13 +87,17 @@ public enum SendmailOptions {
 
   /// Short options and whether they take an argument: the one-letter entries of the
   /// table, and `-b`, whose value picks the mode (`-bm`, `-bp`, …) as `-o`'s does.
-  private static let shortArgument: [Character: SendmailOption.Argument] = {
-    var letters: [Character: SendmailOption.Argument] = ["b": .required]
-    for option in table where option.name.count == 2 {
-      letters[option.name.last!] = option.argument
+  /// A scan of the table: a command line has a few options, and a table keyed by
+  /// Character cost more to build than every scan of a run.
+  private static func shortArgument(_ letter: Character) -> SendmailOption.Argument? {
+    if letter == "b" { return .required }
+    guard let ascii = letter.asciiValue else { return nil }
+    for option in table {
+      let name = option.name.utf8
+      if name.count == 2 && name.last == ascii { return option.argument }
     }
-    return letters
-  }()
+    return nil
+  }
 
   /// Parses a sendmail command line.
   /// - Parameters:
@@ -137,7 +141,7 @@ public enum SendmailOptions {
       var rest = Substring(word.dropFirst())
       while let letter = rest.first {
         rest = rest.dropFirst()
-        guard let kind = shortArgument[letter] else { throw UsageError("unknown option -\(letter)") }
+        guard let kind = shortArgument(letter) else { throw UsageError("unknown option -\(letter)") }
         var value: String?
         switch kind {
         case .none: break
