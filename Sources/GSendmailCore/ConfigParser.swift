@@ -57,7 +57,8 @@ public enum ConfigParser {
       throw .syntax(path: path, line: error.line, column: error.column, message: error.message)
     }
     var config = Configuration(path: path, isSystem: isSystem)
-    let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+    // What precedes the last "/" ("" when there is none).
+    let directory = path.utf8.lastIndex(of: UInt8(ascii: "/")).map { String(path[..<$0]) } ?? ""
     func expand(_ p: String) -> String { expandPath(p, home: home, relativeTo: directory) }
 
     for key in table.keys where !topKeys.contains(key) {

@@ -27,6 +27,18 @@ struct ConfigParserTests {
     helo = "host.example.com"
     """
 
+  @Test("relative paths are taken from the configuration file's directory")
+  func relativePaths() throws {
+    let text = "aliases = \"aliases\"\n[account.a]\nfrom = \"a@example.com\"\nauth = \"none\"\n"
+    for (path, expected) in [
+      ("/etc/gsendmail/config.toml", "/etc/gsendmail/aliases"), ("conf/config.toml", "conf/aliases"),
+      ("config.toml", "aliases"), ("/a//config.toml", "/a//aliases"),
+    ] {
+      let c = try ConfigParser.parse(text, path: path, home: "/home/alice")
+      #expect(c.aliasesFile == expected, "\(path)")
+    }
+  }
+
   @Test("gsendmail.conf(5): example parses with its defaults")
   func specExample() throws {
     let c = try ConfigParser.parse(Self.example, path: "/x/config.toml", home: "/home/alice")
