@@ -164,8 +164,10 @@ extension Configuration {
 
   /// Makes the account's TLS session file ready (empty) beside its token cache, so that
   /// every caller of the system account, not only root, keeps and resumes its sessions.
-  /// Run by `gsendmailctl login`; nothing for a caller that may not create cache files.
+  /// Run by `gsendmailctl login`; nothing for a caller that may not create cache files,
+  /// nor for a `gmail-api` account, which never speaks SMTP.
   public func reserveTLSSession(of account: Account, environment env: Environment) {
+    guard account.route != .gmailAPI else { return }
     tlsSessionFile(account, environment: env).reserve()
   }
 
