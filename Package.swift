@@ -101,7 +101,10 @@ let package = Package(
     .testTarget(name: "GSendmailCoreTests", dependencies: ["GSendmailCore"]),
     .testTarget(
       name: "GSendmailKitTests",
-      dependencies: ["CShim", "Codecs", "GSendmailCore", "GSendmailKit", "MailQueue", "SMTPCore", "TestServerKit", "TokenStore"]),
+      dependencies: [
+        "CShim", "Codecs", "GSendmailCore", "GSendmailKit", "MailQueue", "SMTPCore", "TestServerKit", "TestSupport",
+        "TokenStore",
+      ]),
     .testTarget(
       name: "GSendmailAdminTests", dependencies: ["GSendmailAdmin", "GSendmailCore", "GSendmailKit", "TokenStore"]),
     .testTarget(name: "MailQueueTests", dependencies: ["MailQueue", "MessageCore", "TestSupport"]),

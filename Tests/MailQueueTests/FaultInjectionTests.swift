@@ -6,6 +6,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import TestSupport
 import Testing
 @testable import MailQueue
 
@@ -118,7 +119,7 @@ struct FaultInjectionTests {
       + [.init(operation: .lock, nth: 1, code: EINTR, times: 2), .init(operation: .mkdir, nth: 1, code: EINTR, times: 1)])
     let (entry, lock) = try commitSample(store)
     lock.release()
-    let relock = try #require(try store.tryLock(entry.id))
+    let relock = try #require(try eventually { try store.tryLock(entry.id) })
     #expect(try store.openBody(of: entry, holding: relock).readAll() == Array("Hello\r\n".utf8))
     faults.disarm()
     #expect(faults.failures >= 14)
