@@ -57,8 +57,9 @@ public enum ConfigParser {
       throw .syntax(path: path, line: error.line, column: error.column, message: error.message)
     }
     var config = Configuration(path: path, isSystem: isSystem)
-    // What precedes the last "/" ("" when there is none).
-    let directory = path.utf8.lastIndex(of: UInt8(ascii: "/")).map { String(path[..<$0]) } ?? ""
+    // What precedes the last "/": "/" for a file at the root, "" when there is none.
+    let directory =
+      path.utf8.lastIndex(of: UInt8(ascii: "/")).map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? ""
     func expand(_ p: String) -> String { expandPath(p, home: home, relativeTo: directory) }
 
     for key in table.keys where !topKeys.contains(key) {
@@ -288,7 +289,7 @@ package func expandPath(_ path: String, home: String, relativeTo directory: Stri
   if path == "~" { return home }
   if path.hasPrefix("~/") { return home + path.dropFirst(1) }
   if path.hasPrefix("/") || directory.isEmpty { return path }
-  return directory + "/" + path
+  return directory.hasSuffix("/") ? directory + path : directory + "/" + path
 }
 
 /// Typed reads from one TOML table, with errors that name file, line and key.

@@ -71,10 +71,10 @@ public struct Environment: Sendable {
     self.stderrIsTerminal = stderrIsTerminal
   }
 
-  /// The real environment of this process.
   /// The variables of an `environ`-style list: each entry split at its first "=" byte (a
   /// value may hold more, and may start with a combining mark), entries without one
-  /// skipped, the last of a repeated name kept.
+  /// skipped, the first of a repeated name kept (as getenv(3) and the set-group-ID
+  /// start-up do).
   static func variables(from entries: UnsafePointer<UnsafeMutablePointer<CChar>?>) -> [String: String] {
     var count = 0
     while entries[count] != nil { count += 1 }
@@ -86,11 +86,12 @@ public struct Environment: Sendable {
       let name = entry.withMemoryRebound(to: UInt8.self, capacity: nameLength) {
         String(decoding: UnsafeBufferPointer(start: $0, count: nameLength), as: UTF8.self)
       }
-      vars[name] = String(cString: eq + 1)
+      if vars[name] == nil { vars[name] = String(cString: eq + 1) }
     }
     return vars
   }
 
+  /// The real environment of this process.
   public static func current() -> Environment {
     let vars = variables(from: environ)
     let uid = getuid()

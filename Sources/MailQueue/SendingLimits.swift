@@ -23,7 +23,6 @@ public struct SendingLimits: Equatable, Sendable {
     self.messagesPerMinute = messagesPerMinute
   }
 
-
   /// How far back sends matter: a day with a daily limit, else a minute.
   var horizon: Int { messagesPerDay != nil || recipientsPerDay != nil ? 86_400 : 60 }
 

@@ -32,7 +32,7 @@ struct ConfigParserTests {
     let text = "aliases = \"aliases\"\n[account.a]\nfrom = \"a@example.com\"\nauth = \"none\"\n"
     for (path, expected) in [
       ("/etc/gsendmail/config.toml", "/etc/gsendmail/aliases"), ("conf/config.toml", "conf/aliases"),
-      ("config.toml", "aliases"), ("/a//config.toml", "/a//aliases"),
+      ("config.toml", "aliases"), ("/config.toml", "/aliases"), ("/a//config.toml", "/a/aliases"),
     ] {
       let c = try ConfigParser.parse(text, path: path, home: "/home/alice")
       #expect(c.aliasesFile == expected, "\(path)")

@@ -26,14 +26,14 @@ struct EnvironmentTests {
     }
   }
 
-  @Test("variables are split at the first = byte; entries without one are skipped")
+  @Test("variables are split at the first = byte; entries without one are skipped; the first of a name wins")
   func variableParsing() {
-    let texts = ["A=b=c", "NOEQUALS", "EMPTY=", "=nameless", "X=\u{301}y", "A=last", "N\u{E9}=v"]
+    let texts = ["A=b=c", "NOEQUALS", "EMPTY=", "=nameless", "X=\u{301}y", "A=second", "N\u{E9}=v"]
     var entries: [UnsafeMutablePointer<CChar>?] = texts.map { strdup($0) }
     entries.append(nil)
     defer { for entry in entries { free(entry) } }
     let vars = entries.withUnsafeBufferPointer { Environment.variables(from: $0.baseAddress!) }
-    #expect(vars == ["A": "last", "EMPTY": "", "": "nameless", "X": "\u{301}y", "N\u{E9}": "v"])
+    #expect(vars == ["A": "b=c", "EMPTY": "", "": "nameless", "X": "\u{301}y", "N\u{E9}": "v"])
   }
 
   @Test("values set by hand replace the looked-up ones")

@@ -121,6 +121,12 @@ struct SendmailOptionsTests {
     }
   }
 
+  @Test("each one-letter option is in the table once, and -b (the modes) is not one of them")
+  func shortLettersUnique() {
+    let letters = SendmailOptions.table.map(\.name).filter { $0.utf8.count == 2 }
+    #expect(Set(letters).count == letters.count && !letters.contains("-b"))
+  }
+
   @Test("--help lists every option of the table")
   func help() {
     let help = SendmailOptions.helpText(programName: "gsendmail")
