@@ -294,7 +294,9 @@ public final class FileQueueStore: QueueStore {
     return lock
   }
 
-  /// A lock object that closes `fd` (dropping the flock on it) when released.
+  /// A lock object that closes `fd` (dropping the flock on it) when released. Closing,
+  /// not LOCK_UN: a `-odb` child keeps the lock on its copy of the descriptor
+  /// (GSendmailKit's Detach.swift), and LOCK_UN would drop it for both processes.
   func heldLock(_ id: QueueID, _ fd: Int32) -> QueueLock {
     let sys = self.sys
     return QueueLock(id: id, fd: fd) { _ = sys.close(fd) }
