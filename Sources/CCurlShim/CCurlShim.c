@@ -14,6 +14,7 @@
 // into an error.
 #define _GNU_SOURCE
 #include "CCurlShim.h"
+#include "CShim.h"
 #include "gs_curl_internal.h"
 
 #include <curl/curl.h>
@@ -119,6 +120,29 @@ static int gs_status_for(CURLcode rc, const gs_body *body) {
   }
 }
 
+static int gs_set(const char *s) { return s != NULL && s[0] != 0; }
+
+int gs_choose_system_trust(const char *cert_file, const char *cert_dir, const char *default_dir,
+                           const char **file, const char **dir) {
+  *file = NULL;
+  *dir = NULL;
+  if (gs_set(cert_file)) {
+    *file = cert_file;
+    if (gs_set(cert_dir)) *dir = cert_dir;
+    return GS_TRUST_FILE;
+  }
+  const char *candidate = gs_set(cert_dir) ? cert_dir : default_dir;
+  if (gs_set(candidate) && gs_dir_has_hash_links(candidate)) {
+    *dir = candidate;
+    return GS_TRUST_HASHED_DIRECTORY;
+  }
+  if (gs_set(cert_dir)) {
+    *dir = cert_dir;
+    return GS_TRUST_DIRECTORY_AND_BUNDLE;
+  }
+  return GS_TRUST_LIBCURL_DEFAULTS;
+}
+
 // The options every request has: see the policy at the top.
 int gs_common_options(CURL *c, char *errbuf, const char *url, const char *ca_file,
                       const char *user_agent, gs_body *body, struct curl_slist **headers) {
@@ -141,12 +165,30 @@ int gs_common_options(CURL *c, char *errbuf, const char *url, const char *ca_fil
     SET_PTR(CURLOPT_CAINFO, ca_file);
   } else {
     // The system store, as the SMTP connection sees it: OpenSSL's SSL_CERT_FILE and
-    // SSL_CERT_DIR replace the bundle and the directory libcurl was built with, and, as
-    // in OpenSSL, are ignored when running setuid/setgid.
-    const char *file = secure_getenv("SSL_CERT_FILE");
-    const char *dir = secure_getenv("SSL_CERT_DIR");
-    if (file != NULL && file[0] != 0) SET_PTR(CURLOPT_CAINFO, file);
-    if (dir != NULL && dir[0] != 0) SET_PTR(CURLOPT_CAPATH, dir);
+    // SSL_CERT_DIR replace the bundle and the directory libcurl was built with and, as in
+    // OpenSSL, are ignored when running setuid/setgid. A hashed directory is used alone:
+    // with the bundle file as well, OpenSSL parses all of Debian's ~150 certificates
+    // before every request (about 50 ms of CPU), where the directory costs one file per
+    // chain verified.
+    const char *default_dir = NULL;
+    if (gs_curl.getinfo(c, CURLINFO_CAPATH, &default_dir) != CURLE_OK) default_dir = NULL;
+    const char *file = NULL, *dir = NULL;
+    switch (gs_choose_system_trust(secure_getenv("SSL_CERT_FILE"), secure_getenv("SSL_CERT_DIR"),
+                                   default_dir, &file, &dir)) {
+      case GS_TRUST_FILE:
+        SET_PTR(CURLOPT_CAINFO, file);
+        if (dir != NULL) SET_PTR(CURLOPT_CAPATH, dir);
+        break;
+      case GS_TRUST_HASHED_DIRECTORY:
+        SET_PTR(CURLOPT_CAINFO, NULL);  // NULL: no bundle file (CURLOPT_CAINFO(3))
+        SET_PTR(CURLOPT_CAPATH, dir);
+        break;
+      case GS_TRUST_DIRECTORY_AND_BUNDLE:
+        SET_PTR(CURLOPT_CAPATH, dir);
+        break;
+      default:
+        break;
+    }
   }
   if (user_agent != NULL) SET_PTR(CURLOPT_USERAGENT, user_agent);
   failed |= gs_curl.setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)body->max) != CURLE_OK;

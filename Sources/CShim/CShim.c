@@ -318,9 +318,7 @@ static int gs_check_readable(const char *path, const char *what, char *err, size
   return 1;
 }
 
-// True when `dir` holds OpenSSL hash links ("5ad8a5d6.0"), as update-ca-certificates and
-// c_rehash make them.
-static int gs_dir_has_hash_links(const char *dir) {
+int gs_dir_has_hash_links(const char *dir) {
   DIR *d = opendir(dir);
   if (d == NULL) return 0;
   int found = 0;

@@ -18,8 +18,11 @@ struct GmailAPITests {
     return rig
   }
 
-  /// A config with the account on the API route (HTTPS, the test CA), plus `extra` at the top.
-  static func apiConfig(_ rig: Rig, extra: String = "", accountExtra: String = "") throws -> String {
+  /// A config with the account on the API route (HTTPS, the test CA unless `caFile` is
+  /// false: then the system store), plus `extra` at the top.
+  static func apiConfig(
+    _ rig: Rig, extra: String = "", accountExtra: String = "", caFile: Bool = true
+  ) throws -> String {
     let account = """
       [account.alice]
       from = "alice@example.com"
@@ -28,7 +31,7 @@ struct GmailAPITests {
       client_id = "test-client"
       token_url = "\(rig.server.tokenURL!)"
       api_url = "\(rig.server.httpsAPIURL!)"
-      tls_ca_file = "\(rig.server.caFile)"
+      \(caFile ? "tls_ca_file = \"\(rig.server.caFile)\"" : "")
 
       """
     return try rig.write("api.toml", "queue = false\ntimeout = \"5s\"\n\(extra)\n" + account + accountExtra)
@@ -113,6 +116,32 @@ struct GmailAPITests {
     let m = try #require(rig.received.first)
     #expect(m.record.recipients == ["admin@example.org"])
     #expect(String(decoding: m.data, as: UTF8.self).contains("\r\nTo: admin@example.org\r\n"))
+  }
+
+  @Test("Without tls_ca_file: the system store, where a hashed SSL_CERT_DIR is enough on its own")
+  func hashedSystemStore() throws {
+    let rig = try Self.rig()
+    let arguments = ["-C", try Self.apiConfig(rig, caFile: false), "bob@example.org"]
+    let message = Array("To: bob@example.org\nSubject: store\n\nx\n".utf8)
+    // The system store does not hold the test CA: the upload is refused by TLS.
+    let untrusted = try Harness.run(
+      Harness.binary("gsendmail"), arguments, stdin: message, environment: rig.environment)
+    #expect(untrusted.status == 75, "\(untrusted.stderr)")
+    #expect(untrusted.stderr.contains("certificate"), "\(untrusted.stderr)")
+    #expect(rig.received.isEmpty)
+    // A directory of hash links holding it, as update-ca-certificates makes /etc/ssl/certs:
+    // libcurl is given the directory alone, without its bundle file.
+    let hashed = rig.dir.appendingPathComponent("hashed-ca")
+    try FileManager.default.createDirectory(at: hashed, withIntermediateDirectories: true)
+    try FileManager.default.copyItem(
+      atPath: rig.server.caFile, toPath: hashed.appendingPathComponent("ca.pem").path)
+    let rehash = try Harness.run("/usr/bin/openssl", ["rehash", hashed.path])
+    try #require(rehash.status == 0, "\(rehash.stderr)")
+    let r = try Harness.run(
+      Harness.binary("gsendmail"), arguments, stdin: message,
+      environment: rig.environment.merging(["SSL_CERT_DIR": hashed.path]) { $1 })
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(rig.received.map(\.record.recipients) == [["bob@example.org"]])
   }
 
   @Test("A 30 MB message goes through a resumable session and arrives whole")

@@ -48,6 +48,9 @@ int gs_openssl_load(char *err, size_t err_len);
 size_t gs_release_relocation_tables(void);
 /// 1 when OpenSSL has been loaded into this process by `gs_openssl_load`, else 0.
 int gs_openssl_is_loaded(void);
+/// 1 when `dir` holds OpenSSL hash links ("5ad8a5d6.0"), as update-ca-certificates and
+/// c_rehash make them, so that OpenSSL can read its CA certificates one at a time.
+int gs_dir_has_hash_links(const char *dir);
 
 /// The largest saved TLS session accepted by `gs_tls_client_new` (`gs_tls_take_session`
 /// needs no more room).

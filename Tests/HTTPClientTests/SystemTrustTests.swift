@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: MIT
+// Which trust store a request without a CA file of its own is given: SSL_CERT_FILE and
+// SSL_CERT_DIR as OpenSSL reads them, and a directory of hash links used alone, so that
+// libcurl's bundle file is not parsed before every request.
+
+import CCurlShim
+import Foundation
+import Testing
+
+@Suite("HTTPClient system trust store")
+struct SystemTrustTests {
+  /// A fresh directory; with `hashLink`, it holds one OpenSSL hash link as
+  /// update-ca-certificates makes them.
+  static func directory(hashLink: Bool) throws -> String {
+    let dir = FileManager.default.temporaryDirectory
+      .appendingPathComponent("gsendmail-trust-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    try Data("not a certificate\n".utf8).write(to: dir.appendingPathComponent("ca.pem"))
+    if hashLink {
+      try FileManager.default.createSymbolicLink(
+        atPath: dir.appendingPathComponent("5ad8a5d6.0").path, withDestinationPath: "ca.pem")
+    }
+    return dir.path
+  }
+
+  struct Choice: Equatable {
+    var kind: gs_trust_choice
+    var file: String?
+    var dir: String?
+  }
+
+  func choose(file: String?, dir: String?, defaultDir: String?) -> Choice {
+    // The chosen pointers point into the arguments: all three stay allocated until the
+    // choice has been read.
+    let arguments = [file, dir, defaultDir].map { $0.map { strdup($0)! } }
+    defer { arguments.forEach { free($0) } }
+    var chosenFile: UnsafePointer<CChar>?
+    var chosenDir: UnsafePointer<CChar>?
+    let kind = gs_choose_system_trust(
+      arguments[0], arguments[1], arguments[2], &chosenFile, &chosenDir)
+    return Choice(
+      kind: gs_trust_choice(rawValue: UInt32(kind)), file: chosenFile.map { String(cString: $0) },
+      dir: chosenDir.map { String(cString: $0) })
+  }
+
+  @Test("libcurl's hashed default directory is used alone: its bundle file is not read")
+  func hashedDefault() throws {
+    let hashed = try Self.directory(hashLink: true)
+    #expect(
+      choose(file: nil, dir: nil, defaultDir: hashed)
+        == Choice(kind: GS_TRUST_HASHED_DIRECTORY, file: nil, dir: hashed))
+    #expect(
+      choose(file: "", dir: "", defaultDir: hashed)
+        == Choice(kind: GS_TRUST_HASHED_DIRECTORY, file: nil, dir: hashed))
+  }
+
+  @Test("SSL_CERT_DIR replaces the default directory, alone when it has hash links")
+  func certDirectory() throws {
+    let hashed = try Self.directory(hashLink: true)
+    let plain = try Self.directory(hashLink: false)
+    #expect(
+      choose(file: nil, dir: hashed, defaultDir: plain)
+        == Choice(kind: GS_TRUST_HASHED_DIRECTORY, file: nil, dir: hashed))
+    // Without hash links OpenSSL cannot find a CA in it by name: the bundle stays.
+    #expect(
+      choose(file: nil, dir: plain, defaultDir: hashed)
+        == Choice(kind: GS_TRUST_DIRECTORY_AND_BUNDLE, file: nil, dir: plain))
+  }
+
+  @Test("SSL_CERT_FILE names the file, with SSL_CERT_DIR when that is set too")
+  func certFile() throws {
+    let hashed = try Self.directory(hashLink: true)
+    #expect(
+      choose(file: "/ca.pem", dir: nil, defaultDir: hashed)
+        == Choice(kind: GS_TRUST_FILE, file: "/ca.pem", dir: nil))
+    #expect(
+      choose(file: "/ca.pem", dir: hashed, defaultDir: nil)
+        == Choice(kind: GS_TRUST_FILE, file: "/ca.pem", dir: hashed))
+  }
+
+  @Test("No hashed directory anywhere: libcurl's own defaults")
+  func defaults() throws {
+    let plain = try Self.directory(hashLink: false)
+    #expect(
+      choose(file: nil, dir: nil, defaultDir: plain)
+        == Choice(kind: GS_TRUST_LIBCURL_DEFAULTS, file: nil, dir: nil))
+    #expect(
+      choose(file: nil, dir: nil, defaultDir: nil)
+        == Choice(kind: GS_TRUST_LIBCURL_DEFAULTS, file: nil, dir: nil))
+    #expect(
+      choose(file: nil, dir: nil, defaultDir: "/nonexistent/certs")
+        == Choice(kind: GS_TRUST_LIBCURL_DEFAULTS, file: nil, dir: nil))
+  }
+}
