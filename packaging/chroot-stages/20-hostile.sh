@@ -11,7 +11,7 @@
 # named, create nothing new in the system directories, and leave the token cache
 # root's, in the two-slot form. Then: a forged log line through -L, a sender not
 # granted, and a password_command reading a gsendmail-group file. The
-# configuration, the CA bundle and the log are put back as they were.
+# configuration, the system trust store and the log are put back as they were.
 
 hostile_state=$root/tmp/hostile-server
 start_test_server "$hostile_state" --expires-in 30 --https-port 0 \
@@ -19,10 +19,13 @@ start_test_server "$hostile_state" --expires-in 30 --https-port 0 \
 	--user root@example.com --password chroot-app-password-42
 https_port=$(sed -n 's/^https 127.0.0.1:\([0-9]*\)$/\1/p' "$hostile_state/ready")
 
-# The token endpoint over HTTPS, trusted through the system store libcurl reads.
-bundle=/etc/ssl/certs/ca-certificates.crt
-sh_chroot "mkdir -p /etc/ssl/certs; touch $bundle; cp -p $bundle $bundle.before-hostile"
-cat "$hostile_state/ca.pem" >>"$root$bundle"
+# The token endpoint over HTTPS, trusted through the system store, where an administrator
+# adds a CA on Debian: update-ca-certificates puts it in the bundle and, as a hash link,
+# in /etc/ssl/certs, the directory libcurl is given.
+local_ca=/usr/local/share/ca-certificates/gsendmail-hostile-test.crt
+sh_chroot "mkdir -p /usr/local/share/ca-certificates"
+cp "$hostile_state/ca.pem" "$root$local_ca"
+sh_chroot "update-ca-certificates >/dev/null"
 cp "$hostile_state/ca.pem" "$root/etc/gsendmail/test-ca.pem"
 cat >"$root/etc/gsendmail/config.toml" <<CONFIG
 default = "test"
@@ -196,9 +199,9 @@ check "hostile: the log has the command's stderr" \
 	sh_chroot 'grep "password_command of account pw failed (exit 1): cat: /etc/gsendmail/notes-of-root" \
 		/var/log/gsendmail.log'
 
-# Put the CA bundle back and remove this stage's files.
+# Take the CA out of the system store again and remove this stage's files.
 stop_test_server
-sh_chroot "mv $bundle.before-hostile $bundle
+sh_chroot "rm -f $local_ca; update-ca-certificates --fresh >/dev/null
 	rm -f /etc/gsendmail/password /etc/gsendmail/test-ca.pem /var/log/gsendmail.log /tmp/message-hostile
 	rm -f /tmp/hostile-before /tmp/hostile-after; rm -rf /home/tester/attack"
 rm -rf "$hostile_state"
