@@ -45,56 +45,38 @@ public enum HeaderPreparer {
     }
   }
 
-  /// Builds the header to send.
+  /// The header to send for a body sent as it is, folded as it goes on the wire;
+  /// `serialised` gives its bytes.
   ///
-  /// Added fields go at the end, in the order From, Date, Message-ID, MIME-Version,
-  /// Content-Transfer-Encoding. With `quotedPrintable`, an existing
-  /// Content-Transfer-Encoding is replaced in place (later duplicates are dropped).
+  /// Added fields go at the end, in the order From, Date, Message-ID.
   /// - Parameters:
   ///   - fields: The header fields as scanned.
   ///   - options: What to put in added fields.
-  ///   - quotedPrintable: The body will be sent quoted-printable
-  ///     (`TransferEncodingDecision.quotedPrintable`).
-  /// - Returns: The header section with CRLF line ends, followed by the empty line that
-  ///   separates it from the body.
   /// - Throws: `PreparationError`.
-  public static func prepare(_ fields: [HeaderField], options: Options, quotedPrintable: Bool)
-    throws(PreparationError) -> [UInt8]
-  {
-    serialised(try build(fields, adding: options, quotedPrintable: quotedPrintable))
-  }
-
-  /// The fields of the header `prepare` makes for a body sent as it is, folded as they
-  /// go on the wire; `serialised` gives its bytes.
   public static func preparedFields(_ fields: [HeaderField], options: Options) throws(PreparationError)
     -> [HeaderField]
   {
     try build(fields, adding: options, quotedPrintable: false)
   }
 
-  /// The fields of the header `reencodedAsQuotedPrintable` makes.
+  /// A prepared header rewritten for a quoted-printable body (a message whose server turned
+  /// out to lack 8BITMIME, `TransferEncodingDecision.quotedPrintable`): an existing
+  /// Content-Transfer-Encoding replaced in place (later duplicates dropped), MIME-Version
+  /// and Content-Transfer-Encoding added at the end when missing, nothing else added.
+  /// - Throws: `PreparationError.cannotReencode` for a composite or already encoded body.
   public static func reencodedFieldsAsQuotedPrintable(_ preparedFields: [HeaderField]) throws(PreparationError)
     -> [HeaderField]
   {
     try build(preparedFields, adding: nil, quotedPrintable: true)
   }
 
-  /// A header section: each field's lines with CRLF, then the empty line.
+  /// A header section: each field's lines with CRLF, then the empty line that separates it
+  /// from the body.
   public static func serialised(_ fields: [HeaderField]) -> [UInt8] {
     var out: [UInt8] = []
     for field in fields { out += field.wireBytes }
     out += ASCII.crlf
     return out
-  }
-
-  /// Rewrites a header that `prepare` already made for a quoted-printable body (a queued
-  /// message whose server turned out to lack 8BITMIME): Content-Transfer-Encoding replaced,
-  /// MIME-Version added when missing, nothing else added.
-  /// - Throws: `PreparationError.cannotReencode` for a composite or already encoded body.
-  public static func reencodedAsQuotedPrintable(_ preparedFields: [HeaderField]) throws(PreparationError)
-    -> [UInt8]
-  {
-    serialised(try build(preparedFields, adding: nil, quotedPrintable: true))
   }
 
   /// The fields of the header to send, folded; `options` nil adds no From, Date or Message-ID.

@@ -10,12 +10,14 @@ struct HeaderPreparerTests {
       HeaderField(name: "From", value: "a@example.com"), HeaderField(name: "Date", value: "Thu, 01 Jan 1970 00:00:00 +0000"),
       HeaderField(name: "Content-Transfer-Encoding", value: "8bit"), HeaderField(name: "Subject", value: "x"),
     ]
-    let out = String(decoding: try HeaderPreparer.reencodedAsQuotedPrintable(prepared), as: UTF8.self)
+    let out = String(
+      decoding: HeaderPreparer.serialised(try HeaderPreparer.reencodedFieldsAsQuotedPrintable(prepared)),
+      as: UTF8.self)
     #expect(out == "From: a@example.com\r\nDate: Thu, 01 Jan 1970 00:00:00 +0000\r\n"
       + "Content-Transfer-Encoding: quoted-printable\r\nSubject: x\r\nMIME-Version: 1.0\r\n\r\n")
     let multipart = [HeaderField(name: "Content-Type", value: "multipart/mixed; boundary=b")]
     #expect(throws: PreparationError.cannotReencode(.compositeType("multipart"))) {
-      try HeaderPreparer.reencodedAsQuotedPrintable(multipart)
+      try HeaderPreparer.reencodedFieldsAsQuotedPrintable(multipart)
     }
   }
 
@@ -28,10 +30,13 @@ struct HeaderPreparerTests {
     try scan(header + "\n\n", .whole).get().fields
   }
 
+  /// The header sent for `header`, as a send makes it: prepared, then re-encoded for a
+  /// quoted-printable body when asked.
   static func prepare(_ header: String, options: HeaderPreparer.Options = options,
                       quotedPrintable: Bool = false) throws -> String {
-    try HeaderPreparer.prepare(fields(header), options: options, quotedPrintable: quotedPrintable)
-      .text
+    var prepared = try HeaderPreparer.preparedFields(fields(header), options: options)
+    if quotedPrintable { prepared = try HeaderPreparer.reencodedFieldsAsQuotedPrintable(prepared) }
+    return HeaderPreparer.serialised(prepared).text
   }
 
   @Test("Bcc, Resent-Bcc and Return-Path go; missing fields are added at the end")

@@ -34,8 +34,10 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         _ = try? AddressParser.parseAddressList(field.rawValue)
       }
       _ = try? RecipientExtractor.recipients(from: message.fields)
-      _ = try? HeaderPreparer.prepare(
-          message.fields, options: .fuzzDefaults, quotedPrintable: true)
+      if let prepared = try? HeaderPreparer.preparedFields(message.fields, options: .fuzzDefaults) {
+        _ = HeaderPreparer.serialised(prepared)
+        _ = try? HeaderPreparer.reencodedFieldsAsQuotedPrintable(prepared)
+      }
     }
   }
 
