@@ -386,6 +386,42 @@ struct OAuthTests {
     #expect(bench.rig.server.tokenEndpointStats.refreshGrants == 2)
   }
 
+  @Test("OPENSSL_CONF is read by neither TLS client: one that leaves no cipher in common changes nothing")
+  func opensslConfigurationIgnored() throws {
+    let bench = try OAuthBench()
+    defer { bench.expectNoSecrets() }
+    let config = try bench.config(tokenURL: bench.rig.server.httpsTokenURL!)
+    // Read, this file would make every handshake fail: it leaves TLS 1.2 only ciphers
+    // without authentication and TLS 1.3 only a suite the test server does not enable.
+    let openssl = try bench.rig.write(
+      "openssl.cnf",
+      """
+      openssl_conf = openssl_init
+      [openssl_init]
+      ssl_conf = ssl_sect
+      [ssl_sect]
+      system_default = system_default_sect
+      [system_default_sect]
+      CipherString = aNULL
+      Ciphersuites = TLS_AES_128_CCM_8_SHA256
+
+      """)
+    let environment = ["SSL_CERT_FILE": bench.rig.server.caFile, "OPENSSL_CONF": openssl]
+    // libcurl first: login's check of the refresh token is the process's first TLS.
+    let login = try bench.ctl(
+      ["login", "alice", "--refresh-token-stdin", "-C", config],
+      stdin: bench.rig.refreshToken + "\n", environment: environment)
+    #expect(login.status == 0, "\(login.stderr)")
+    #expect(bench.rig.server.tokenEndpointStats.refreshGrants == 1)
+    // The SMTP connection (CShim) first, then the refresh (libcurl).
+    try bench.writeCache(
+      refresh: bench.rig.refreshToken, access: bench.rig.token, expiresAt: OAuthBench.now - 600)
+    let r = try bench.send(config, environment: environment)
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(bench.rig.server.tokenEndpointStats.refreshGrants == 2)
+    #expect(bench.rig.received.count == 1)
+  }
+
   @Test("Service account over HTTPS: OpenSSL signs the JWT, then libcurl verifies the endpoint")
   func serviceAccountOverHTTPS() throws {
     let bench = try OAuthBench()
