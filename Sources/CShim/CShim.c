@@ -273,13 +273,20 @@ static BIO_METHOD *gs_make_socket_bio_method(void) {
 // Options common to both sides: TLS 1.2 minimum, no compression, no renegotiation, and a
 // peer that closes without close_notify reads as end of stream (SMTP detects truncation
 // itself: a reply or the end of DATA is either complete or missing).
-static int gs_ctx_common(SSL_CTX *ctx) {
+int gs_ssl_ctx_policy(void *ssl_ctx) {
+  SSL_CTX *ctx = ssl_ctx;
+  if (ctx == NULL || !atomic_load(&gs_loaded)) return 0;
   if (p_SSL_CTX_ctrl(ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, TLS1_2_VERSION, NULL) != 1) return 0;
   // Level 2 (112-bit security: RSA and DH keys of 2048 bits and more, no SHA-1 signatures),
   // Debian's OpenSSL default, set here because no configuration file is read.
   p_SSL_CTX_set_security_level(ctx, 2);
-  p_SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                                 SSL_OP_IGNORE_UNEXPECTED_EOF);
+  p_SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  return 1;
+}
+
+static int gs_ctx_common(SSL_CTX *ctx) {
+  if (!gs_ssl_ctx_policy(ctx)) return 0;
+  p_SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
   // Partial writes and a moving buffer let the caller retry a non-blocking write with
   // whatever is left of its buffer.
   p_SSL_CTX_ctrl(ctx, SSL_CTRL_MODE,
@@ -339,9 +346,11 @@ int gs_dir_has_hash_links(const char *dir) {
 // and no bundle file was asked for with SSL_CERT_FILE. SSL_CERT_FILE / SSL_CERT_DIR keep
 // OpenSSL's meaning and, as in OpenSSL, are ignored when running setuid/setgid.
 static int gs_load_system_store(SSL_CTX *ctx) {
-  if (secure_getenv(p_X509_get_default_cert_file_env()) == NULL) {
+  const char *file = secure_getenv(p_X509_get_default_cert_file_env());
+  if (file == NULL || file[0] == 0) {
+    // Empty counts as unset, as for the HTTPS requests (gs_choose_system_trust).
     const char *dir = secure_getenv(p_X509_get_default_cert_dir_env());
-    if (dir == NULL) dir = p_X509_get_default_cert_dir();
+    if (dir == NULL || dir[0] == 0) dir = p_X509_get_default_cert_dir();
     if (gs_dir_has_hash_links(dir)) return p_SSL_CTX_load_verify_dir(ctx, dir);
   }
   return p_SSL_CTX_set_default_verify_paths(ctx);

@@ -48,6 +48,10 @@ int gs_openssl_load(char *err, size_t err_len);
 size_t gs_release_relocation_tables(void);
 /// 1 when OpenSSL has been loaded into this process by `gs_openssl_load`, else 0.
 int gs_openssl_is_loaded(void);
+/// Applies gsendmail's TLS policy to an OpenSSL `SSL_CTX` made elsewhere (libcurl's):
+/// TLS 1.2 at least, security level 2, no compression, no renegotiation. Returns 1, or 0
+/// when OpenSSL was not loaded by `gs_openssl_load` or the context refused.
+int gs_ssl_ctx_policy(void *ssl_ctx);
 /// 1 when `dir` holds OpenSSL hash links ("5ad8a5d6.0"), as update-ca-certificates and
 /// c_rehash make them, so that OpenSSL can read its CA certificates one at a time.
 int gs_dir_has_hash_links(const char *dir);
