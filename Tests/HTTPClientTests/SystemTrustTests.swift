@@ -8,12 +8,18 @@ import Foundation
 import Testing
 
 @Suite("HTTPClient system trust store")
-struct SystemTrustTests {
+final class SystemTrustTests {
+  /// The directories this test made, removed when it ends.
+  var made: [String] = []
+
+  deinit { made.forEach { try? FileManager.default.removeItem(atPath: $0) } }
+
   /// A fresh directory; with `hashLink`, it holds one OpenSSL hash link as
   /// update-ca-certificates makes them.
-  static func directory(hashLink: Bool) throws -> String {
+  func directory(hashLink: Bool) throws -> String {
     let dir = FileManager.default.temporaryDirectory
       .appendingPathComponent("gsendmail-trust-\(UUID().uuidString)")
+    made.append(dir.path)
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     try Data("not a certificate\n".utf8).write(to: dir.appendingPathComponent("ca.pem"))
     if hashLink {
@@ -45,7 +51,7 @@ struct SystemTrustTests {
 
   @Test("libcurl's hashed default directory is used alone: its bundle file is not read")
   func hashedDefault() throws {
-    let hashed = try Self.directory(hashLink: true)
+    let hashed = try directory(hashLink: true)
     #expect(
       choose(file: nil, dir: nil, defaultDir: hashed)
         == Choice(kind: GS_TRUST_HASHED_DIRECTORY, file: nil, dir: hashed))
@@ -56,8 +62,8 @@ struct SystemTrustTests {
 
   @Test("SSL_CERT_DIR replaces the default directory, alone when it has hash links")
   func certDirectory() throws {
-    let hashed = try Self.directory(hashLink: true)
-    let plain = try Self.directory(hashLink: false)
+    let hashed = try directory(hashLink: true)
+    let plain = try directory(hashLink: false)
     #expect(
       choose(file: nil, dir: hashed, defaultDir: plain)
         == Choice(kind: GS_TRUST_HASHED_DIRECTORY, file: nil, dir: hashed))
@@ -69,7 +75,7 @@ struct SystemTrustTests {
 
   @Test("SSL_CERT_FILE names the file, with SSL_CERT_DIR when that is set too")
   func certFile() throws {
-    let hashed = try Self.directory(hashLink: true)
+    let hashed = try directory(hashLink: true)
     #expect(
       choose(file: "/ca.pem", dir: nil, defaultDir: hashed)
         == Choice(kind: GS_TRUST_FILE, file: "/ca.pem", dir: nil))
@@ -80,7 +86,7 @@ struct SystemTrustTests {
 
   @Test("No hashed directory anywhere: libcurl's own defaults")
   func defaults() throws {
-    let plain = try Self.directory(hashLink: false)
+    let plain = try directory(hashLink: false)
     #expect(
       choose(file: nil, dir: nil, defaultDir: plain)
         == Choice(kind: GS_TRUST_LIBCURL_DEFAULTS, file: nil, dir: nil))
