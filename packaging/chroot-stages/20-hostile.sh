@@ -21,11 +21,14 @@ https_port=$(sed -n 's/^https 127.0.0.1:\([0-9]*\)$/\1/p' "$hostile_state/ready"
 
 # The token endpoint over HTTPS, trusted through the system store, where an administrator
 # adds a CA on Debian: update-ca-certificates puts it in the bundle and, as a hash link,
-# in /etc/ssl/certs, the directory libcurl is given.
+# in /etc/ssl/certs, the directory libcurl is given alone. The bundle is then emptied: the
+# login below passes only if libcurl is not handed it (libcurl refuses an empty CA file).
 local_ca=/usr/local/share/ca-certificates/gsendmail-hostile-test.crt
 sh_chroot "mkdir -p /usr/local/share/ca-certificates"
 cp "$hostile_state/ca.pem" "$root$local_ca"
-sh_chroot "update-ca-certificates >/dev/null"
+check "hostile: the test CA is added to the system store with update-ca-certificates" \
+	sh_chroot "update-ca-certificates >/dev/null && test -L /etc/ssl/certs/gsendmail-hostile-test.pem &&
+		: >/etc/ssl/certs/ca-certificates.crt"
 cp "$hostile_state/ca.pem" "$root/etc/gsendmail/test-ca.pem"
 cat >"$root/etc/gsendmail/config.toml" <<CONFIG
 default = "test"
@@ -199,9 +202,13 @@ check "hostile: the log has the command's stderr" \
 	sh_chroot 'grep "password_command of account pw failed (exit 1): cat: /etc/gsendmail/notes-of-root" \
 		/var/log/gsendmail.log'
 
-# Take the CA out of the system store again and remove this stage's files.
+# Take the CA out of the system store again (the bundle rebuilt) and remove this stage's
+# files.
 stop_test_server
-sh_chroot "rm -f $local_ca; update-ca-certificates --fresh >/dev/null
-	rm -f /etc/gsendmail/password /etc/gsendmail/test-ca.pem /var/log/gsendmail.log /tmp/message-hostile
+check "hostile: update-ca-certificates --fresh takes the test CA out and rebuilds the bundle" \
+	sh_chroot "rm -f $local_ca && update-ca-certificates --fresh >/dev/null &&
+		! test -e /etc/ssl/certs/gsendmail-hostile-test.pem && test -s /etc/ssl/certs/ca-certificates.crt &&
+		! grep -qF '$(sed -n 2p "$hostile_state/ca.pem")' /etc/ssl/certs/ca-certificates.crt"
+sh_chroot "rm -f /etc/gsendmail/password /etc/gsendmail/test-ca.pem /var/log/gsendmail.log /tmp/message-hostile
 	rm -f /tmp/hostile-before /tmp/hostile-after; rm -rf /home/tester/attack"
 rm -rf "$hostile_state"
