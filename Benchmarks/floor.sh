@@ -102,7 +102,7 @@ mr=$(cut -d' ' -f3 "$work/msmtp.runs" | median)
 printf '%-44s %8s %10s %14s\n' program "cpu ms" "RSS KB" "x msmtp"
 label_msmtp="msmtp, 4 KB send"
 label_gsendmail="gsendmail, 4 KB send"
-label_openssl="floor: static Swift runtime + one SSL_CTX"
+label_openssl="floor: static Swift runtime + SSL_CTX, SSL"
 label_empty="floor: static Swift runtime, empty main"
 for program in "${programs[@]}"; do
   declare -n label=label_$program
