@@ -149,30 +149,6 @@ static int gs_status_for(CURLcode rc, const gs_body *body) {
   }
 }
 
-static int gs_set(const char *s) { return s != NULL && s[0] != 0; }
-
-int gs_choose_system_trust(const char *cert_file, const char *cert_dir, const char *default_dir,
-                           const char **file, const char **dir) {
-  *file = NULL;
-  *dir = NULL;
-  if (gs_set(cert_file)) {
-    *file = cert_file;
-    if (gs_set(cert_dir)) *dir = cert_dir;
-    return GS_TRUST_FILE;
-  }
-  const char *candidate = gs_set(cert_dir) ? cert_dir : default_dir;
-  if (gs_set(candidate) && gs_dir_has_hash_links(candidate)) {
-    *dir = candidate;
-    return GS_TRUST_HASHED_DIRECTORY;
-  }
-  if (gs_set(cert_dir)) {
-    *dir = cert_dir;
-    return GS_TRUST_DIRECTORY_AND_BUNDLE;
-  }
-  return GS_TRUST_LIBCURL_DEFAULTS;
-}
-
-// The options every request has: see the policy at the top.
 // libcurl's TLS context gets the SMTP connection's policy (CShim): TLS 1.2 at least,
 // security level 2, no compression or renegotiation; a context that refuses it fails the
 // request.
@@ -224,7 +200,7 @@ int gs_common_options(CURL *c, char *errbuf, const char *url, const char *ca_fil
       case GS_TRUST_DIRECTORY_AND_BUNDLE:
         SET_PTR(CURLOPT_CAPATH, dir);
         break;
-      default:
+      default:  // GS_TRUST_BUILT_IN: libcurl's own bundle and directory
         break;
     }
   }

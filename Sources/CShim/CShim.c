@@ -325,7 +325,9 @@ static int gs_check_readable(const char *path, const char *what, char *err, size
   return 1;
 }
 
-int gs_dir_has_hash_links(const char *dir) {
+// True when `dir` holds OpenSSL hash links ("5ad8a5d6.0"), as update-ca-certificates and
+// c_rehash make them.
+static int gs_dir_has_hash_links(const char *dir) {
   DIR *d = opendir(dir);
   if (d == NULL) return 0;
   int found = 0;
@@ -340,19 +342,41 @@ int gs_dir_has_hash_links(const char *dir) {
   return found;
 }
 
+static int gs_set(const char *s) { return s != NULL && s[0] != 0; }
+
+int gs_choose_system_trust(const char *cert_file, const char *cert_dir, const char *default_dir,
+                           const char **file, const char **dir) {
+  *file = NULL;
+  *dir = NULL;
+  if (gs_set(cert_file)) {
+    *file = cert_file;
+    if (gs_set(cert_dir)) *dir = cert_dir;
+    return GS_TRUST_FILE;
+  }
+  const char *candidate = gs_set(cert_dir) ? cert_dir : default_dir;
+  if (gs_set(candidate) && gs_dir_has_hash_links(candidate)) {
+    *dir = candidate;
+    return GS_TRUST_HASHED_DIRECTORY;
+  }
+  if (gs_set(cert_dir)) {
+    *dir = cert_dir;
+    return GS_TRUST_DIRECTORY_AND_BUNDLE;
+  }
+  return GS_TRUST_BUILT_IN;
+}
+
 // The system trust store. SSL_CTX_set_default_verify_paths() parses the whole CA bundle
 // file up front (40-100 ms on a busy 2-core machine); the hashed directory holds the same
-// certificates and is read lazily, one CA per handshake, so it is used alone when it exists
-// and no bundle file was asked for with SSL_CERT_FILE. SSL_CERT_FILE / SSL_CERT_DIR keep
-// OpenSSL's meaning and, as in OpenSSL, are ignored when running setuid/setgid.
+// certificates and is read lazily, one CA per handshake, so it is used alone when
+// gs_choose_system_trust says so. Every other choice is OpenSSL's own reading of
+// SSL_CERT_FILE / SSL_CERT_DIR, which, as the choice, are ignored when running
+// setuid/setgid.
 static int gs_load_system_store(SSL_CTX *ctx) {
-  const char *file = secure_getenv(p_X509_get_default_cert_file_env());
-  if (file == NULL || file[0] == 0) {
-    // Empty counts as unset, as for the HTTPS requests (gs_choose_system_trust).
-    const char *dir = secure_getenv(p_X509_get_default_cert_dir_env());
-    if (dir == NULL || dir[0] == 0) dir = p_X509_get_default_cert_dir();
-    if (gs_dir_has_hash_links(dir)) return p_SSL_CTX_load_verify_dir(ctx, dir);
-  }
+  const char *file, *dir;
+  int choice = gs_choose_system_trust(secure_getenv(p_X509_get_default_cert_file_env()),
+                                      secure_getenv(p_X509_get_default_cert_dir_env()),
+                                      p_X509_get_default_cert_dir(), &file, &dir);
+  if (choice == GS_TRUST_HASHED_DIRECTORY) return p_SSL_CTX_load_verify_dir(ctx, dir);
   return p_SSL_CTX_set_default_verify_paths(ctx);
 }
 

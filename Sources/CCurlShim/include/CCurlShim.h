@@ -28,27 +28,6 @@ enum gs_http_status {
   GS_HTTP_SOURCE = 8,
 };
 
-/// How a request without a CA file of its own finds the certificates it trusts.
-enum gs_trust_choice {
-  /// libcurl's built-in CA bundle file and directory, untouched.
-  GS_TRUST_LIBCURL_DEFAULTS = 0,
-  /// The file SSL_CERT_FILE names, and the directory SSL_CERT_DIR names when it is set.
-  GS_TRUST_FILE = 1,
-  /// The hashed directory alone: no bundle file is read.
-  GS_TRUST_HASHED_DIRECTORY = 2,
-  /// The directory SSL_CERT_DIR names (without hash links), with libcurl's bundle file.
-  GS_TRUST_DIRECTORY_AND_BUNDLE = 3,
-};
-
-/// Chooses the trust store of a request without a CA file, as the SMTP connection does
-/// (CShim): SSL_CERT_FILE and SSL_CERT_DIR (`cert_file`, `cert_dir`; NULL or empty when
-/// unset) keep OpenSSL's meaning, and when no file is named and the directory (SSL_CERT_DIR,
-/// else libcurl's built-in `default_dir`, NULL when it has none) holds hash links, it is
-/// used alone: OpenSSL then reads one CA certificate per verified chain instead of parsing
-/// the whole bundle file first. Sets `*file` and `*dir` (NULL: none) for the choice made.
-int gs_choose_system_trust(const char *cert_file, const char *cert_dir, const char *default_dir,
-                           const char **file, const char **dir);
-
 /// The parameters of one request.
 typedef struct gs_http_request_params {
   /// The URL (http:// or https:// only; redirects are never followed).

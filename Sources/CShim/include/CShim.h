@@ -52,9 +52,28 @@ int gs_openssl_is_loaded(void);
 /// TLS 1.2 at least, security level 2, no compression, no renegotiation. Returns 1, or 0
 /// when OpenSSL was not loaded by `gs_openssl_load` or the context refused.
 int gs_ssl_ctx_policy(void *ssl_ctx);
-/// 1 when `dir` holds OpenSSL hash links ("5ad8a5d6.0"), as update-ca-certificates and
-/// c_rehash make them, so that OpenSSL can read its CA certificates one at a time.
-int gs_dir_has_hash_links(const char *dir);
+
+/// Where a TLS client without a CA file of its own finds the certificates it trusts.
+enum gs_trust_choice {
+  /// The library's built-in CA bundle file and directory, untouched.
+  GS_TRUST_BUILT_IN = 0,
+  /// The file SSL_CERT_FILE names, and the directory SSL_CERT_DIR names when it is set.
+  GS_TRUST_FILE = 1,
+  /// The hashed directory alone: no bundle file is read.
+  GS_TRUST_HASHED_DIRECTORY = 2,
+  /// The directory SSL_CERT_DIR names (without hash links), with the built-in bundle file.
+  GS_TRUST_DIRECTORY_AND_BUNDLE = 3,
+};
+
+/// The system trust store of both TLS clients, the SMTP connection (here) and libcurl's
+/// requests (CCurlShim). SSL_CERT_FILE and SSL_CERT_DIR (`cert_file`, `cert_dir`; NULL or
+/// empty when unset) keep OpenSSL's meaning, and when no file is named and the directory
+/// (SSL_CERT_DIR, else the library's built-in `default_dir`, NULL when it has none) holds
+/// hash links ("5ad8a5d6.0", as update-ca-certificates makes them), it is used alone:
+/// OpenSSL then reads one CA certificate per verified chain instead of parsing the whole
+/// bundle file first. Sets `*file` and `*dir` (NULL: none) for the choice made.
+int gs_choose_system_trust(const char *cert_file, const char *cert_dir, const char *default_dir,
+                           const char **file, const char **dir);
 
 /// The largest saved TLS session accepted by `gs_tls_client_new` (`gs_tls_take_session`
 /// needs no more room).

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
-// Which trust store a request without a CA file of its own is given: SSL_CERT_FILE and
-// SSL_CERT_DIR as OpenSSL reads them, and a directory of hash links used alone, so that
-// libcurl's bundle file is not parsed before every request.
+// Which system trust store a TLS client without a CA file of its own is given (the SMTP
+// connection and libcurl's requests alike): SSL_CERT_FILE and SSL_CERT_DIR as OpenSSL
+// reads them, and a directory of hash links used alone, so that no bundle file is parsed
+// before every connection.
 
-import CCurlShim
+import CShim
 import Foundation
 import Testing
 
-@Suite("HTTPClient system trust store")
+@Suite("System trust store")
 final class SystemTrustTests {
   /// The directories this test made, removed when it ends.
   var made: [String] = []
@@ -49,7 +50,7 @@ final class SystemTrustTests {
       dir: chosenDir.map { String(cString: $0) })
   }
 
-  @Test("libcurl's hashed default directory is used alone: its bundle file is not read")
+  @Test("The hashed default directory is used alone: the bundle file is not read")
   func hashedDefault() throws {
     let hashed = try directory(hashLink: true)
     #expect(
@@ -84,17 +85,17 @@ final class SystemTrustTests {
         == Choice(kind: GS_TRUST_FILE, file: "/ca.pem", dir: hashed))
   }
 
-  @Test("No hashed directory anywhere: libcurl's own defaults")
+  @Test("No hashed directory anywhere: the built-in defaults")
   func defaults() throws {
     let plain = try directory(hashLink: false)
     #expect(
       choose(file: nil, dir: nil, defaultDir: plain)
-        == Choice(kind: GS_TRUST_LIBCURL_DEFAULTS, file: nil, dir: nil))
+        == Choice(kind: GS_TRUST_BUILT_IN, file: nil, dir: nil))
     #expect(
       choose(file: nil, dir: nil, defaultDir: nil)
-        == Choice(kind: GS_TRUST_LIBCURL_DEFAULTS, file: nil, dir: nil))
+        == Choice(kind: GS_TRUST_BUILT_IN, file: nil, dir: nil))
     #expect(
       choose(file: nil, dir: nil, defaultDir: "/nonexistent/certs")
-        == Choice(kind: GS_TRUST_LIBCURL_DEFAULTS, file: nil, dir: nil))
+        == Choice(kind: GS_TRUST_BUILT_IN, file: nil, dir: nil))
   }
 }
