@@ -29,17 +29,6 @@
 
 gs_curl_functions gs_curl;
 
-// RTLD_DEEPBIND (each library's symbols looked up in its own dependencies first, as CShim
-// does for OpenSSL), except under AddressSanitizer and ThreadSanitizer, which refuse it.
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define GS_CURL_DEEPBIND 0
-#endif
-#endif
-#ifndef GS_CURL_DEEPBIND
-#define GS_CURL_DEEPBIND RTLD_DEEPBIND
-#endif
-
 static pthread_once_t gs_curl_once = PTHREAD_ONCE_INIT;
 static atomic_int gs_curl_loaded;
 static char gs_curl_error[256];
@@ -60,12 +49,12 @@ static void gs_curl_load_once(void) {
     snprintf(gs_curl_error, sizeof gs_curl_error, "cannot load OpenSSL for libcurl: %s", openssl_error);
     return;
   }
-  // RTLD_LOCAL: libcurl's symbols stay out of the global namespace. RTLD_NOW: a library
-  // that lacks a function fails here, where it is reported, not with "symbol lookup
-  // error" half-way through a send (RTLD_LAZY would save 2.5M instructions). With OpenSSL
-  // loaded first and RTLD_DEEPBIND, loading libcurl takes 13.0M instructions instead of
-  // 18.2M and 1.2 MB less peak RSS (Benchmarks/README.md).
-  void *lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL | GS_CURL_DEEPBIND);
+  // As OpenSSL is loaded (gs_dlopen_local). RTLD_NOW: a library that lacks a function
+  // fails here, where it is reported, not with "symbol lookup error" half-way through a
+  // send (RTLD_LAZY would save 2.5M instructions). With OpenSSL loaded first and
+  // RTLD_DEEPBIND, loading libcurl takes 13.0M instructions instead of 18.2M and 1.2 MB
+  // less peak RSS (Benchmarks/README.md).
+  void *lib = gs_dlopen_local("libcurl.so.4");
   if (lib == NULL) {
     const char *why = dlerror();
     snprintf(gs_curl_error, sizeof gs_curl_error,

@@ -98,19 +98,23 @@ static void gs_trust_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, 
 #define GS_DEEPBIND RTLD_DEEPBIND
 #endif
 
+void *gs_dlopen_local(const char *soname) {
+  return dlopen(soname, RTLD_NOW | RTLD_LOCAL | GS_DEEPBIND);
+}
+
 static void gs_load(void) {
   // RTLD_LOCAL: OpenSSL's symbols stay out of the global namespace. RTLD_DEEPBIND: the
   // 4,000 symbols libcrypto and libssl bind at load (they are linked -z now) are looked
   // up in their own scope first, not after every library of the process (5% fewer
   // instructions for a whole send). OpenSSL memory is only ever freed by OpenSSL.
-  void *crypto = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL | GS_DEEPBIND);
+  void *crypto = gs_dlopen_local("libcrypto.so.3");
   if (crypto == NULL) {
     const char *why = dlerror();
     snprintf(gs_load_error, sizeof gs_load_error, "cannot load libcrypto.so.3 (%s)",
              why ? why : "unknown reason");
     return;
   }
-  void *ssl = dlopen("libssl.so.3", RTLD_NOW | RTLD_LOCAL | GS_DEEPBIND);
+  void *ssl = gs_dlopen_local("libssl.so.3");
   if (ssl == NULL) {
     const char *why = dlerror();
     snprintf(gs_load_error, sizeof gs_load_error, "cannot load libssl.so.3 (%s)",

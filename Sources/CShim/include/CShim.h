@@ -48,6 +48,11 @@ int gs_openssl_load(char *err, size_t err_len);
 size_t gs_release_relocation_tables(void);
 /// 1 when OpenSSL has been loaded into this process by `gs_openssl_load`, else 0.
 int gs_openssl_is_loaded(void);
+/// dlopen(3) of a library gsendmail loads on first use (OpenSSL, libcurl): bound at once
+/// (RTLD_NOW), its symbols kept out of the global namespace (RTLD_LOCAL) and looked up in
+/// its own dependencies first (RTLD_DEEPBIND, except under the address and thread
+/// sanitizers, which refuse it). NULL with dlerror(3) set when it cannot be loaded.
+void *gs_dlopen_local(const char *soname);
 /// Applies gsendmail's TLS policy to an OpenSSL `SSL_CTX` made elsewhere (libcurl's):
 /// TLS 1.2 at least, security level 2, no compression, no renegotiation. Returns 1, or 0
 /// when OpenSSL was not loaded by `gs_openssl_load` or the context refused.
