@@ -57,9 +57,7 @@ public enum ConfigParser {
       throw .syntax(path: path, line: error.line, column: error.column, message: error.message)
     }
     var config = Configuration(path: path, isSystem: isSystem)
-    // What precedes the last "/": "/" for a file at the root, "" when there is none.
-    let directory =
-      path.utf8.lastIndex(of: UInt8(ascii: "/")).map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? ""
+    let directory = path.directoryPart ?? ""
     func expand(_ p: String) -> String { expandPath(p, home: home, relativeTo: directory) }
 
     for key in table.keys where !topKeys.contains(key) {

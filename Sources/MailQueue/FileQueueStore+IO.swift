@@ -4,6 +4,7 @@
 // QueueError naming the path and the call.
 
 #if canImport(Glibc)
+import Codecs
 import Glibc
 #endif
 
@@ -124,7 +125,7 @@ extension FileQueueStore {
       let owned = sys.chown(path, group)
       guard owned == 0 else { throw .system(-owned, .chown, path) }
     }
-    let parent = path.lastIndex(of: "/").map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+    let parent = path.directoryPart ?? "."
     try syncDirectory(parent)
   }
 }

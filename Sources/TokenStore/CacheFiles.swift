@@ -6,6 +6,7 @@
 // failed write leaves the previous cache file untouched (the rename is the commit).
 // Below: the two-slot layout of the system cache.
 
+import Codecs
 import Transport
 
 #if canImport(Glibc)
@@ -26,8 +27,7 @@ enum CacheFiles {
       }
       return
     }
-    let parent = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
-    if !parent.isEmpty { try makeDirectory(parent, mode: 0o700) }
+    if let parent = path.directoryPart { try makeDirectory(parent, mode: 0o700) }
     if mkdir(path, mode_t(mode & 0o777)) != 0 {
       guard errno == EEXIST else { throw .cacheWrite(path: path, reason: reason(errno)) }
       return
@@ -165,8 +165,8 @@ enum CacheFiles {
 
   /// Makes a rename or unlink in the directory durable.
   static func syncDirectory(of path: String) throws(TokenError) {
-    let directory = String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
-    let fd = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    let directory = path.directoryPart ?? "."
+    let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     guard fd >= 0 else { throw .cacheWrite(path: directory, reason: reason(errno)) }
     defer { close(fd) }
     guard fsync(fd) == 0 else { throw .cacheWrite(path: directory, reason: reason(errno)) }

@@ -7,6 +7,8 @@
 // regular file, or of another owner or wider mode reads as no session (a full handshake,
 // after which it is replaced); a failed write is silently dropped.
 
+import Codecs
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -164,9 +166,9 @@ public struct TLSSessionFile: Sendable {
     // The cache directory and its parent (`$XDG_STATE_HOME/gsendmail`) are made when
     // missing, but not the state directory above them: a home that does not exist is
     // not created for a cache.
-    let parent = Self.parent(of: location.directory)
+    let parent = location.directory.directoryPart ?? ""
     var st = stat()
-    guard stat(Self.parent(of: parent), &st) == 0, st.st_mode & S_IFMT == S_IFDIR,
+    guard stat(parent.directoryPart ?? "", &st) == 0, st.st_mode & S_IFMT == S_IFDIR,
       (try? CacheFiles.makeDirectory(location.directory, mode: location.directoryMode)) != nil
     else { return }
     let temporary = path + ".tmp" + String(getpid())
@@ -201,10 +203,6 @@ public struct TLSSessionFile: Sendable {
       guard name.hasSuffix(".tls"), let at = name.lastIndex(of: "@"), name[..<at] == account else { continue }
       _ = unlink(location.directory + "/" + name)
     }
-  }
-
-  private static func parent(of path: String) -> String {
-    String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
   }
 
   /// Rewrites an existing file of the expected owner in place, so that it keeps its owner;
